@@ -1,0 +1,192 @@
+"""Staff who log in: agents (asesores), supervisors, admins and auditors.
+
+The agent aggregate also holds the chats an agent has open, so that taking a chat checks
+membership (R1) and capacity (R2) against the same version of the agent that gets saved:
+two processes assigning to one agent at once conflict on that version and one of them retries.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.common import DomainError, natural_id, require_aware
+
+ROLES = ("admin", "supervisor", "agent", "auditor")
+STATUSES = ("available", "break", "offline")
+LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+MAX_CAPACITY = 50
+
+
+class AgentError(DomainError):
+    pass
+
+
+class NotCampaignMemberError(AgentError):
+    pass
+
+
+class CapacityExceededError(AgentError):
+    pass
+
+
+class AgentUnavailableError(AgentError):
+    pass
+
+
+class Agent(Aggregate):
+    @staticmethod
+    def create_id(login: str, **_: Any) -> UUID:
+        return natural_id("agent", login)
+
+    @event("Registered")
+    def __init__(self, login: str, name: str, role: str, capacity: int, actor: str,
+                 at: datetime) -> None:
+        self.login = login
+        self.name = name
+        self.role = role
+        self.capacity = capacity
+        self.campaigns: set[str] = set()
+        self.active = True
+        self.status = "offline"
+        self.password_hash = ""
+        self.open_chats: set[str] = set()
+        self.last_assigned_at: datetime | None = None
+        self.token_hashes: dict[str, str] = {}
+
+    @classmethod
+    def register(cls, login: str, name: str, role: str, capacity: int, *, actor: str,
+                 at: datetime) -> Agent:
+        login = login.strip().lower()
+        if not LOGIN_PATTERN.match(login):
+            raise AgentError("El usuario debe tener 3 a 40 caracteres: minúsculas, números, '.', '-' o '_'")
+        _check_profile(name, role, capacity)
+        return cls(login=login, name=name.strip(), role=role, capacity=capacity, actor=actor,
+                   at=require_aware(at))
+
+    def edit_profile(self, *, name: str, role: str, capacity: int, actor: str, at: datetime) -> None:
+        _check_profile(name, role, capacity)
+        self._profile_edited(name=name.strip(), role=role, capacity=capacity, actor=actor,
+                             at=require_aware(at))
+
+    @event("ProfileEdited")
+    def _profile_edited(self, name: str, role: str, capacity: int, actor: str, at: datetime) -> None:
+        self.name, self.role, self.capacity = name, role, capacity
+
+    def set_password_hash(self, password_hash: str, *, actor: str, at: datetime) -> None:
+        self._password_set(password_hash=password_hash, actor=actor, at=require_aware(at))
+
+    @event("PasswordSet")
+    def _password_set(self, password_hash: str, actor: str, at: datetime) -> None:
+        self.password_hash = password_hash
+
+    def join_campaign(self, campaign_id: str, *, actor: str, at: datetime) -> None:
+        if campaign_id not in self.campaigns:
+            self._campaign_joined(campaign_id=campaign_id, actor=actor, at=require_aware(at))
+
+    @event("CampaignJoined")
+    def _campaign_joined(self, campaign_id: str, actor: str, at: datetime) -> None:
+        self.campaigns.add(campaign_id)
+
+    def leave_campaign(self, campaign_id: str, *, actor: str, at: datetime) -> None:
+        if campaign_id in self.campaigns:
+            self._campaign_left(campaign_id=campaign_id, actor=actor, at=require_aware(at))
+
+    @event("CampaignLeft")
+    def _campaign_left(self, campaign_id: str, actor: str, at: datetime) -> None:
+        self.campaigns.discard(campaign_id)
+
+    def set_campaigns(self, campaign_ids: set[str], *, actor: str, at: datetime) -> None:
+        for campaign_id in sorted(self.campaigns - campaign_ids):
+            self.leave_campaign(campaign_id, actor=actor, at=at)
+        for campaign_id in sorted(campaign_ids - self.campaigns):
+            self.join_campaign(campaign_id, actor=actor, at=at)
+
+    def deactivate(self, *, actor: str, at: datetime) -> None:
+        if self.active:
+            self._deactivated(actor=actor, at=require_aware(at))
+
+    @event("Deactivated")
+    def _deactivated(self, actor: str, at: datetime) -> None:
+        self.active = False
+        self.status = "offline"
+
+    def reactivate(self, *, actor: str, at: datetime) -> None:
+        if not self.active:
+            self._reactivated(actor=actor, at=require_aware(at))
+
+    @event("Reactivated")
+    def _reactivated(self, actor: str, at: datetime) -> None:
+        self.active = True
+
+    def change_status(self, status: str, *, actor: str, at: datetime) -> None:
+        if status not in STATUSES:
+            raise AgentError(f"Estado desconocido: {status}")
+        if not self.active and status != "offline":
+            raise AgentUnavailableError("La cuenta está desactivada")
+        if status != self.status:
+            self._status_changed(status=status, actor=actor, at=require_aware(at))
+
+    @event("StatusChanged")
+    def _status_changed(self, status: str, actor: str, at: datetime) -> None:
+        self.status = status
+
+    def take_chat(self, chat_id: str, campaign_id: str, *, exceptional: bool, actor: str,
+                  at: datetime) -> None:
+        """Accept a chat of a campaign: membership (R1) and capacity (R2) are checked here."""
+        self.check_can_take(campaign_id, require_available=not exceptional)
+        self._chat_taken(chat_id=chat_id, campaign_id=campaign_id, actor=actor, at=require_aware(at))
+
+    def check_can_take(self, campaign_id: str, *, require_available: bool = True) -> None:
+        if not self.active or self.role != "agent":
+            raise AgentUnavailableError(f"{self.name} no puede recibir chats")
+        if campaign_id not in self.campaigns:
+            raise NotCampaignMemberError(f"{self.name} no pertenece a la campaña del chat")
+        if len(self.open_chats) >= self.capacity:
+            raise CapacityExceededError(
+                f"{self.name} ya tiene {len(self.open_chats)} chats (capacidad {self.capacity})")
+        if require_available and self.status != "available":
+            raise AgentUnavailableError(f"{self.name} no está disponible")
+
+    @event("ChatTaken")
+    def _chat_taken(self, chat_id: str, campaign_id: str, actor: str, at: datetime) -> None:
+        self.open_chats.add(chat_id)
+        self.last_assigned_at = at
+
+    def release_chat(self, chat_id: str, *, reason: str, actor: str, at: datetime) -> None:
+        if chat_id in self.open_chats:
+            self._chat_released(chat_id=chat_id, reason=reason, actor=actor, at=require_aware(at))
+
+    @event("ChatReleased")
+    def _chat_released(self, chat_id: str, reason: str, actor: str, at: datetime) -> None:
+        self.open_chats.discard(chat_id)
+
+    def issue_token(self, token_id: str, token_hash: str, label: str, *, actor: str, at: datetime) -> None:
+        self._token_issued(token_id=token_id, token_hash=token_hash, label=label[:80], actor=actor,
+                           at=require_aware(at))
+
+    @event("ApiTokenIssued")
+    def _token_issued(self, token_id: str, token_hash: str, label: str, actor: str, at: datetime) -> None:
+        self.token_hashes[token_id] = token_hash
+
+    def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> None:
+        if token_id not in self.token_hashes:
+            raise AgentError("Token desconocido")
+        self._token_revoked(token_id=token_id, actor=actor, at=require_aware(at))
+
+    @event("ApiTokenRevoked")
+    def _token_revoked(self, token_id: str, actor: str, at: datetime) -> None:
+        self.token_hashes.pop(token_id, None)
+
+
+def _check_profile(name: str, role: str, capacity: int) -> None:
+    if not name.strip() or len(name) > 120:
+        raise AgentError("El nombre es obligatorio (hasta 120 caracteres)")
+    if role not in ROLES:
+        raise AgentError(f"Rol desconocido: {role}")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise AgentError(f"La capacidad debe estar entre 1 y {MAX_CAPACITY} chats")

@@ -1,0 +1,208 @@
+"""A campaign: one client's operation, with its senders, SLA and routing settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.common import DomainError, natural_id, require_aware
+
+ROUTING_POLICIES = ("least_load", "round_robin")
+SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class CampaignError(DomainError):
+    pass
+
+
+def default_business_hours() -> dict[str, list[str]]:
+    weekday = ["08:00", "18:00"]
+    return {"mon": weekday, "tue": weekday, "wed": weekday, "thu": weekday, "fri": weekday,
+            "sat": ["08:00", "13:00"]}
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """Everything an admin tunes on a campaign besides its identity and senders."""
+
+    time_zone: str = "America/Bogota"
+    business_hours: dict[str, list[str]] = field(default_factory=default_business_hours)
+    alert_after_minutes: int = 30
+    auto_close_after_hours: int = 24
+    routing_policy: str = "least_load"
+    default_capacity: int = 5
+    closing_message: str = "Gracias por comunicarte con nosotros. Tu conversación ha finalizado."
+    closing_template_sid: str = ""
+    dispositions: tuple[str, ...] = ("acuerdo_de_pago", "promesa_de_pago", "no_interesado",
+                                     "informacion_entregada", "numero_equivocado")
+    flow_name: str = "default"
+
+    def check(self) -> None:
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise CampaignError(f"Zona horaria desconocida: {self.time_zone}") from exc
+        if self.routing_policy not in ROUTING_POLICIES:
+            raise CampaignError(f"Política de enrutamiento desconocida: {self.routing_policy}")
+        if not 1 <= self.alert_after_minutes <= 24 * 60:
+            raise CampaignError("La alerta por falta de respuesta debe estar entre 1 y 1440 minutos")
+        if not 1 <= self.auto_close_after_hours <= 24 * 7:
+            raise CampaignError("El cierre automático debe estar entre 1 y 168 horas")
+        if not 1 <= self.default_capacity <= 50:
+            raise CampaignError("La capacidad por defecto debe estar entre 1 y 50 chats")
+        if not self.dispositions:
+            raise CampaignError("La campaña necesita al menos una tipificación")
+        self._check_business_hours()
+
+    def _check_business_hours(self) -> None:
+        for day, span in self.business_hours.items():
+            if day not in WEEKDAYS or len(span) != 2 or not all(_is_hhmm(t) for t in span):
+                raise CampaignError(f"Horario de atención inválido para '{day}': use HH:MM-HH:MM")
+            if span[0] >= span[1]:
+                raise CampaignError(f"Horario de atención de '{day}': la apertura debe ser antes del cierre")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dispositions"] = list(self.dispositions)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CampaignSettings:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "dispositions" in known:
+            known["dispositions"] = tuple(known["dispositions"])
+        return cls(**known)
+
+    def updated(self, changes: dict[str, Any]) -> CampaignSettings:
+        merged = self.to_dict() | changes
+        return CampaignSettings.from_dict(merged) if merged else replace(self)
+
+
+def _is_hhmm(text: str) -> bool:
+    return bool(re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text))
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A number or service a campaign talks from: `whatsapp:+57…`, `+57…` or `MG…`."""
+
+    address: str
+    channel: str
+    is_default: bool = False
+
+
+class Campaign(Aggregate):
+    class Created(Aggregate.Created):
+        """v2 added `settings.flow_name`; v1 campaigns used the default flow."""
+
+        class_version = 2
+        code: str
+        name: str
+        display_name: str
+        settings: dict[str, Any]
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["settings"] = {"flow_name": "default", **state.get("settings", {})}
+
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return natural_id("campaign", code)
+
+    @event(Created)
+    def __init__(self, code: str, name: str, display_name: str, settings: dict[str, Any],
+                 actor: str, at: datetime) -> None:
+        self.code = code
+        self.name = name
+        self.display_name = display_name
+        self.settings = CampaignSettings.from_dict(settings)
+        self.senders: dict[str, Sender] = {}
+        self.archived = False
+        self.created_at = at
+
+    @classmethod
+    def register(cls, code: str, name: str, display_name: str, settings: CampaignSettings,
+                 *, actor: str, at: datetime) -> Campaign:
+        if not CODE_PATTERN.match(code):
+            raise CampaignError("El código debe tener 2 a 40 letras minúsculas, números, '-' o '_'")
+        _check_names(name, display_name)
+        settings.check()
+        return cls(code=code, name=name.strip(), display_name=display_name.strip(),
+                   settings=settings.to_dict(), actor=actor, at=require_aware(at))
+
+    def edit(self, *, name: str, display_name: str, settings: CampaignSettings, actor: str,
+             at: datetime) -> None:
+        self._check_active()
+        _check_names(name, display_name)
+        settings.check()
+        self._edited(name=name.strip(), display_name=display_name.strip(),
+                     settings=settings.to_dict(), actor=actor, at=require_aware(at))
+
+    @event("Edited")
+    def _edited(self, name: str, display_name: str, settings: dict[str, Any], actor: str,
+                at: datetime) -> None:
+        self.name = name
+        self.display_name = display_name
+        self.settings = CampaignSettings.from_dict(settings)
+
+    def link_sender(self, address: str, channel: str, *, is_default: bool, actor: str,
+                    at: datetime) -> None:
+        self._check_active()
+        if channel not in SENDER_CHANNELS:
+            raise CampaignError(f"Canal de remitente desconocido: {channel}")
+        if not address.strip():
+            raise CampaignError("El remitente no puede estar vacío")
+        self._sender_linked(address=address.strip(), channel=channel,
+                            is_default=is_default or not self.senders, actor=actor, at=require_aware(at))
+
+    @event("SenderLinked")
+    def _sender_linked(self, address: str, channel: str, is_default: bool, actor: str,
+                       at: datetime) -> None:
+        if is_default:
+            self.senders = {a: replace(s, is_default=False) for a, s in self.senders.items()}
+        self.senders[address] = Sender(address, channel, is_default)
+
+    def unlink_sender(self, address: str, *, actor: str, at: datetime) -> None:
+        if address not in self.senders:
+            raise CampaignError(f"La campaña no usa el remitente {address}")
+        self._sender_unlinked(address=address, actor=actor, at=require_aware(at))
+
+    @event("SenderUnlinked")
+    def _sender_unlinked(self, address: str, actor: str, at: datetime) -> None:
+        was_default = self.senders.pop(address).is_default
+        if was_default and self.senders:
+            first = min(self.senders)
+            self.senders[first] = replace(self.senders[first], is_default=True)
+
+    def archive(self, *, actor: str, at: datetime) -> None:
+        self._check_active()
+        self._archived(actor=actor, at=require_aware(at))
+
+    @event("Archived")
+    def _archived(self, actor: str, at: datetime) -> None:
+        self.archived = True
+
+    def check_dispositions(self, disposition: str) -> None:
+        if disposition not in self.settings.dispositions:
+            raise CampaignError(f"La tipificación '{disposition}' no existe en la campaña {self.name}")
+
+    def _check_active(self) -> None:
+        if self.archived:
+            raise CampaignError(f"La campaña {self.code} está archivada")
+
+
+def _check_names(name: str, display_name: str) -> None:
+    if not name.strip() or not display_name.strip():
+        raise CampaignError("La campaña necesita nombre y nombre público")
+    if len(name) > 120 or len(display_name) > 60:
+        raise CampaignError("Nombre hasta 120 caracteres; nombre público hasta 60")

@@ -1,0 +1,242 @@
+"""A conversation with one customer: bot → waiting_queue → assigned → closed.
+
+The chat keeps the times the timer rules need (R6, R7) and records every routing decision
+with its reasons (R5). Closing is one command whatever the cause (R8); the confirmation
+message and the PDF transcript are then recorded against the closed chat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.common import DomainError, require_aware
+
+CHANNELS = ("whatsapp", "sms")
+CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
+
+
+class ChatError(DomainError):
+    pass
+
+
+class ChatClosedError(ChatError):
+    pass
+
+
+class Chat(Aggregate):
+    @event("Opened")
+    def __init__(self, channel: str, customer_address: str, sender_address: str, profile_name: str,
+                 flow_name: str, actor: str, at: datetime) -> None:
+        self.channel = channel
+        self.customer_address = customer_address
+        self.sender_address = sender_address
+        self.profile_name = profile_name
+        self.flow_name = flow_name
+        self.status = "bot"
+        self.campaign_id = ""
+        self.document_type = ""
+        self.document_number = ""
+        self.bot_state: dict[str, Any] = {}
+        self.pending_bot_input: list[dict[str, Any]] = []
+        self.agent_id = ""
+        self.opened_at = at
+        self.queued_at: datetime | None = None
+        self.last_customer_message_at: datetime | None = None
+        self.last_agent_message_at: datetime | None = None
+        self.unanswered_since: datetime | None = None
+        self.alerted_streaks: set[datetime] = set()
+        self.queue_alerted = False
+        self.close_reason = ""
+        self.closed_at: datetime | None = None
+        self.confirmation_message_id = ""
+        self.transcript_location = ""
+
+    @classmethod
+    def open(cls, channel: str, customer_address: str, sender_address: str, *, profile_name: str,
+             flow_name: str, actor: str, at: datetime) -> Chat:
+        if channel not in CHANNELS:
+            raise ChatError(f"Canal desconocido: {channel}")
+        return cls(channel=channel, customer_address=customer_address, sender_address=sender_address,
+                   profile_name=profile_name[:120], flow_name=flow_name, actor=actor,
+                   at=require_aware(at))
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "closed"
+
+    def receive_customer_message(self, message_sid: str, body: str, media: list[dict[str, str]], *,
+                                 actor: str, at: datetime) -> None:
+        self._check_open()
+        self._customer_wrote(message_sid=message_sid, body=body, media=media, actor=actor,
+                             at=require_aware(at))
+
+    @event("CustomerWrote")
+    def _customer_wrote(self, message_sid: str, body: str, media: list[dict[str, str]], actor: str,
+                        at: datetime) -> None:
+        self.last_customer_message_at = at
+        if self.status == "bot":
+            self.pending_bot_input.append({"message_sid": message_sid, "body": body, "at": at})
+        elif self.unanswered_since is None:
+            self.unanswered_since = at
+
+    def advance_bot(self, consumed_message_sid: str, bot_state: dict[str, Any], steps: list[dict[str, Any]], *,
+                    actor: str, at: datetime) -> None:
+        """The bot answered the oldest customer message it had not read yet."""
+        self._check_status("bot")
+        if not self.pending_bot_input or self.pending_bot_input[0]["message_sid"] != consumed_message_sid:
+            raise ChatError("El bot solo procesa los mensajes del cliente en orden")
+        self._bot_advanced(consumed_message_sid=consumed_message_sid, bot_state=bot_state, steps=steps,
+                           actor=actor, at=require_aware(at))
+
+    @event("BotAdvanced")
+    def _bot_advanced(self, consumed_message_sid: str, bot_state: dict[str, Any], steps: list[dict[str, Any]],
+                      actor: str, at: datetime) -> None:
+        self.bot_state = bot_state
+        self.pending_bot_input.pop(0)
+
+    def identify(self, campaign_id: str, document_type: str, document_number: str, *, actor: str,
+                 at: datetime) -> None:
+        self._check_status("bot")
+        self._identified(campaign_id=campaign_id, document_type=document_type,
+                         document_number=document_number, actor=actor, at=require_aware(at))
+
+    @event("CustomerIdentified")
+    def _identified(self, campaign_id: str, document_type: str, document_number: str, actor: str,
+                    at: datetime) -> None:
+        self.campaign_id = campaign_id
+        self.document_type = document_type
+        self.document_number = document_number
+
+    def enqueue(self, campaign_id: str, *, outside_hours: bool, actor: str, at: datetime) -> None:
+        self._check_status("bot")
+        if not campaign_id:
+            raise ChatError("Un chat solo entra a la cola de una campaña")
+        self._queued(campaign_id=campaign_id, outside_hours=outside_hours, actor=actor,
+                     at=require_aware(at))
+
+    @event("Queued")
+    def _queued(self, campaign_id: str, outside_hours: bool, actor: str, at: datetime) -> None:
+        self.campaign_id = campaign_id
+        self.status = "waiting_queue"
+        self.queued_at = at
+        self.pending_bot_input = []
+        self.unanswered_since = at
+
+    def assign(self, agent_id: str, decision: dict[str, Any], *, exceptional: bool, reason: str,
+               actor: str, at: datetime) -> None:
+        """Record the routing decision; the agent aggregate checks membership and capacity."""
+        self._check_status("waiting_queue")
+        if exceptional and not reason.strip():
+            raise ChatError("Una asignación manual desde la cola necesita un motivo")
+        self._assigned(agent_id=agent_id, decision=decision, exceptional=exceptional,
+                       reason=reason.strip(), actor=actor, at=require_aware(at))
+
+    @event("AgentAssigned")
+    def _assigned(self, agent_id: str, decision: dict[str, Any], exceptional: bool, reason: str,
+                  actor: str, at: datetime) -> None:
+        self.agent_id = agent_id
+        self.status = "assigned"
+
+    def reassign(self, to_agent_id: str, *, reason: str, actor: str, at: datetime) -> None:
+        self._check_status("assigned")
+        if not reason.strip():
+            raise ChatError("La reasignación necesita un motivo")
+        if to_agent_id == self.agent_id:
+            raise ChatError("El chat ya está asignado a ese asesor")
+        self._reassigned(from_agent_id=self.agent_id, to_agent_id=to_agent_id, reason=reason.strip(),
+                         actor=actor, at=require_aware(at))
+
+    @event("Reassigned")
+    def _reassigned(self, from_agent_id: str, to_agent_id: str, reason: str, actor: str,
+                    at: datetime) -> None:
+        self.agent_id = to_agent_id
+
+    def record_agent_reply(self, message_id: str, agent_id: str, session_id: str, *, actor: str,
+                           at: datetime) -> None:
+        self._check_status("assigned")
+        if agent_id != self.agent_id:
+            raise ChatError("Solo el asesor asignado puede responder este chat")
+        self._agent_replied(message_id=message_id, agent_id=agent_id, session_id=session_id,
+                            actor=actor, at=require_aware(at))
+
+    @event("AgentReplied")
+    def _agent_replied(self, message_id: str, agent_id: str, session_id: str, actor: str,
+                       at: datetime) -> None:
+        self.last_agent_message_at = at
+        self.unanswered_since = None
+
+    def record_bot_reply(self, message_id: str, *, actor: str, at: datetime) -> None:
+        self._bot_replied(message_id=message_id, actor=actor, at=require_aware(at))
+
+    @event("BotReplied")
+    def _bot_replied(self, message_id: str, actor: str, at: datetime) -> None:
+        pass
+
+    def raise_unanswered_alert(self, streak_started_at: datetime, *, actor: str, at: datetime) -> None:
+        if self.is_closed or streak_started_at in self.alerted_streaks:
+            return
+        self._alert_raised(kind="unanswered", streak_started_at=streak_started_at, actor=actor,
+                           at=require_aware(at))
+
+    def raise_queue_alert(self, *, actor: str, at: datetime) -> None:
+        if self.is_closed or self.queue_alerted or self.queued_at is None:
+            return
+        self._alert_raised(kind="queue_wait", streak_started_at=self.queued_at, actor=actor,
+                           at=require_aware(at))
+
+    @event("AlertRaised")
+    def _alert_raised(self, kind: str, streak_started_at: datetime, actor: str, at: datetime) -> None:
+        if kind == "queue_wait":
+            self.queue_alerted = True
+        else:
+            self.alerted_streaks.add(streak_started_at)
+
+    def close(self, reason: str, *, disposition: str, note: str, actor: str, at: datetime) -> None:
+        """One way to close, whatever the cause; callers check who may close and why."""
+        self._check_open()
+        if reason not in CLOSE_REASONS:
+            raise ChatError(f"Motivo de cierre desconocido: {reason}")
+        if reason == "agent" and not disposition:
+            raise ChatError("Para cerrar, el asesor debe elegir una tipificación")
+        self._closed(reason=reason, disposition=disposition, note=note.strip()[:2000],
+                     unattended=self.status != "assigned", previous_status=self.status,
+                     actor=actor, at=require_aware(at))
+
+    @event("Closed")
+    def _closed(self, reason: str, disposition: str, note: str, unattended: bool, previous_status: str,
+                actor: str, at: datetime) -> None:
+        self.status = "closed"
+        self.close_reason = reason
+        self.closed_at = at
+
+    def request_confirmation(self, message_id: str, *, actor: str, at: datetime) -> None:
+        if not self.is_closed:
+            raise ChatError("La confirmación de cierre solo se envía a un chat cerrado")
+        if not self.confirmation_message_id:
+            self._confirmation_requested(message_id=message_id, actor=actor, at=require_aware(at))
+
+    @event("ClosingConfirmationRequested")
+    def _confirmation_requested(self, message_id: str, actor: str, at: datetime) -> None:
+        self.confirmation_message_id = message_id
+
+    def store_transcript(self, location: str, sha256: str, *, actor: str, at: datetime) -> None:
+        if not self.is_closed:
+            raise ChatError("El PDF de cierre solo se genera para un chat cerrado")
+        if not self.transcript_location:
+            self._transcript_stored(location=location, sha256=sha256, actor=actor, at=require_aware(at))
+
+    @event("TranscriptStored")
+    def _transcript_stored(self, location: str, sha256: str, actor: str, at: datetime) -> None:
+        self.transcript_location = location
+
+    def _check_open(self) -> None:
+        if self.is_closed:
+            raise ChatClosedError("El chat ya está cerrado")
+
+    def _check_status(self, expected: str) -> None:
+        self._check_open()
+        if self.status != expected:
+            raise ChatError(f"El chat está en estado {self.status}, no {expected}")

@@ -1,0 +1,48 @@
+"""How the bot reads what customers type and fills `{variables}` into what it says."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+VARIABLE_NAME = r"[a-z_][a-z0-9_]*"
+_PLACEHOLDER = re.compile(r"\{(" + VARIABLE_NAME + r")\}")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+_OPTION_NUMBER = re.compile(r"^\s*(?:opcion\s*)?#?\s*(\d{1,3})\s*[.)\-:]?\s*$")
+MAX_INPUT_CHARACTERS = 1000
+"""Longer messages are cut before matching, so no pattern ever runs over an unbounded text."""
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces: 'Cédula  de Ciudadanía.' → 'cedula de ciudadania'."""
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT_CHARACTERS].casefold())
+    without_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NOT_WORD.sub(" ", without_accents).strip()
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether the folded phrase appears as whole words in the folded text."""
+    folded_phrase = fold(phrase)
+    return bool(folded_phrase) and f" {folded_phrase} " in f" {fold(text)} "
+
+
+def option_number(text: str) -> int | None:
+    """'1', '1.', ' 1 ', '1)' and 'opción 1' all mean option 1."""
+    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT_CHARACTERS].casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    found = _OPTION_NUMBER.match(plain)
+    return int(found.group(1)) if found else None
+
+
+def render(template: str, variables: Mapping[str, str]) -> str:
+    """Replace `{name}` with the variable's value; a variable never set becomes empty text."""
+    return _PLACEHOLDER.sub(lambda found: variables.get(found.group(1), ""), template)
+
+
+def placeholders(template: str) -> list[str]:
+    return _PLACEHOLDER.findall(template)
+
+
+def numbered(lines: list[str]) -> str:
+    return "\n".join(f"{n}. {line}" for n, line in enumerate(lines, start=1))

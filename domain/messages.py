@@ -1,0 +1,134 @@
+"""Messages to and from Twilio: outbound lifecycle (R10–R12) and inbound exactly-once (R10)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.common import DomainError, natural_id, require_aware
+
+OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack")
+FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "canceled")
+STATUS_RANK = {"requested": 0, "accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
+               "failed": 5, "delivered": 6, "undelivered": 6, "read": 7, "canceled": 5}
+
+
+class OutboundMessageError(DomainError):
+    pass
+
+
+class OutboundMessage(Aggregate):
+    @event("Requested")
+    def __init__(self, chat_id: str, campaign_id: str, kind: str, channel: str, to: str, sender: str,
+                 body: str, content_sid: str, content_variables: dict[str, str], agent_id: str,
+                 session_id: str, actor: str, at: datetime) -> None:
+        self.chat_id = chat_id
+        self.campaign_id = campaign_id
+        self.kind = kind
+        self.channel = channel
+        self.to = to
+        self.sender = sender
+        self.body = body
+        self.content_sid = content_sid
+        self.content_variables = content_variables
+        self.agent_id = agent_id
+        self.status = "requested"
+        self.sid = ""
+        self.attempts = 0
+        self.error_code = ""
+
+    @classmethod
+    def request(cls, *, chat_id: str, campaign_id: str, kind: str, channel: str, to: str, sender: str,
+                body: str = "", content_sid: str = "", content_variables: dict[str, str] | None = None,
+                agent_id: str = "", session_id: str = "", actor: str, at: datetime) -> OutboundMessage:
+        if kind not in OUTBOUND_KINDS:
+            raise OutboundMessageError(f"Tipo de mensaje desconocido: {kind}")
+        if not body.strip() and not content_sid:
+            raise OutboundMessageError("El mensaje está vacío")
+        if len(body) > 1600:
+            raise OutboundMessageError("El mensaje supera 1600 caracteres")
+        return cls(chat_id=chat_id, campaign_id=campaign_id, kind=kind, channel=channel, to=to,
+                   sender=sender, body=body, content_sid=content_sid,
+                   content_variables=dict(content_variables or {}), agent_id=agent_id,
+                   session_id=session_id, actor=actor, at=require_aware(at))
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def start_attempt(self, *, actor: str, at: datetime) -> int:
+        """Record the intent to call Twilio before calling it, so a crash is detectable."""
+        if self.sid:
+            raise OutboundMessageError("El mensaje ya fue entregado a Twilio")
+        self._attempt_started(attempt=self.attempts + 1, actor=actor, at=require_aware(at))
+        return self.attempts
+
+    @event("AttemptStarted")
+    def _attempt_started(self, attempt: int, actor: str, at: datetime) -> None:
+        self.attempts = attempt
+
+    def record_submission(self, sid: str, status: str, *, actor: str, at: datetime) -> None:
+        if self.sid:
+            return
+        self._submitted(sid=sid, status=status, actor=actor, at=require_aware(at))
+
+    @event("Submitted")
+    def _submitted(self, sid: str, status: str, actor: str, at: datetime) -> None:
+        self.sid = sid
+        self._advance(status)
+
+    def record_status(self, status: str, error_code: str, error_message: str, *, actor: str,
+                      at: datetime) -> bool:
+        """Apply a Twilio status report; returns False when it changes nothing (R10)."""
+        if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(self.status, -1):
+            return False
+        self._status_reported(status=status, error_code=error_code, error_message=error_message,
+                              actor=actor, at=require_aware(at))
+        return True
+
+    @event("StatusReported")
+    def _status_reported(self, status: str, error_code: str, error_message: str, actor: str,
+                         at: datetime) -> None:
+        self._advance(status)
+        if error_code:
+            self.error_code = error_code
+
+    def fail(self, error_code: str, reason: str, *, actor: str, at: datetime) -> None:
+        if self.is_final:
+            return
+        self._failed(error_code=error_code, reason=reason, actor=actor, at=require_aware(at))
+
+    @event("Failed")
+    def _failed(self, error_code: str, reason: str, actor: str, at: datetime) -> None:
+        self.status = "failed"
+        self.error_code = error_code
+
+    def _advance(self, status: str) -> None:
+        if STATUS_RANK.get(status, -1) > STATUS_RANK.get(self.status, -1):
+            self.status = status
+
+
+class InboundMessage(Aggregate):
+    """Twilio's inbound webhook, recorded once per MessageSid whatever Twilio retries (R10)."""
+
+    @staticmethod
+    def create_id(message_sid: str, **_: Any) -> UUID:
+        return natural_id("inbound", message_sid)
+
+    @event("Received")
+    def __init__(self, message_sid: str, chat_id: str, params: dict[str, str], actor: str,
+                 at: datetime) -> None:
+        self.message_sid = message_sid
+        self.chat_id = chat_id
+        self.params = params
+
+    @classmethod
+    def receive(cls, message_sid: str, chat_id: str, params: dict[str, str], *, actor: str,
+                at: datetime) -> InboundMessage:
+        if not message_sid:
+            raise OutboundMessageError("Falta MessageSid")
+        return cls(message_sid=message_sid, chat_id=chat_id, params=params, actor=actor,
+                   at=require_aware(at))

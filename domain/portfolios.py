@@ -1,0 +1,64 @@
+"""One upload of a campaign's customer portfolio (cartera), recorded whole or not at all.
+
+Customers travel in batches inside `RowsAccepted` events; the `customers` read table is built
+from them. A `replace` import makes every customer of the campaign missing from it inactive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.common import DomainError, require_aware
+
+IMPORT_MODES = ("upsert", "replace")
+ROWS_PER_EVENT = 1000
+
+
+class PortfolioImportError(DomainError):
+    pass
+
+
+class PortfolioImport(Aggregate):
+    @event("Started")
+    def __init__(self, campaign_id: str, file_name: str, sha256: str, mode: str, actor: str,
+                 at: datetime) -> None:
+        self.campaign_id = campaign_id
+        self.file_name = file_name
+        self.sha256 = sha256
+        self.mode = mode
+        self.rows_accepted = 0
+        self.completed = False
+
+    @classmethod
+    def start(cls, campaign_id: str, file_name: str, sha256: str, mode: str, *, actor: str,
+              at: datetime) -> PortfolioImport:
+        if mode not in IMPORT_MODES:
+            raise PortfolioImportError(f"Modo de importación desconocido: {mode}")
+        return cls(campaign_id=campaign_id, file_name=file_name[:255], sha256=sha256, mode=mode,
+                   actor=actor, at=require_aware(at))
+
+    def accept_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Record customers in events of at most ROWS_PER_EVENT rows each."""
+        if self.completed:
+            raise PortfolioImportError("La importación ya terminó")
+        for start in range(0, len(rows), ROWS_PER_EVENT):
+            self._rows_accepted(rows=list(rows[start:start + ROWS_PER_EVENT]))
+
+    @event("RowsAccepted")
+    def _rows_accepted(self, rows: list[dict[str, Any]]) -> None:
+        self.rows_accepted += len(rows)
+
+    def complete(self, counts: dict[str, int], *, actor: str, at: datetime) -> None:
+        if self.completed:
+            raise PortfolioImportError("La importación ya terminó")
+        if counts.get("valid") != self.rows_accepted:
+            raise PortfolioImportError("Las filas registradas no coinciden con las filas válidas")
+        self._completed(counts=dict(counts), actor=actor, at=require_aware(at))
+
+    @event("Completed")
+    def _completed(self, counts: dict[str, int], actor: str, at: datetime) -> None:
+        self.completed = True
