@@ -1,0 +1,68 @@
+"""Use cases for campaigns: register, edit, archive, senders."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.ports import Clock
+from application.store import EventStore
+from domain.campaigns import Campaign, CampaignError, CampaignSettings
+
+
+class CampaignExistsError(CampaignError):
+    pass
+
+
+class CampaignService:
+    def __init__(self, store: EventStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def register(self, code: str, name: str, display_name: str, settings: dict[str, Any], *,
+                 actor: str) -> UUID:
+        campaign = Campaign.register(code.strip().lower(), name, display_name,
+                                     CampaignSettings.from_dict(settings), actor=actor, at=self.clock.now())
+        try:
+            self.store.save(campaign)
+        except IntegrityError as exc:
+            raise CampaignExistsError(f"Ya existe una campaña con el código {code}") from exc
+        return campaign.id
+
+    def edit(self, campaign_id: UUID, name: str, display_name: str, changes: dict[str, Any], *,
+             actor: str) -> None:
+        campaign = self.get(campaign_id)
+        campaign.edit(name=name, display_name=display_name, settings=campaign.settings.updated(changes),
+                      actor=actor, at=self.clock.now())
+        self.store.save(campaign)
+
+    def archive(self, campaign_id: UUID, *, actor: str) -> None:
+        campaign = self.get(campaign_id)
+        campaign.archive(actor=actor, at=self.clock.now())
+        self.store.save(campaign)
+
+    def link_sender(self, campaign_id: UUID, address: str, channel: str, *, is_default: bool,
+                    actor: str) -> None:
+        campaign = self.get(campaign_id)
+        campaign.link_sender(address, channel, is_default=is_default, actor=actor, at=self.clock.now())
+        self.store.save(campaign)
+
+    def unlink_sender(self, campaign_id: UUID, address: str, *, actor: str) -> None:
+        campaign = self.get(campaign_id)
+        campaign.unlink_sender(address, actor=actor, at=self.clock.now())
+        self.store.save(campaign)
+
+    def get(self, campaign_id: UUID) -> Campaign:
+        try:
+            campaign: Campaign = self.store.repository.get(campaign_id)
+        except AggregateNotFoundError as exc:
+            raise CampaignError("Campaña desconocida") from exc
+        return campaign
+
+    def id_for_code(self, code: str) -> UUID:
+        campaign_id: UUID = Campaign.create_id(code.strip().lower())
+        self.get(campaign_id)
+        return campaign_id

@@ -1,0 +1,86 @@
+"""Twilio's inbound webhook as a use case: record each message once (R10), on the right chat.
+
+This is all the webhook does synchronously, so it answers Twilio in milliseconds; the bot, the
+routing and anything slow happen afterwards in a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.ports import Clock
+from application.store import EventStore, retry_on_conflict
+from domain.chats import Chat
+from domain.common import actor_for_customer
+from domain.messages import InboundMessage
+from domain.threads import CustomerThread
+
+DEFAULT_FLOW = "default"
+
+
+@dataclass(frozen=True)
+class InboundText:
+    message_sid: str
+    customer_address: str
+    sender_address: str
+    body: str
+    profile_name: str = ""
+    media: list[dict[str, str]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def channel(self) -> str:
+        return "whatsapp" if self.customer_address.startswith("whatsapp:") else "sms"
+
+
+@dataclass(frozen=True)
+class Received:
+    chat_id: str
+    duplicate: bool
+    new_chat: bool
+
+
+class FlowForSender(Protocol):
+    def __call__(self, sender_address: str) -> str | None: ...
+
+
+class InboundService:
+    def __init__(self, store: EventStore, clock: Clock, flow_for_sender: FlowForSender) -> None:
+        self.store = store
+        self.clock = clock
+        self.flow_for_sender = flow_for_sender
+
+    def receive(self, message: InboundText) -> Received:
+        result: Received = retry_on_conflict(lambda: self._receive_once(message))
+        return result
+
+    def _receive_once(self, message: InboundText) -> Received:
+        existing = self._get(InboundMessage.create_id(message.message_sid))
+        if isinstance(existing, InboundMessage):
+            return Received(existing.chat_id, duplicate=True, new_chat=False)
+        now, actor = self.clock.now(), actor_for_customer(message.customer_address)
+        thread = self._get(CustomerThread.create_id(message.customer_address, message.sender_address))
+        if not isinstance(thread, CustomerThread):
+            thread = CustomerThread.start(message.customer_address, message.sender_address, actor=actor, at=now)
+        chat = self._get(thread.open_chat_id) if thread.open_chat_id else None
+        new_chat = not isinstance(chat, Chat)
+        if not isinstance(chat, Chat):
+            chat = Chat.open(message.channel, message.customer_address, message.sender_address,
+                             profile_name=message.profile_name,
+                             flow_name=self.flow_for_sender(message.sender_address) or DEFAULT_FLOW,
+                             actor=actor, at=now)
+            thread.attach_chat(str(chat.id), actor=actor, at=now)
+        chat.receive_customer_message(message.message_sid, message.body, message.media, actor=actor, at=now)
+        inbound = InboundMessage.receive(message.message_sid, str(chat.id), message.params, actor=actor, at=now)
+        self.store.save(inbound, thread, chat)
+        return Received(str(chat.id), duplicate=False, new_chat=new_chat)
+
+    def _get(self, aggregate_id: UUID | str) -> object | None:
+        try:
+            return self.store.repository.get(UUID(str(aggregate_id)))
+        except AggregateNotFoundError:
+            return None
