@@ -1,0 +1,68 @@
+"""What a projector is: tables it owns, handlers per event class, topics it touches.
+
+A projector's tables are defined for a name suffix so `projections rebuild --verify` can build
+fresh copies beside the live ones and compare them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from eventsourcing.utils import get_topic
+from sqlalchemy import Connection, MetaData, Table
+
+Handler = Callable[[Any, Connection, Any], None]
+
+
+def handles(*event_classes: type) -> Callable[[Handler], Handler]:
+    """Mark a projector method as the handler of these event classes."""
+
+    def mark(method: Handler) -> Handler:
+        method.__dict__.setdefault("_handles", []).extend(event_classes)
+        return method
+
+    return mark
+
+
+class Projector:
+    name: ClassVar[str]
+
+    def __init__(self, suffix: str = "") -> None:
+        self.suffix = suffix
+        self.metadata = MetaData()
+        self.define_tables(self.metadata, suffix)
+        self._handlers: dict[str, str] = {}
+        for klass in reversed(type(self).__mro__):
+            for attribute_name, attribute in vars(klass).items():
+                for event_class in getattr(attribute, "_handles", ()):
+                    self._handlers[get_topic(event_class)] = attribute_name
+        self._touched: set[str] = set()
+
+    def define_tables(self, metadata: MetaData, suffix: str) -> None:
+        raise TypeError(f"{type(self).__name__} must define its tables")
+
+    @property
+    def position_key(self) -> str:
+        return self.name + self.suffix
+
+    @property
+    def tables(self) -> list[Table]:
+        return list(self.metadata.sorted_tables)
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+    def apply(self, connection: Connection, domain_event: Any) -> None:
+        handler_name = self._handlers.get(get_topic(type(domain_event)))
+        if handler_name is not None:
+            getattr(self, handler_name)(connection, domain_event)
+
+    def touch(self, *topics: str) -> None:
+        """Tell live pages that what they show under these topics changed."""
+        self._touched.update(t for t in topics if t)
+
+    def take_touched(self) -> set[str]:
+        touched, self._touched = self._touched, set()
+        return touched

@@ -1,0 +1,181 @@
+"""Read model of chats: their state and timers, the conversation timeline, and assignments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+from domain.chats import Chat
+from domain.messages import OutboundMessage
+from projections.base import Projector, handles
+from projections.sql import UtcDateTime, event_key, uid
+
+
+class ChatsProjector(Projector):
+    name = "chats"
+
+    def define_tables(self, metadata: MetaData, suffix: str) -> None:
+        self.chats = Table(
+            f"chats{suffix}", metadata,
+            Column("id", String(36), primary_key=True),
+            Column("campaign_id", String(36), index=True),
+            Column("status", String(20), nullable=False),
+            Column("channel", String(10), nullable=False),
+            Column("customer_address", String(64), nullable=False, index=True),
+            Column("sender_address", String(64), nullable=False),
+            Column("profile_name", String(120), nullable=False),
+            Column("document_type", String(5)),
+            Column("document_number", String(20)),
+            Column("agent_id", String(36), index=True),
+            Column("opened_at", UtcDateTime, nullable=False),
+            Column("queued_at", UtcDateTime),
+            Column("assigned_at", UtcDateTime),
+            Column("first_agent_reply_at", UtcDateTime),
+            Column("last_customer_message_at", UtcDateTime),
+            Column("last_agent_message_at", UtcDateTime),
+            Column("unanswered_since", UtcDateTime),
+            Column("outside_hours", Boolean, nullable=False),
+            Column("closed_at", UtcDateTime),
+            Column("close_reason", String(20)),
+            Column("closed_by", String(80)),
+            Column("disposition", String(60)),
+            Column("close_note", Text),
+            Column("unattended", Boolean),
+            Column("confirmation_message_id", String(36)),
+            Column("transcript_location", String(400)),
+            Column("transcript_sha256", String(64)),
+            Index(f"ix_chats_status_queued{suffix}", "status", "campaign_id", "queued_at"),
+        )
+        self.timeline = Table(
+            f"chat_messages{suffix}", metadata,
+            Column("id", String(36), primary_key=True),
+            Column("chat_id", String(36), nullable=False),
+            Column("at", UtcDateTime, nullable=False),
+            Column("author_kind", String(10), nullable=False),
+            Column("author_id", String(80), nullable=False),
+            Column("body", Text, nullable=False),
+            Column("media", JSON, nullable=False),
+            Column("message_sid", String(64)),
+            Index(f"ix_chat_messages_chat{suffix}", "chat_id", "at"),
+        )
+        self.assignments = Table(
+            f"chat_assignments{suffix}", metadata,
+            Column("event_id", String(36), primary_key=True),
+            Column("chat_id", String(36), nullable=False, index=True),
+            Column("campaign_id", String(36), nullable=False),
+            Column("agent_id", String(36), nullable=False, index=True),
+            Column("previous_agent_id", String(36)),
+            Column("kind", String(12), nullable=False),
+            Column("exceptional", Boolean, nullable=False),
+            Column("reason", Text, nullable=False),
+            Column("decision", JSON, nullable=False),
+            Column("actor", String(80), nullable=False),
+            Column("at", UtcDateTime, nullable=False),
+        )
+
+    def _update(self, connection: Connection, event: Any, **values: Any) -> dict[str, Any]:
+        chat_id = uid(event.originator_id)
+        connection.execute(update(self.chats).where(self.chats.c.id == chat_id).values(**values))
+        row = connection.execute(select(self.chats.c.campaign_id, self.chats.c.agent_id)
+                                 .where(self.chats.c.id == chat_id)).one()
+        self.touch(f"chat:{chat_id}", f"queue:{row.campaign_id}" if row.campaign_id else "queue:",
+                   f"desk:{row.agent_id}" if row.agent_id else "")
+        return dict(row._mapping)
+
+    @handles(Chat.Opened)
+    def opened(self, connection: Connection, event: Any) -> None:
+        connection.execute(insert(self.chats).values(
+            id=uid(event.originator_id), status="bot", channel=event.channel,
+            customer_address=event.customer_address, sender_address=event.sender_address,
+            profile_name=event.profile_name, opened_at=event.at, outside_hours=False))
+
+    @handles(Chat.CustomerWrote)
+    def customer_wrote(self, connection: Connection, event: Any) -> None:
+        self._timeline(connection, event, "customer", "customer", event.body, event.media, event.message_sid)
+        chat = connection.execute(select(self.chats.c.status, self.chats.c.unanswered_since)
+                                  .where(self.chats.c.id == uid(event.originator_id))).one()
+        in_bot = chat.status == "bot"
+        self._update(connection, event, last_customer_message_at=event.at,
+                     unanswered_since=chat.unanswered_since if in_bot else chat.unanswered_since or event.at)
+
+    @handles(Chat.CustomerIdentified)
+    def identified(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, campaign_id=event.campaign_id, document_type=event.document_type,
+                     document_number=event.document_number)
+
+    @handles(Chat.Queued)
+    def queued(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, campaign_id=event.campaign_id, status="waiting_queue",
+                     queued_at=event.at, outside_hours=event.outside_hours, unanswered_since=event.at)
+
+    @handles(Chat.AgentAssigned)
+    def assigned(self, connection: Connection, event: Any) -> None:
+        row = self._update(connection, event, status="assigned", agent_id=event.agent_id, assigned_at=event.at)
+        self._assignment(connection, event, row["campaign_id"], event.agent_id, None,
+                         "exceptional" if event.exceptional else "automatic", event.decision)
+        self.touch(f"desk:{event.agent_id}")
+
+    @handles(Chat.Reassigned)
+    def reassigned(self, connection: Connection, event: Any) -> None:
+        row = self._update(connection, event, agent_id=event.to_agent_id)
+        self._assignment(connection, event, row["campaign_id"], event.to_agent_id, event.from_agent_id,
+                         "reassigned", {})
+        self.touch(f"desk:{event.from_agent_id}", f"desk:{event.to_agent_id}")
+
+    @handles(Chat.AgentReplied)
+    def agent_replied(self, connection: Connection, event: Any) -> None:
+        first = connection.execute(select(self.chats.c.first_agent_reply_at)
+                                   .where(self.chats.c.id == uid(event.originator_id))).scalar()
+        self._update(connection, event, last_agent_message_at=event.at, unanswered_since=None,
+                     first_agent_reply_at=first or event.at)
+
+    @handles(Chat.Closed)
+    def closed(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, status="closed", closed_at=event.at, close_reason=event.reason,
+                     closed_by=event.actor, disposition=event.disposition or None,
+                     close_note=event.note or None, unattended=event.unattended)
+
+    @handles(Chat.ClosingConfirmationRequested)
+    def confirmation_requested(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, confirmation_message_id=event.message_id)
+
+    @handles(Chat.TranscriptStored)
+    def transcript_stored(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, transcript_location=event.location, transcript_sha256=event.sha256)
+
+    @handles(OutboundMessage.Requested)
+    def outbound_requested(self, connection: Connection, event: Any) -> None:
+        if event.chat_id:
+            author = event.agent_id or event.kind
+            self._timeline(connection, event, "agent" if event.agent_id else "bot", author,
+                           event.body or f"[plantilla {event.content_sid}]", [], None,
+                           row_id=uid(event.originator_id), chat_id=event.chat_id)
+            self.touch(f"chat:{event.chat_id}")
+
+    def _timeline(self, connection: Connection, event: Any, author_kind: str, author_id: str, body: str,
+                  media: list[dict[str, str]], message_sid: str | None, *, row_id: str | None = None,
+                  chat_id: str | None = None) -> None:
+        connection.execute(insert(self.timeline).values(
+            id=row_id or event_key(event), chat_id=chat_id or uid(event.originator_id), at=event.at,
+            author_kind=author_kind, author_id=author_id, body=body, media=media, message_sid=message_sid))
+
+    def _assignment(self, connection: Connection, event: Any, campaign_id: str, agent_id: str,
+                    previous: str | None, kind: str, decision: dict[str, Any]) -> None:
+        connection.execute(insert(self.assignments).values(
+            event_id=event_key(event), chat_id=uid(event.originator_id), campaign_id=campaign_id,
+            agent_id=agent_id, previous_agent_id=previous, kind=kind, exceptional=kind == "exceptional",
+            reason=getattr(event, "reason", ""), decision=decision, actor=event.actor, at=event.at))

@@ -1,0 +1,107 @@
+"""Read model of customer portfolios: customers per campaign, their phones, and the imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    select,
+    tuple_,
+    update,
+)
+
+from domain.portfolios import PortfolioImport
+from projections.base import Projector, handles
+from projections.sql import UtcDateTime, uid, upsert
+
+
+class PortfoliosProjector(Projector):
+    name = "portfolios"
+
+    def define_tables(self, metadata: MetaData, suffix: str) -> None:
+        self.customers = Table(
+            f"customers{suffix}", metadata,
+            Column("campaign_id", String(36), primary_key=True),
+            Column("document_number", String(20), primary_key=True),
+            Column("document_type", String(5), nullable=False),
+            Column("full_name", String(200), nullable=False),
+            Column("phones", JSON, nullable=False),
+            Column("email", String(200)),
+            Column("balance", String(32)),
+            Column("custom_fields", JSON, nullable=False),
+            Column("active", Boolean, nullable=False),
+            Column("import_id", String(36), nullable=False),
+            Column("updated_at", UtcDateTime, nullable=False),
+            Index(f"ix_customers_document{suffix}", "document_number"),
+        )
+        self.phones = Table(
+            f"customer_phones{suffix}", metadata,
+            Column("campaign_id", String(36), primary_key=True),
+            Column("document_number", String(20), primary_key=True),
+            Column("phone", String(20), primary_key=True),
+            Index(f"ix_customer_phones_phone{suffix}", "phone"),
+        )
+        self.imports = Table(
+            f"portfolio_imports{suffix}", metadata,
+            Column("id", String(36), primary_key=True),
+            Column("campaign_id", String(36), nullable=False, index=True),
+            Column("file_name", String(255), nullable=False),
+            Column("sha256", String(64), nullable=False),
+            Column("mode", String(10), nullable=False),
+            Column("rows_accepted", Integer, nullable=False),
+            Column("counts", JSON),
+            Column("actor", String(80), nullable=False),
+            Column("started_at", UtcDateTime, nullable=False),
+            Column("completed_at", UtcDateTime),
+        )
+
+    @handles(PortfolioImport.Started)
+    def started(self, connection: Connection, event: Any) -> None:
+        upsert(connection, self.imports, [{
+            "id": uid(event.originator_id), "campaign_id": event.campaign_id, "file_name": event.file_name,
+            "sha256": event.sha256, "mode": event.mode, "rows_accepted": 0, "counts": None,
+            "actor": event.actor, "started_at": event.at, "completed_at": None}], ["id"])
+
+    @handles(PortfolioImport.RowsAccepted)
+    def rows_accepted(self, connection: Connection, event: Any) -> None:
+        import_id = uid(event.originator_id)
+        imported = connection.execute(select(self.imports.c.campaign_id, self.imports.c.started_at)
+                                      .where(self.imports.c.id == import_id)).one()
+        campaign_id = imported.campaign_id
+        upsert(connection, self.customers, [{
+            "campaign_id": campaign_id, "document_number": row["document_number"],
+            "document_type": row["document_type"], "full_name": row["full_name"], "phones": row["phones"],
+            "email": row.get("email"), "balance": row.get("balance"),
+            "custom_fields": row.get("custom_fields", {}), "active": True, "import_id": import_id,
+            "updated_at": imported.started_at} for row in event.rows], ["campaign_id", "document_number"])
+        documents = [(campaign_id, row["document_number"]) for row in event.rows]
+        connection.execute(delete(self.phones).where(
+            tuple_(self.phones.c.campaign_id, self.phones.c.document_number).in_(documents)))
+        phone_rows = [{"campaign_id": campaign_id, "document_number": row["document_number"], "phone": phone}
+                      for row in event.rows for phone in dict.fromkeys(row["phones"])]
+        if phone_rows:
+            connection.execute(self.phones.insert(), phone_rows)
+        connection.execute(update(self.imports).where(self.imports.c.id == import_id)
+                           .values(rows_accepted=self.imports.c.rows_accepted + len(event.rows)))
+
+    @handles(PortfolioImport.Completed)
+    def completed(self, connection: Connection, event: Any) -> None:
+        import_id = uid(event.originator_id)
+        imported = connection.execute(select(self.imports).where(self.imports.c.id == import_id)).one()
+        connection.execute(update(self.imports).where(self.imports.c.id == import_id)
+                           .values(counts=event.counts, completed_at=event.at))
+        if imported.mode == "replace":
+            connection.execute(update(self.customers).where(
+                self.customers.c.campaign_id == imported.campaign_id,
+                self.customers.c.import_id != import_id).values(active=False, updated_at=event.at))
+        self.touch(f"campaign:{imported.campaign_id}", "portfolios")

@@ -1,0 +1,66 @@
+"""Read-side queries the pages and the API use (tables only, never aggregates)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from projections.agents import AgentsProjector
+from projections.campaigns import CampaignsProjector
+from projections.chats import ChatsProjector
+from projections.portfolios import PortfoliosProjector
+
+CAMPAIGNS = CampaignsProjector()
+AGENTS = AgentsProjector()
+CHATS = ChatsProjector()
+PORTFOLIOS = PortfoliosProjector()
+
+
+def list_campaigns(engine: Engine, *, include_archived: bool = False) -> list[dict[str, Any]]:
+    table = CAMPAIGNS.campaigns
+    query = select(table).order_by(table.c.name)
+    if not include_archived:
+        query = query.where(table.c.archived.is_(False))
+    with engine.connect() as connection:
+        campaigns = [dict(r) for r in connection.execute(query).mappings()]
+        senders = connection.execute(select(CAMPAIGNS.senders)).mappings().all()
+    for campaign in campaigns:
+        campaign["senders"] = [dict(s) for s in senders if s["campaign_id"] == campaign["id"]]
+    return campaigns
+
+
+def list_agents(engine: Engine, *, role: str | None = None) -> list[dict[str, Any]]:
+    table, members = AGENTS.agents, AGENTS.memberships
+    query = select(table).order_by(table.c.name)
+    if role:
+        query = query.where(table.c.role == role)
+    with engine.connect() as connection:
+        agents = [dict(r) for r in connection.execute(query).mappings()]
+        links = connection.execute(select(members.c.agent_id, members.c.campaign_id)).all()
+    for agent in agents:
+        agent["campaigns"] = sorted(c for a, c in links if a == agent["id"])
+    return agents
+
+
+def dashboard_counts(engine: Engine) -> dict[str, int]:
+    chats = CHATS.chats
+    with engine.connect() as connection:
+        counted = connection.execute(select(chats.c.status, func.count()).group_by(chats.c.status)).all()
+        by_status: dict[str, int] = {status: count for status, count in counted}
+        agents_online = connection.execute(select(func.count()).select_from(AGENTS.agents).where(
+            AGENTS.agents.c.status == "available", AGENTS.agents.c.role == "agent")).scalar_one()
+        campaigns = connection.execute(select(func.count()).select_from(CAMPAIGNS.campaigns).where(
+            CAMPAIGNS.campaigns.c.archived.is_(False))).scalar_one()
+        customers = connection.execute(select(func.count()).select_from(PORTFOLIOS.customers).where(
+            PORTFOLIOS.customers.c.active.is_(True))).scalar_one()
+    return {"bot": by_status.get("bot", 0), "waiting_queue": by_status.get("waiting_queue", 0),
+            "assigned": by_status.get("assigned", 0), "closed": by_status.get("closed", 0),
+            "agents_available": agents_online, "campaigns": campaigns, "customers": customers}
+
+
+def open_sessions_opened_before(engine: Engine, instant: Any) -> list[str]:
+    sessions = AGENTS.sessions
+    with engine.connect() as connection:
+        return list(connection.execute(select(sessions.c.id).where(
+            sessions.c.closed_at.is_(None), sessions.c.opened_at < instant)).scalars())

@@ -1,0 +1,141 @@
+"""Runs projectors: pull notifications after each one's position, apply a batch, commit.
+
+The same code runs on SQLite and PostgreSQL. Rows and the new position are written in one
+transaction and the position only moves from the value the batch started at, so a crash or a
+second runner never applies an event twice nor skips one. On PostgreSQL a LISTEN wakes the
+loop as soon as events are committed; on SQLite the embedded store wakes it in-process, and
+both fall back to polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from application.store import EventStore
+from projections.base import Projector
+from projections.positions import (
+    PositionMovedError,
+    advance_position,
+    ensure_position_row,
+    read_position,
+)
+from projections.positions import metadata as positions_metadata
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProjectorStatus:
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class ProjectionRunner:
+    def __init__(self, store: EventStore, engine: Engine, projectors: Sequence[Projector], *,
+                 batch_size: int = 500, publish: Callable[[Iterable[str]], None] | None = None) -> None:
+        self.store = store
+        self.engine = engine
+        self.projectors = list(projectors)
+        self.batch_size = batch_size
+        self.publish = publish or (lambda topics: None)
+        self.wake = threading.Event()
+
+    def create_tables(self) -> None:
+        positions_metadata.create_all(self.engine)
+        for projector in self.projectors:
+            projector.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            for projector in self.projectors:
+                ensure_position_row(connection, projector.position_key)
+
+    def head(self) -> int:
+        return int(self.store.recorder.max_notification_id() or 0)
+
+    def status(self) -> list[ProjectorStatus]:
+        head = self.head()
+        with self.engine.connect() as connection:
+            return [ProjectorStatus(p.position_key, read_position(connection, p.position_key), head)
+                    for p in self.projectors]
+
+    def run_batch(self, projector: Projector, stop: int | None = None) -> int:
+        """Apply the next batch to one projector; returns how many notifications it consumed."""
+        with self.engine.connect() as connection:
+            start = read_position(connection, projector.position_key)
+        if stop is not None and start >= stop:
+            return 0
+        notifications = self.store.recorder.select_notifications(
+            start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False)
+        if not notifications:
+            return 0
+        wanted = projector.topics
+        try:
+            with self.engine.begin() as connection:
+                # Claim the batch first: a second runner waits on the position row, then finds it moved,
+                # instead of applying the batch next to ours and failing on duplicate rows.
+                advance_position(connection, projector.position_key, start, notifications[-1].id, datetime.now(UTC))
+                for notification in notifications:
+                    if notification.topic in wanted:
+                        projector.apply(connection, self.store.mapper.to_domain_event(notification))
+        except PositionMovedError:
+            projector.take_touched()
+            log.info("projector %s moved by another runner; batch discarded", projector.name)
+            return 0
+        self.publish(projector.take_touched())
+        return len(notifications)
+
+    def catch_up(self, stop: int | None = None) -> dict[str, int]:
+        """Apply everything up to now (or `stop`) to every projector."""
+        applied: dict[str, int] = {}
+        for projector in self.projectors:
+            total = 0
+            while (count := self.run_batch(projector, stop)) > 0:
+                total += count
+            applied[projector.position_key] = total
+        return applied
+
+    def run_forever(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> None:
+        while not stop_event.is_set():
+            try:
+                worked = any(self.run_batch(p) for p in self.projectors)
+            except Exception:
+                log.exception("projection batch failed; retrying")
+                worked = False
+                stop_event.wait(poll_seconds)
+            if not worked:
+                self.wake.wait(poll_seconds)
+                self.wake.clear()
+
+    def start_thread(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> threading.Thread:
+        self.store.on_new_events(self.wake.set)
+        thread = threading.Thread(target=self.run_forever, args=(stop_event, poll_seconds),
+                                  name="projector", daemon=True)
+        thread.start()
+        return thread
+
+
+def wait_until_projected(runner: ProjectionRunner, timeout: float = 10.0) -> None:
+    """Block until every projector has reached the log's head (tests and CLI use it)."""
+    deadline = threading.Event()
+    timer = threading.Timer(timeout, deadline.set)
+    timer.start()
+    try:
+        while not deadline.is_set():
+            head = runner.head()
+            if all(s.position >= head for s in runner.status()):
+                return
+            deadline.wait(0.02)
+        raise TimeoutError("projections did not catch up in time")
+    finally:
+        timer.cancel()
+
