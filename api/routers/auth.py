@@ -1,0 +1,106 @@
+"""Login and logout for browsers, bearer tokens for API clients, language preference."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from api.deps import DespachoDep, PagesDep
+from api.security import SESSION_COOKIE, BrowserSession, allow, check_csrf, current_identity, public
+from application.staff import Identity
+
+router = APIRouter(tags=["auth"])
+EVERYONE = ("admin", "supervisor", "agent", "auditor")
+
+
+def set_session_cookie(request: Request, response: Response, session: BrowserSession) -> None:
+    response.set_cookie(SESSION_COOKIE, request.app.state.sessions.dumps(session), httponly=True,
+                        samesite="lax", secure=request.app.state.secure_cookies, path="/")
+
+
+@router.get("/login", dependencies=[Depends(public())], include_in_schema=False)
+def login_page(request: Request, pages: PagesDep, next: str = "/") -> Response:
+    if getattr(request.state, "user", None) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return pages.render(request, "login.html", {"error": None, "next": _safe_next(next)})
+
+
+@router.post("/login", dependencies=[Depends(public())], include_in_schema=False)
+async def login(request: Request, despacho: DespachoDep, pages: PagesDep, login: Annotated[str, Form()] = "",
+                password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
+    await check_csrf(request)
+    identity = despacho.staff.authenticate(login, password)
+    if identity is None:
+        message = pages.translate(request.state.lang, "Usuario o contraseña incorrectos")
+        return pages.render(request, "login.html", {"error": message, "next": _safe_next(next)}, status_code=401)
+    session_id = despacho.staff.open_session(UUID(identity.id), request.headers.get("user-agent", ""))
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(request, response, BrowserSession.new(identity.id, str(session_id)))
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(allow(*EVERYONE))], include_in_schema=False)
+def logout(request: Request, despacho: DespachoDep) -> Response:
+    identity = current_identity(request)
+    session_id = getattr(request.state, "session_id", "")
+    if session_id:
+        despacho.staff.close_session(UUID(session_id), "logout", actor=f"user:{identity.id}")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/preferences/language", dependencies=[Depends(public())], include_in_schema=False)
+async def set_language(request: Request, lang: Annotated[str, Form()] = "es",
+                       next: Annotated[str, Form()] = "/") -> Response:
+    await check_csrf(request)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie("lang", "en" if lang == "en" else "es", samesite="lax", max_age=365 * 86400)
+    return response
+
+
+class TokenCreate(BaseModel):
+    label: str = Field(min_length=1, max_length=80, description="What the token is for, e.g. 'equipo de datos'")
+
+
+class TokenPublic(BaseModel):
+    token: str
+    note: str = "Guárdelo ahora: no se vuelve a mostrar."
+
+
+class MePublic(BaseModel):
+    id: str
+    login: str
+    name: str
+    role: str
+    campaigns: list[str]
+
+
+@router.post("/api/auth/tokens", response_model=TokenPublic, status_code=201)
+def create_token(body: TokenCreate, despacho: DespachoDep,
+                 identity: Annotated[Identity, Depends(allow(*EVERYONE))]) -> TokenPublic:
+    """Issue a bearer token for the caller (API clients, the data team)."""
+    return TokenPublic(token=despacho.staff.issue_token(UUID(identity.id), body.label,
+                                                        actor=f"user:{identity.id}"))
+
+
+@router.get("/api/me", response_model=MePublic)
+def me(identity: Annotated[Identity, Depends(allow(*EVERYONE))]) -> MePublic:
+    """Who the caller is."""
+    return MePublic(id=identity.id, login=identity.login, name=identity.name, role=identity.role,
+                    campaigns=sorted(identity.campaigns))
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths: an attacker's `next=https://evil` must not become an open redirect."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+

@@ -1,0 +1,45 @@
+"""The home page: a dashboard per role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.deps import DespachoDep, PagesDep
+from api.security import allow, current_identity
+from application.staff import Identity
+from projections.queries import dashboard_counts
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(request: Request, despacho: DespachoDep, pages: PagesDep,
+         identity: Annotated[Identity, Depends(allow("admin", "supervisor", "agent", "auditor"))]) -> Response:
+    if identity.role == "agent":
+        return RedirectResponse("/desk", status_code=303)
+    counts = dashboard_counts(despacho.read_engine)
+    lang = request.state.lang
+    t = pages.translate
+    cards = {
+        "admin": [
+            {"title": t(lang, "Campañas activas"), "value": counts["campaigns"], "hint": "", "url": "/admin/campaigns"},
+            {"title": t(lang, "Clientes en carteras"), "value": counts["customers"], "hint": "",
+             "url": "/admin/portfolios"},
+            {"title": t(lang, "Asesores disponibles"), "value": counts["agents_available"], "hint": "",
+             "url": "/admin/agents"},
+        ],
+        "supervisor": [
+            {"title": t(lang, "Chats en cola"), "value": counts["waiting_queue"], "hint": "",
+             "url": "/supervisor/queue"},
+            {"title": t(lang, "Chats asignados"), "value": counts["assigned"], "hint": "", "url": "/supervisor/agents"},
+            {"title": t(lang, "Asesores disponibles"), "value": counts["agents_available"], "hint": "",
+             "url": "/supervisor/agents"},
+        ],
+        "auditor": [
+            {"title": t(lang, "Chats cerrados"), "value": counts["closed"], "hint": "", "url": "/audit/events"},
+        ],
+    }[current_identity(request).role]
+    return pages.render(request, "dashboard.html", {"cards": cards})

@@ -1,0 +1,103 @@
+"""Staff API: admins (and supervisors within their campaigns) manage agents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from api.deps import DespachoDep
+from api.security import allow
+from application.staff import Identity
+from projections.queries import list_agents
+
+router = APIRouter(prefix="/api/agents", tags=["agents"])
+MANAGERS = allow("admin", "supervisor")
+
+
+class AgentCreate(BaseModel):
+    login: str = Field(min_length=3, max_length=40)
+    name: str = Field(min_length=1, max_length=120)
+    role: str = Field(default="agent", pattern="^(admin|supervisor|agent|auditor)$")
+    capacity: int = Field(default=5, ge=1, le=50)
+    password: str = Field(min_length=10, max_length=200)
+    campaign_ids: list[UUID] = Field(default_factory=list)
+
+
+class AgentUpdate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    role: str = Field(pattern="^(admin|supervisor|agent|auditor)$")
+    capacity: int = Field(ge=1, le=50)
+    campaign_ids: list[UUID] = Field(default_factory=list)
+
+
+class AgentRef(BaseModel):
+    id: UUID
+
+
+class StatusChange(BaseModel):
+    status: str = Field(pattern="^(available|break|offline)$")
+
+
+def _check_scope(identity: Identity, role: str, campaign_ids: set[str], current: set[str] | None = None) -> None:
+    """Supervisors manage only agents, and only within the campaigns they supervise."""
+    if identity.role == "admin":
+        return
+    touched = campaign_ids | (current or set())
+    if role != "agent" or not touched <= identity.campaigns:
+        raise HTTPException(status_code=403, detail="Solo puede gestionar asesores de sus campañas")
+
+
+@router.get("")
+def agents(despacho: DespachoDep, identity: Annotated[Identity, Depends(allow("admin", "supervisor", "auditor"))],
+           role: str | None = None) -> list[dict[str, Any]]:
+    """Staff with their campaigns, status and load (supervisors: their campaigns only)."""
+    rows = list_agents(despacho.read_engine, role=role)
+    if identity.role == "supervisor":
+        rows = [r for r in rows if set(r["campaigns"]) & identity.campaigns]
+    return rows
+
+
+@router.post("", status_code=201, response_model=AgentRef)
+def create_agent(body: AgentCreate, despacho: DespachoDep,
+                 identity: Annotated[Identity, Depends(MANAGERS)]) -> AgentRef:
+    """Create a staff account with its campaigns."""
+    campaigns = {str(c) for c in body.campaign_ids}
+    _check_scope(identity, body.role, campaigns)
+    for campaign_id in body.campaign_ids:
+        despacho.campaigns.get(campaign_id)
+    agent_id = despacho.staff.register(body.login, body.name, body.role, password=body.password,
+                                       capacity=body.capacity, campaign_ids=frozenset(campaigns),
+                                       actor=f"user:{identity.id}")
+    return AgentRef(id=agent_id)
+
+
+@router.put("/{agent_id}", status_code=204)
+def edit_agent(agent_id: UUID, body: AgentUpdate, despacho: DespachoDep,
+               identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
+    """Edit name, role, capacity and campaigns (removing a campaign stops new assignments at once)."""
+    current = despacho.staff.get(agent_id)
+    campaigns = {str(c) for c in body.campaign_ids}
+    _check_scope(identity, body.role, campaigns ^ set(current.campaigns))
+    for campaign_id in body.campaign_ids:
+        despacho.campaigns.get(campaign_id)
+    despacho.staff.edit(agent_id, name=body.name, role=body.role, capacity=body.capacity,
+                        campaign_ids=frozenset(campaigns), actor=f"user:{identity.id}")
+
+
+@router.post("/{agent_id}/deactivate", status_code=204)
+def deactivate_agent(agent_id: UUID, despacho: DespachoDep,
+                     identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
+    """Deactivate an account: no login, no new chats."""
+    agent = despacho.staff.get(agent_id)
+    _check_scope(identity, agent.role, set(agent.campaigns))
+    despacho.staff.set_active(agent_id, False, actor=f"user:{identity.id}")
+
+
+@router.put("/me/status", status_code=204)
+def change_my_status(body: StatusChange, despacho: DespachoDep,
+                     identity: Annotated[Identity, Depends(allow("agent"))]) -> None:
+    """The calling agent sets themself available, on break or offline."""
+    despacho.staff.change_status(UUID(identity.id), body.status, actor=f"user:{identity.id}")
