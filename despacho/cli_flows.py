@@ -1,0 +1,148 @@
+"""`despacho flows check` and `despacho flows test`: what operations staff run on a flow they wrote.
+
+Both default to every flow shipped in `flows/` (and its tests in `flows/tests/`), which is what
+CI runs; both exit 1 when anything is wrong. Messages are Spanish and point to file, line and
+state.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from adapters.flow_files import (
+    SHIPPED_FLOWS_DIR,
+    SHIPPED_SCENARIOS_DIR,
+    FlowCatalog,
+    FlowFileError,
+    FlowNotFoundError,
+    flow_files,
+    flow_lines,
+    label,
+    parse_flow,
+    read_text,
+    scenario_files,
+)
+from adapters.flow_files.scenario_runs import ScenarioFileRun, run_scenario_file, states_not_visited
+from domain.flows import Flow, check_flow
+
+PathsArgument = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+
+
+@click.group("flows")
+def flows() -> None:
+    """Flujos del bot: revisarlos y probarlos antes de publicarlos."""
+
+
+@flows.command("check")
+@PathsArgument
+def check(paths: tuple[Path, ...]) -> None:
+    """Revisa flujos (por defecto, todos los de flows/) y muestra cada problema."""
+    files = _expand(paths, flow_files) if paths else flow_files(SHIPPED_FLOWS_DIR)
+    if not files:
+        _fail("No encontré archivos de flujo (.yaml) para revisar.")
+    problems = 0
+    good: list[Flow] = []
+    for path in files:
+        flow, messages = _check_file(path)
+        problems += len(messages)
+        for message in messages:
+            click.echo(message)
+        if flow is not None and not messages:
+            good.append(flow)
+            click.echo(f"{label(path)}: sin problemas ({flow.name}, versión {flow.version}, "
+                       f"{len(flow.states)} estados)")
+    problems += _duplicate_versions(good)
+    click.echo(f"{problems} problema(s) en {len(files)} archivo(s) de flujo.")
+    if problems:
+        sys.exit(1)
+
+
+def _check_file(path: Path) -> tuple[Flow | None, list[str]]:
+    try:
+        text = read_text(path)
+        flow = parse_flow(text, label(path))
+    except FlowFileError as exc:
+        return None, exc.problems
+    lines = flow_lines(text)
+    messages = []
+    for problem in check_flow(flow):
+        line = lines.of_state(problem.state)
+        messages.append(f"{label(path)}{f':{line}' if line else ''}: {problem}")
+    return flow, messages
+
+
+def _duplicate_versions(flows_found: list[Flow]) -> int:
+    try:
+        FlowCatalog(flows_found)
+    except FlowFileError as exc:
+        for message in exc.problems:
+            click.echo(message)
+        return len(exc.problems)
+    return 0
+
+
+@flows.command("test")
+@PathsArgument
+def test(paths: tuple[Path, ...]) -> None:
+    """Corre las conversaciones de prueba (por defecto, todas las de flows/tests/)."""
+    files = _expand(paths, scenario_files) if paths else scenario_files(SHIPPED_SCENARIOS_DIR)
+    if not files:
+        _fail("No encontré archivos de prueba (.yaml) para correr.")
+    runs: list[ScenarioFileRun] = []
+    failures = 0
+    for path in files:
+        try:
+            run = run_scenario_file(path)
+        except (FlowFileError, FlowNotFoundError) as exc:
+            click.echo(str(exc))
+            failures += 1
+            continue
+        runs.append(run)
+        failures += _report_run(run)
+    failures += _report_coverage(runs, check_untested=not paths)
+    total = sum(len(run.results) for run in runs)
+    click.echo(f"{total} escenario(s), {failures} problema(s).")
+    if failures:
+        sys.exit(1)
+
+
+def _report_run(run: ScenarioFileRun) -> int:
+    click.echo(f"{label(run.path)} (flujo {run.flow.name}, versión {run.flow.version})")
+    for result in run.results:
+        click.echo(f"  {'bien' if result.passed else 'FALLA'}: {result.name}")
+        for failure in result.failures:
+            click.echo(f"      {failure}")
+    return len(run.failed)
+
+
+def _report_coverage(runs: list[ScenarioFileRun], *, check_untested: bool) -> int:
+    problems = 0
+    for (name, version), states in states_not_visited(runs).items():
+        if states:
+            problems += 1
+            click.echo(f"El flujo {name} (versión {version}) tiene estados que ninguna prueba visita: "
+                       + ", ".join(states))
+    if check_untested:
+        tested = {run.flow.name for run in runs}
+        for path in flow_files(SHIPPED_FLOWS_DIR):
+            flow, _ = _check_file(path)
+            if flow is not None and flow.name not in tested:
+                problems += 1
+                click.echo(f"El flujo {flow.name} ({label(path)}) no tiene pruebas en {label(SHIPPED_SCENARIOS_DIR)}.")
+    return problems
+
+
+def _expand(paths: tuple[Path, ...], files_in: Callable[[Path], list[Path]]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        found += files_in(path) if path.is_dir() else [path]
+    return found
+
+
+def _fail(message: str) -> None:
+    click.echo(message)
+    sys.exit(1)
