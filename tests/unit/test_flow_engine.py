@@ -1,0 +1,425 @@
+"""The bot flow interpreter: identification rules, fallbacks, hours, shortcuts, answers, inactivity."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+import pytest
+
+from adapters.flow_files import SHIPPED_FLOWS_DIR, parse_flow, read_flow
+from domain.flows import (
+    BotEndedError,
+    BotState,
+    ClosedByBot,
+    Flow,
+    HandedOff,
+    ScriptedCampaign,
+    ScriptedQueue,
+    ScriptedWorld,
+    StepKind,
+    TurnResult,
+    is_inactive,
+    parse_condition,
+    reply,
+    start,
+)
+
+NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+CLOSED_UNTIL_MONDAY = ScriptedQueue(is_open=False, next_opening="el lunes a las 8:00 a. m.")
+DOCUMENTS = {"CC 1020304050": ("banco",), "CC 79000111": ("banco", "telco")}
+
+
+@cache
+def default_flow() -> Flow:
+    return read_flow(SHIPPED_FLOWS_DIR / "default.yaml")
+
+
+def world(*, number_of: str | None = None, closed: tuple[str, ...] = (),
+          unidentified_queue: ScriptedQueue | None = None) -> ScriptedWorld:
+    names = {"banco": "Banco Andino", "telco": "Telco Sur"}
+    campaigns = {key: ScriptedCampaign(key, name, CLOSED_UNTIL_MONDAY if key in closed else ScriptedQueue())
+                 for key, name in names.items()}
+    return ScriptedWorld(campaigns, dict(DOCUMENTS), number_of, unidentified_queue or ScriptedQueue())
+
+
+def converse(flow: Flow, the_world: ScriptedWorld, *texts: str, at: datetime = NOW) -> TurnResult:
+    """Open the chat, then send each text; the last turn's result."""
+    result = start(flow, the_world, at)
+    for text in texts:
+        result = reply(flow, result.state, text, the_world, at)
+    return result
+
+
+def said(result: TurnResult) -> str:
+    return "\n".join(result.replies)
+
+
+# --- greeting and identification -------------------------------------------------------------
+
+def test_greets_with_the_public_name_of_the_campaign_that_owns_the_number() -> None:
+    result = start(default_flow(), world(number_of="telco"), NOW)
+
+    assert "Te damos la bienvenida a Telco Sur" in said(result)
+    assert result.state.state == "tipo_documento"
+    assert result.outcome is None
+
+
+def test_greets_without_a_campaign_name_when_the_number_belongs_to_none() -> None:
+    result = start(default_flow(), world(), NOW)
+
+    assert "Gracias por escribirnos" in said(result)
+    assert "Banco Andino" not in said(result) and "Telco Sur" not in said(result)
+
+
+def test_document_in_one_campaign_identifies_the_customer_there() -> None:
+    result = converse(default_flow(), world(number_of="telco"), "1", "1020304050")
+
+    assert result.identification is not None
+    assert (result.identification.campaign_id, result.identification.chosen_by) == ("banco", "only_match")
+    assert (result.identification.document_type, result.identification.document_number) == ("CC", "1020304050")
+    assert result.outcome == HandedOff("banco", "identified", outside_hours=False)
+
+
+def test_document_in_several_campaigns_goes_to_the_campaign_of_the_number_written_to() -> None:
+    result = converse(default_flow(), world(number_of="telco"), "1", "79000111")
+
+    assert result.identification is not None
+    assert result.identification.chosen_by == "number_written_to"
+    assert isinstance(result.outcome, HandedOff) and result.outcome.campaign_id == "telco"
+    assert "elegir" not in said(result).casefold()
+
+
+def test_document_in_several_campaigns_lets_the_customer_choose_among_display_names() -> None:
+    flow, the_world = default_flow(), world()
+
+    asked = converse(flow, the_world, "1", "79000111")
+    chosen = reply(flow, asked.state, "2", the_world, NOW)
+
+    assert "1. Banco Andino\n2. Telco Sur" in said(asked)
+    assert asked.state.state == "elegir_campana"
+    assert chosen.identification is not None and chosen.identification.chosen_by == "customer_choice"
+    assert isinstance(chosen.outcome, HandedOff) and chosen.outcome.campaign_id == "telco"
+
+
+@pytest.mark.parametrize("answer", ["telco sur", "TELCO SUR.", " 2. ", "2)"])
+def test_customer_may_choose_a_campaign_by_its_name_or_number(answer: str) -> None:
+    flow, the_world = default_flow(), world()
+    asked = converse(flow, the_world, "1", "79000111")
+
+    chosen = reply(flow, asked.state, answer, the_world, NOW)
+
+    assert chosen.identification is not None and chosen.identification.campaign_id == "telco"
+
+
+def test_document_not_found_three_times_goes_to_the_campaign_of_the_number_written_to() -> None:
+    flow, the_world = default_flow(), world(number_of="banco")
+
+    twice = converse(flow, the_world, "1", "11111", "1", "22222")
+    third = reply(flow, twice.state, "1", the_world, NOW)
+    third = reply(flow, third.state, "33333", the_world, NOW)
+
+    assert "No encontramos ese documento" in said(twice) and twice.outcome is None
+    assert third.outcome == HandedOff("banco", "number_written_to", outside_hours=False)
+    assert third.identification is None
+
+
+def test_document_not_found_three_times_without_a_campaign_number_goes_to_the_unidentified_queue() -> None:
+    result = converse(default_flow(), world(), "1", "11111", "1", "22222", "1", "33333")
+
+    assert isinstance(result.outcome, HandedOff)
+    assert result.outcome.to_unidentified_queue and result.outcome.route == "unidentified_queue"
+
+
+def test_identification_counts_not_found_documents_across_retries() -> None:
+    result = converse(default_flow(), world(), "1", "11111", "1", "22222")
+
+    assert result.state.attempts == {"identificar": 2}
+    assert [step.detail for step in result.steps if step.kind is StepKind.NOT_FOUND] == ["2/3"]
+
+
+# --- business hours --------------------------------------------------------------------------
+
+def test_outside_business_hours_the_bot_says_when_agents_are_back_and_the_chat_is_queued() -> None:
+    result = converse(default_flow(), world(closed=("banco",)), "1", "1020304050")
+
+    assert "Vuelven el lunes a las 8:00 a. m." in said(result)
+    assert "queda en fila" in said(result)
+    assert "Te estamos comunicando con un asesor" not in said(result)
+    assert result.outcome == HandedOff("banco", "identified", outside_hours=True,
+                                       next_opening="el lunes a las 8:00 a. m.")
+
+
+def test_hours_of_the_unidentified_queue_apply_to_chats_sent_there() -> None:
+    the_world = world(unidentified_queue=CLOSED_UNTIL_MONDAY)
+
+    result = converse(default_flow(), the_world, "asesor")
+
+    assert isinstance(result.outcome, HandedOff) and result.outcome.outside_hours
+    assert "el lunes a las 8:00 a. m." in said(result)
+
+
+def test_a_condition_can_ask_whether_the_destination_queue_is_open() -> None:
+    flow = small_flow("""
+      inicio:
+        condiciones:
+          - si: dentro_de_horario
+            ir_a: abierto
+        si_no: cerrado
+      abierto:
+        decir: "Abierto"
+        final: cerrar
+      cerrado:
+        decir: "Volvemos {proxima_apertura}"
+        final: cerrar
+    """)
+
+    open_result = start(flow, world(number_of="banco"), NOW)
+    closed_result = start(flow, world(number_of="banco", closed=("banco",)), NOW)
+
+    assert open_result.replies == ("Abierto",)
+    assert closed_result.replies == ("Volvemos el lunes a las 8:00 a. m.",)
+
+
+# --- the shortcut to an agent ----------------------------------------------------------------
+
+@pytest.mark.parametrize("waiting_after", [(), ("1",), ("1", "79000111"), ("4",)])
+@pytest.mark.parametrize("words", ["asesor", "Quiero hablar con un ASESOR, por favor", "hablar con un asesor"])
+def test_customer_can_ask_for_an_agent_in_any_state(waiting_after: tuple[str, ...], words: str) -> None:
+    flow, the_world = default_flow(), world()
+    waiting = converse(flow, the_world, *waiting_after)
+
+    result = reply(flow, waiting.state, words, the_world, NOW)
+
+    assert any(step.kind is StepKind.SHORTCUT for step in result.steps)
+    assert result.outcome == HandedOff(None, "unidentified_queue", outside_hours=False)
+
+
+def test_the_word_asesor_inside_another_word_is_not_a_shortcut() -> None:
+    result = converse(default_flow(), world(), "asesoramiento")
+
+    assert result.outcome is None and result.state.state == "tipo_documento"
+
+
+def test_a_menu_option_wins_over_a_shortcut_with_the_same_words() -> None:
+    flow = small_flow("""
+      inicio:
+        decir: "Elige"
+        opciones:
+          - texto: Hablar con un asesor
+            ir_a: opcion_elegida
+        si_invalido: {decir: "Elige 1", intentos: 2, ir_a: transferir}
+      opcion_elegida:
+        decir: "Elegiste la opción"
+        final: cerrar
+    """)
+
+    result = converse(flow, world(), "hablar con un asesor")
+
+    assert result.replies == ("Elegiste la opción",) and result.outcome == ClosedByBot()
+
+
+def test_a_state_can_turn_shortcuts_off_for_open_questions() -> None:
+    flow = small_flow("""
+      inicio:
+        decir: "Cuéntanos cómo te atendió el asesor"
+        atajos: no
+        respuesta: {guardar_en: comentario}
+        ir_a: gracias
+        si_invalido: {decir: "Escribe un comentario", intentos: 2, ir_a: transferir}
+      gracias:
+        decir: "Gracias: {comentario}"
+        final: cerrar
+    """)
+
+    result = converse(flow, world(), "El asesor fue muy amable")
+
+    assert result.replies == ("Gracias: El asesor fue muy amable",)
+    assert result.outcome == ClosedByBot()
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer", ["1", "1.", " 1 ", "1)", "opción 1", "Cédula de ciudadanía",
+                                    "CEDULA DE CIUDADANIA", "cedula", "CC"])
+def test_a_menu_accepts_the_number_the_text_or_an_alternative_of_an_option(answer: str) -> None:
+    result = converse(default_flow(), world(), answer)
+
+    assert result.state.state == "numero_documento"
+    assert result.state.variables["tipo_documento"] == "CC"
+
+
+def test_an_invalid_answer_explains_what_is_expected_and_shows_the_options_again() -> None:
+    result = converse(default_flow(), world(), "7")
+
+    assert result.state.state == "tipo_documento"
+    assert result.replies == ("No reconocí esa opción. Responde solo con el número, por ejemplo 1.\n"
+                              "1. Cédula de ciudadanía\n2. Cédula de extranjería\n3. NIT\n4. Pasaporte\n"
+                              "5. Tarjeta de identidad",)
+    assert result.state.attempts == {"tipo_documento": 1}
+
+
+def test_invalid_answers_in_a_row_end_in_the_on_invalid_state_after_the_allowed_attempts() -> None:
+    result = converse(default_flow(), world(number_of="banco"), "x", "y", "z")
+
+    assert result.replies == ("Te estamos comunicando con un asesor. Por favor espera un momento.",)
+    assert any(step.kind is StepKind.ATTEMPTS_EXHAUSTED for step in result.steps)
+    assert isinstance(result.outcome, HandedOff)
+
+
+def test_a_valid_answer_resets_the_invalid_attempts_of_a_later_visit() -> None:
+    result = converse(default_flow(), world(), "x", "1", "11111", "x", "x")
+
+    assert result.state.state == "tipo_documento" and result.outcome is None
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("1.020.304.050", "1020304050"), ("1 020 304 050", "1020304050"),
+                                               ("900123456-7", "9001234567")])
+def test_a_digits_answer_ignores_dots_spaces_and_dashes(typed: str, stored: str) -> None:
+    result = converse(default_flow(), world(), "3", typed)
+
+    assert result.state.variables["numero_documento"] == stored
+
+
+@pytest.mark.parametrize("typed", ["abc", "1234", "1234567890123", "١٢٣٤٥٦"])
+def test_a_digits_answer_outside_the_rules_is_refused(typed: str) -> None:
+    result = converse(default_flow(), world(), "1", typed)
+
+    assert result.state.state == "numero_documento"
+    assert "no parece válido" in said(result)
+
+
+def test_a_pattern_answer_must_match_entirely() -> None:
+    flow, the_world = default_flow(), world()
+
+    refused = converse(flow, the_world, "4", "AB-12345")
+    accepted = reply(flow, refused.state, "AB12345", the_world, NOW)
+
+    assert refused.state.state == "numero_pasaporte"
+    assert accepted.state.variables["numero_documento"] == "AB12345"
+
+
+# --- variables, conditions, close ------------------------------------------------------------
+
+def test_saved_variables_fill_later_messages() -> None:
+    flow = small_flow("""
+      inicio:
+        guardar: {producto: tarjeta de crédito}
+        decir: "Hablemos de tu {producto}"
+        final: cerrar
+    """)
+
+    assert start(flow, world(), NOW).replies == ("Hablemos de tu tarjeta de crédito",)
+
+
+@pytest.mark.parametrize(("condition", "variables", "holds"), [
+    ("tipo_documento = pa", {"tipo_documento": "PA"}, True),
+    ("ciudad = bogota", {"ciudad": " Bogotá "}, True),
+    ("tipo_documento != PA", {"tipo_documento": "CC"}, True),
+    ("campana_del_numero", {"campana_del_numero": ""}, False),
+    ("no campana_del_numero", {}, True),
+])
+def test_conditions_compare_ignoring_case_accents_and_spaces(condition: str, variables: dict[str, str],
+                                                            holds: bool) -> None:
+    assert parse_condition(condition).holds(variables) is holds
+
+
+def test_closing_by_the_bot_ends_its_part_of_the_conversation() -> None:
+    flow = small_flow("""
+      inicio:
+        decir: "¡Gracias por escribirnos!"
+        final: cerrar
+    """)
+
+    result = start(flow, world(), NOW)
+
+    assert result.outcome == ClosedByBot()
+    assert result.state.ended
+    with pytest.raises(BotEndedError):
+        reply(flow, result.state, "hola", world(), NOW)
+
+
+# --- what the bot records --------------------------------------------------------------------
+
+def test_steps_record_the_states_entered_and_the_actions_run() -> None:
+    result = converse(default_flow(), world(number_of="banco"), "1", "1020304050")
+
+    assert result.states_entered == ["identificar", "identificado", "transferir"]
+    kinds = [step.kind for step in result.steps]
+    assert StepKind.ANSWERED in kinds and StepKind.IDENTIFIED in kinds and StepKind.HANDED_OFF in kinds
+    assert all(set(step.to_dict()) == {"kind", "state", "detail"} for step in result.steps)
+
+
+def test_the_bot_state_survives_a_round_trip_through_json() -> None:
+    asked = converse(default_flow(), world(), "1", "79000111")
+
+    stored = json.loads(json.dumps(asked.state.to_dict()))
+
+    assert BotState.from_dict(stored) == asked.state
+    assert [choice.display_name for choice in BotState.from_dict(stored).choices] == ["Banco Andino", "Telco Sur"]
+
+
+def test_a_chat_waiting_in_a_state_that_no_longer_exists_starts_the_flow_again() -> None:
+    stale = BotState("default", 1, "estado_borrado", {"campana_del_numero": ""})
+
+    result = reply(default_flow(), stale, "hola", world(), NOW)
+
+    assert result.steps[0].kind is StepKind.RESTARTED
+    assert result.state.state == "tipo_documento"
+
+
+def test_a_flow_that_loops_without_waiting_hands_the_chat_off_instead_of_hanging() -> None:
+    flow = small_flow("""
+      inicio:
+        ir_a: otra_vez
+      otra_vez:
+        ir_a: inicio
+    """)
+
+    result = start(flow, world(number_of="banco"), NOW)
+
+    assert result.outcome == HandedOff("banco", "number_written_to", outside_hours=False)
+    assert result.steps[-1].kind is StepKind.SAFETY_HANDOFF
+    assert result.state.state in flow.states
+
+
+# --- inactivity ------------------------------------------------------------------------------
+
+def test_a_customer_silent_longer_than_the_flow_allows_is_inactive() -> None:
+    flow = default_flow()
+    waiting = start(flow, world(), NOW)
+
+    assert not is_inactive(waiting.state, NOW, NOW + timedelta(minutes=29), flow)
+    assert is_inactive(waiting.state, NOW, NOW + timedelta(minutes=30), flow)
+
+
+def test_a_chat_the_bot_already_handed_off_is_never_inactive_in_the_bot() -> None:
+    flow = default_flow()
+    handed_off = converse(flow, world(), "asesor")
+
+    assert not is_inactive(handed_off.state, NOW, NOW + timedelta(days=2), flow)
+
+
+def small_flow(states_yaml: str) -> Flow:
+    """A flow around the given states (indented by 6 spaces), with a hand-off state `transferir`."""
+    return parse_flow(f"""
+nombre: prueba
+version: 1
+inicio: inicio
+atajos:
+  - si_dice: [asesor]
+    ir_a: transferir
+estados:
+  transferir:
+    decir: "Te comunico con un asesor"
+    final: transferir
+    fuera_de_horario: "Volvemos {{proxima_apertura}}"
+{_dedent(states_yaml, 2)}
+""")
+
+
+def _dedent(text: str, indent: int) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    margin = min(len(line) - len(line.lstrip()) for line in lines)
+    return "\n".join(" " * indent + line[margin:] for line in lines)
