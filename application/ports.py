@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -14,3 +15,42 @@ class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 
     def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the send worker hands the transport: everything Twilio needs, nothing else.
+
+    `sender` is a WhatsApp sender (`whatsapp:+57...`), an SMS number (`+57...`) or a Messaging
+    Service SID (`MG...`). `message_id` is Despacho's id for the message; it travels in the
+    status-callback URL so a message can be found at Twilio after a crash (see `find_sent`).
+    """
+
+    message_id: str
+    to: str
+    sender: str
+    body: str = ""
+    content_sid: str = ""
+    content_variables: dict[str, str] = field(default_factory=dict)
+    status_callback: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    sid: str
+    status: str
+
+
+class SendFailedError(Exception):
+    """Twilio refused or could not be reached. `retryable` says whether trying later may help."""
+
+    def __init__(self, code: str, reason: str, *, retryable: bool, opted_out: bool = False) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.retryable, self.opted_out = code, reason, retryable, opted_out
+
+
+class Transport(Protocol):
+    def send(self, delivery: Delivery) -> Submitted: ...
+
+    def find_sent(self, delivery: Delivery) -> Submitted | None:
+        """The message Twilio already accepted for this delivery, if an earlier attempt got through."""
