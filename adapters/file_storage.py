@@ -37,6 +37,10 @@ class FileStorage(Protocol):
 
     def exists(self, location: str) -> bool: ...
 
+    def location(self, key: str) -> str:
+        """Where `key` is (or would be) kept, without touching the store."""
+        ...
+
 
 class StorageKeyError(ValueError):
     """A key that could name a file outside the store (`../x`, `/etc/x`) or is not a plain path."""
@@ -93,6 +97,9 @@ class LocalFileStorage:
 
     def get(self, location: str) -> bytes:
         return self._path(self._key(location)).read_bytes()
+
+    def location(self, key: str) -> str:
+        return self.SCHEME + check_key(key)
 
     def exists(self, location: str) -> bool:
         return self._path(self._key(location)).is_file()
@@ -182,6 +189,9 @@ class S3FileStorage:
     def exists(self, location: str) -> bool:
         return self._head(self._object_key(location)) is not None
 
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._prefix}{check_key(key)}"
+
     def _head(self, object_key: str) -> dict[str, Any] | None:
         try:
             response: dict[str, Any] = self._client.head_object(Bucket=self.bucket, Key=object_key)
@@ -246,3 +256,6 @@ class InMemoryFileStorage:
 
     def exists(self, location: str) -> bool:
         return location in self.files
+
+    def location(self, key: str) -> str:
+        return self.SCHEME + check_key(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -11,9 +12,14 @@ from eventsourcing.persistence import IntegrityError
 from application.ports import Clock
 from application.store import EventStore
 from domain.campaigns import Campaign, CampaignError, CampaignSettings
+from domain.common import NotFoundError
 
 
 class CampaignExistsError(CampaignError):
+    pass
+
+
+class UnknownCampaignError(CampaignError, NotFoundError):
     pass
 
 
@@ -23,9 +29,13 @@ class CampaignService:
         self.clock = clock
 
     def register(self, code: str, name: str, display_name: str, settings: dict[str, Any], *,
-                 actor: str) -> UUID:
+                 senders: Sequence[tuple[str, str, bool]] = (), actor: str) -> UUID:
+        """A new campaign with its senders (address, channel, is_default), saved together."""
+        now = self.clock.now()
         campaign = Campaign.register(code.strip().lower(), name, display_name,
-                                     CampaignSettings.from_dict(settings), actor=actor, at=self.clock.now())
+                                     CampaignSettings.from_dict(settings), actor=actor, at=now)
+        for address, channel, is_default in senders:
+            campaign.link_sender(address, channel, is_default=is_default, actor=actor, at=now)
         try:
             self.store.save(campaign)
         except IntegrityError as exc:
@@ -59,7 +69,7 @@ class CampaignService:
         try:
             campaign: Campaign = self.store.repository.get(campaign_id)
         except AggregateNotFoundError as exc:
-            raise CampaignError("Campaña desconocida") from exc
+            raise UnknownCampaignError("Campaña desconocida") from exc
         return campaign
 
     def id_for_code(self, code: str) -> UUID:

@@ -2,18 +2,47 @@
 
 An import is one save: the import's events (start, the rows in batches, completion with counts)
 are recorded together or not at all. Customers of another campaign are never touched.
+
+Browsers and API clients upload once: the file is kept (`stage_upload`), previewed, and a
+confirmed import becomes a `PortfolioJob` that a worker runs (`run_job`). The job finishes in
+the same save as its import, so running it twice imports nothing twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from application.campaigns import CampaignService
-from application.portfolio_check import PortfolioPreview, check_portfolio
+from application.portfolio_check import PortfolioFileError, PortfolioPreview, check_portfolio
 from application.ports import Clock
 from application.store import EventStore
-from domain.portfolios import PortfolioImport, PortfolioImportError
+from domain.common import SYSTEM, DomainError, NotFoundError
+from domain.portfolios import PortfolioImport, PortfolioImportError, PortfolioJob
+
+UPLOADS_PREFIX = "portfolio-uploads"
+
+
+class UnknownUploadError(PortfolioImportError, NotFoundError):
+    pass
+
+
+class StoredUpload(Protocol):
+    @property
+    def location(self) -> str: ...
+
+
+class UploadStore(Protocol):
+    """Where uploaded files wait between preview, confirmation and the worker (adapters.file_storage)."""
+
+    def put(self, key: str, content: bytes, content_type: str) -> StoredUpload: ...
+
+    def get(self, location: str) -> bytes: ...
+
+    def exists(self, location: str) -> bool: ...
+
+    def location(self, key: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -24,20 +53,77 @@ class ImportResult:
 
 
 class PortfolioService:
-    def __init__(self, store: EventStore, clock: Clock, campaigns: CampaignService, max_bytes: int) -> None:
+    def __init__(self, store: EventStore, clock: Clock, campaigns: CampaignService, max_bytes: int,
+                 uploads: UploadStore | None = None) -> None:
         self.store = store
         self.clock = clock
         self.campaigns = campaigns
         self.max_bytes = max_bytes
+        self.uploads = uploads
 
     def preview(self, content: bytes, file_name: str, *, sheet: str | None = None) -> PortfolioPreview:
         return check_portfolio(content, file_name, sheet=sheet, max_bytes=self.max_bytes)
 
     def import_file(self, campaign_id: UUID, content: bytes, file_name: str, *, mode: str = "upsert",
                     sheet: str | None = None, actor: str) -> ImportResult:
-        campaign = self.campaigns.get(campaign_id)
-        if campaign.archived:
-            raise PortfolioImportError(f"La campaña {campaign.code} está archivada")
+        """Import now, in the caller's process (the CLI, small files)."""
+        portfolio_import, counts = self._prepared_import(campaign_id, content, file_name, mode, sheet, actor)
+        self.store.save(portfolio_import)
+        return ImportResult(str(portfolio_import.id), str(campaign_id), counts)
+
+    def preview_upload(self, file_name: str, *, content: bytes | None = None, upload_id: str = "",
+                       sheet: str | None = None) -> tuple[str, PortfolioPreview]:
+        """Check a new upload and keep it for its import, or check again one kept earlier (another
+        sheet, the error report). Returns the upload id (the file's sha256) and the preview."""
+        if content is None:
+            content = self.read_upload(upload_id)
+        preview = self.preview(content, file_name, sheet=sheet)
+        if not upload_id:
+            self._uploads().put(f"{UPLOADS_PREFIX}/{preview.sha256}", content, "application/octet-stream")
+        return preview.sha256, preview
+
+    def read_upload(self, upload_id: str) -> bytes:
+        location = self._upload_location(upload_id)
+        if not self._uploads().exists(location):
+            raise UnknownUploadError("El archivo ya no está disponible: súbalo de nuevo")
+        return self._uploads().get(location)
+
+    def queue_import(self, campaign_id: UUID, upload_id: str, file_name: str, *, mode: str = "upsert",
+                     sheet: str | None = None, actor: str) -> UUID:
+        """Record a confirmed import for the worker; returns the job id to follow its progress."""
+        self._active_campaign(campaign_id)
+        self.read_upload(upload_id)
+        job = PortfolioJob.queue(str(campaign_id), file_name, self._upload_location(upload_id), upload_id, mode,
+                                 sheet, actor=actor, at=self.clock.now())
+        self.store.save(job)
+        return job.id
+
+    def run_job(self, job_id: UUID) -> str:
+        """What the worker does; safe to run again. Returns the job's status."""
+        job: PortfolioJob = self.store.repository.get(job_id)
+        if job.finished:
+            return job.status
+        job.start(actor=SYSTEM, at=self.clock.now())
+        self.store.save(job)
+        try:
+            content = self._uploads().get(job.file_location)
+            portfolio_import, counts = self._prepared_import(UUID(job.campaign_id), content, job.file_name,
+                                                             job.mode, job.sheet, job.requested_by)
+        except (DomainError, PortfolioFileError) as error:
+            job.fail(str(error), actor=SYSTEM, at=self.clock.now())
+            self.store.save(job)
+            return job.status
+        job.finish(str(portfolio_import.id), counts, actor=SYSTEM, at=self.clock.now())
+        self.store.save(job, portfolio_import)  # job first: the import's rows find it when projected
+        return job.status
+
+    def job_exists(self, job_id: UUID) -> bool:
+        """Whether a job was queued (its read-table row may not be projected yet)."""
+        return job_id in self.store.repository
+
+    def _prepared_import(self, campaign_id: UUID, content: bytes, file_name: str, mode: str, sheet: str | None,
+                         actor: str) -> tuple[PortfolioImport, dict[str, int]]:
+        self._active_campaign(campaign_id)
         preview = self.preview(content, file_name, sheet=sheet)
         if preview.valid_count == 0:
             raise PortfolioImportError("El archivo no tiene filas válidas: no se importó nada")
@@ -46,8 +132,22 @@ class PortfolioService:
                                                  at=self.clock.now())
         portfolio_import.accept_rows([row.to_dict() for row in preview.valid_rows])
         portfolio_import.complete(counts, actor=actor, at=self.clock.now())
-        self.store.save(portfolio_import)
-        return ImportResult(str(portfolio_import.id), str(campaign_id), counts)
+        return portfolio_import, counts
+
+    def _active_campaign(self, campaign_id: UUID) -> None:
+        campaign = self.campaigns.get(campaign_id)
+        if campaign.archived:
+            raise PortfolioImportError(f"La campaña {campaign.code} está archivada")
+
+    def _uploads(self) -> UploadStore:
+        if self.uploads is None:
+            raise PortfolioImportError("No hay dónde guardar archivos subidos")
+        return self.uploads
+
+    def _upload_location(self, upload_id: str) -> str:
+        if len(upload_id) != 64 or not all(c in "0123456789abcdef" for c in upload_id):
+            raise UnknownUploadError("Archivo subido desconocido")
+        return self._uploads().location(f"{UPLOADS_PREFIX}/{upload_id}")
 
 
 def counts_of(preview: PortfolioPreview) -> dict[str, int]:

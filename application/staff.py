@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from application.ports import Clock, PasswordHasher
 from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent, AgentError
+from domain.common import NotFoundError
 from domain.sessions import AgentSession
 
 MIN_PASSWORD_LENGTH = 10
@@ -24,6 +25,10 @@ class AgentExistsError(AgentError):
 
 
 class WeakPasswordError(AgentError):
+    pass
+
+
+class UnknownAgentError(AgentError, NotFoundError):
     pass
 
 
@@ -148,8 +153,18 @@ class StaffService:
         try:
             agent: Agent = self.store.repository.get(agent_id)
         except AggregateNotFoundError as exc:
-            raise AgentError("Usuario desconocido") from exc
+            raise UnknownAgentError("Usuario desconocido") from exc
         return agent
+
+
+def may_manage(identity: Identity, roles: set[str], before: frozenset[str], after: frozenset[str]) -> bool:
+    """Admins manage anyone. A supervisor manages agents who work in one of their campaigns, and
+    only adds or removes campaigns they supervise (a new agent: all of its campaigns)."""
+    if identity.role == "admin":
+        return True
+    if identity.role != "supervisor" or roles != {"agent"}:
+        return False
+    return (before ^ after) <= identity.campaigns and bool((before | after) & identity.campaigns)
 
 
 def identity_of(agent: Agent) -> Identity:

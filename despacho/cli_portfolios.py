@@ -54,6 +54,37 @@ def check(file: Path, as_json: bool, sheet: str | None, report: Path | None, max
         click.echo(render_preview(preview))
 
 
+@portfolios.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option("--campaign", "campaign_code", required=True, help="Código de la campaña (por ejemplo banco_a).")
+@click.option("--mode", type=click.Choice(["upsert", "replace"]), default="upsert", show_default=True,
+              help="upsert: agrega y actualiza por documento; replace: los clientes ausentes quedan inactivos.")
+@click.option("--sheet", default=None, help="Hoja del Excel que se importa (por omisión, la primera con encabezado).")
+def import_(file: Path, campaign_code: str, mode: str, sheet: str | None) -> None:
+    """Importa las filas válidas de FILE en la cartera de una campaña (todo o nada).
+
+    Sale con código 1, sin importar nada, si la campaña no existe o el archivo no se puede usar.
+    """
+    from despacho.bootstrap import build
+    from domain.common import DomainError
+
+    despacho = build()
+    try:
+        ensure_within_size_limit(file.stat().st_size, despacho.portfolios.max_bytes)
+        campaign_id = despacho.campaigns.id_for_code(campaign_code)
+        result = despacho.portfolios.import_file(campaign_id, file.read_bytes(), file.name, mode=mode, sheet=sheet,
+                                                 actor="system:cli")
+    except (DomainError, PortfolioFileError) as error:
+        click.echo(f"Error: {error}", err=True)
+        raise SystemExit(1) from error
+    finally:
+        despacho.close()
+    counts = result.counts
+    click.echo(f"Importación {result.import_id} en {campaign_code} ({mode}): filas {counts['rows']}   "
+               f"importadas: {counts['valid']}   inválidas: {counts['invalid']}   duplicadas: {counts['duplicates']}   "
+               f"con advertencias: {counts['warnings']}")
+
+
 def render_preview(preview: PortfolioPreview) -> str:
     """The preview as a person reads it in a terminal."""
     summary = preview.summary(limit=SHOWN_PROBLEMS)

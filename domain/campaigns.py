@@ -17,6 +17,12 @@ ROUTING_POLICIES = ("least_load", "round_robin")
 SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SENDER_PATTERNS = {
+    "whatsapp": re.compile(r"^whatsapp:\+[1-9]\d{6,14}$"),
+    "sms": re.compile(r"^\+[1-9]\d{6,14}$"),
+    "messaging_service": re.compile(r"^MG[0-9a-fA-F]{32}$"),
+}
+CONTENT_SID_PATTERN = re.compile(r"^HX[0-9a-fA-F]{32}$")
 
 
 class CampaignError(DomainError):
@@ -44,6 +50,9 @@ class CampaignSettings:
     dispositions: tuple[str, ...] = ("acuerdo_de_pago", "promesa_de_pago", "no_interesado",
                                      "informacion_entregada", "numero_equivocado")
     flow_name: str = "default"
+    # WhatsApp templates approved by Meta that agents may send outside the 24-hour window (R12):
+    # ({"name": …, "content_sid": "HX…", "variables": ["1", "2", …]}, …).
+    templates: tuple[dict[str, Any], ...] = ()
 
     def check(self) -> None:
         try:
@@ -60,7 +69,24 @@ class CampaignSettings:
             raise CampaignError("La capacidad por defecto debe estar entre 1 y 50 chats")
         if not self.dispositions:
             raise CampaignError("La campaña necesita al menos una tipificación")
+        if self.closing_template_sid and not CONTENT_SID_PATTERN.match(self.closing_template_sid):
+            raise CampaignError("El Content SID de la plantilla de cierre empieza por HX y tiene 34 caracteres")
+        if not self.closing_message.strip():
+            raise CampaignError("El mensaje de cierre no puede estar vacío")
+        self._check_templates()
         self._check_business_hours()
+
+    def _check_templates(self) -> None:
+        if len(self.templates) > 50:
+            raise CampaignError("Una campaña admite hasta 50 plantillas")
+        for template in self.templates:
+            if not str(template.get("name", "")).strip():
+                raise CampaignError("Cada plantilla necesita un nombre")
+            if not CONTENT_SID_PATTERN.match(str(template.get("content_sid", ""))):
+                raise CampaignError("El Content SID de una plantilla empieza por HX y tiene 34 caracteres")
+            variables = template.get("variables", [])
+            if not isinstance(variables, list) or not all(isinstance(v, str) and v.strip() for v in variables):
+                raise CampaignError("Las variables de una plantilla son una lista de nombres, p. ej. [\"1\", \"2\"]")
 
     def _check_business_hours(self) -> None:
         for day, span in self.business_hours.items():
@@ -72,6 +98,7 @@ class CampaignSettings:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dispositions"] = list(self.dispositions)
+        data["templates"] = [dict(t) for t in self.templates]
         return data
 
     @classmethod
@@ -79,6 +106,8 @@ class CampaignSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "dispositions" in known:
             known["dispositions"] = tuple(known["dispositions"])
+        if "templates" in known:
+            known["templates"] = tuple(dict(t) for t in known["templates"])
         return cls(**known)
 
     def updated(self, changes: dict[str, Any]) -> CampaignSettings:
@@ -160,9 +189,10 @@ class Campaign(Aggregate):
         self._check_active()
         if channel not in SENDER_CHANNELS:
             raise CampaignError(f"Canal de remitente desconocido: {channel}")
-        if not address.strip():
-            raise CampaignError("El remitente no puede estar vacío")
-        self._sender_linked(address=address.strip(), channel=channel,
+        address = normalise_sender(address, channel)
+        if not SENDER_PATTERNS[channel].match(address):
+            raise CampaignError(f"Remitente inválido para {channel}: use whatsapp:+57…, +57… o MG… (Messaging Service)")
+        self._sender_linked(address=address, channel=channel,
                             is_default=is_default or not self.senders, actor=actor, at=require_aware(at))
 
     @event("SenderLinked")
@@ -199,6 +229,14 @@ class Campaign(Aggregate):
     def _check_active(self) -> None:
         if self.archived:
             raise CampaignError(f"La campaña {self.code} está archivada")
+
+
+def normalise_sender(address: str, channel: str) -> str:
+    """`+57 300 111 2233` → `+573001112233`; a WhatsApp number gets its `whatsapp:` prefix."""
+    address = re.sub(r"[\s().-]", "", address.strip())
+    if channel == "whatsapp" and address.startswith("+"):
+        return "whatsapp:" + address
+    return address
 
 
 def _check_names(name: str, display_name: str) -> None:

@@ -15,6 +15,10 @@ class DomainError(Exception):
     """A command was refused by a rule of the domain; the message is for users."""
 
 
+class NotFoundError(DomainError):
+    """The command names something that does not exist (an unknown campaign, agent, upload)."""
+
+
 def natural_id(kind: str, key: str) -> UUID:
     """Deterministic id for an aggregate identified by a natural key (a login, a code, a SID)."""
     return uuid5(DESPACHO_NAMESPACE, f"{kind}:{key}")

@@ -62,3 +62,68 @@ class PortfolioImport(Aggregate):
     @event("Completed")
     def _completed(self, counts: dict[str, int], actor: str, at: datetime) -> None:
         self.completed = True
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class PortfolioJob(Aggregate):
+    """A confirmed upload waiting for (or being processed by) a worker.
+
+    The job finishes in the same save as the import it produced, so a retried worker finds it
+    done and never imports the file twice.
+    """
+
+    @event("Queued")
+    def __init__(self, campaign_id: str, file_name: str, file_location: str, sha256: str, mode: str,
+                 sheet: str | None, actor: str, at: datetime) -> None:
+        self.campaign_id = campaign_id
+        self.file_name = file_name
+        self.file_location = file_location
+        self.sha256 = sha256
+        self.mode = mode
+        self.sheet = sheet
+        self.requested_by = actor
+        self.status = "queued"
+        self.import_id: str | None = None
+
+    @classmethod
+    def queue(cls, campaign_id: str, file_name: str, file_location: str, sha256: str, mode: str,
+              sheet: str | None, *, actor: str, at: datetime) -> PortfolioJob:
+        if mode not in IMPORT_MODES:
+            raise PortfolioImportError(f"Modo de importación desconocido: {mode}")
+        return cls(campaign_id=campaign_id, file_name=file_name[:255], file_location=file_location, sha256=sha256,
+                   mode=mode, sheet=sheet, actor=actor, at=require_aware(at))
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+    def start(self, *, actor: str, at: datetime) -> None:
+        if self.status == "queued":
+            self._started(actor=actor, at=require_aware(at))
+
+    @event("Started")
+    def _started(self, actor: str, at: datetime) -> None:
+        self.status = "running"
+
+    def finish(self, import_id: str, counts: dict[str, int], *, actor: str, at: datetime) -> None:
+        self._check_unfinished()
+        self._finished(import_id=import_id, counts=dict(counts), actor=actor, at=require_aware(at))
+
+    @event("Finished")
+    def _finished(self, import_id: str, counts: dict[str, int], actor: str, at: datetime) -> None:
+        self.status = "done"
+        self.import_id = import_id
+
+    def fail(self, reason: str, *, actor: str, at: datetime) -> None:
+        self._check_unfinished()
+        self._failed(reason=reason[:500], actor=actor, at=require_aware(at))
+
+    @event("Failed")
+    def _failed(self, reason: str, actor: str, at: datetime) -> None:
+        self.status = "failed"
+
+    def _check_unfinished(self) -> None:
+        if self.finished:
+            raise PortfolioImportError("La carga ya terminó")

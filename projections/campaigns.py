@@ -44,6 +44,7 @@ class CampaignsProjector(Projector):
             Column("closing_template_sid", String(64), nullable=False),
             Column("dispositions", JSON, nullable=False),
             Column("flow_name", String(80), nullable=False),
+            Column("templates", JSON, nullable=False),
             Column("created_at", UtcDateTime, nullable=False),
             Column("updated_at", UtcDateTime, nullable=False),
         )
@@ -104,4 +105,5 @@ class CampaignsProjector(Projector):
 def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
     return {key: settings[key] for key in (
         "time_zone", "business_hours", "alert_after_minutes", "auto_close_after_hours", "routing_policy",
-        "default_capacity", "closing_message", "closing_template_sid", "dispositions", "flow_name")}
+        "default_capacity", "closing_message", "closing_template_sid", "dispositions", "flow_name")} | {
+        "templates": list(settings.get("templates", []))}  # campaigns created before templates have none

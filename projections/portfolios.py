@@ -1,4 +1,5 @@
-"""Read model of customer portfolios: customers per campaign, their phones, and the imports."""
+"""Read model of customer portfolios: customers per campaign, their phones, the imports and the
+upload jobs that produce them (with their progress)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,10 @@ from sqlalchemy import (
     Table,
     delete,
     select,
-    tuple_,
     update,
 )
 
-from domain.portfolios import PortfolioImport
+from domain.portfolios import PortfolioImport, PortfolioJob
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, uid, upsert
 
@@ -64,6 +64,22 @@ class PortfoliosProjector(Projector):
             Column("started_at", UtcDateTime, nullable=False),
             Column("completed_at", UtcDateTime),
         )
+        self.jobs = Table(
+            f"portfolio_jobs{suffix}", metadata,
+            Column("id", String(36), primary_key=True),
+            Column("campaign_id", String(36), nullable=False, index=True),
+            Column("file_name", String(255), nullable=False),
+            Column("sha256", String(64), nullable=False),
+            Column("mode", String(10), nullable=False),
+            Column("sheet", String(100)),
+            Column("status", String(10), nullable=False),
+            Column("import_id", String(36), index=True),
+            Column("counts", JSON),
+            Column("error", String(500)),
+            Column("actor", String(80), nullable=False),
+            Column("queued_at", UtcDateTime, nullable=False),
+            Column("finished_at", UtcDateTime),
+        )
 
     @handles(PortfolioImport.Started)
     def started(self, connection: Connection, event: Any) -> None:
@@ -84,9 +100,9 @@ class PortfoliosProjector(Projector):
             "email": row.get("email"), "balance": row.get("balance"),
             "custom_fields": row.get("custom_fields", {}), "active": True, "import_id": import_id,
             "updated_at": imported.started_at} for row in event.rows], ["campaign_id", "document_number"])
-        documents = [(campaign_id, row["document_number"]) for row in event.rows]
-        connection.execute(delete(self.phones).where(
-            tuple_(self.phones.c.campaign_id, self.phones.c.document_number).in_(documents)))
+        connection.execute(delete(self.phones).where(  # by primary-key prefix: an index seek per document
+            self.phones.c.campaign_id == campaign_id,
+            self.phones.c.document_number.in_([row["document_number"] for row in event.rows])))
         phone_rows = [{"campaign_id": campaign_id, "document_number": row["document_number"], "phone": phone}
                       for row in event.rows for phone in dict.fromkeys(row["phones"])]
         if phone_rows:
@@ -105,3 +121,33 @@ class PortfoliosProjector(Projector):
                 self.customers.c.campaign_id == imported.campaign_id,
                 self.customers.c.import_id != import_id).values(active=False, updated_at=event.at))
         self.touch(f"campaign:{imported.campaign_id}", "portfolios")
+        job_id = connection.execute(select(self.jobs.c.id).where(self.jobs.c.import_id == import_id)).scalar()
+        if job_id:
+            self.touch(f"portfolio_job:{job_id}")
+
+    @handles(PortfolioJob.Queued)
+    def job_queued(self, connection: Connection, event: Any) -> None:
+        upsert(connection, self.jobs, [{
+            "id": uid(event.originator_id), "campaign_id": event.campaign_id, "file_name": event.file_name,
+            "sha256": event.sha256, "mode": event.mode, "sheet": event.sheet, "status": "queued",
+            "import_id": None, "counts": None, "error": None, "actor": event.actor, "queued_at": event.at,
+            "finished_at": None}], ["id"])
+        self.touch("portfolios")
+
+    @handles(PortfolioJob.Started)
+    def job_started(self, connection: Connection, event: Any) -> None:
+        self._job(connection, event, status="running")
+
+    @handles(PortfolioJob.Finished)
+    def job_finished(self, connection: Connection, event: Any) -> None:
+        self._job(connection, event, status="done", import_id=event.import_id, counts=event.counts,
+                  finished_at=event.at)
+
+    @handles(PortfolioJob.Failed)
+    def job_failed(self, connection: Connection, event: Any) -> None:
+        self._job(connection, event, status="failed", error=event.reason, finished_at=event.at)
+
+    def _job(self, connection: Connection, event: Any, **values: Any) -> None:
+        job_id = uid(event.originator_id)
+        connection.execute(update(self.jobs).where(self.jobs.c.id == job_id).values(**values))
+        self.touch("portfolios", f"portfolio_job:{job_id}")

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import DespachoDep
 from api.security import allow
-from application.staff import Identity
+from application.staff import Identity, may_manage
+from projections.admin_queries import agent_row
 from projections.queries import list_agents
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -41,12 +42,9 @@ class StatusChange(BaseModel):
     status: str = Field(pattern="^(available|break|offline)$")
 
 
-def _check_scope(identity: Identity, role: str, campaign_ids: set[str], current: set[str] | None = None) -> None:
+def check_scope(identity: Identity, roles: set[str], before: set[str], after: set[str]) -> None:
     """Supervisors manage only agents, and only within the campaigns they supervise."""
-    if identity.role == "admin":
-        return
-    touched = campaign_ids | (current or set())
-    if role != "agent" or not touched <= identity.campaigns:
+    if not may_manage(identity, roles, frozenset(before), frozenset(after)):
         raise HTTPException(status_code=403, detail="Solo puede gestionar asesores de sus campañas")
 
 
@@ -60,12 +58,22 @@ def agents(despacho: DespachoDep, identity: Annotated[Identity, Depends(allow("a
     return rows
 
 
+@router.get("/{agent_id}")
+def agent(agent_id: UUID, despacho: DespachoDep,
+          identity: Annotated[Identity, Depends(allow("admin", "supervisor", "auditor"))]) -> dict[str, Any]:
+    """One staff member with their campaigns, status and load."""
+    row = agent_row(despacho.read_engine, str(agent_id))
+    if row is None or (identity.role == "supervisor" and not set(row["campaigns"]) & identity.campaigns):
+        raise HTTPException(status_code=404, detail="Usuario desconocido")
+    return row
+
+
 @router.post("", status_code=201, response_model=AgentRef)
 def create_agent(body: AgentCreate, despacho: DespachoDep,
                  identity: Annotated[Identity, Depends(MANAGERS)]) -> AgentRef:
     """Create a staff account with its campaigns."""
     campaigns = {str(c) for c in body.campaign_ids}
-    _check_scope(identity, body.role, campaigns)
+    check_scope(identity, {body.role}, set(), campaigns)
     for campaign_id in body.campaign_ids:
         despacho.campaigns.get(campaign_id)
     agent_id = despacho.staff.register(body.login, body.name, body.role, password=body.password,
@@ -80,7 +88,7 @@ def edit_agent(agent_id: UUID, body: AgentUpdate, despacho: DespachoDep,
     """Edit name, role, capacity and campaigns (removing a campaign stops new assignments at once)."""
     current = despacho.staff.get(agent_id)
     campaigns = {str(c) for c in body.campaign_ids}
-    _check_scope(identity, body.role, campaigns ^ set(current.campaigns))
+    check_scope(identity, {current.role, body.role}, set(current.campaigns), campaigns)
     for campaign_id in body.campaign_ids:
         despacho.campaigns.get(campaign_id)
     despacho.staff.edit(agent_id, name=body.name, role=body.role, capacity=body.capacity,
@@ -92,8 +100,17 @@ def deactivate_agent(agent_id: UUID, despacho: DespachoDep,
                      identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
     """Deactivate an account: no login, no new chats."""
     agent = despacho.staff.get(agent_id)
-    _check_scope(identity, agent.role, set(agent.campaigns))
+    check_scope(identity, {agent.role}, set(), set(agent.campaigns))
     despacho.staff.set_active(agent_id, False, actor=f"user:{identity.id}")
+
+
+@router.post("/{agent_id}/reactivate", status_code=204)
+def reactivate_agent(agent_id: UUID, despacho: DespachoDep,
+                     identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
+    """Reactivate a deactivated account."""
+    agent = despacho.staff.get(agent_id)
+    check_scope(identity, {agent.role}, set(), set(agent.campaigns))
+    despacho.staff.set_active(agent_id, True, actor=f"user:{identity.id}")
 
 
 @router.put("/me/status", status_code=204)
@@ -101,3 +118,5 @@ def change_my_status(body: StatusChange, despacho: DespachoDep,
                      identity: Annotated[Identity, Depends(allow("agent"))]) -> None:
     """The calling agent sets themself available, on break or offline."""
     despacho.staff.change_status(UUID(identity.id), body.status, actor=f"user:{identity.id}")
+    if body.status == "available":
+        despacho.actors.dispatch_queue.send(None, despacho.runner.head())

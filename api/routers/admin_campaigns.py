@@ -1,0 +1,159 @@
+"""Admin pages for campaigns: list, create, edit every setting, senders, archive."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from adapters.flow_files import FLOW_FILE_SUFFIXES, SHIPPED_FLOWS_DIR
+from api.deps import DespachoDep, PagesDep
+from api.flash import redirect_with_flash
+from api.security import allow, current_identity
+from api.templating import Pages
+from domain.campaigns import WEEKDAYS, CampaignSettings
+from domain.common import DomainError
+from projections.admin_queries import campaign_row
+from projections.queries import list_campaigns
+
+router = APIRouter(prefix="/admin/campaigns", include_in_schema=False, dependencies=[Depends(allow("admin"))])
+INT_SETTINGS = ("alert_after_minutes", "auto_close_after_hours", "default_capacity")
+TEXT_SETTINGS = ("time_zone", "routing_policy", "closing_message", "closing_template_sid", "flow_name")
+
+
+class FormError(DomainError):
+    pass
+
+
+def settings_from_form(form: FormData) -> dict[str, Any]:
+    """The settings a campaign form posts: hours per day (blank = closed), one disposition per line."""
+    settings: dict[str, Any] = {key: str(form.get(key, "")).strip() for key in TEXT_SETTINGS}
+    for key in INT_SETTINGS:
+        try:
+            settings[key] = int(str(form.get(key, "")).strip())
+        except ValueError as error:
+            raise FormError(f"'{key}' debe ser un número entero") from error
+    hours = {}
+    for day in WEEKDAYS:
+        opens, closes = str(form.get(f"{day}_open", "")).strip(), str(form.get(f"{day}_close", "")).strip()
+        if opens or closes:
+            hours[day] = [opens, closes]
+    settings["business_hours"] = hours
+    settings["dispositions"] = [line.strip() for line in str(form.get("dispositions", "")).splitlines() if line.strip()]
+    return settings
+
+
+def flow_names() -> list[str]:
+    return sorted(p.stem for p in SHIPPED_FLOWS_DIR.glob("*") if p.suffix in FLOW_FILE_SUFFIXES)
+
+
+def _campaign_or_404(request: Request, campaign_id: UUID) -> dict[str, Any]:
+    row = campaign_row(request.app.state.despacho.read_engine, str(campaign_id))
+    if row is None:
+        raise HTTPException(status_code=404, detail="Campaña desconocida")
+    return row
+
+
+def _form_page(request: Request, pages: Pages, campaign: dict[str, Any] | None, values: dict[str, Any],
+               error: str | None = None) -> Response:
+    return pages.render(request, "admin/campaign_form.html", {
+        "campaign": campaign, "values": values, "error": error, "weekdays": WEEKDAYS, "flow_names": flow_names(),
+    }, status_code=422 if error else 200)
+
+
+def _values_of(form: FormData) -> dict[str, Any]:
+    return {key: str(value) for key, value in form.items()}
+
+
+def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
+    values["dispositions"] = "\n".join(row["dispositions"])
+    for day, (opens, closes) in row["business_hours"].items():
+        values[f"{day}_open"], values[f"{day}_close"] = opens, closes
+    return values
+
+
+def _default_values() -> dict[str, Any]:
+    defaults = CampaignSettings()
+    row = {**defaults.to_dict(), "code": "", "name": "", "display_name": ""}
+    return {**_values_from_row(row), "closing_template_sid": "", "sender_channel": "whatsapp"}
+
+
+@router.get("")
+def campaigns_page(request: Request, despacho: DespachoDep, pages: PagesDep, archived: bool = False) -> Response:
+    rows = list_campaigns(despacho.read_engine, include_archived=archived)
+    return pages.render(request, "admin/campaigns.html", {"campaigns": rows, "show_archived": archived})
+
+
+@router.get("/new")
+def new_campaign_page(request: Request, pages: PagesDep) -> Response:
+    return _form_page(request, pages, None, _default_values())
+
+
+@router.post("")
+async def create_campaign(request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+    form = await request.form()
+    sender = str(form.get("sender_address", "")).strip()
+    senders = [(sender, str(form.get("sender_channel", "whatsapp")), True)] if sender else []
+    try:
+        campaign_id = despacho.campaigns.register(
+            str(form.get("code", "")), str(form.get("name", "")), str(form.get("display_name", "")),
+            settings_from_form(form), senders=senders, actor=f"user:{current_identity(request).id}")
+    except DomainError as error:
+        return _form_page(request, pages, None, _values_of(form), str(error))
+    message = pages.translate(request.state.lang, "Campaña creada.")
+    return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
+
+
+@router.get("/{campaign_id}")
+def edit_campaign_page(campaign_id: UUID, request: Request, pages: PagesDep) -> Response:
+    campaign = _campaign_or_404(request, campaign_id)
+    return _form_page(request, pages, campaign, _values_from_row(campaign))
+
+
+@router.post("/{campaign_id}")
+async def edit_campaign(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+    campaign = _campaign_or_404(request, campaign_id)
+    form = await request.form()
+    try:
+        despacho.campaigns.edit(campaign_id, str(form.get("name", "")), str(form.get("display_name", "")),
+                                settings_from_form(form), actor=f"user:{current_identity(request).id}")
+    except DomainError as error:
+        return _form_page(request, pages, campaign, {**_values_of(form), "code": campaign["code"]}, str(error))
+    message = pages.translate(request.state.lang, "Cambios guardados.")
+    return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
+
+
+@router.post("/{campaign_id}/archive")
+def archive_campaign(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+    despacho.campaigns.archive(campaign_id, actor=f"user:{current_identity(request).id}")
+    message = pages.translate(request.state.lang, "Campaña archivada: ya no recibe chats nuevos ni cargas.")
+    return redirect_with_flash(request, "/admin/campaigns", "success", message)
+
+
+@router.post("/{campaign_id}/senders")
+async def link_sender(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+    form = await request.form()
+    url = f"/admin/campaigns/{campaign_id}#senders"
+    try:
+        despacho.campaigns.link_sender(campaign_id, str(form.get("address", "")), str(form.get("channel", "")),
+                                       is_default=form.get("is_default") == "1",
+                                       actor=f"user:{current_identity(request).id}")
+    except DomainError as error:
+        return redirect_with_flash(request, url, "error", str(error))
+    return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente guardado."))
+
+
+@router.post("/{campaign_id}/senders/remove")
+async def unlink_sender(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+    form = await request.form()
+    url = f"/admin/campaigns/{campaign_id}#senders"
+    try:
+        despacho.campaigns.unlink_sender(campaign_id, str(form.get("address", "")),
+                                         actor=f"user:{current_identity(request).id}")
+    except DomainError as error:
+        return redirect_with_flash(request, url, "error", str(error))
+    return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente retirado."))

@@ -1,0 +1,133 @@
+"""Campaign administration through HTTP: the JSON API and the admin pages, every setting an event."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+
+from application.audit import aggregate_history
+from despacho.bootstrap import Despacho
+from projections.admin_queries import campaign_row
+from tests.e2e.admin_support import bearer, client_fixture, despacho_fixture, log_in, staff_fixture  # noqa: F401
+
+SID = "HX" + "a1" * 16
+SERVICE = "MG" + "b2" * 16
+
+
+def test_an_admin_creates_a_campaign_with_every_setting_and_its_senders(client: TestClient, despacho: Despacho,
+                                                                         staff: SimpleNamespace) -> None:
+    body = {"code": "Cobranza_C", "name": "Cobranza C", "display_name": "Banco C", "settings": {
+        "time_zone": "America/Lima", "business_hours": {"mon": ["07:00", "19:00"]}, "alert_after_minutes": 15,
+        "auto_close_after_hours": 12, "routing_policy": "round_robin", "default_capacity": 8,
+        "closing_message": "Gracias", "closing_template_sid": SID, "dispositions": ["pago", "no_pago"],
+        "flow_name": "autoservicio_pagos"},
+        "senders": [{"address": "+57 300 111 2233", "channel": "whatsapp"},
+                    {"address": SERVICE, "channel": "messaging_service", "is_default": True}]}
+
+    response = client.post("/api/campaigns", json=body, headers=bearer(despacho, staff.admin))
+    despacho.runner.catch_up()
+
+    assert response.status_code == 201
+    row = campaign_row(despacho.read_engine, response.json()["id"])
+    assert row is not None
+    assert (row["code"], row["time_zone"], row["routing_policy"], row["default_capacity"]) == \
+        ("cobranza_c", "America/Lima", "round_robin", 8)
+    assert (row["alert_after_minutes"], row["auto_close_after_hours"]) == (15, 12)
+    assert row["flow_name"] == "autoservicio_pagos"
+    assert row["business_hours"] == {"mon": ["07:00", "19:00"]} and row["dispositions"] == ["pago", "no_pago"]
+    assert {(s["address"], s["is_default"]) for s in row["senders"]} == {
+        ("whatsapp:+573001112233", False), (SERVICE, True)}
+
+
+def test_editing_keeps_unsent_settings_and_is_recorded_as_events(client: TestClient, despacho: Despacho,
+                                                                 staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+
+    response = client.put(f"/api/campaigns/{staff.banco_a}", headers=headers, json={
+        "name": "Banco A — Mora", "display_name": "Banco A", "settings": {"routing_policy": "round_robin"}})
+    despacho.runner.catch_up()
+
+    assert response.status_code == 204
+    row = client.get(f"/api/campaigns/{staff.banco_a}", headers=headers).json()
+    assert (row["name"], row["routing_policy"], row["time_zone"]) == ("Banco A — Mora", "round_robin", "America/Bogota")
+    events = [(r.type, r.actor) for r in aggregate_history(despacho.store, UUID(staff.banco_a))]
+    assert events[-1] == ("Campaign.Edited", f"user:{staff.admin}")
+
+
+def test_bad_settings_are_refused_with_a_spanish_reason(client: TestClient, despacho: Despacho,
+                                                        staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+    cases = [({"time_zone": "Marte/Olympus"}, "Zona horaria"), ({"closing_template_sid": "plantilla"}, "Content SID"),
+             ({"business_hours": {"mon": ["18:00", "08:00"]}}, "apertura")]
+    for settings, reason in cases:
+        response = client.put(f"/api/campaigns/{staff.banco_a}", headers=headers,
+                              json={"name": "Banco A", "display_name": "Banco A", "settings": settings})
+        assert response.status_code == 422 and reason in response.json()["detail"]
+    assert client.put(f"/api/campaigns/{staff.banco_a}", headers=headers, json={
+        "name": "A", "display_name": "A", "settings": {"unknown_setting": 1}}).status_code == 422
+
+
+def test_senders_are_added_made_default_and_removed(client: TestClient, despacho: Despacho,
+                                                    staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+    base = f"/api/campaigns/{staff.banco_a}/senders"
+    client.post(base, headers=headers, json={"address": "whatsapp:+5716000001", "channel": "whatsapp"})
+    client.post(base, headers=headers, json={"address": "+5716000011", "channel": "sms", "is_default": True})
+    refused = client.post(base, headers=headers, json={"address": "+57", "channel": "sms"})
+
+    client.delete(f"{base}/+5716000011", headers=headers)
+    despacho.runner.catch_up()
+
+    assert refused.status_code == 422
+    senders = client.get(f"/api/campaigns/{staff.banco_a}", headers=headers).json()["senders"]
+    assert [(s["address"], s["is_default"]) for s in senders] == [("whatsapp:+5716000001", True)]
+
+
+def test_archiving_hides_the_campaign_and_refuses_edits(client: TestClient, despacho: Despacho,
+                                                        staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+
+    assert client.post(f"/api/campaigns/{staff.telco_b}/archive", headers=headers).status_code == 204
+    despacho.runner.catch_up()
+
+    assert [c["code"] for c in client.get("/api/campaigns", headers=headers).json()] == ["banco_a"]
+    edit = client.put(f"/api/campaigns/{staff.telco_b}", headers=headers,
+                      json={"name": "Telco B", "display_name": "Telco B"})
+    assert edit.status_code == 422 and "archivada" in edit.json()["detail"]
+
+
+def test_only_admins_change_campaigns_and_unknown_ones_are_404(client: TestClient, despacho: Despacho,
+                                                               staff: SimpleNamespace) -> None:
+    response = client.post("/api/campaigns", headers=bearer(despacho, staff.supervisor),
+                           json={"code": "x_y", "name": "X", "display_name": "X"})
+    unknown = client.put("/api/campaigns/00000000-0000-0000-0000-000000000000", headers=bearer(despacho, staff.admin),
+                         json={"name": "X", "display_name": "X"})
+
+    assert response.status_code == 403
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "Campaña desconocida"
+
+
+def test_the_admin_pages_create_and_edit_a_campaign(client: TestClient, despacho: Despacho,
+                                                    staff: SimpleNamespace) -> None:
+    csrf = log_in(client, "admin")
+    form = {"csrf_token": csrf, "code": "seguros_d", "name": "Seguros D", "display_name": "Seguros D",
+            "sender_channel": "sms", "sender_address": "+5716000099", "time_zone": "America/Bogota",
+            "mon_open": "08:00", "mon_close": "17:00", "sat_open": "", "sat_close": "",
+            "alert_after_minutes": "20", "auto_close_after_hours": "24", "routing_policy": "least_load",
+            "default_capacity": "4", "flow_name": "default", "closing_message": "Chao",
+            "closing_template_sid": "", "dispositions": "pago\r\nno_contesta\r\n"}
+
+    created = client.post("/admin/campaigns", data=form)
+    despacho.runner.catch_up()
+    page = client.get(created.headers["location"])
+    bad = client.post(created.headers["location"], data={**form, "default_capacity": "0"})
+
+    assert created.status_code == 303
+    assert page.status_code == 200 and "Seguros D" in page.text and "+5716000099" in page.text
+    row = campaign_row(despacho.read_engine, created.headers["location"].rsplit("/", 1)[1])
+    assert row is not None and row["business_hours"] == {"mon": ["08:00", "17:00"]}
+    assert row["dispositions"] == ["pago", "no_contesta"] and row["default_capacity"] == 4
+    assert bad.status_code == 422 and "capacidad por defecto" in bad.text
+    assert "Seguros D" in client.get("/admin/campaigns").text
