@@ -15,7 +15,10 @@ def make_read_engine(database_url: str, *, pool_size: int = 5) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # No server-side prepared statements: a generic plan made while a table was small (a seq scan)
+    # would stick after five executions, and projecting a large import into it becomes quadratic.
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True,
+                         connect_args={"prepare_threshold": None})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

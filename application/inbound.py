@@ -16,7 +16,9 @@ from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
 from domain.common import actor_for_customer
+from domain.consent import Consent
 from domain.messages import InboundMessage
+from domain.messaging_rules import consent_keyword
 from domain.threads import CustomerThread
 
 DEFAULT_FLOW = "default"
@@ -42,6 +44,7 @@ class Received:
     chat_id: str
     duplicate: bool
     new_chat: bool
+    consent: str | None = None
 
 
 class FlowForSender(Protocol):
@@ -55,11 +58,14 @@ class InboundService:
         self.flow_for_sender = flow_for_sender
 
     def receive(self, message: InboundText) -> Received:
-        result: Received = retry_on_conflict(lambda: self._receive_once(message))
+        """Optimistic: a retried MessageSid makes the save fail on the message's natural id, and the
+        next attempt then finds it and reports the duplicate — no lookup on the common path."""
+        attempts = iter(range(100))
+        result: Received = retry_on_conflict(lambda: self._receive_once(message, check_duplicate=next(attempts) > 0))
         return result
 
-    def _receive_once(self, message: InboundText) -> Received:
-        existing = self._get(InboundMessage.create_id(message.message_sid))
+    def _receive_once(self, message: InboundText, *, check_duplicate: bool) -> Received:
+        existing = self._get(InboundMessage.create_id(message.message_sid)) if check_duplicate else None
         if isinstance(existing, InboundMessage):
             return Received(existing.chat_id, duplicate=True, new_chat=False)
         now, actor = self.clock.now(), actor_for_customer(message.customer_address)
@@ -76,8 +82,22 @@ class InboundService:
             thread.attach_chat(str(chat.id), actor=actor, at=now)
         chat.receive_customer_message(message.message_sid, message.body, message.media, actor=actor, at=now)
         inbound = InboundMessage.receive(message.message_sid, str(chat.id), message.params, actor=actor, at=now)
-        self.store.save(inbound, thread, chat)
-        return Received(str(chat.id), duplicate=False, new_chat=new_chat)
+        keyword = consent_keyword(message.body)
+        consent = self._consent_change(message, keyword, actor) if keyword else None
+        self.store.save(inbound, thread, chat, *([consent] if consent else []))
+        return Received(str(chat.id), duplicate=False, new_chat=new_chat, consent=keyword)
+
+    def _consent_change(self, message: InboundText, keyword: str, actor: str) -> Consent:
+        """STOP/BAJA opts the customer out of this sender (R11); START/ALTA opts them back in."""
+        now = self.clock.now()
+        consent = self._get(Consent.create_id(message.customer_address, message.sender_address))
+        if not isinstance(consent, Consent):
+            consent = Consent.for_pair(message.customer_address, message.sender_address, actor=actor, at=now)
+        if keyword == "opt_out":
+            consent.opt_out(f"keyword:{message.body.strip()[:40]}", actor=actor, at=now)
+        else:
+            consent.opt_in(f"keyword:{message.body.strip()[:40]}", actor=actor, at=now)
+        return consent
 
     def _get(self, aggregate_id: UUID | str) -> object | None:
         try:

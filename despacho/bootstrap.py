@@ -7,37 +7,61 @@ nothing connects to a database or a broker at import time.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
+from eventsourcing.persistence import PersistenceError
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from adapters.clock import Clock, SystemClock
 from adapters.event_store import eventsourcing_env
+from adapters.file_storage import FileStorage, LocalFileStorage
+from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
 from adapters.passwords import Argon2Passwords
 from adapters.read_store import make_read_engine
+from adapters.transcript_source import TranscriptMaker
 from application.campaigns import CampaignService
-from application.ports import PasswordHasher
+from application.closing import ClosingService
+from application.conversations import ConversationService
+from application.delivery_monitor import DeliveryMonitor, DeliveryThresholds
+from application.desk import DeskService
+from application.inbound import InboundService
+from application.outbound import OutboundService
+from application.portfolios import PortfolioService
+from application.ports import PasswordHasher, Transport
+from application.routing import AssignmentService
 from application.staff import StaffService
 from application.store import EventStore
+from application.timers import TimerService
 from despacho.settings import Settings
+from domain.campaigns import CampaignError
+from domain.chats import Chat
 from projections.agents import AgentsProjector
 from projections.base import Projector
+from projections.bot_world import SqlBotWorld, flow_for_sender
 from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
+from projections.message_queries import SqlDeliveryDirectory
+from projections.messages import MessagesProjector
 from projections.portfolios import PortfoliosProjector
+from projections.routing_directory import SqlRoutingDirectory
 from projections.runner import ProjectionRunner
+from projections.timer_directory import SqlTimerDirectory
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
+from workers.portfolio_jobs import declare_portfolio_actors
 
 log = logging.getLogger(__name__)
 
 
 def all_projectors(suffix: str = "") -> list[Projector]:
     return [CampaignsProjector(suffix), AgentsProjector(suffix), PortfoliosProjector(suffix),
-            ChatsProjector(suffix)]
+            ChatsProjector(suffix), MessagesProjector(suffix)]
 
 
 @dataclass
@@ -50,12 +74,25 @@ class Despacho:
     live: LiveFeed
     campaigns: CampaignService
     staff: StaffService
+    transport: Transport
+    inbound: InboundService
+    outbound: OutboundService
+    router: AssignmentService
+    conversations: ConversationService
+    closing: ClosingService
+    desk: DeskService
+    files: FileStorage
+    timers: TimerService
+    portfolios: PortfolioService
+    delivery: DeliveryMonitor
     broker: dramatiq.Broker
     actors: Actors = field(init=False)
+    import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.actors = declare_actors(self.broker, self)
+        self.import_portfolio = declare_portfolio_actors(self.broker, self)
 
     def close(self) -> None:
         self.broker.close()
@@ -64,19 +101,92 @@ class Despacho:
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None,
-          passwords: PasswordHasher | None = None) -> Despacho:
+          passwords: PasswordHasher | None = None, transport: Transport | None = None) -> Despacho:
     settings = settings or Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
-    store = EventStore(env={**eventsourcing_env(settings.event_store_url), "AGGREGATE_CACHE_MAXSIZE": "5000"})
+    store = _racing_other_processes(lambda: EventStore(
+        env={**eventsourcing_env(settings.event_store_url), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
     read_engine = make_read_engine(settings.read_store_url)
     live: LiveFeed = RedisLiveFeed(settings.redis_url) if settings.redis_url else InMemoryLiveFeed()
     runner = ProjectionRunner(store, read_engine, all_projectors(), batch_size=settings.projection_batch_size,
                               publish=live.publish)
-    runner.create_tables()
+    _racing_other_processes(runner.create_tables)
     passwords = passwords or Argon2Passwords()
+    campaigns = CampaignService(store, clock)
+    transport = transport or make_transport(settings)
+    outbound = OutboundService(store, clock, transport, settings.public_url)
+    router = AssignmentService(store, clock, SqlRoutingDirectory(read_engine))
+    unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
+    files = LocalFileStorage(settings.files_dir)
+    closing = ClosingService(store, clock, outbound, make_transcript=TranscriptMaker(store, files))
+
+    def world_for(chat: Chat) -> SqlBotWorld:
+        return SqlBotWorld(read_engine, chat.sender_address, unidentified.campaign_id_if_exists())
+
     return Despacho(
         settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner, live=live,
-        campaigns=CampaignService(store, clock), staff=StaffService(store, clock, passwords),
+        campaigns=campaigns, staff=StaffService(store, clock, passwords), transport=transport,
+        inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender)),
+        outbound=outbound, router=router,
+        conversations=ConversationService(store, clock, FlowCatalog.from_directory(settings.flows_dir), world_for,
+                                          outbound, router, unidentified.campaign_id),
+        closing=closing, desk=DeskService(store, clock, outbound), files=files,
+        timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
+        portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,
+                                    uploads=files),
+        delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(
+            stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
+            min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
         broker=make_broker(settings.redis_url),
     )
+
+
+T = TypeVar("T")
+
+
+def _racing_other_processes(create: Callable[[], T], attempts: int = 6) -> T:
+    """Schema creation when several processes start at once: PostgreSQL may refuse the loser of a
+    catalog race ("tuple concurrently updated", duplicate type); the tables exist by the retry."""
+    for attempt in range(attempts):
+        try:
+            return create()
+        except (PersistenceError, DBAPIError) as exc:
+            if attempt == attempts - 1:
+                raise
+            log.warning("schema creation raced another process (%s); retrying", type(exc).__name__)
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def make_transport(settings: Settings) -> Transport:
+    from adapters.twilio_transport import FakeTransport, TwilioTransport
+
+    if settings.twilio_transport == "fake":
+        return FakeTransport()
+    return TwilioTransport(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
+                           api_base_url=settings.twilio_api_base_url)
+
+
+class UnidentifiedQueue:
+    """The campaign that holds chats the bot could not identify, created the first time it is needed."""
+
+    def __init__(self, campaigns: CampaignService, code: str) -> None:
+        self.campaigns = campaigns
+        self.code = code
+
+    def campaign_id_if_exists(self) -> str | None:
+        try:
+            return str(self.campaigns.id_for_code(self.code))
+        except CampaignError:
+            return None
+
+    def campaign_id(self) -> str:
+        existing = self.campaign_id_if_exists()
+        if existing:
+            return existing
+        try:
+            return str(self.campaigns.register(self.code, "Clientes sin identificar", "Atención general", {},
+                                               actor="system:bot"))
+        except CampaignError:  # created meanwhile by another worker
+            return str(self.campaigns.id_for_code(self.code))

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     timer_interval_seconds: int = 60
     projection_batch_size: int = 500
     max_upload_megabytes: int = 50
+    flows_dir: Path = Path(__file__).resolve().parent.parent / "flows"
+    unidentified_campaign_code: str = "sin_identificar"
+    allow_manual_assignment: bool = False
+    delivery_stuck_minutes: int = Field(default=15, ge=1)
+    delivery_rate_window_minutes: int = Field(default=60, ge=1)
+    delivery_rate_min_messages: int = Field(default=20, ge=1)
+    delivery_rate_threshold: float = Field(default=0.2, gt=0, lt=1)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -40,6 +40,7 @@ class Chat(Aggregate):
         self.document_type = ""
         self.document_number = ""
         self.bot_state: dict[str, Any] = {}
+        self.bot_inactive_since: datetime | None = None
         self.pending_bot_input: list[dict[str, Any]] = []
         self.agent_id = ""
         self.opened_at = at
@@ -96,6 +97,17 @@ class Chat(Aggregate):
                       actor: str, at: datetime) -> None:
         self.bot_state = bot_state
         self.pending_bot_input.pop(0)
+
+    def record_bot_inactivity(self, since: datetime, *, actor: str, at: datetime) -> None:
+        """The customer stopped answering the bot (an abandonment, for the drop rate); recorded once per silence.
+        The chat stays open: only the 24-hour rule closes for silence (R7)."""
+        self._check_status("bot")
+        if self.bot_inactive_since != since:
+            self._bot_inactive(since=since, actor=actor, at=require_aware(at))
+
+    @event("BotInactivityRecorded")
+    def _bot_inactive(self, since: datetime, actor: str, at: datetime) -> None:
+        self.bot_inactive_since = since
 
     def identify(self, campaign_id: str, document_type: str, document_number: str, *, actor: str,
                  at: datetime) -> None:
@@ -186,6 +198,14 @@ class Chat(Aggregate):
             return
         self._alert_raised(kind="queue_wait", streak_started_at=self.queued_at, actor=actor,
                            at=require_aware(at))
+
+    def acknowledge_alert(self, kind: str, streak_started_at: datetime, *, actor: str, at: datetime) -> None:
+        """A supervisor or the agent has seen the alert; it stays on record until the reply resolves it."""
+        self._alert_acknowledged(kind=kind, streak_started_at=streak_started_at, actor=actor, at=require_aware(at))
+
+    @event("AlertAcknowledged")
+    def _alert_acknowledged(self, kind: str, streak_started_at: datetime, actor: str, at: datetime) -> None:
+        pass
 
     @event("AlertRaised")
     def _alert_raised(self, kind: str, streak_started_at: datetime, actor: str, at: datetime) -> None:

@@ -132,3 +132,27 @@ class InboundMessage(Aggregate):
             raise OutboundMessageError("Falta MessageSid")
         return cls(message_sid=message_sid, chat_id=chat_id, params=params, actor=actor,
                    at=require_aware(at))
+
+
+class UnmatchedStatus(Aggregate):
+    """Status callbacks Twilio sent for a SID Despacho cannot place: kept for reconciliation, never dropped."""
+
+    @staticmethod
+    def create_id(message_sid: str, **_: Any) -> UUID:
+        return natural_id("unmatched-status", message_sid)
+
+    @event("Started")
+    def __init__(self, message_sid: str, actor: str, at: datetime) -> None:
+        self.message_sid = message_sid
+        self.reports: list[str] = []
+
+    @classmethod
+    def for_sid(cls, message_sid: str, *, actor: str, at: datetime) -> UnmatchedStatus:
+        return cls(message_sid=message_sid, actor=actor, at=require_aware(at))
+
+    def report(self, status: str, error_code: str, params: dict[str, str], *, actor: str, at: datetime) -> None:
+        self._reported(status=status, error_code=error_code, params=params, actor=actor, at=require_aware(at))
+
+    @event("Reported")
+    def _reported(self, status: str, error_code: str, params: dict[str, str], actor: str, at: datetime) -> None:
+        self.reports.append(status)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -49,6 +50,10 @@ class ChatsProjector(Projector):
             Column("last_agent_message_at", UtcDateTime),
             Column("unanswered_since", UtcDateTime),
             Column("outside_hours", Boolean, nullable=False),
+            Column("bot_pending", Integer, nullable=False),
+            Column("alerted_streak_at", UtcDateTime),
+            Column("bot_inactive_since", UtcDateTime),
+            Column("queue_alerted", Boolean, nullable=False),
             Column("closed_at", UtcDateTime),
             Column("close_reason", String(20)),
             Column("closed_by", String(80)),
@@ -71,6 +76,21 @@ class ChatsProjector(Projector):
             Column("media", JSON, nullable=False),
             Column("message_sid", String(64)),
             Index(f"ix_chat_messages_chat{suffix}", "chat_id", "at"),
+        )
+        self.alerts = Table(
+            f"chat_alerts{suffix}", metadata,
+            Column("id", String(36), primary_key=True),
+            Column("chat_id", String(36), nullable=False, index=True),
+            Column("campaign_id", String(36)),
+            Column("agent_id", String(36)),
+            Column("kind", String(20), nullable=False),
+            Column("streak_started_at", UtcDateTime, nullable=False),
+            Column("raised_at", UtcDateTime, nullable=False),
+            Column("state", String(20), nullable=False),
+            Column("acknowledged_by", String(80)),
+            Column("acknowledged_at", UtcDateTime),
+            Column("resolved_at", UtcDateTime),
+            Index(f"ix_chat_alerts_state{suffix}", "state", "campaign_id"),
         )
         self.assignments = Table(
             f"chat_assignments{suffix}", metadata,
@@ -101,16 +121,28 @@ class ChatsProjector(Projector):
         connection.execute(insert(self.chats).values(
             id=uid(event.originator_id), status="bot", channel=event.channel,
             customer_address=event.customer_address, sender_address=event.sender_address,
-            profile_name=event.profile_name, opened_at=event.at, outside_hours=False))
+            profile_name=event.profile_name, opened_at=event.at, outside_hours=False, bot_pending=0,
+            queue_alerted=False))
 
     @handles(Chat.CustomerWrote)
     def customer_wrote(self, connection: Connection, event: Any) -> None:
         self._timeline(connection, event, "customer", "customer", event.body, event.media, event.message_sid)
-        chat = connection.execute(select(self.chats.c.status, self.chats.c.unanswered_since)
+        chat = connection.execute(select(self.chats.c.status, self.chats.c.unanswered_since, self.chats.c.bot_pending)
                                   .where(self.chats.c.id == uid(event.originator_id))).one()
         in_bot = chat.status == "bot"
         self._update(connection, event, last_customer_message_at=event.at,
+                     bot_pending=chat.bot_pending + 1 if in_bot else 0,
                      unanswered_since=chat.unanswered_since if in_bot else chat.unanswered_since or event.at)
+
+    @handles(Chat.BotAdvanced)
+    def bot_advanced(self, connection: Connection, event: Any) -> None:
+        pending = connection.execute(select(self.chats.c.bot_pending)
+                                     .where(self.chats.c.id == uid(event.originator_id))).scalar_one()
+        self._update(connection, event, bot_pending=max(pending - 1, 0))
+
+    @handles(Chat.BotInactivityRecorded)
+    def bot_inactive(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, bot_inactive_since=event.since)
 
     @handles(Chat.CustomerIdentified)
     def identified(self, connection: Connection, event: Any) -> None:
@@ -120,11 +152,12 @@ class ChatsProjector(Projector):
     @handles(Chat.Queued)
     def queued(self, connection: Connection, event: Any) -> None:
         self._update(connection, event, campaign_id=event.campaign_id, status="waiting_queue",
-                     queued_at=event.at, outside_hours=event.outside_hours, unanswered_since=event.at)
+                     bot_pending=0, queued_at=event.at, outside_hours=event.outside_hours, unanswered_since=event.at)
 
     @handles(Chat.AgentAssigned)
     def assigned(self, connection: Connection, event: Any) -> None:
         row = self._update(connection, event, status="assigned", agent_id=event.agent_id, assigned_at=event.at)
+        self._resolve_alerts(connection, event, "queue_wait")
         self._assignment(connection, event, row["campaign_id"], event.agent_id, None,
                          "exceptional" if event.exceptional else "automatic", event.decision)
         self.touch(f"desk:{event.agent_id}")
@@ -142,9 +175,38 @@ class ChatsProjector(Projector):
                                    .where(self.chats.c.id == uid(event.originator_id))).scalar()
         self._update(connection, event, last_agent_message_at=event.at, unanswered_since=None,
                      first_agent_reply_at=first or event.at)
+        self._resolve_alerts(connection, event, "unanswered")
+
+    @handles(Chat.AlertRaised)
+    def alert_raised(self, connection: Connection, event: Any) -> None:
+        queue_wait = event.kind == "queue_wait"
+        marker = {"queue_alerted": True} if queue_wait else {"alerted_streak_at": event.streak_started_at}
+        row = self._update(connection, event, **marker)
+        connection.execute(insert(self.alerts).values(
+            id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"],
+            agent_id=row["agent_id"] if event.kind != "queue_wait" else None, kind=event.kind,
+            streak_started_at=event.streak_started_at, raised_at=event.at, state="open"))
+        self.touch("alerts")
+
+    @handles(Chat.AlertAcknowledged)
+    def alert_acknowledged(self, connection: Connection, event: Any) -> None:
+        alerts = self.alerts.c
+        connection.execute(update(self.alerts).where(
+            alerts.chat_id == uid(event.originator_id), alerts.kind == event.kind,
+            alerts.streak_started_at == event.streak_started_at, alerts.state == "open",
+        ).values(state="acknowledged", acknowledged_by=event.actor, acknowledged_at=event.at))
+        self.touch("alerts", f"chat:{uid(event.originator_id)}")
+
+    def _resolve_alerts(self, connection: Connection, event: Any, *kinds: str) -> None:
+        alerts = self.alerts.c
+        connection.execute(update(self.alerts).where(
+            alerts.chat_id == uid(event.originator_id), alerts.kind.in_(kinds), alerts.state != "resolved",
+        ).values(state="resolved", resolved_at=event.at))
+        self.touch("alerts")
 
     @handles(Chat.Closed)
     def closed(self, connection: Connection, event: Any) -> None:
+        self._resolve_alerts(connection, event, "unanswered", "queue_wait")
         self._update(connection, event, status="closed", closed_at=event.at, close_reason=event.reason,
                      closed_by=event.actor, disposition=event.disposition or None,
                      close_note=event.note or None, unattended=event.unattended)

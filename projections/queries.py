@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 
 from projections.agents import AgentsProjector
 from projections.campaigns import CampaignsProjector
@@ -64,3 +65,32 @@ def open_sessions_opened_before(engine: Engine, instant: Any) -> list[str]:
     with engine.connect() as connection:
         return list(connection.execute(select(sessions.c.id).where(
             sessions.c.closed_at.is_(None), sessions.c.opened_at < instant)).scalars())
+
+
+def chats_waiting_for_the_bot(engine: Engine, written_before: datetime) -> list[str]:
+    """Chats in the bot with customer messages it has not answered, the newest older than the cutoff."""
+    chats = CHATS.chats
+    query = select(chats.c.id).where(chats.c.status == "bot", chats.c.bot_pending > 0,
+                                     chats.c.last_customer_message_at < written_before).limit(500)
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def closed_chats_missing_their_close_work(engine: Engine, limit: int = 500) -> list[str]:
+    """Closed chats without their closing confirmation or their PDF transcript (R8): must be none."""
+    chats = CHATS.chats
+    missing = or_(chats.c.confirmation_message_id.is_(None), chats.c.transcript_location.is_(None))
+    with engine.connect() as connection:
+        return list(connection.execute(select(chats.c.id).where(chats.c.status == "closed", missing)
+                                       .order_by(chats.c.closed_at).limit(limit)).scalars())
+
+
+def chats_idle_in_bot(engine: Engine, silent_since_before: datetime) -> list[str]:
+    """Chats in the bot whose customer has been silent since before the cutoff and not yet recorded as idle."""
+    chats = CHATS.chats
+    query = select(chats.c.id).where(
+        chats.c.status == "bot", chats.c.last_customer_message_at < silent_since_before,
+        or_(chats.c.bot_inactive_since.is_(None), chats.c.bot_inactive_since != chats.c.last_customer_message_at),
+    ).limit(1000)
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())

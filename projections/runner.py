@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,3 +140,16 @@ def wait_until_projected(runner: ProjectionRunner, timeout: float = 10.0) -> Non
     finally:
         timer.cancel()
 
+
+
+def wait_for_position(runner: ProjectionRunner, position: int, names: Sequence[str], timeout: float = 5.0) -> bool:
+    """Wait until the named projectors have applied the log up to `position` (read your own writes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        positions = {s.name: s.position for s in runner.status()}
+        if all(positions.get(name, 0) >= position for name in names):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        runner.wake.set()
+        time.sleep(0.02)

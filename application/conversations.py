@@ -1,0 +1,146 @@
+"""What happens after a customer message is recorded: the bot's turn, hand-off and assignment.
+
+Runs in a worker. It consumes the chat's unread customer messages in order, one save per
+message (the chat's bot step, identification, queueing and the bot's replies together), so a
+second worker on the same chat conflicts and finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.outbound import OutboundService
+from application.ports import Clock
+from application.routing import AssignmentService
+from application.store import EventStore, retry_on_conflict
+from domain.chats import Chat
+from domain.flows.interpreter import is_inactive, reply, start
+from domain.flows.model import Flow
+from domain.flows.runtime import BotState, ClosedByBot, HandedOff, TurnResult
+from domain.flows.world import BotWorld
+from domain.messages import OutboundMessage
+from domain.routing import WaitingChat
+
+BOT = "system:bot"
+DEFAULT_FLOW = "default"
+
+
+class FlowCatalog(Protocol):
+    def latest(self, name: str) -> Flow: ...
+
+    def get(self, name: str, version: int) -> Flow: ...
+
+
+@dataclass
+class Progress:
+    """What one call did, so the worker can enqueue sends and closes after the save."""
+
+    chat_id: str
+    messages: list[str] = field(default_factory=list)
+    queued_in: str = ""
+    closed_by_bot: bool = False
+
+
+class ConversationService:
+    def __init__(self, store: EventStore, clock: Clock, flows: FlowCatalog, world_for: Callable[[Chat], BotWorld],
+                 outbound: OutboundService, router: AssignmentService,
+                 unidentified_campaign: Callable[[], str]) -> None:
+        self.store = store
+        self.clock = clock
+        self.flows = flows
+        self.world_for = world_for
+        self.outbound = outbound
+        self.router = router
+        self.unidentified_campaign = unidentified_campaign
+
+    def process(self, chat_id: str) -> Progress:
+        progress = Progress(chat_id)
+        while retry_on_conflict(lambda: self._next_message(chat_id, progress)):
+            pass
+        if progress.queued_in:
+            chat = self._chat(chat_id)
+            if chat.status == "waiting_queue" and chat.queued_at is not None:
+                self.router.dispatch({progress.queued_in},
+                                     just_queued=[WaitingChat(chat_id, progress.queued_in, chat.queued_at)])
+        return progress
+
+    def record_inactivity(self, chat_id: str, now: datetime) -> bool:
+        """Record that the customer left the bot waiting longer than its flow allows; True if newly recorded."""
+        def command() -> bool:
+            chat = self._chat(chat_id)
+            if chat.status != "bot" or not chat.bot_state or chat.last_customer_message_at is None:
+                return False
+            state = BotState.from_dict(chat.bot_state)
+            flow = self._flow_of(state)
+            since = chat.last_customer_message_at
+            if chat.bot_inactive_since == since or not is_inactive(state, since, now, flow):
+                return False
+            chat.record_bot_inactivity(since, actor=BOT, at=now)
+            self.store.save(chat)
+            return True
+        recorded: bool = retry_on_conflict(command)
+        return recorded
+
+    def _next_message(self, chat_id: str, progress: Progress) -> bool:
+        chat = self._chat(chat_id)
+        if chat.status != "bot" or not chat.pending_bot_input:
+            return False
+        pending, now = chat.pending_bot_input[0], self.clock.now()
+        turn = self._turn(chat, pending["body"])
+        chat.advance_bot(pending["message_sid"], turn.state.to_dict(), [s.to_dict() for s in turn.steps],
+                         actor=BOT, at=now)
+        if turn.identification is not None:
+            found = turn.identification
+            chat.identify(found.campaign_id, found.document_type, found.document_number, actor=BOT, at=now)
+        replies = self._replies(chat, turn)
+        outcome = turn.outcome
+        if isinstance(outcome, HandedOff):
+            campaign_id = outcome.campaign_id or self.unidentified_campaign()
+            chat.enqueue(campaign_id, outside_hours=outcome.outside_hours, actor=BOT, at=now)
+            progress.queued_in = campaign_id
+        self.store.save(chat, *replies)
+        progress.messages.extend(str(m.id) for m in replies)
+        if isinstance(outcome, ClosedByBot):
+            progress.closed_by_bot = True
+        return not isinstance(outcome, (HandedOff, ClosedByBot))
+
+    def _turn(self, chat: Chat, text: str) -> TurnResult:
+        """A chat keeps the flow version it started with, so editing a flow never breaks a conversation."""
+        world = self.world_for(chat)
+        if not chat.bot_state:
+            return start(self._latest(chat.flow_name), world, self.clock.now())
+        state = BotState.from_dict(chat.bot_state)
+        return reply(self._flow_of(state), state, text, world, self.clock.now())
+
+    def _flow_of(self, state: BotState) -> Flow:
+        try:
+            return self.flows.get(state.flow_name, state.flow_version)
+        except LookupError:
+            return self._latest(state.flow_name)
+
+    def _latest(self, name: str) -> Flow:
+        try:
+            return self.flows.latest(name)
+        except LookupError:
+            return self.flows.latest(DEFAULT_FLOW)
+
+    def _replies(self, chat: Chat, turn: TurnResult) -> list[OutboundMessage]:
+        messages = []
+        for text in turn.replies:
+            message = self.outbound.compose(chat, "bot", body=text, actor=BOT)
+            chat.record_bot_reply(str(message.id), actor=BOT, at=self.clock.now())
+            messages.append(message)
+        return messages
+
+    def _chat(self, chat_id: str) -> Chat:
+        try:
+            chat: Chat = self.store.repository.get(UUID(chat_id))
+        except AggregateNotFoundError as exc:
+            raise LookupError(f"unknown chat {chat_id}") from exc
+        return chat

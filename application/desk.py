@@ -1,0 +1,53 @@
+"""The agent's desk: replying to an assigned chat (free text or an approved template)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.outbound import OutboundService
+from application.ports import Clock
+from application.store import EventStore, retry_on_conflict
+from domain.chats import Chat, ChatError
+from domain.common import actor_for_user
+
+MAX_REPLY_LENGTH = 1600
+
+
+class DeskService:
+    def __init__(self, store: EventStore, clock: Clock, outbound: OutboundService) -> None:
+        self.store = store
+        self.clock = clock
+        self.outbound = outbound
+
+    def reply(self, chat_id: str, agent_id: str, *, body: str = "", content_sid: str = "",
+              content_variables: dict[str, str] | None = None, session_id: str = "") -> str:
+        """Record the agent's reply and its outbound message together; returns the message id to send."""
+        text = body.strip()
+        if not text and not content_sid:
+            raise ChatError("Escribe un mensaje o elige una plantilla")
+        if len(text) > MAX_REPLY_LENGTH:
+            raise ChatError(f"El mensaje supera {MAX_REPLY_LENGTH} caracteres")
+
+        def command() -> str:
+            chat = self._chat(chat_id)
+            actor = actor_for_user(agent_id)
+            if chat.agent_id != agent_id:
+                raise ChatError("Solo el asesor asignado puede responder este chat")
+            message = self.outbound.compose(chat, "template" if content_sid else "agent", body=text,
+                                            content_sid=content_sid, content_variables=content_variables,
+                                            agent_id=agent_id, session_id=session_id, actor=actor)
+            chat.record_agent_reply(str(message.id), agent_id, session_id, actor=actor, at=self.clock.now())
+            self.store.save(chat, message)
+            return str(message.id)
+
+        message_id: str = retry_on_conflict(command)
+        return message_id
+
+    def _chat(self, chat_id: str) -> Chat:
+        try:
+            chat: Chat = self.store.repository.get(UUID(chat_id))
+        except (AggregateNotFoundError, ValueError) as exc:
+            raise ChatError("Chat desconocido") from exc
+        return chat

@@ -1,0 +1,257 @@
+"""Outbound messages: composing them under the rules (R11, R12), sending them, applying statuses.
+
+Composing checks the rules before anything is recorded; sending happens in a worker. Before
+each attempt the message records that it is about to call Twilio; if a worker dies between
+Twilio's answer and recording the SID, the next attempt first asks Twilio whether a message with
+this id went out (the id travels in the status-callback URL) instead of sending blindly again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.ports import Clock, Delivery, SendFailedError, Submitted, Transport
+from application.store import EventStore, retry_on_conflict
+from domain.chats import Chat
+from domain.common import DomainError
+from domain.consent import Consent
+from domain.delivery_alerts import (
+    FAILED_STATUSES,
+    DeliveryAlert,
+    DeliveryAlertError,
+    MessageRetry,
+    is_account_problem,
+    may_retry,
+)
+from domain.messages import OutboundMessage, UnmatchedStatus
+from domain.messaging_rules import whatsapp_window_open
+
+SYSTEM_SENDER = "system:outbound"
+TWILIO = "system:twilio"
+OPTED_OUT_CODE = "21610"
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One of Twilio's status callbacks, with Despacho's message id from the callback URL."""
+
+    message_id: str
+    sid: str
+    status: str
+    error_code: str = ""
+    error_message: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class OptedOutError(DomainError):
+    pass
+
+
+class WindowClosedError(DomainError):
+    pass
+
+
+class RetryRefusedError(DomainError):
+    pass
+
+
+class OutboundService:
+    def __init__(self, store: EventStore, clock: Clock, transport: Transport, public_url: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.transport = transport
+        self.public_url = public_url.rstrip("/")
+
+    def compose(self, chat: Chat, kind: str, *, body: str = "", content_sid: str = "",
+                content_variables: dict[str, str] | None = None, agent_id: str = "", session_id: str = "",
+                actor: str) -> OutboundMessage:
+        """A message for this chat's customer, from the number they wrote to — if the rules allow it."""
+        now = self.clock.now()
+        if kind != "opt_out_ack" and self.is_opted_out(chat.customer_address, chat.sender_address):
+            raise OptedOutError("El cliente pidió no recibir más mensajes (BAJA); no se envía nada")
+        if chat.channel == "whatsapp" and not content_sid and \
+                not whatsapp_window_open(chat.last_customer_message_at, now):
+            raise WindowClosedError("Pasaron más de 24 h desde el último mensaje del cliente: "
+                                    "solo se puede enviar una plantilla aprobada")
+        return OutboundMessage.request(
+            chat_id=str(chat.id), campaign_id=chat.campaign_id, kind=kind, channel=chat.channel,
+            to=chat.customer_address, sender=chat.sender_address, body=body, content_sid=content_sid,
+            content_variables=content_variables, agent_id=agent_id, session_id=session_id, actor=actor, at=now)
+
+    def compose_refused(self, chat: Chat, kind: str, refusal: DomainError, *, body: str, actor: str) -> OutboundMessage:
+        """A message the rules forbid sending, recorded as failed with the reason, so nothing is silently lost."""
+        now = self.clock.now()
+        message = OutboundMessage.request(
+            chat_id=str(chat.id), campaign_id=chat.campaign_id, kind=kind, channel=chat.channel,
+            to=chat.customer_address, sender=chat.sender_address, body=body, content_sid="", content_variables=None,
+            agent_id="", session_id="", actor=actor, at=now)
+        code = "outside_window" if isinstance(refusal, WindowClosedError) else "opted_out"
+        message.fail(code, str(refusal), actor=actor, at=now)
+        return message
+
+    def is_opted_out(self, customer_address: str, sender_address: str) -> bool:
+        consent = self._get(Consent.create_id(customer_address, sender_address))
+        return isinstance(consent, Consent) and consent.opted_out
+
+    def send(self, message_id: str) -> str:
+        """Deliver one message to Twilio; raises SendFailedError(retryable=True) to be retried."""
+        message = self._message(message_id)
+        if message.sid or message.is_final:
+            return message.status
+        delivery = self._delivery(message)
+        if message.attempts and (found := self.transport.find_sent(delivery)):
+            return self._record_submission(message_id, found)
+        attempt = message.start_attempt(actor=SYSTEM_SENDER, at=self.clock.now())
+        self.store.save(message)
+        try:
+            submitted = self.transport.send(delivery)
+        except SendFailedError as failure:
+            if failure.retryable and attempt < MAX_ATTEMPTS:
+                raise
+            self._record_failure(message_id, failure)
+            return "failed"
+        return self._record_submission(message_id, submitted)
+
+    def log_facts(self, message_id: str) -> dict[str, object]:
+        """What a log line about this message may say: ids, SID, status and the customer's address
+        (which the log formatter masks); never the text."""
+        try:
+            message = self._message(message_id)
+        except (DomainError, ValueError):
+            return {"message_id": message_id}
+        return {"message_id": message_id, "sid": message.sid, "chat_id": message.chat_id, "to": message.to,
+                "status": message.status, "error_code": message.error_code, "attempts": message.attempts}
+
+    def apply_status(self, report: StatusReport) -> bool:
+        """Apply one status callback; never moves a status backwards; returns whether anything changed (R10)."""
+        def command() -> bool:
+            now = self.clock.now()
+            message = self._find(report)
+            if message is None:
+                unmatched = self._get(UnmatchedStatus.create_id(report.sid))
+                if not isinstance(unmatched, UnmatchedStatus):
+                    unmatched = UnmatchedStatus.for_sid(report.sid, actor=TWILIO, at=now)
+                unmatched.report(report.status, report.error_code, report.params, actor=TWILIO, at=now)
+                self.store.save(unmatched)
+                return False
+            message.record_submission(report.sid, "queued", actor=TWILIO, at=now)
+            changed = message.record_status(report.status, report.error_code, report.error_message,
+                                            actor=TWILIO, at=now)
+            touched: list[object] = [message]
+            if report.error_code == OPTED_OUT_CODE:
+                touched.append(self._opt_out(message.to, message.sender, "twilio_21610"))
+            if changed and report.status in FAILED_STATUSES:
+                touched += self._failure_alerts(message, report.error_code, report.error_message)
+            self.store.save(*touched)  # type: ignore[arg-type]
+            return changed
+        result: bool = retry_on_conflict(command)
+        return result
+
+    def _find(self, report: StatusReport) -> OutboundMessage | None:
+        try:
+            message = self._get(UUID(report.message_id)) if report.message_id else None
+        except ValueError:
+            message = None
+        if not isinstance(message, OutboundMessage) or (message.sid and message.sid != report.sid):
+            return None
+        return message
+
+    def _record_submission(self, message_id: str, submitted: Submitted) -> str:
+        def command() -> str:
+            message = self._message(message_id)
+            message.record_submission(submitted.sid, submitted.status, actor=SYSTEM_SENDER, at=self.clock.now())
+            self.store.save(message)
+            return message.status
+        status: str = retry_on_conflict(command)
+        return status
+
+    def _record_failure(self, message_id: str, failure: SendFailedError) -> None:
+        def command() -> None:
+            message = self._message(message_id)
+            message.fail(failure.code, failure.reason, actor=SYSTEM_SENDER, at=self.clock.now())
+            changed: list[object] = [message]
+            if failure.opted_out:
+                changed.append(self._opt_out(message.to, message.sender, "twilio_21610"))
+            changed += self._failure_alerts(message, failure.code, failure.reason)
+            self.store.save(*changed)  # type: ignore[arg-type]
+        retry_on_conflict(command)
+
+    def retry(self, message_id: str, *, agent_id: str = "", session_id: str = "", actor: str) -> str:
+        """Send a failed message again as a new message (never the same one), once; returns the new id."""
+        def command() -> str:
+            original = self._message(message_id)
+            if not may_retry(original.status, original.error_code):
+                raise RetryRefusedError("Este mensaje no se puede reintentar: "
+                                        "el motivo del fallo no se corrige enviándolo de nuevo")
+            if self._get(MessageRetry.create_id(message_id)) is not None:
+                raise RetryRefusedError("Este mensaje ya se reintentó")
+            chat = self._get(UUID(original.chat_id)) if original.chat_id else None
+            if not isinstance(chat, Chat):
+                raise RetryRefusedError("El mensaje no pertenece a un chat")
+            if agent_id and chat.agent_id != agent_id:
+                raise RetryRefusedError("Solo el asesor asignado puede reintentar este mensaje")
+            again = self.compose(chat, original.kind, body=original.body, content_sid=original.content_sid,
+                                 content_variables=dict(original.content_variables), agent_id=agent_id or
+                                 original.agent_id, session_id=session_id, actor=actor)
+            retry = MessageRetry.request(message_id, str(again.id), actor=actor, at=self.clock.now())
+            self.store.save(again, retry)
+            return str(again.id)
+        new_id: str = retry_on_conflict(command)
+        return new_id
+
+    def _failure_alerts(self, message: OutboundMessage, error_code: str, reason: str) -> list[DeliveryAlert]:
+        """The alerts a failure raises, recorded with it: the message, and the account when Twilio refuses it."""
+        now = self.clock.now()
+        alerts: list[DeliveryAlert] = []
+        if self._get(DeliveryAlert.create_id(f"failed:{message.id}")) is None:
+            alerts.append(DeliveryAlert.message_failed(
+                message_id=str(message.id), campaign_id=message.campaign_id, chat_id=message.chat_id,
+                sender=message.sender, error_code=error_code, reason=reason, actor=SYSTEM_SENDER, at=now))
+        key = DeliveryAlert.account_key(error_code, message.campaign_id, now)
+        if is_account_problem(error_code) and self._get(DeliveryAlert.create_id(key)) is None:
+            alerts.append(DeliveryAlert.account_problem(
+                error_code=error_code, campaign_id=message.campaign_id, sender=message.sender,
+                message_id=str(message.id), actor=SYSTEM_SENDER, at=now))
+        return alerts
+
+    def acknowledge_alert(self, alert_id: str, *, actor: str) -> None:
+        """Mark a delivery alert as seen."""
+        def command() -> None:
+            try:
+                alert = self._get(UUID(alert_id))
+            except ValueError:
+                alert = None
+            if not isinstance(alert, DeliveryAlert):
+                raise DeliveryAlertError("Alerta desconocida")
+            alert.acknowledge(actor=actor, at=self.clock.now())
+            self.store.save(alert)
+        retry_on_conflict(command)
+
+    def _opt_out(self, customer_address: str, sender_address: str, source: str) -> Consent:
+        now = self.clock.now()
+        consent = self._get(Consent.create_id(customer_address, sender_address))
+        if not isinstance(consent, Consent):
+            consent = Consent.for_pair(customer_address, sender_address, actor=SYSTEM_SENDER, at=now)
+        consent.opt_out(source, actor=SYSTEM_SENDER, at=now)
+        return consent
+
+    def _delivery(self, message: OutboundMessage) -> Delivery:
+        return Delivery(message_id=str(message.id), to=message.to, sender=message.sender, body=message.body,
+                        content_sid=message.content_sid, content_variables=dict(message.content_variables),
+                        status_callback=f"{self.public_url}/webhooks/twilio/status?mid={message.id}")
+
+    def _message(self, message_id: str) -> OutboundMessage:
+        message = self._get(UUID(message_id))
+        if not isinstance(message, OutboundMessage):
+            raise DomainError("Mensaje desconocido")
+        return message
+
+    def _get(self, aggregate_id: UUID) -> object | None:
+        try:
+            return self.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None

@@ -1,0 +1,116 @@
+"""Automatic assignment (R4, R5), reassignment and the exceptional manual assignment.
+
+Candidates and their loads come from the read tables (fast, possibly a moment stale); the
+decision is then applied to the chat and the agent aggregates in one save, and the agent
+aggregate re-checks membership and capacity (R1, R2) on its current version. A stale view can
+only cost a retry or leave a chat waiting for the next dispatch — never break a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.ports import Clock
+from application.store import EventStore, retry_on_conflict
+from domain.agents import Agent
+from domain.chats import Chat, ChatError
+from domain.common import DomainError
+from domain.routing import AgentLoad, RoutingDecision, WaitingChat, dispatch
+
+ROUTER = "system:router"
+
+
+class RoutingDirectory(Protocol):
+    """What routing reads from the read tables."""
+
+    def waiting_chats(self, campaign_ids: set[str] | None) -> list[WaitingChat]: ...
+
+    def agent_loads(self, campaign_ids: set[str] | None) -> list[AgentLoad]: ...
+
+    def policies(self, campaign_ids: set[str]) -> dict[str, str]: ...
+
+    def round_robin_cursors(self, campaign_ids: set[str]) -> dict[str, str | None]: ...
+
+
+@dataclass(frozen=True)
+class Assigned:
+    chat_id: str
+    agent_id: str
+
+
+class AssignmentService:
+    def __init__(self, store: EventStore, clock: Clock, directory: RoutingDirectory) -> None:
+        self.store = store
+        self.clock = clock
+        self.directory = directory
+
+    def dispatch(self, campaign_ids: set[str] | None = None,
+                 just_queued: Sequence[WaitingChat] = ()) -> list[Assigned]:
+        """Assign waiting chats of these campaigns (all when None), oldest first, while agents can take them."""
+        waiting = {w.chat_id: w for w in self.directory.waiting_chats(campaign_ids)}
+        waiting.update({w.chat_id: w for w in just_queued})
+        if not waiting:
+            return []
+        campaigns = {w.campaign_id for w in waiting.values()}
+        decisions = dispatch(list(waiting.values()), self.directory.agent_loads(campaigns),
+                             self.directory.policies(campaigns), self.directory.round_robin_cursors(campaigns),
+                             self.clock.now())
+        return [assigned for d in decisions if d.chosen_agent_id and (assigned := self._apply(d))]
+
+    def _apply(self, decision: RoutingDecision) -> Assigned | None:
+        agent_id = decision.chosen_agent_id or ""
+        try:
+            chat, agent = self._chat(decision.chat_id), self._agent(agent_id)
+            now = self.clock.now()
+            agent.take_chat(decision.chat_id, decision.campaign_id, exceptional=False, actor=ROUTER, at=now)
+            chat.assign(agent_id, decision.to_dict(), exceptional=False, reason=decision.explanation_es,
+                        actor=ROUTER, at=now)
+            self.store.save(chat, agent)
+        except (DomainError, IntegrityError):
+            return None  # someone else moved first; the next dispatch sees the new state
+        return Assigned(decision.chat_id, agent_id)
+
+    def reassign(self, chat_id: str, to_agent_id: str, *, reason: str, actor: str) -> None:
+        """A supervisor moves an assigned chat to another member of its campaign (R4)."""
+        def command() -> None:
+            chat = self._chat(chat_id)
+            if chat.status != "assigned":
+                raise ChatError("Solo se reasignan chats ya asignados; la cola se asigna sola")
+            previous, target = self._agent(chat.agent_id), self._agent(to_agent_id)
+            now = self.clock.now()
+            chat.reassign(to_agent_id, reason=reason, actor=actor, at=now)
+            target.take_chat(chat_id, chat.campaign_id, exceptional=True, actor=actor, at=now)
+            previous.release_chat(chat_id, reason="reassigned", actor=actor, at=now)
+            self.store.save(chat, target, previous)
+        retry_on_conflict(command)
+
+    def assign_manually(self, chat_id: str, agent_id: str, *, reason: str, actor: str) -> None:
+        """The exceptional assignment from the queue: its own permission, a reason, marked as such."""
+        def command() -> None:
+            chat, agent = self._chat(chat_id), self._agent(agent_id)
+            now = self.clock.now()
+            agent.take_chat(chat_id, chat.campaign_id, exceptional=True, actor=actor, at=now)
+            chat.assign(agent_id, {"policy": "manual", "chosen_agent_id": agent_id}, exceptional=True,
+                        reason=reason, actor=actor, at=now)
+            self.store.save(chat, agent)
+        retry_on_conflict(command)
+
+    def _chat(self, chat_id: str) -> Chat:
+        try:
+            chat: Chat = self.store.repository.get(UUID(chat_id))
+        except AggregateNotFoundError as exc:
+            raise ChatError("Chat desconocido") from exc
+        return chat
+
+    def _agent(self, agent_id: str) -> Agent:
+        try:
+            agent: Agent = self.store.repository.get(UUID(agent_id))
+        except AggregateNotFoundError as exc:
+            raise ChatError("Asesor desconocido") from exc
+        return agent

@@ -1,0 +1,114 @@
+"""Choosing the agent for a waiting chat (R1–R5), as pure functions over a snapshot.
+
+The snapshot (waiting chats, agents' loads) comes from the read side and may be a moment old;
+the chosen agent's aggregate re-checks membership, capacity and availability when the decision
+is applied, so a stale snapshot can only cost a retry, never break a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+LEAST_LOAD = "least_load"
+ROUND_ROBIN = "round_robin"
+POLICIES = (LEAST_LOAD, ROUND_ROBIN)
+
+
+@dataclass(frozen=True)
+class WaitingChat:
+    chat_id: str
+    campaign_id: str
+    queued_at: datetime
+
+
+@dataclass(frozen=True)
+class AgentLoad:
+    agent_id: str
+    open_chats: int
+    capacity: int
+    last_assigned_at: datetime | None
+    campaigns: frozenset[str]
+    available: bool
+
+    @property
+    def load(self) -> float:
+        return self.open_chats / self.capacity if self.capacity else 1.0
+
+    def can_take(self, campaign_id: str) -> bool:
+        return self.available and campaign_id in self.campaigns and self.open_chats < self.capacity
+
+    def took_one(self, at: datetime) -> AgentLoad:
+        return replace(self, open_chats=self.open_chats + 1, last_assigned_at=at)
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Why a chat went to an agent (R5): the policy, every candidate with its load, the choice."""
+
+    chat_id: str
+    campaign_id: str
+    policy: str
+    candidates: tuple[AgentLoad, ...]
+    chosen_agent_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "campaign_id": self.campaign_id,
+            "chosen_agent_id": self.chosen_agent_id,
+            "candidates": [
+                {"agent_id": c.agent_id, "open_chats": c.open_chats, "capacity": c.capacity,
+                 "last_assigned_at": c.last_assigned_at.isoformat() if c.last_assigned_at else None}
+                for c in self.candidates
+            ],
+        }
+
+    @property
+    def explanation_es(self) -> str:
+        if self.chosen_agent_id is None:
+            return "Sin asesores disponibles de la campaña; el chat espera en cola"
+        rule = ("menor carga (chats abiertos ÷ capacidad; empate: el que lleva más tiempo sin recibir chat)"
+                if self.policy == LEAST_LOAD else "turno rotativo entre los asesores disponibles")
+        return f"Asignado por {rule} entre {len(self.candidates)} candidato(s)"
+
+
+def choose(chat: WaitingChat, agents: Iterable[AgentLoad], policy: str,
+           last_chosen: str | None = None) -> RoutingDecision:
+    """The decision for one chat: only available members of its campaign under capacity compete."""
+    candidates = tuple(sorted((a for a in agents if a.can_take(chat.campaign_id)), key=lambda a: a.agent_id))
+    if not candidates:
+        return RoutingDecision(chat.chat_id, chat.campaign_id, policy, (), None)
+    if policy == ROUND_ROBIN:
+        after = [a for a in candidates if last_chosen is not None and a.agent_id > last_chosen]
+        chosen = (after or list(candidates))[0]
+    else:
+        chosen = min(candidates, key=_least_load_key)
+    return RoutingDecision(chat.chat_id, chat.campaign_id, policy, candidates, chosen.agent_id)
+
+
+def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], policies: Mapping[str, str],
+             last_chosen: Mapping[str, str | None], now: datetime) -> list[RoutingDecision]:
+    """Decide for every waiting chat, oldest first across campaigns, as loads change with each choice.
+
+    An agent in several campaigns therefore takes the oldest waiting chat among them; within a
+    campaign the queue is FIFO because a chat that finds no agent means no later one can.
+    """
+    loads = {a.agent_id: a for a in agents}
+    cursors = dict(last_chosen)
+    decisions = []
+    for chat in sorted(waiting, key=lambda w: (w.queued_at, w.chat_id)):
+        decision = choose(chat, loads.values(), policies.get(chat.campaign_id, LEAST_LOAD),
+                          cursors.get(chat.campaign_id))
+        if decision.chosen_agent_id is not None:
+            loads[decision.chosen_agent_id] = loads[decision.chosen_agent_id].took_one(now)
+            cursors[chat.campaign_id] = decision.chosen_agent_id
+            decisions.append(decision)
+    return decisions
+
+
+def _least_load_key(agent: AgentLoad) -> tuple[float, float, str]:
+    waited_since = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
+    return agent.load, waited_since, agent.agent_id

@@ -1,0 +1,66 @@
+"""The bot's view of the world, answered from read tables: only campaign ids and display names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from adapters.caching import ttl_cache
+from domain.business_hours import describe_next_opening, is_open
+from domain.campaigns import CampaignSettings
+from domain.flows.world import BusinessHours, CampaignRef
+from projections.queries import CAMPAIGNS, PORTFOLIOS
+
+
+class SqlBotWorld:
+    def __init__(self, engine: Engine, sender_address: str, unidentified_campaign_id: str | None = None) -> None:
+        self.engine = engine
+        self.sender_address = sender_address
+        self.unidentified_campaign_id = unidentified_campaign_id
+
+    def campaigns_for_document(self, document_type: str, document_number: str) -> Sequence[CampaignRef]:
+        customers, campaigns = PORTFOLIOS.customers, CAMPAIGNS.campaigns
+        query = (select(campaigns.c.id, campaigns.c.display_name)
+                 .join(customers, customers.c.campaign_id == campaigns.c.id)
+                 .where(customers.c.document_number == document_number, customers.c.active.is_(True),
+                        campaigns.c.archived.is_(False))
+                 .order_by(campaigns.c.display_name))
+        with self.engine.connect() as connection:
+            return [CampaignRef(r.id, r.display_name) for r in connection.execute(query)]
+
+    def campaign_of_number_written_to(self) -> CampaignRef | None:
+        owners = campaigns_owning_sender(self.engine, self.sender_address)
+        return CampaignRef(owners[0]["id"], owners[0]["display_name"]) if len(owners) == 1 else None
+
+    def business_hours(self, campaign_id: str | None, at: datetime) -> BusinessHours:
+        settings = campaign_settings(self.engine, campaign_id or self.unidentified_campaign_id)
+        if settings is None:
+            return BusinessHours(is_open=True, next_opening="")
+        open_now = is_open(settings, at)
+        return BusinessHours(is_open=open_now, next_opening="" if open_now else describe_next_opening(settings, at))
+
+
+def campaigns_owning_sender(engine: Engine, sender_address: str) -> list[dict[str, Any]]:
+    campaigns, senders = CAMPAIGNS.campaigns, CAMPAIGNS.senders
+    query = (select(campaigns).join(senders, senders.c.campaign_id == campaigns.c.id)
+             .where(senders.c.address == sender_address, campaigns.c.archived.is_(False)))
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def campaign_settings(engine: Engine, campaign_id: str | None) -> CampaignSettings | None:
+    if not campaign_id:
+        return None
+    table = CAMPAIGNS.campaigns
+    with engine.connect() as connection:
+        row = connection.execute(select(table).where(table.c.id == campaign_id)).mappings().first()
+    return CampaignSettings.from_dict(dict(row)) if row else None
+
+
+@ttl_cache(seconds=30)
+def flow_for_sender(engine: Engine, sender_address: str) -> str | None:
+    owners = campaigns_owning_sender(engine, sender_address)
+    return str(owners[0]["flow_name"]) if len(owners) == 1 else None

@@ -1,0 +1,271 @@
+"""The conversation engine end to end: signed webhooks → bot → identification → queue → agent.
+
+Runs on SQLite and on a real PostgreSQL, with the embedded projector and a dramatiq worker on the
+in-process broker, exactly as `despacho serve` runs them; only Twilio is the fake transport.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from adapters.clock import FixedClock
+from adapters.twilio_signatures import sign, webhook_url
+from adapters.twilio_transport import FakeTransport
+from api.app import create_app
+from application.portfolios import PortfolioService
+from despacho.bootstrap import Despacho, build
+from despacho.runtime import background
+from despacho.settings import Settings
+from projections.queries import CHATS
+from projections.runner import wait_until_projected
+
+BANCO_NUMBER = "whatsapp:+5716000001"
+TELCO_NUMBER = "whatsapp:+5716000002"
+SHARED_NUMBER = "whatsapp:+5716009999"
+CUSTOMER = "whatsapp:+573001112233"
+PORTFOLIO = "documento;tipo_documento;nombres;celular\n1020304050;CC;María Pérez;3001112233\n"
+message_sids = (f"SM{n:032x}" for n in itertools.count(1))
+
+
+@dataclass
+class World:
+    despacho: Despacho
+    client: TestClient
+    transport: FakeTransport
+    clock: FixedClock
+    banco: str
+    telco: str
+    ana: str
+    bruno: str
+
+    def customer_says(self, body: str, to: str = BANCO_NUMBER, sender: str = CUSTOMER, sid: str = "") -> Any:
+        params = {"MessageSid": sid or next(message_sids), "From": sender, "To": to, "Body": body,
+                  "ProfileName": "María", "NumMedia": "0", "AccountSid": self.despacho.settings.twilio_account_sid}
+        url = webhook_url(self.despacho.settings.public_url, "/webhooks/twilio/messages")
+        token = self.despacho.settings.twilio_auth_token.get_secret_value()
+        response = self.client.post("/webhooks/twilio/messages", data=params,
+                                    headers={"X-Twilio-Signature": sign(token, url, params)})
+        assert response.status_code == 200, response.text
+        self.settle()
+        return response
+
+    def settle(self) -> None:
+        """Let the worker and the projector finish everything the last request started."""
+        for _ in range(5):
+            self.despacho.broker.join("default")  # type: ignore[attr-defined]
+            wait_until_projected(self.despacho.runner)
+
+    def chats_of(self, customer: str = CUSTOMER) -> list[dict[str, Any]]:
+        table = CHATS.chats
+        with self.despacho.read_engine.connect() as connection:
+            rows = connection.execute(select(table).where(table.c.customer_address == customer)
+                                      .order_by(table.c.opened_at, table.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def bot_said(self, customer: str = CUSTOMER) -> str:
+        return "\n".join(m.delivery.body for m in self.transport.sent_to(customer))
+
+
+@pytest.fixture
+def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
+    transport = FakeTransport()
+    despacho = build(settings, clock=clock, transport=transport)
+    banco = despacho.campaigns.register("banco_a", "Banco Andino cobranza", "Banco Andino", {}, actor="test")
+    telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", {}, actor="test")
+    despacho.campaigns.link_sender(banco, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
+    despacho.campaigns.link_sender(telco, TELCO_NUMBER, "whatsapp", is_default=True, actor="test")
+    portfolios = PortfolioService(despacho.store, clock, despacho.campaigns, max_bytes=10_000_000)
+    portfolios.import_file(banco, PORTFOLIO.encode(), "cartera.csv", actor="test")
+    portfolios.import_file(telco, PORTFOLIO.encode(), "cartera.csv", actor="test")
+    ana = despacho.staff.register("ana", "Ana", "agent", password="clave-de-prueba-1", capacity=2,
+                                  campaign_ids=frozenset({str(banco)}), actor="test")
+    bruno = despacho.staff.register("bruno", "Bruno", "agent", password="clave-de-prueba-1", capacity=2,
+                                    campaign_ids=frozenset({str(telco)}), actor="test")
+    for agent in (ana, bruno):
+        despacho.staff.open_session(agent, "test")
+        despacho.staff.change_status(agent, "available", actor="test")
+    with background(despacho, projector=True, worker=True, scheduler=False):
+        wait_until_projected(despacho.runner)
+        yield World(despacho, TestClient(create_app(despacho)), transport, clock, str(banco), str(telco), str(ana),
+                    str(bruno))
+    despacho.close()
+
+
+def identify(world: World, to: str = BANCO_NUMBER) -> dict[str, Any]:
+    world.customer_says("Hola", to=to)
+    world.customer_says("1", to=to)
+    world.customer_says("1.020.304.050", to=to)
+    return world.chats_of()[-1]
+
+
+def test_a_customer_identified_in_campaign_a_reaches_an_agent_of_campaign_a_only(world: World) -> None:
+    chat = identify(world)
+    assert chat["status"] == "assigned"
+    assert chat["campaign_id"] == world.banco
+    assert chat["agent_id"] == world.ana
+    assert chat["document_number"] == "1020304050"
+    assert "Banco Andino" in world.bot_said()
+    senders = {m.delivery.sender for m in world.transport.sent_to(CUSTOMER)}
+    assert senders == {BANCO_NUMBER}, "replies leave from the number written to"
+
+
+def test_the_assignment_records_its_reason(world: World) -> None:
+    identify(world)
+    assignments = CHATS.assignments
+    with world.despacho.read_engine.connect() as connection:
+        row = connection.execute(select(assignments)).mappings().one()
+    assert row["kind"] == "automatic"
+    assert row["decision"]["policy"] == "least_load"
+    assert [c["agent_id"] for c in row["decision"]["candidates"]] == [world.ana]
+    assert "menor carga" in row["reason"]
+
+
+def test_twilio_retrying_the_same_message_changes_nothing(world: World) -> None:
+    world.customer_says("Hola", sid="SM" + "a" * 32)
+    before = len(world.transport.sent_to(CUSTOMER))
+    world.customer_says("Hola", sid="SM" + "a" * 32)
+    world.customer_says("Hola", sid="SM" + "a" * 32)
+    assert len(world.transport.sent_to(CUSTOMER)) == before
+    events = list(world.despacho.store.repository.get(UUID(world.chats_of()[0]["id"])).pending_bot_input)
+    assert events == []
+
+
+def test_a_forged_signature_is_refused_and_records_nothing(world: World) -> None:
+    params = {"MessageSid": next(message_sids), "From": CUSTOMER, "To": BANCO_NUMBER, "Body": "Hola"}
+    response = world.client.post("/webhooks/twilio/messages", data=params, headers={"X-Twilio-Signature": "forged"})
+    missing = world.client.post("/webhooks/twilio/messages", data=params)
+    assert (response.status_code, missing.status_code) == (403, 403)
+    world.settle()
+    assert world.chats_of() == []
+
+
+def test_a_chat_waits_in_its_campaign_queue_until_an_agent_of_that_campaign_is_free(world: World) -> None:
+    world.despacho.staff.change_status(UUID(world.ana), "break", actor="test")
+    chat = identify(world)
+    assert chat["status"] == "waiting_queue"
+    assert chat["agent_id"] is None, "bruno is free but belongs to another campaign"
+    world.despacho.staff.change_status(UUID(world.ana), "available", actor="test")
+    world.despacho.actors.dispatch_queue.send(None, world.despacho.runner.head())
+    world.settle()
+    assert world.chats_of()[-1]["agent_id"] == world.ana
+
+
+def test_the_agent_replies_and_the_customer_receives_it(world: World) -> None:
+    chat = identify(world)
+    message_id = world.despacho.desk.reply(chat["id"], world.ana, body="Hola María, soy Ana. ¿En qué le ayudo?")
+    world.despacho.actors.send_message.send(message_id)
+    world.settle()
+    assert world.transport.sent_to(CUSTOMER)[-1].delivery.body == "Hola María, soy Ana. ¿En qué le ayudo?"
+    assert world.chats_of()[-1]["first_agent_reply_at"] is not None
+
+
+def test_after_a_close_the_next_message_starts_a_new_chat_in_the_bot(world: World) -> None:
+    chat = identify(world)
+    world.despacho.closing.close(chat["id"], "supervisor", note="prueba", actor="test")
+    world.settle()
+    world.clock.advance(timedelta(hours=2))
+    world.customer_says("Hola otra vez")
+    chats = world.chats_of()
+    assert [c["status"] for c in chats] == ["closed", "bot"]
+    greeting = " ".join(m.delivery.body for m in world.transport.sent_to(CUSTOMER)[-2:])  # sent by two workers
+    assert "Banco Andino" in greeting
+    assert "tipo de documento" in greeting
+
+
+def test_a_shared_number_asks_nothing_more_when_the_document_is_in_one_campaign(world: World) -> None:
+    chat = identify(world, to=TELCO_NUMBER)
+    assert chat["campaign_id"] == world.telco
+    assert chat["agent_id"] == world.bruno
+
+
+def post_status(world: World, message_id: str, sid: str, status: str, error_code: str = "") -> int:
+    params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": world.despacho.settings.twilio_account_sid}
+    if error_code:
+        params["ErrorCode"] = error_code
+    path = f"/webhooks/twilio/status?mid={message_id}"
+    url = webhook_url(world.despacho.settings.public_url, path)
+    token = world.despacho.settings.twilio_auth_token.get_secret_value()
+    response = world.client.post(path, data=params, headers={"X-Twilio-Signature": sign(token, url, params)})
+    return response.status_code
+
+
+def message_of(world: World, sent: Any) -> Any:
+    return world.despacho.store.repository.get(UUID(sent.delivery.message_id))
+
+
+def test_status_callbacks_never_move_backwards_and_repeat_harmlessly(world: World) -> None:
+    world.customer_says("Hola")
+    sent = world.transport.sent_to(CUSTOMER)[0]
+    for status in ("delivered", "sent", "read", "delivered", "read"):
+        assert post_status(world, sent.delivery.message_id, sent.sid, status) == 204
+    assert message_of(world, sent).status == "read"
+
+
+def test_a_status_for_an_unknown_sid_is_kept_for_reconciliation(world: World) -> None:
+    from domain.messages import UnmatchedStatus
+
+    assert post_status(world, "", "SM" + "f" * 32, "delivered") == 204
+    kept = world.despacho.store.repository.get(UnmatchedStatus.create_id("SM" + "f" * 32))
+    assert kept.reports == ["delivered"]
+
+
+def test_a_forged_status_callback_is_refused(world: World) -> None:
+    response = world.client.post("/webhooks/twilio/status?mid=x", data={"MessageSid": "SM1", "MessageStatus": "read"},
+                                 headers={"X-Twilio-Signature": "nope"})
+    assert response.status_code == 403
+
+
+def test_baja_opts_out_closes_the_chat_and_only_the_acknowledgement_is_sent(world: World) -> None:
+    chat = identify(world)
+    before = len(world.transport.sent_to(CUSTOMER))
+    world.customer_says("  Bája ")
+    closed = world.chats_of()[-1]
+    assert (closed["id"], closed["status"], closed["close_reason"]) == (chat["id"], "closed", "opt_out")
+    assert len(world.transport.sent_to(CUSTOMER)) == before + 1, "one acknowledgement, nothing else"
+    with pytest.raises(Exception, match="BAJA"):
+        world.despacho.outbound.compose(world.despacho.store.repository.get(UUID(chat["id"])), "agent",
+                                        body="¿Sigue ahí?", actor="test")
+
+
+def test_twilio_refusing_an_opted_out_number_marks_the_customer_opted_out(world: World) -> None:
+    from application.ports import SendFailedError
+
+    world.customer_says("Hola")
+    world.transport.fail_next(SendFailedError("21610", "El destinatario se dio de baja", retryable=False,
+                                              opted_out=True))
+    world.customer_says("1")
+    assert world.despacho.outbound.is_opted_out(CUSTOMER, BANCO_NUMBER)
+
+
+def test_a_retryable_failure_is_retried_and_sent_once(world: World) -> None:
+    from application.ports import SendFailedError
+
+    world.transport.fail_next(SendFailedError("20429", "Demasiadas solicitudes", retryable=True),
+                              SendFailedError("", "Se perdió la respuesta", retryable=True), after_accepting=True)
+    world.customer_says("Hola")
+    bodies = [m.delivery.body for m in world.transport.sent_to(CUSTOMER)]
+    assert len(bodies) == len(set(bodies)), "a message accepted before the answer was lost is not sent again"
+    assert all(message_of(world, m).sid for m in world.transport.sent_to(CUSTOMER))
+
+
+def test_a_customer_who_leaves_the_bot_waiting_is_recorded_once_and_the_chat_stays_open(world: World) -> None:
+    world.customer_says("Hola")
+    chat_id = world.chats_of()[0]["id"]
+    world.clock.advance(timedelta(minutes=29))
+    assert world.despacho.conversations.record_inactivity(chat_id, world.clock.now()) is False
+    world.clock.advance(timedelta(minutes=1))
+    world.despacho.actors.record_bot_inactivity.send()
+    world.settle()
+    assert world.despacho.conversations.record_inactivity(chat_id, world.clock.now()) is False, "recorded once"
+    chat = world.chats_of()[0]
+    assert chat["status"] == "bot"
+    assert chat["bot_inactive_since"] == chat["last_customer_message_at"]

@@ -1,0 +1,116 @@
+"""The routing rules (R1–R4) as a hypothesis state machine over the real application, on SQLite and
+PostgreSQL: chats reach queues, agents change status and campaigns, close chats, supervisors
+reassign, and the router dispatches on read tables that may lag. The aggregates must hold."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections import Counter
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from adapters.clock import FixedClock
+from adapters.twilio_transport import FakeTransport
+from despacho.bootstrap import build
+from despacho.settings import Settings
+from domain.chats import Chat
+from domain.common import DomainError
+from tests.conftest import START
+from tests.services import fresh_postgres_database
+
+CAMPAIGNS = ("ca", "cb")
+AGENTS = {"ana": ("ca",), "bruno": ("ca", "cb"), "carla": ("cb",)}
+
+
+def machine_for(backend: str) -> type[RuleBasedStateMachine]:
+    class RoutingMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.resources = contextlib.ExitStack()
+            tmp = Path(self.resources.enter_context(tempfile.TemporaryDirectory()))
+            url = self.resources.enter_context(fresh_postgres_database()) if backend == "postgres" else None
+            self.clock = FixedClock(START)
+            self.despacho = build(Settings(var_dir=tmp, database_url=url), clock=self.clock, transport=FakeTransport())
+            self.campaigns = {c: str(self.despacho.campaigns.register(c, c, c, {}, actor="t")) for c in CAMPAIGNS}
+            self.agents = {}
+            for login, codes in AGENTS.items():
+                agent_id = self.despacho.staff.register(login, login, "agent", password="clave-de-prueba-1",
+                                                        capacity=2, actor="t",
+                                                        campaign_ids=frozenset(self.campaigns[c] for c in codes))
+                self.despacho.staff.open_session(agent_id, "t")
+                self.agents[login] = agent_id
+            self.chats: list[str] = []
+
+        def teardown(self) -> None:
+            self.despacho.close()
+            self.resources.close()
+
+        @rule(campaign=st.sampled_from(CAMPAIGNS))
+        def a_chat_reaches_the_queue(self, campaign: str) -> None:
+            now = self.clock.now()
+            chat = Chat.open("whatsapp", f"whatsapp:+5730000{len(self.chats):05d}", "whatsapp:+5716000001",
+                             profile_name="", flow_name="default", actor="t", at=now)
+            chat.enqueue(self.campaigns[campaign], outside_hours=False, actor="t", at=now)
+            self.despacho.store.save(chat)
+            self.chats.append(str(chat.id))
+
+        @rule(login=st.sampled_from(sorted(AGENTS)), status=st.sampled_from(("available", "break", "offline")))
+        def an_agent_changes_status(self, login: str, status: str) -> None:
+            self.despacho.staff.change_status(self.agents[login], status, actor="t")
+
+        @rule(login=st.sampled_from(sorted(AGENTS)), campaigns=st.sets(st.sampled_from(CAMPAIGNS)))
+        def an_admin_changes_an_agents_campaigns(self, login: str, campaigns: set[str]) -> None:
+            agent = self.despacho.staff.get(self.agents[login])
+            self.despacho.staff.edit(self.agents[login], name=agent.name, role="agent", capacity=agent.capacity,
+                                     campaign_ids=frozenset(self.campaigns[c] for c in campaigns), actor="t")
+
+        @rule(project=st.booleans())
+        def the_router_dispatches(self, project: bool) -> None:
+            if project:  # otherwise it decides on stale read tables, as a busy worker may
+                self.despacho.runner.catch_up()
+            self.despacho.router.dispatch()
+
+        @precondition(lambda self: bool(self.chats))
+        @rule(data=st.data())
+        def a_chat_is_closed(self, data: st.DataObject) -> None:
+            chat_id = data.draw(st.sampled_from(self.chats))
+            with contextlib.suppress(DomainError):
+                self.despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+
+        @precondition(lambda self: bool(self.chats))
+        @rule(data=st.data(), login=st.sampled_from(sorted(AGENTS)))
+        def a_supervisor_reassigns(self, data: st.DataObject, login: str) -> None:
+            chat_id = data.draw(st.sampled_from(self.chats))
+            with contextlib.suppress(DomainError):
+                self.despacho.router.reassign(chat_id, str(self.agents[login]), reason="carga", actor="t")
+
+        @invariant()
+        def rules_hold(self) -> None:
+            repository = self.despacho.store.repository
+            agents = {login: repository.get(agent_id) for login, agent_id in self.agents.items()}
+            held = Counter(chat for agent in agents.values() for chat in agent.open_chats)
+            assert all(n == 1 for n in held.values()), "R3: a chat held by two agents"
+            for agent in agents.values():
+                assert len(agent.open_chats) <= agent.capacity, "R2: over capacity"
+            for chat_id in self.chats:
+                chat = repository.get(UUID(chat_id))
+                if chat.status == "assigned":
+                    agent = repository.get(UUID(chat.agent_id))
+                    assert chat_id in agent.open_chats, "chat and agent disagree"
+                else:
+                    assert chat_id not in held, "a closed or waiting chat still counts against an agent"
+
+    return RoutingMachine
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_routing_rules_hold_in_the_application(backend: str) -> None:
+    machine = machine_for(backend)
+    machine.TestCase.settings = settings(max_examples=12, stateful_step_count=25, deadline=None)
+    machine.TestCase().runTest()
