@@ -17,14 +17,33 @@ from itsdangerous import URLSafeSerializer
 from starlette.exceptions import HTTPException
 
 from api.flash import FLASH_COOKIE, read_flashes
-from api.routers import audit, auth, campaigns, dashboard, health, live, staff
+from api.routers import (
+    admin_agents,
+    admin_campaigns,
+    admin_portfolios,
+    alerts,
+    audit,
+    auth,
+    campaigns,
+    chats,
+    dashboard,
+    desk,
+    health,
+    live,
+    message_audit,
+    portfolios,
+    simulator,
+    staff,
+    supervisor,
+    webhooks,
+)
 from api.routers.auth import set_session_cookie
 from api.security import SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
 from api.templating import Pages, choose_language
 from application.staff import Identity, identity_of
 from despacho.assets import static_fingerprint
 from despacho.bootstrap import Despacho
-from domain.common import DomainError
+from domain.common import DomainError, NotFoundError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -43,7 +62,12 @@ def create_app(despacho: Despacho) -> FastAPI:
     app.state.secure_cookies = despacho.settings.served_over_https
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     for router in (health.router, auth.router, dashboard.router, audit.router, live.router,
-                   campaigns.router, staff.router):
+                   campaigns.router, staff.router, webhooks.router):
+        app.include_router(router)
+    for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router):
+        app.include_router(router)
+    for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
+                   message_audit.router):
         app.include_router(router)
     app.middleware("http")(authenticate)
     _install_error_handlers(app)
@@ -110,7 +134,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFoundError) else 422)
 
     # Starlette's class, so the router's own 404 (no such page) gets the page too, not only our raises.
     @app.exception_handler(HTTPException)

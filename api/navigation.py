@@ -37,7 +37,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         NavItem("Alertas", "/alerts", "bell"),
         MESSAGE_AUDIT,
     ),
-    "agent": (NavItem("Mi escritorio", "/desk", "headset"),),
+    "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Alertas", "/alerts", "bell")),
     "auditor": (HOME, EVENTS, MESSAGE_AUDIT),
 }
 

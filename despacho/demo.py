@@ -1,6 +1,9 @@
-"""Demo data for embedded mode: campaigns, senders and one user per role (idempotent)."""
+"""Demo data for embedded mode: campaigns, senders, a small portfolio per campaign and one user per
+role (idempotent)."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 from application.campaigns import CampaignExistsError
 from application.staff import AgentExistsError
@@ -22,6 +25,16 @@ USERS = [
     ("carla", "Carla Asesora", "agent", ("telco_b",)),
     ("auditor", "Alberto Auditor", "auditor", ()),
 ]
+# Customers the simulator can identify as: 1020304050 only in banco_a, 900100200 only in telco_b,
+# 52123456 in both (the bot asks which one, or uses the campaign of the number written to).
+PORTFOLIOS = {
+    "banco_a": "tipo_documento;documento;nombres;apellidos;celular;correo;saldo;dias_mora\n"
+               "CC;1020304050;María;Pérez Gómez;3001112233;maria.perez@example.com;1250000.50;45\n"
+               "CC;52123456;Juan;Gómez Rojas;3234442172;;20651158.33;120\n",
+    "telco_b": "tipo_documento;documento;nombres;apellidos;celular;correo;saldo;dias_mora\n"
+               "CC;900100200;Nubia;Ospina Ramírez;3221299450;;443629.66;53\n"
+               "CC;52123456;Juan;Gómez Rojas;3234442172;;96091.23;12\n",
+}
 
 
 def load_demo(settings: Settings) -> list[str]:
@@ -29,11 +42,14 @@ def load_demo(settings: Settings) -> list[str]:
     try:
         ids = _campaigns(despacho)
         _users(despacho, ids)
+        _portfolios(despacho, ids)
         despacho.runner.catch_up()
     finally:
         despacho.close()
     return ["Usuarios de demostración (contraseña para todos: " + DEMO_PASSWORD + "):",
-            *[f"  {login:<12} {role:<10} {name}" for login, name, role, _ in USERS]]
+            *[f"  {login:<12} {role:<10} {name}" for login, name, role, _ in USERS],
+            "Documentos de las carteras de demostración (para el simulador, /simulator):",
+            "  1020304050 (banco_a), 900100200 (telco_b), 52123456 (ambas)"]
 
 
 def _campaigns(despacho: Despacho) -> dict[str, str]:
@@ -56,3 +72,14 @@ def _users(despacho: Despacho, campaign_ids: dict[str, str]) -> None:
                                     campaign_ids=frozenset(campaign_ids[c] for c in campaigns), actor=DEMO_ACTOR)
         except AgentExistsError:
             continue
+
+
+def _portfolios(despacho: Despacho, campaign_ids: dict[str, str]) -> None:
+    """Import each demo portfolio once (a campaign that already has customers is left alone)."""
+    from projections.desk_queries import customer
+
+    despacho.runner.catch_up()
+    for code, content in PORTFOLIOS.items():
+        if customer(despacho.read_engine, campaign_ids[code], "52123456") is None:
+            despacho.portfolios.import_file(UUID(campaign_ids[code]), content.encode(), f"demo_{code}.csv",
+                                            actor=DEMO_ACTOR)

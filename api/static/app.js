@@ -148,12 +148,11 @@
     opened() {
       this.delay = RECONNECT_MIN_MS;
       this.showOffline(false);
-      // Events sent while we were away are lost: bring every live element up to date, and accept
-      // any version from now on (the server may have restarted its counters).
-      if (this.hasConnectedBefore) {
-        this.versions.clear();
-        subscribersOf(null).forEach(refresh);
-      }
+      // Events sent before this connection (between rendering the page and now, or while we were
+      // away) are lost: bring every live element up to date once, and after a reconnection accept
+      // any version (the server may have restarted its counters).
+      if (this.hasConnectedBefore) this.versions.clear();
+      subscribersOf(null).forEach(refresh);
       this.hasConnectedBefore = true;
     }
 
@@ -235,11 +234,36 @@
     });
   }
 
+  // <div data-live-src="…" data-poll-seconds="2"> also refreshes on a timer (pages with no topic to
+  // follow, like the customer simulator, or waiting times that grow by themselves).
+  function startPolling() {
+    document.querySelectorAll("[data-poll-seconds][data-live-src]").forEach((el) => {
+      const seconds = Math.max(Number(el.dataset.pollSeconds) || 0, 1);
+      setInterval(() => {
+        if (!document.hidden) refresh(el);
+      }, seconds * 1000);
+    });
+  }
+
+  // Conversations open at their latest message, and stay there when new ones arrive.
+  function scrollConversations(root) {
+    root.querySelectorAll(".timeline-scroll").forEach((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
+  }
+
   window.Despacho = { fetch: despachoFetch, csrfToken: csrfToken, refresh: refresh };
 
   function start() {
     wireConveniences();
     startLiveUpdates();
+    startPolling();
+    scrollConversations(document);
+    document.addEventListener("despacho:updated", (event) => {
+      if (event.target.classList && event.target.classList.contains("timeline-scroll")) {
+        event.target.scrollTop = event.target.scrollHeight;
+      }
+    });
   }
 
   if (document.readyState === "loading") {

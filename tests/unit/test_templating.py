@@ -105,7 +105,7 @@ EXPECTED_NAV = {
         "/audit/events",
     ],
     "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages"],
-    "agent": ["/desk"],
+    "agent": ["/desk", "/alerts"],
     "auditor": ["/", "/audit/events", "/audit/messages"],
 }
 

@@ -1,0 +1,44 @@
+"""Who may see which chats: agents their own, supervisors their campaigns', admins and auditors all.
+
+Shared by the desk, chat and supervisor routers so the rule is written once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+
+from application.staff import Identity
+from despacho.bootstrap import Despacho
+from projections import desk_queries
+from projections.runner import wait_for_position
+
+EVERYWHERE = ("admin", "auditor")
+
+
+def campaign_scope(despacho: Despacho, identity: Identity) -> set[str] | None:
+    """The campaigns the caller may see; None means all of them."""
+    if identity.role in EVERYWHERE:
+        return None
+    return desk_queries.campaigns_of(despacho.read_engine, identity.id)
+
+
+def visible_chat(despacho: Despacho, identity: Identity, chat_id: str) -> dict[str, Any]:
+    """The chat's row, or 404 when it does not exist and 403 when the caller may not see it."""
+    row = desk_queries.chat(despacho.read_engine, chat_id)
+    if row is None:
+        raise HTTPException(status_code=404, detail="Chat desconocido")
+    if identity.role == "agent":
+        if row["agent_id"] != identity.id:
+            raise HTTPException(status_code=403, detail="Este chat no está asignado a usted")
+        return row
+    scope = campaign_scope(despacho, identity)
+    if scope is not None and row["campaign_id"] not in scope:
+        raise HTTPException(status_code=403, detail="Este chat es de una campaña que usted no supervisa")
+    return row
+
+
+def see_own_writes(despacho: Despacho, *projectors: str) -> None:
+    """Before a form redirects, let the read tables catch up so the next page shows the change."""
+    wait_for_position(despacho.runner, despacho.runner.head(), projectors or ("chats", "agents"), timeout=2.0)

@@ -1,0 +1,202 @@
+"""One chat: its page and JSON (timeline, assignments with their reasons), replies and closing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.chat_access import see_own_writes, visible_chat
+from api.deps import DespachoDep, PagesDep
+from api.flash import redirect_with_flash
+from api.security import allow
+from application.staff import Identity
+from despacho.bootstrap import Despacho
+from domain.common import DomainError, actor_for_user
+from projections import desk_queries, message_queries
+
+router = APIRouter(tags=["chats"])
+READERS = allow("admin", "supervisor", "agent", "auditor")
+CLOSERS = allow("admin", "supervisor", "agent")
+
+
+class ReplyCreate(BaseModel):
+    """Free text (`body`), or outside the WhatsApp window one of the campaign's approved templates."""
+
+    body: str = Field(default="", max_length=1600)
+    content_sid: str = Field(default="", max_length=64)
+    content_variables: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+class MessageRef(BaseModel):
+    message_id: str
+
+
+class ChatClose(BaseModel):
+    disposition: str = Field(default="", max_length=60)
+    note: str = Field(default="", max_length=1000)
+
+
+def chat_view(despacho: Despacho, row: dict[str, Any]) -> dict[str, Any]:
+    engine = despacho.read_engine
+    return {"chat": row, "timeline": message_queries.with_delivery(engine, desk_queries.timeline(engine, row["id"])),
+            "assignments": desk_queries.assignments(engine, row["id"]),
+            "customer": desk_queries.customer(engine, row["campaign_id"], row["document_number"])}
+
+
+@router.get("/api/chats/{chat_id}")
+def chat_json(chat_id: UUID, despacho: DespachoDep,
+              identity: Annotated[Identity, Depends(READERS)]) -> dict[str, Any]:
+    """A chat with its timeline, assignments (policy, candidates, chosen) and the customer's portfolio row."""
+    return chat_view(despacho, visible_chat(despacho, identity, str(chat_id)))
+
+
+@router.get("/chats/{chat_id}", include_in_schema=False)
+def chat_page(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+              identity: Annotated[Identity, Depends(READERS)]) -> Response:
+    view = chat_view(despacho, visible_chat(despacho, identity, str(chat_id)))
+    members = desk_queries.campaign_members(despacho.read_engine, view["chat"]["campaign_id"] or "")
+    return pages.render(request, "chats/chat.html", {
+        **view, "members": members, "can_retry": may_retry_in(view["chat"], identity),
+        "manual_allowed": despacho.settings.allow_manual_assignment})
+
+
+@router.get("/fragments/chats/{chat_id}/timeline", include_in_schema=False)
+def timeline_fragment(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+                      identity: Annotated[Identity, Depends(READERS)]) -> Response:
+    row = visible_chat(despacho, identity, str(chat_id))
+    engine = despacho.read_engine
+    timeline = message_queries.with_delivery(engine, desk_queries.timeline(engine, row["id"]))
+    return pages.render(request, "chats/_timeline.html",
+                        {"messages": timeline, "can_retry": may_retry_in(row, identity)})
+
+
+def may_retry_in(chat: dict[str, Any], identity: Identity) -> bool:
+    """Only the assigned agent retries, while the chat is theirs."""
+    return identity.role == "agent" and chat["agent_id"] == identity.id and chat["status"] == "assigned"
+
+
+def send_reply(despacho: Despacho, request: Request, identity: Identity, chat_id: str, body: str,
+               content_sid: str = "", content_variables: dict[str, str] | None = None) -> str:
+    row = visible_chat(despacho, identity, chat_id)
+    if content_sid:
+        template = next((t for t in message_queries.approved_templates(despacho.read_engine, row["campaign_id"])
+                         if t["content_sid"] == content_sid), None)
+        if template is None:
+            raise HTTPException(status_code=422, detail="Esa plantilla no está aprobada para la campaña del chat")
+        body = ""
+    message_id = despacho.desk.reply(chat_id, identity.id, body=body, content_sid=content_sid,
+                                     content_variables=content_variables,
+                                     session_id=getattr(request.state, "session_id", "") or "")
+    despacho.actors.send_message.send(message_id)
+    return message_id
+
+
+def retry_message(despacho: Despacho, request: Request, identity: Identity, chat_id: str, message_id: str) -> str:
+    visible_chat(despacho, identity, chat_id)
+    found = message_queries.message(despacho.read_engine, message_id)
+    if found is None or found["chat_id"] != chat_id:
+        raise HTTPException(status_code=404, detail="Mensaje desconocido en este chat")
+    retry_id = despacho.outbound.retry(message_id, agent_id=identity.id, actor=actor_for_user(identity.id),
+                                       session_id=getattr(request.state, "session_id", "") or "")
+    despacho.actors.send_message.send(retry_id)
+    return retry_id
+
+
+@router.post("/api/chats/{chat_id}/replies", status_code=201, response_model=MessageRef)
+def reply_json(chat_id: UUID, body: ReplyCreate, request: Request, despacho: DespachoDep,
+               identity: Annotated[Identity, Depends(allow("agent"))]) -> MessageRef:
+    """The assigned agent replies to the customer (sent by a worker)."""
+    return MessageRef(message_id=send_reply(despacho, request, identity, str(chat_id), body.body,
+                                            body.content_sid, body.content_variables))
+
+
+@router.post("/api/chats/{chat_id}/messages/{message_id}/retry", status_code=201, response_model=MessageRef)
+def retry_json(chat_id: UUID, message_id: UUID, request: Request, despacho: DespachoDep,
+               identity: Annotated[Identity, Depends(allow("agent"))]) -> MessageRef:
+    """Send a failed message again, as a new message, when its failure may be fixed by retrying."""
+    return MessageRef(message_id=retry_message(despacho, request, identity, str(chat_id), str(message_id)))
+
+
+@router.post("/chats/{chat_id}/messages/{message_id}/retry", include_in_schema=False)
+def retry_form(chat_id: UUID, message_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+               identity: Annotated[Identity, Depends(allow("agent"))]) -> Response:
+    target = f"/desk?chat={chat_id}"
+    try:
+        retry_message(despacho, request, identity, str(chat_id), str(message_id))
+    except DomainError as exc:
+        return redirect_with_flash(request, target, "error", str(exc))
+    see_own_writes(despacho, "chats", "messages")
+    return redirect_with_flash(request, target, "success", pages.translate(request.state.lang, "Reintento enviado."))
+
+
+@router.post("/chats/{chat_id}/template-replies", include_in_schema=False)
+def template_reply_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+                        identity: Annotated[Identity, Depends(allow("agent"))],
+                        content_sid: Annotated[str, Form(max_length=64)],
+                        variable_names: Annotated[list[str] | None, Form(max_length=20)] = None,
+                        variables: Annotated[list[str] | None, Form(max_length=20)] = None) -> Response:
+    target = f"/desk?chat={chat_id}"
+    values = dict(zip(variable_names or [], [v[:500] for v in variables or []], strict=False))
+    try:
+        send_reply(despacho, request, identity, str(chat_id), "", content_sid, values)
+    except (DomainError, HTTPException) as exc:
+        if isinstance(exc, HTTPException) and exc.status_code != 422:
+            raise
+        return redirect_with_flash(request, target, "error", str(getattr(exc, "detail", exc)))
+    see_own_writes(despacho)
+    return redirect_with_flash(request, target, "success", pages.translate(request.state.lang, "Plantilla enviada."))
+
+
+@router.post("/chats/{chat_id}/replies", include_in_schema=False)
+def reply_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+               identity: Annotated[Identity, Depends(allow("agent"))],
+               body: Annotated[str, Form(max_length=1600)] = "") -> Response:
+    target = f"/desk?chat={chat_id}"
+    try:
+        send_reply(despacho, request, identity, str(chat_id), body)
+    except DomainError as exc:
+        return redirect_with_flash(request, target, "error", str(exc))
+    see_own_writes(despacho)
+    return redirect_with_flash(request, target, "success", pages.translate(request.state.lang, "Mensaje enviado."))
+
+
+def close_chat(despacho: Despacho, identity: Identity, chat_id: str, disposition: str, note: str) -> None:
+    visible_chat(despacho, identity, chat_id)
+    actor = actor_for_user(identity.id)
+    if identity.role == "agent":
+        if not disposition:
+            raise HTTPException(status_code=422, detail="Elija una tipificación para cerrar el chat")
+        despacho.closing.close(chat_id, "agent", disposition=disposition, note=note.strip(), actor=actor)
+    else:
+        if not note.strip():
+            raise HTTPException(status_code=422, detail="Escriba el motivo del cierre")
+        despacho.closing.close(chat_id, "supervisor", disposition=disposition, note=note.strip(), actor=actor)
+    despacho.actors.finish_close.send(chat_id)  # confirmation and PDF (R8); it also serves the queue again
+
+
+@router.post("/api/chats/{chat_id}/close", status_code=204)
+def close_json(chat_id: UUID, body: ChatClose, despacho: DespachoDep,
+               identity: Annotated[Identity, Depends(CLOSERS)]) -> None:
+    """Close a chat: the agent with a disposition of the campaign, a supervisor with a reason."""
+    close_chat(despacho, identity, str(chat_id), body.disposition, body.note)
+
+
+@router.post("/chats/{chat_id}/close", include_in_schema=False)
+def close_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+               identity: Annotated[Identity, Depends(CLOSERS)],
+               disposition: Annotated[str, Form(max_length=60)] = "",
+               note: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    back = f"/desk?chat={chat_id}" if identity.role == "agent" else f"/chats/{chat_id}"
+    try:
+        close_chat(despacho, identity, str(chat_id), disposition, note)
+    except (DomainError, HTTPException) as exc:
+        if isinstance(exc, HTTPException) and exc.status_code != 422:
+            raise
+        return redirect_with_flash(request, back, "error", str(getattr(exc, "detail", exc)))
+    see_own_writes(despacho)
+    done = "/desk" if identity.role == "agent" else f"/chats/{chat_id}"
+    return redirect_with_flash(request, done, "success", pages.translate(request.state.lang, "Chat cerrado."))

@@ -1,0 +1,219 @@
+"""Read-side queries of the desk, the supervisor's pages and the chat page (tables only).
+
+`campaign_ids=None` means "every campaign" (admins and auditors); a set limits the answer to
+those campaigns (a supervisor's), so callers never filter rows after the fact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
+
+CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
+                "document_type", "document_number", "agent_id", "opened_at", "queued_at", "assigned_at",
+                "last_customer_message_at", "last_agent_message_at", "unanswered_since", "outside_hours",
+                "closed_at", "close_reason", "disposition", "close_note", "alerted_streak_at")
+
+
+def campaigns_of(engine: Engine, agent_id: str) -> set[str]:
+    """The campaigns a staff member belongs to now (agent_campaigns)."""
+    members = AGENTS.memberships
+    with engine.connect() as connection:
+        return set(connection.execute(select(members.c.campaign_id).where(members.c.agent_id == agent_id))
+                   .scalars())
+
+
+def campaign_names(engine: Engine) -> dict[str, str]:
+    table = CAMPAIGNS.campaigns
+    with engine.connect() as connection:
+        return {r.id: r.name for r in connection.execute(select(table.c.id, table.c.name))}
+
+
+def agent_names(engine: Engine) -> dict[str, str]:
+    table = AGENTS.agents
+    with engine.connect() as connection:
+        return {r.id: r.name for r in connection.execute(select(table.c.id, table.c.name))}
+
+
+def waiting_queue(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[dict[str, Any]]:
+    """Chats waiting for assignment (R9), oldest first, with how long each has waited."""
+    chats = CHATS.chats
+    query = select(*(chats.c[name] for name in CHAT_SUMMARY)).where(chats.c.status == "waiting_queue")
+    if campaign_ids is not None:
+        query = query.where(chats.c.campaign_id.in_(campaign_ids))
+    names = campaign_names(engine)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(query.order_by(chats.c.queued_at, chats.c.id)).mappings()]
+    for row in rows:
+        row["campaign_name"] = names.get(row["campaign_id"], "")
+        row["waiting_seconds"] = int((now - row["queued_at"]).total_seconds()) if row["queued_at"] else 0
+    return rows
+
+
+def open_chats_of(engine: Engine, agent_id: str) -> list[dict[str, Any]]:
+    """The chats assigned to an agent and still open, the longest unanswered first."""
+    chats = CHATS.chats
+    query = select(*(chats.c[name] for name in CHAT_SUMMARY)).where(
+        chats.c.agent_id == agent_id, chats.c.status == "assigned").order_by(chats.c.assigned_at, chats.c.id)
+    names = campaign_names(engine)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+    for row in rows:
+        row["campaign_name"] = names.get(row["campaign_id"], "")
+    return rows
+
+
+def chat(engine: Engine, chat_id: str) -> dict[str, Any] | None:
+    """One chat with its campaign's name and dispositions and its agent's name."""
+    chats, campaigns = CHATS.chats, CAMPAIGNS.campaigns
+    with engine.connect() as connection:
+        row = connection.execute(select(chats).where(chats.c.id == chat_id)).mappings().first()
+        if row is None:
+            return None
+        found = dict(row)
+        campaign = connection.execute(select(campaigns.c.name, campaigns.c.dispositions)
+                                      .where(campaigns.c.id == found["campaign_id"])).first()
+    found["campaign_name"] = campaign.name if campaign else ""
+    found["dispositions"] = list(campaign.dispositions) if campaign else []
+    found["agent_name"] = agent_names(engine).get(found["agent_id"] or "", "")
+    return found
+
+
+def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
+    """The conversation: customer, bot and agent messages in order, with media."""
+    table = CHATS.timeline
+    names = agent_names(engine)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(
+            select(table).where(table.c.chat_id == chat_id).order_by(table.c.at, table.c.id)).mappings()]
+    for row in rows:
+        row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] == "agent" else ""
+        row["media"] = [_media(m) for m in row["media"] or []]
+    return rows
+
+
+def _media(item: dict[str, str]) -> dict[str, str]:
+    content_type = item.get("content_type", "")
+    kind = "image" if content_type.startswith("image/") else "audio" if content_type.startswith("audio/") else "file"
+    return {"url": item.get("url", ""), "content_type": content_type, "kind": kind}
+
+
+def assignments(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
+    """Every assignment of a chat with its explained decision (R5), candidates named."""
+    table = CHATS.assignments
+    names = agent_names(engine)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(
+            select(table).where(table.c.chat_id == chat_id).order_by(table.c.at, table.c.event_id)).mappings()]
+    for row in rows:
+        decision = row["decision"] or {}
+        row["agent_name"] = names.get(row["agent_id"], row["agent_id"])
+        row["previous_agent_name"] = names.get(row["previous_agent_id"] or "", "")
+        row["policy"] = decision.get("policy", "")
+        row["candidates"] = [{**c, "name": names.get(c.get("agent_id", ""), c.get("agent_id", "")),
+                              "chosen": c.get("agent_id") == decision.get("chosen_agent_id")}
+                             for c in decision.get("candidates", [])]
+    return rows
+
+
+def customer(engine: Engine, campaign_id: str | None, document_number: str | None) -> dict[str, Any] | None:
+    """The portfolio row of the chat's customer in the chat's campaign, if identified."""
+    if not campaign_id or not document_number:
+        return None
+    table = PORTFOLIOS.customers
+    with engine.connect() as connection:
+        row = connection.execute(select(table).where(table.c.campaign_id == campaign_id,
+                                                     table.c.document_number == document_number)).mappings().first()
+    return dict(row) if row else None
+
+
+def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[dict[str, Any]]:
+    """Agents of these campaigns with status, load, campaigns and open chats; chats of a campaign the
+    agent no longer belongs to are flagged `orphaned`."""
+    agents, members, chats = AGENTS.agents, AGENTS.memberships, CHATS.chats
+    query = select(agents).where(agents.c.role == "agent").order_by(agents.c.name)
+    with engine.connect() as connection:
+        links = connection.execute(select(members.c.agent_id, members.c.campaign_id)).all()
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+        open_chats = [dict(r) for r in connection.execute(
+            select(chats.c.id, chats.c.agent_id, chats.c.campaign_id, chats.c.profile_name, chats.c.customer_address,
+                   chats.c.assigned_at, chats.c.unanswered_since)
+            .where(chats.c.status == "assigned").order_by(chats.c.assigned_at)).mappings()]
+    names = campaign_names(engine)
+    memberships: dict[str, set[str]] = {}
+    for agent_id, campaign_id in links:
+        memberships.setdefault(agent_id, set()).add(campaign_id)
+    result = []
+    for row in rows:
+        mine = memberships.get(row["id"], set())
+        held = [c for c in open_chats if c["agent_id"] == row["id"]]
+        if campaign_ids is not None and not (mine & campaign_ids
+                                             or any(c["campaign_id"] in campaign_ids for c in held)):
+            continue
+        row["campaigns"] = sorted(names.get(c, c) for c in mine)
+        row["chats"] = [{**c, "campaign_name": names.get(c["campaign_id"], ""),
+                         "orphaned": c["campaign_id"] not in mine,
+                         "in_scope": campaign_ids is None or c["campaign_id"] in campaign_ids} for c in held]
+        result.append(row)
+    return result
+
+
+def campaign_members(engine: Engine, campaign_id: str) -> list[dict[str, Any]]:
+    """Active agents of one campaign: the only possible targets of a reassignment (R1)."""
+    agents, members = AGENTS.agents, AGENTS.memberships
+    query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.open_chats, agents.c.capacity)
+             .join(members, members.c.agent_id == agents.c.id)
+             .where(members.c.campaign_id == campaign_id, agents.c.role == "agent", agents.c.active.is_(True))
+             .order_by(agents.c.name))
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def agent_status(engine: Engine, agent_id: str) -> dict[str, Any] | None:
+    table = AGENTS.agents
+    with engine.connect() as connection:
+        row = connection.execute(select(table.c.status, table.c.open_chats, table.c.capacity,
+                                        table.c.current_session_id).where(table.c.id == agent_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def chats_of_customer(engine: Engine, customer_address: str) -> list[dict[str, Any]]:
+    """Every chat of one customer address, oldest first (the simulator's view)."""
+    chats = CHATS.chats
+    query = select(*(chats.c[name] for name in CHAT_SUMMARY)).where(
+        chats.c.customer_address == customer_address).order_by(chats.c.opened_at, chats.c.id)
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def customer_messages(engine: Engine, customer_address: str) -> list[dict[str, Any]]:
+    """What one customer address wrote, in every chat, in order."""
+    chats, table = CHATS.chats, CHATS.timeline
+    query = (select(table.c.at, table.c.body, table.c.media).join(chats, chats.c.id == table.c.chat_id)
+             .where(chats.c.customer_address == customer_address, table.c.author_kind == "customer")
+             .order_by(table.c.at, table.c.id))
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def senders(engine: Engine) -> list[dict[str, Any]]:
+    """The campaigns' numbers a simulated customer can write to."""
+    table = CAMPAIGNS.senders
+    names = campaign_names(engine)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(select(table).order_by(table.c.address)).mappings()]
+    for row in rows:
+        row["campaign_name"] = names.get(row["campaign_id"], "")
+    return rows
+
+
+def transcript_location(engine: Engine, chat_id: str) -> str | None:
+    chats = CHATS.chats
+    with engine.connect() as connection:
+        location: str | None = connection.execute(select(chats.c.transcript_location)
+                                                  .where(chats.c.id == chat_id)).scalar()
+    return location

@@ -1,0 +1,143 @@
+"""The desk, chat, supervisor and simulator pages as a signed-in browser gets them (cookies and CSRF)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.clock import FixedClock
+from despacho.settings import Settings
+from projections import desk_queries
+from tests.e2e.desk_world import BANCO_NUMBER, CallCenter, call_center
+from tests.e2e.test_api_auth import log_in, page_csrf_token
+
+
+@pytest.fixture
+def center(sqlite_settings: Settings, clock: FixedClock) -> Iterator[CallCenter]:
+    with call_center(sqlite_settings, clock) as built:
+        yield built
+
+
+def signed_in(center: CallCenter, login: str) -> TestClient:
+    client = TestClient(center.client.app, follow_redirects=False)
+    assert log_in(client, login).status_code == 303
+    return client
+
+
+def test_the_desk_shows_my_chat_with_the_customers_portfolio_data(center: CallCenter) -> None:
+    chat = center.identified_chat()
+    ana = signed_in(center, "ana")
+
+    page = ana.get("/desk")
+
+    assert page.status_code == 200
+    assert f'data-chat-id="{chat["id"]}"' in page.text
+    assert "María Pérez" in page.text and "1250000" in page.text
+    assert "promesa_de_pago" in page.text, "the close form offers the campaign's dispositions"
+    assert f'data-live-topic="desk:{center.ids["ana"]}"' in page.text
+    assert chat["id"] in ana.get("/desk/fragments/chats").text
+    assert "1020304050" in ana.get(f"/fragments/chats/{chat['id']}/timeline").text
+
+
+def test_an_agent_replies_from_the_desk_form(center: CallCenter) -> None:
+    chat = center.identified_chat()
+    ana = signed_in(center, "ana")
+    token = page_csrf_token(ana.get("/desk").text)
+
+    response = ana.post(f"/chats/{chat['id']}/replies", data={"body": "Buenos días", "csrf_token": token})
+    center.settle()
+
+    assert response.status_code == 303
+    assert center.transport.sent_to(chat["customer_address"])[-1].delivery.body == "Buenos días"
+    assert ana.post(f"/chats/{chat['id']}/replies", data={"body": "sin token"}).status_code == 403
+
+
+def test_another_agent_gets_no_page_for_my_chat(center: CallCenter) -> None:
+    chat = center.identified_chat()
+    carla = signed_in(center, "carla")
+
+    assert carla.get(f"/chats/{chat['id']}").status_code == 403
+    assert carla.get(f"/fragments/chats/{chat['id']}/timeline").status_code == 403
+    assert "María Pérez" not in carla.get(f"/desk?chat={chat['id']}", follow_redirects=True).text
+
+
+def test_an_agent_going_available_receives_the_waiting_chat(center: CallCenter) -> None:
+    center.set_status("ana", "break")
+    chat = center.identified_chat()
+    ana = signed_in(center, "ana")
+    token = page_csrf_token(ana.get("/desk").text)
+
+    assert ana.post("/desk/status", data={"status": "available", "csrf_token": token}).status_code == 303
+    center.settle()
+
+    assert [c["id"] for c in desk_queries.open_chats_of(center.despacho.read_engine, center.ids["ana"])] == [chat["id"]]
+
+
+def test_the_chat_page_explains_the_assignment(center: CallCenter) -> None:
+    chat = center.identified_chat()
+    sandra = signed_in(center, "sandra")
+
+    page = sandra.get(f"/chats/{chat['id']}")
+
+    assert page.status_code == 200
+    assert "menor carga" in page.text
+    assert "Menor carga" in page.text and "Ana (0/2)" in page.text
+    assert f'action="/chats/{chat["id"]}/reassign"' in page.text
+
+
+def test_the_queue_and_agents_pages_show_my_campaigns(center: CallCenter) -> None:
+    center.set_status("ana", "break")
+    chat = center.identified_chat()
+    sandra = signed_in(center, "sandra")
+
+    queue = sandra.get("/supervisor/queue")
+    agents = sandra.get("/supervisor/agents")
+
+    assert queue.status_code == 200 and f'/chats/{chat["id"]}' in queue.text
+    assert f'data-live-topic="queue:{center.banco}"' in queue.text
+    assert agents.status_code == 200
+    assert f'data-agent-id="{center.ids["ana"]}"' in agents.text
+    assert f'data-agent-id="{center.ids["bruno"]}"' not in agents.text
+    for fragment in ("/supervisor/fragments/queue", "/supervisor/fragments/agents"):
+        assert sandra.get(fragment).status_code == 200, "live refreshes render on their own"
+
+
+def test_the_simulator_plays_a_customer_over_the_signed_webhook(center: CallCenter) -> None:
+    sandra = signed_in(center, "sandra")
+    token = page_csrf_token(sandra.get("/simulator").text)
+
+    response = sandra.post("/simulator/messages", data={"phone": "+573009998877", "to": BANCO_NUMBER, "body": "Hola",
+                                                        "csrf_token": token})
+    center.settle()
+
+    assert response.status_code == 303
+    page = sandra.get(response.headers["location"])
+    assert "Banco Andino" in page.text, "the bot's greeting reached the simulated customer"
+    fragment = sandra.get("/simulator/fragments/conversation", params={"customer": "whatsapp:+573009998877"})
+    assert fragment.status_code == 200 and "Banco Andino" in fragment.text
+    assert [c["status"] for c in desk_queries.chats_of_customer(center.despacho.read_engine,
+                                                               "whatsapp:+573009998877")] == ["bot"]
+
+
+def test_the_simulator_runs_many_customers_at_once(center: CallCenter) -> None:
+    sandra = signed_in(center, "sandra")
+    token = page_csrf_token(sandra.get("/simulator").text)
+
+    response = sandra.post("/simulator/crowd", data={"customers": "3", "document": "1020304050", "to": BANCO_NUMBER,
+                                                     "csrf_token": token})
+    center.settle()
+
+    assert response.status_code == 303
+    statuses = sorted(c["status"] for c in desk_queries.waiting_queue(center.despacho.read_engine, None,
+                                                                       center.clock.now()))
+    assigned = desk_queries.open_chats_of(center.despacho.read_engine, center.ids["ana"])
+    assert len(assigned) == 2 and statuses == ["waiting_queue"], "ana's capacity is 2; the third waits"
+
+
+def test_the_simulator_is_for_supervisors_and_admins_in_embedded_mode_only(center: CallCenter) -> None:
+    assert signed_in(center, "ana").get("/simulator").status_code == 403
+    assert signed_in(center, "admin").get("/simulator").status_code == 200
+    center.despacho.settings = center.despacho.settings.model_copy(update={"mode": "production"})
+    assert signed_in(center, "admin").get("/simulator").status_code == 404
