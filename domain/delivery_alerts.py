@@ -1,0 +1,126 @@
+"""Delivery problems worth a supervisor's attention, and agent retries of failed messages.
+
+Each alert has a natural id (the message, or the sender/campaign and the time window, or the
+account problem and the hour), so the same problem is raised once however many workers notice it
+at the same time: the second save collides with the first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.common import DomainError, natural_id, require_aware
+
+ALERT_KINDS = ("message_failed", "message_stuck", "failure_rate", "account")
+FAILED_STATUSES = ("failed", "undelivered")
+
+# Twilio codes meaning the whole account cannot send (mirrors adapters/twilio_errors.py, checked by a test).
+CREDENTIALS_REJECTED_CODES = frozenset({"20003"})
+ACCOUNT_SUSPENDED_CODES = frozenset({"10001", "30002", "63051"})
+
+# Failures a second attempt cannot fix: the customer opted out, the number is not valid or not a
+# mobile, the customer or the carrier blocks us, the content breaks a policy, the window is closed
+# (send a template instead), or the account itself is refused. Anything else (timeouts, queues,
+# unreachable handsets, unknown carrier errors, unknown codes) may be retried by the agent.
+NOT_RETRYABLE_CODES = frozenset({
+    "opted_out", "outside_window", "21610", "63016",
+    "21211", "21614", "30005", "30006", "63003", "63024", "63032",
+    "21408", "30004", "30007", "30034", "63013", "63014", "63049",
+}) | CREDENTIALS_REJECTED_CODES | ACCOUNT_SUSPENDED_CODES
+
+
+class DeliveryAlertError(DomainError):
+    pass
+
+
+def is_account_problem(error_code: str) -> bool:
+    return error_code in CREDENTIALS_REJECTED_CODES or error_code in ACCOUNT_SUSPENDED_CODES
+
+
+def may_retry(status: str, error_code: str) -> bool:
+    """Whether an agent may send a failed message again (as a new message): not when it cannot help."""
+    return status in FAILED_STATUSES and error_code not in NOT_RETRYABLE_CODES
+
+
+def window_slot(at: datetime, window_minutes: int) -> int:
+    """The number of the `window_minutes`-long time slot `at` falls in (same for every worker)."""
+    return int(require_aware(at).timestamp() // (window_minutes * 60))
+
+
+class DeliveryAlert(Aggregate):
+    """One delivery problem: a failed or stuck message, a high failure rate, or the account refused."""
+
+    @staticmethod
+    def create_id(key: str, **_: Any) -> UUID:
+        return natural_id("delivery-alert", key)
+
+    @event("Raised")
+    def __init__(self, key: str, kind: str, campaign_id: str, message_id: str, chat_id: str, sender: str,
+                 error_code: str, detail: str, figures: dict[str, Any], actor: str, at: datetime) -> None:
+        self.key = key
+        self.kind = kind
+        self.campaign_id = campaign_id
+        self.acknowledged = False
+
+    @classmethod
+    def raise_alert(cls, key: str, kind: str, *, campaign_id: str, detail: str, message_id: str = "",
+                    chat_id: str = "", sender: str = "", error_code: str = "",
+                    figures: dict[str, Any] | None = None, actor: str, at: datetime) -> DeliveryAlert:
+        if kind not in ALERT_KINDS:
+            raise DeliveryAlertError(f"Tipo de alerta de entrega desconocido: {kind}")
+        return cls(key=key, kind=kind, campaign_id=campaign_id, message_id=message_id, chat_id=chat_id,
+                   sender=sender, error_code=error_code, detail=detail, figures=dict(figures or {}),
+                   actor=actor, at=require_aware(at))
+
+    @classmethod
+    def message_failed(cls, *, message_id: str, campaign_id: str, chat_id: str, sender: str, error_code: str,
+                       reason: str, actor: str, at: datetime) -> DeliveryAlert:
+        return cls.raise_alert(f"failed:{message_id}", "message_failed", campaign_id=campaign_id,
+                               message_id=message_id, chat_id=chat_id, sender=sender, error_code=error_code,
+                               detail=reason or "El mensaje no se pudo entregar", actor=actor, at=at)
+
+    @classmethod
+    def account_problem(cls, *, error_code: str, campaign_id: str, sender: str, message_id: str, actor: str,
+                        at: datetime) -> DeliveryAlert:
+        """Raised once per code, campaign and hour while Twilio keeps refusing the account."""
+        detail = ("Twilio rechazó las credenciales de la cuenta (20003)" if error_code in CREDENTIALS_REJECTED_CODES
+                  else f"La cuenta o el remitente de Twilio está suspendido o bloqueado ({error_code})")
+        return cls.raise_alert(cls.account_key(error_code, campaign_id, at), "account", campaign_id=campaign_id,
+                               message_id=message_id, sender=sender, error_code=error_code, detail=detail,
+                               actor=actor, at=at)
+
+    @staticmethod
+    def account_key(error_code: str, campaign_id: str, at: datetime) -> str:
+        return f"account:{error_code}:{campaign_id}:{require_aware(at).strftime('%Y-%m-%dT%H')}"
+
+    def acknowledge(self, *, actor: str, at: datetime) -> None:
+        if self.acknowledged:
+            raise DeliveryAlertError("La alerta ya fue marcada como vista")
+        self._acknowledged(actor=actor, at=require_aware(at))
+
+    @event("Acknowledged")
+    def _acknowledged(self, actor: str, at: datetime) -> None:
+        self.acknowledged = True
+
+
+class MessageRetry(Aggregate):
+    """An agent's retry of a failed message: a new message, at most one per failed message."""
+
+    @staticmethod
+    def create_id(original_message_id: str, **_: Any) -> UUID:
+        return natural_id("message-retry", original_message_id)
+
+    @event("Requested")
+    def __init__(self, original_message_id: str, retry_message_id: str, actor: str, at: datetime) -> None:
+        self.original_message_id = original_message_id
+        self.retry_message_id = retry_message_id
+
+    @classmethod
+    def request(cls, original_message_id: str, retry_message_id: str, *, actor: str,
+                at: datetime) -> MessageRetry:
+        return cls(original_message_id=original_message_id, retry_message_id=retry_message_id, actor=actor,
+                   at=require_aware(at))
