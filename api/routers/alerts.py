@@ -1,0 +1,95 @@
+"""Alerts (R6): unanswered streaks and long queue waits, for the agent concerned and the supervisors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from api.chat_access import campaign_scope, see_own_writes, visible_chat
+from api.deps import DespachoDep, PagesDep
+from api.flash import redirect_with_flash
+from api.routers.message_audit import delivery_alerts_for
+from api.security import allow
+from application.staff import Identity
+from despacho.bootstrap import Despacho
+from domain.common import actor_for_user
+from projections import alert_queries, desk_queries, message_queries
+
+router = APIRouter(tags=["alerts"])
+VIEWERS = allow("admin", "supervisor", "agent", "auditor")
+ACKNOWLEDGERS = allow("admin", "supervisor", "agent")
+
+
+def alerts_for(despacho: Despacho, identity: Identity, states: tuple[str, ...]) -> list[dict[str, Any]]:
+    agent_id = identity.id if identity.role == "agent" else None
+    return alert_queries.alerts(despacho.read_engine, campaign_ids=campaign_scope(despacho, identity),
+                                agent_id=agent_id, states=states)
+
+
+def _states(state: str) -> tuple[str, ...]:
+    if state == "all":
+        return alert_queries.STATES
+    if state not in alert_queries.STATES:
+        raise HTTPException(status_code=422, detail="Estado desconocido: open, acknowledged, resolved o all")
+    return (state,)
+
+
+@router.get("/api/alerts")
+def alerts_json(despacho: DespachoDep, identity: Annotated[Identity, Depends(VIEWERS)],
+                state: Annotated[str, Query(max_length=20)] = "open") -> list[dict[str, Any]]:
+    """Alerts the caller may see (agents: their chats; supervisors: their campaigns), newest first."""
+    return alerts_for(despacho, identity, _states(state))
+
+
+@router.get("/alerts", include_in_schema=False)
+def alerts_page(request: Request, despacho: DespachoDep, pages: PagesDep,
+                identity: Annotated[Identity, Depends(VIEWERS)],
+                state: Annotated[str, Query(max_length=20)] = "open") -> Response:
+    delivery_states = tuple(s for s in _states(state) if s in message_queries.ALERT_STATES)
+    delivery = delivery_alerts_for(despacho, identity, delivery_states) if identity.role != "agent" else []
+    return pages.render(request, "alerts.html", {
+        "alerts": alerts_for(despacho, identity, _states(state)), "state": state,
+        "can_acknowledge": identity.role != "auditor", "delivery_alerts": delivery,
+        "shows_delivery": identity.role != "agent",
+        "can_acknowledge_delivery": identity.role in ("admin", "supervisor")})
+
+
+def acknowledge(despacho: Despacho, identity: Identity, alert_id: str) -> None:
+    row = alert_queries.alert(despacho.read_engine, alert_id)
+    if row is None:
+        raise HTTPException(status_code=404, detail="Alerta desconocida")
+    visible_chat(despacho, identity, row["chat_id"])
+    if row["state"] != "open":
+        raise HTTPException(status_code=409, detail="La alerta ya fue atendida")
+    despacho.timers.acknowledge(row["chat_id"], row["kind"], row["streak_started_at"],
+                                actor=actor_for_user(identity.id))
+
+
+@router.post("/api/alerts/{alert_id}/acknowledge", status_code=204)
+def acknowledge_json(alert_id: str, despacho: DespachoDep,
+                     identity: Annotated[Identity, Depends(ACKNOWLEDGERS)]) -> None:
+    """Mark an open alert as seen; it is resolved when the agent replies (or the chat is assigned/closed)."""
+    acknowledge(despacho, identity, alert_id)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", include_in_schema=False)
+def acknowledge_form(alert_id: str, request: Request, despacho: DespachoDep, pages: PagesDep,
+                     identity: Annotated[Identity, Depends(ACKNOWLEDGERS)]) -> Response:
+    acknowledge(despacho, identity, alert_id)
+    see_own_writes(despacho, "chats")
+    message = pages.translate(request.state.lang, "Alerta marcada como vista.")
+    return redirect_with_flash(request, "/alerts", "success", message)
+
+
+@router.get("/chats/{chat_id}/transcript.pdf", include_in_schema=False)
+def transcript(chat_id: str, despacho: DespachoDep,
+               identity: Annotated[Identity, Depends(allow("admin", "supervisor", "agent", "auditor"))]) -> Response:
+    """The closed chat's PDF transcript, for whoever may see the chat."""
+    visible_chat(despacho, identity, chat_id)
+    location = desk_queries.transcript_location(despacho.read_engine, chat_id)
+    if not location:
+        raise HTTPException(status_code=404, detail="Este chat todavía no tiene transcripción")
+    return Response(despacho.files.get(location), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="chat-{chat_id}.pdf"'})

@@ -1,0 +1,122 @@
+"""Closing a chat, whatever the cause, and driving the close to completion (R8).
+
+`close` is the one command: agent (with a disposition), supervisor (with a reason), the 24-hour
+rule, the customer's opt-out, or the bot. It releases the agent's capacity and frees the
+customer's thread in the same save. `finish` then makes sure the closed chat has exactly one
+closing confirmation and one stored PDF transcript; it is idempotent, so workers retry it until
+both exist, and a crash in the middle resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.outbound import OptedOutError, OutboundService, WindowClosedError
+from application.ports import Clock
+from application.store import EventStore, retry_on_conflict
+from domain.agents import Agent
+from domain.campaigns import Campaign
+from domain.chats import Chat, ChatError
+from domain.common import DomainError
+from domain.messages import OutboundMessage
+from domain.messaging_rules import whatsapp_window_open
+from domain.threads import CustomerThread
+
+CLOSER = "system:closing"
+DEFAULT_CLOSING_TEXT = "Gracias por comunicarte con nosotros. Tu conversación ha finalizado."
+
+
+@dataclass(frozen=True)
+class StoredTranscript:
+    location: str
+    sha256: str
+
+
+class ClosingService:
+    def __init__(self, store: EventStore, clock: Clock, outbound: OutboundService,
+                 make_transcript: Callable[[str], StoredTranscript] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.outbound = outbound
+        self.make_transcript = make_transcript
+
+    def close(self, chat_id: str, reason: str, *, disposition: str = "", note: str = "", actor: str,
+              at: datetime | None = None) -> None:
+        """`at` is for the timer rules applied at a given instant; everyone else closes now."""
+        def command() -> None:
+            chat = self._get(Chat, UUID(chat_id))
+            if reason == "agent" and chat.campaign_id:
+                self._get(Campaign, UUID(chat.campaign_id)).check_dispositions(disposition)
+            now = at or self.clock.now()
+            changed: list[object] = [chat]
+            if chat.agent_id:
+                agent = self._get(Agent, UUID(chat.agent_id))
+                agent.release_chat(chat_id, reason="closed", actor=actor, at=now)
+                changed.append(agent)
+            chat.close(reason, disposition=disposition, note=note, actor=actor, at=now)
+            try:
+                thread = self._get(CustomerThread, CustomerThread.create_id(chat.customer_address, chat.sender_address))
+            except DomainError:
+                thread = None  # a chat opened outside the inbound path (imports, tests) has no thread to free
+            if thread is not None:
+                thread.detach_chat(chat_id, actor=actor, at=now)
+                changed.append(thread)
+            self.store.save(*changed)  # type: ignore[arg-type]
+        retry_on_conflict(command)
+
+    def finish(self, chat_id: str) -> list[str]:
+        """Request the confirmation and store the PDF if still missing; returns message ids to send."""
+        to_send: list[str] = retry_on_conflict(lambda: self._request_confirmation(chat_id))
+        if self.make_transcript is not None:
+            chat = self._get(Chat, UUID(chat_id))
+            if not chat.transcript_location:
+                stored = self.make_transcript(chat_id)
+                retry_on_conflict(lambda: self._record_transcript(chat_id, stored))
+        return to_send
+
+    def _request_confirmation(self, chat_id: str) -> list[str]:
+        chat = self._get(Chat, UUID(chat_id))
+        if not chat.is_closed:
+            raise ChatError("Solo se confirma el cierre de un chat cerrado")
+        if chat.confirmation_message_id:
+            return []
+        message = self._confirmation(chat)
+        chat.request_confirmation(str(message.id), actor=CLOSER, at=self.clock.now())
+        self.store.save(chat, message)
+        return [str(message.id)]
+
+    def _confirmation(self, chat: Chat) -> OutboundMessage:
+        """Free text inside the WhatsApp window or on SMS; the campaign's template outside it."""
+        campaign = self._get(Campaign, UUID(chat.campaign_id)) if chat.campaign_id else None
+        text = campaign.settings.closing_message if campaign else DEFAULT_CLOSING_TEXT
+        template = campaign.settings.closing_template_sid if campaign else ""
+        kind = "opt_out_ack" if chat.close_reason == "opt_out" else "closing"
+        inside_window = whatsapp_window_open(chat.last_customer_message_at, self.clock.now())
+        try:
+            if chat.channel == "whatsapp" and not inside_window and template:
+                return self.outbound.compose(chat, kind, content_sid=template,
+                                             content_variables={"1": campaign.display_name if campaign else ""},
+                                             actor=CLOSER)
+            return self.outbound.compose(chat, kind, body=text, actor=CLOSER)
+        except (WindowClosedError, OptedOutError) as refusal:
+            # No approved template, or the customer opted out: the confirmation is on record as failed, with why.
+            return self.outbound.compose_refused(chat, kind, refusal, body=text, actor=CLOSER)
+
+    def _record_transcript(self, chat_id: str, stored: StoredTranscript) -> None:
+        chat = self._get(Chat, UUID(chat_id))
+        chat.store_transcript(stored.location, stored.sha256, actor=CLOSER, at=self.clock.now())
+        self.store.save(chat)
+
+    def _get(self, kind: type, aggregate_id: UUID):  # type: ignore[no-untyped-def]
+        try:
+            aggregate: object = self.store.repository.get(aggregate_id)
+        except AggregateNotFoundError as exc:
+            raise DomainError(f"{kind.__name__} desconocido") from exc
+        if not isinstance(aggregate, kind):
+            raise DomainError(f"{aggregate_id} no es un {kind.__name__}")
+        return aggregate

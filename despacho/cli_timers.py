@@ -1,0 +1,89 @@
+"""`despacho timers run` and `despacho audit closes`: the timer rules on demand, and the close audit (R8)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from adapters.clock import FixedClock
+from application.ports import SendFailedError
+
+if TYPE_CHECKING:
+    from despacho.bootstrap import Despacho
+
+
+@click.group("timers")
+def timers() -> None:
+    """Alerts at 30 minutes and the 24-hour close."""
+
+
+@timers.command("run")
+@click.option("--now", "instant", default=None,
+              help="Apply the rules at this instant (ISO 8601 with offset, e.g. 2026-01-31T10:00:00-05:00).")
+def run_timers(instant: str | None) -> None:
+    """Apply the timer rules once, at the clock's now or at --now, and finish the closes it makes."""
+    from despacho.bootstrap import build
+
+    at = _instant(instant)
+    despacho = build(clock=FixedClock(at) if at else None)
+    try:
+        despacho.runner.catch_up()
+        now = despacho.clock.now()
+        run = despacho.timers.run(now)
+        unsent = _finish(despacho, run.closed)
+        despacho.runner.catch_up()
+    finally:
+        despacho.close()
+    click.echo(f"{now.isoformat()}: {run.examined} chat(s) examinado(s), {run.alerts} alerta(s), "
+               f"{len(run.closed)} cierre(s) automático(s)" + (f", {unsent} envío(s) pendiente(s)" if unsent else ""))
+
+
+@click.group("audit")
+def audit() -> None:
+    """Checks auditors run."""
+
+
+@audit.command("closes")
+def audit_closes() -> None:
+    """List closed chats missing their confirmation or PDF transcript; exit 1 if there is any."""
+    from despacho.bootstrap import build
+    from projections.queries import closed_chats_missing_their_close_work
+
+    despacho = build()
+    try:
+        despacho.runner.catch_up()
+        missing = closed_chats_missing_their_close_work(despacho.read_engine, limit=10_000)
+    finally:
+        despacho.close()
+    for chat_id in missing:
+        click.echo(f"chat {chat_id}: cerrado sin confirmación o sin transcripción PDF")
+    click.echo(f"{len(missing)} chat(s) cerrado(s) con trabajo de cierre pendiente")
+    if missing:
+        sys.exit(1)
+
+
+def _instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"no es una fecha ISO 8601: {text}") from exc
+    if instant.tzinfo is None:
+        raise click.BadParameter("indique la zona horaria, por ejemplo -05:00")
+    return instant
+
+
+def _finish(despacho: Despacho, closed: list[str]) -> int:
+    """Confirmation and PDF for each close, here and now; a send Twilio refuses for now is left to the workers."""
+    unsent = 0
+    for chat_id in closed:
+        for message_id in despacho.closing.finish(chat_id):
+            try:
+                despacho.outbound.send(message_id)
+            except SendFailedError:
+                unsent += 1
+    return unsent

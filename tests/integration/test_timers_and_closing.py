@@ -1,0 +1,200 @@
+"""R6–R8 over random timelines: customer and agent messages, timer runs and clock jumps.
+
+Each example drives real aggregates in a real event store with the real timer job (read side
+included), then checks: never closed for silence before 24 h, closed once 24 h have passed, one
+alert per unanswered streak, and every close with exactly one confirmation and one PDF.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from adapters.clock import FixedClock
+from adapters.twilio_transport import FakeTransport
+from application.outbound import WindowClosedError
+from despacho.bootstrap import Despacho, build
+from despacho.settings import Settings
+from domain.chats import Chat
+from projections.queries import CHATS, closed_chats_missing_their_close_work
+from tests.conftest import START
+from tests.services import require_binary
+
+CUSTOMER = "whatsapp:+573001112233"
+SENDER = "whatsapp:+5716000001"
+
+steps = st.lists(st.one_of(
+    st.tuples(st.just("customer"), st.integers(0, 0)),
+    st.tuples(st.just("agent"), st.integers(0, 0)),
+    st.tuples(st.just("wait"), st.integers(1, 26 * 60)),  # minutes
+    st.tuples(st.just("timers"), st.integers(0, 0)),
+), min_size=1, max_size=25)
+
+
+class Center:
+    def __init__(self, despacho: Despacho, clock: FixedClock) -> None:
+        self.despacho, self.clock = despacho, clock
+        self.campaign = str(despacho.campaigns.register("banco_a", "Banco", "Banco Andino", {}, actor="t"))
+        self.agent = despacho.staff.register("ana", "Ana", "agent", password="clave-de-prueba-1", capacity=50,
+                                             campaign_ids=frozenset({self.campaign}), actor="t")
+        despacho.staff.open_session(self.agent, "t")
+        despacho.staff.change_status(self.agent, "available", actor="t")
+
+    def assigned_chat(self, n: int) -> str:
+        now = self.clock.now()
+        chat = Chat.open("whatsapp", f"{CUSTOMER}{n}", SENDER, profile_name="María", flow_name="default",
+                         actor="t", at=now)
+        chat.receive_customer_message(f"SM{n:032x}", "Hola", [], actor="t", at=now)
+        chat.enqueue(self.campaign, outside_hours=False, actor="t", at=now)
+        self.despacho.store.save(chat)
+        self.despacho.runner.catch_up()
+        assert self.despacho.router.dispatch(), "the chat was not assigned"
+        return str(chat.id)
+
+    def chat(self, chat_id: str) -> Chat:
+        aggregate: Chat = self.despacho.store.repository.get(UUID(chat_id))
+        return aggregate
+
+    def run_timers(self) -> None:
+        self.despacho.runner.catch_up()
+        run = self.despacho.timers.run(self.clock.now())
+        for chat_id in run.closed:
+            for message_id in self.despacho.closing.finish(chat_id):
+                self.despacho.outbound.send(message_id)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(timeline=steps)
+def test_timer_rules_hold_over_random_timelines(tmp_path: Path, timeline: list[tuple[str, int]]) -> None:
+    clock = FixedClock(START)
+    despacho = build(Settings(var_dir=tmp_path / uuid4().hex), clock=clock,
+                     transport=FakeTransport())
+    try:
+        center = Center(despacho, clock)
+        chat_id = center.assigned_chat(1)
+        last_customer = clock.now()
+        for n, (kind, minutes) in enumerate(timeline):
+            chat = center.chat(chat_id)
+            if kind == "wait":
+                clock.advance(timedelta(minutes=minutes))
+            elif chat.is_closed:
+                continue
+            elif kind == "customer":
+                chat.receive_customer_message(f"SMc{n:031x}", "¿Hay alguien?", [], actor="t", at=clock.now())
+                despacho.store.save(chat)
+                last_customer = clock.now()
+            elif kind == "agent":
+                try:
+                    despacho.desk.reply(chat_id, str(center.agent), body="Aquí estoy")
+                except WindowClosedError:
+                    assert clock.now() - last_customer >= timedelta(hours=24)
+            else:
+                center.run_timers()
+            chat = center.chat(chat_id)
+            if chat.is_closed:
+                assert chat.closed_at is not None and chat.closed_at - last_customer >= timedelta(hours=24), \
+                    "R7: closed for silence before 24 hours"
+        center.run_timers()
+        chat = center.chat(chat_id)
+        if clock.now() - last_customer >= timedelta(hours=24):
+            assert chat.is_closed and chat.close_reason == "auto_24h", "R7: not closed after 24 hours"
+        _one_alert_per_streak(despacho, chat_id)
+        if chat.is_closed:
+            _closed_with_one_confirmation_and_one_pdf(despacho, chat_id)
+    finally:
+        despacho.close()
+
+
+def _one_alert_per_streak(despacho: Despacho, chat_id: str) -> None:
+    raised = [e.streak_started_at for e in despacho.store.events.get(UUID(chat_id))
+              if isinstance(e, Chat.AlertRaised) and e.kind == "unanswered"]
+    assert len(raised) == len(set(raised)), "R6: two alerts for one unanswered streak"
+
+
+def _closed_with_one_confirmation_and_one_pdf(despacho: Despacho, chat_id: str) -> None:
+    events = list(despacho.store.events.get(UUID(chat_id)))
+    assert sum(isinstance(e, Chat.ClosingConfirmationRequested) for e in events) == 1
+    stored = [e for e in events if isinstance(e, Chat.TranscriptStored)]
+    assert len(stored) == 1
+    assert despacho.files.get(stored[0].location).startswith(b"%PDF")
+
+
+def test_an_unanswered_streak_alerts_once_at_30_minutes_and_a_reply_resolves_it(
+        sqlite_settings: Settings, clock: FixedClock) -> None:
+    despacho = build(sqlite_settings, clock=clock, transport=FakeTransport())
+    try:
+        center = Center(despacho, clock)
+        chat_id = center.assigned_chat(1)
+        clock.advance(timedelta(minutes=29))
+        center.run_timers()
+        assert _alerts(despacho) == []
+        clock.advance(timedelta(minutes=1))
+        center.run_timers()
+        center.run_timers()
+        assert _alerts(despacho) == [("unanswered", "open")]
+        despacho.desk.reply(chat_id, str(center.agent), body="Disculpe la espera")
+        despacho.runner.catch_up()
+        assert _alerts(despacho) == [("unanswered", "resolved")]
+    finally:
+        despacho.close()
+
+
+def test_a_chat_waiting_in_the_queue_for_24_hours_closes_unattended(sqlite_settings: Settings,
+                                                                    clock: FixedClock) -> None:
+    despacho = build(sqlite_settings, clock=clock, transport=FakeTransport())
+    try:
+        center = Center(despacho, clock)
+        despacho.staff.change_status(center.agent, "break", actor="t")
+        chat = Chat.open("whatsapp", CUSTOMER, SENDER, profile_name="", flow_name="default", actor="t",
+                         at=clock.now())
+        chat.receive_customer_message("SM" + "1" * 32, "Hola", [], actor="t", at=clock.now())
+        chat.enqueue(center.campaign, outside_hours=False, actor="t", at=clock.now())
+        despacho.store.save(chat)
+        clock.advance(timedelta(hours=23, minutes=59))
+        center.run_timers()
+        assert center.chat(str(chat.id)).status == "waiting_queue"
+        clock.advance(timedelta(minutes=1))
+        center.run_timers()
+        closed = center.chat(str(chat.id))
+        assert (closed.status, closed.close_reason) == ("closed", "auto_24h")
+        despacho.runner.catch_up()
+        with despacho.read_engine.connect() as connection:
+            row = connection.execute(select(CHATS.chats).where(CHATS.chats.c.id == str(chat.id))).mappings().one()
+        assert row["unattended"] is True
+        assert closed_chats_missing_their_close_work(despacho.read_engine) == []
+    finally:
+        despacho.close()
+
+
+def test_the_transcript_pdf_renders_to_an_image(sqlite_settings: Settings, clock: FixedClock, tmp_path: Path) -> None:
+    require_binary("pdftoppm", "poppler-utils")
+    despacho = build(sqlite_settings, clock=clock, transport=FakeTransport())
+    try:
+        center = Center(despacho, clock)
+        chat_id = center.assigned_chat(1)
+        despacho.desk.reply(chat_id, str(center.agent), body="Hola María, ¿en qué le ayudo?")
+        despacho.closing.close(chat_id, "agent", disposition="informacion_entregada", note="Consulta de saldo",
+                               actor=f"user:{center.agent}")
+        despacho.closing.finish(chat_id)
+        location = center.chat(chat_id).transcript_location
+        pdf = tmp_path / "transcript.pdf"
+        pdf.write_bytes(despacho.files.get(location))
+        subprocess.run([shutil.which("pdftoppm") or "pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1",
+                        str(pdf), str(tmp_path / "page")], check=True)
+        assert (tmp_path / "page-1.png").stat().st_size > 5_000
+    finally:
+        despacho.close()
+
+
+def _alerts(despacho: Despacho) -> list[tuple[str, str]]:
+    despacho.runner.catch_up()
+    alerts = CHATS.alerts
+    with despacho.read_engine.connect() as connection:
+        return [(r.kind, r.state) for r in connection.execute(select(alerts.c.kind, alerts.c.state))]
