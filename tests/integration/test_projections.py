@@ -214,7 +214,7 @@ def test_projectors_catch_up_from_empty_tables(despacho: Despacho) -> None:
                                all_projectors()).catch_up()
 
     head = despacho.runner.head()
-    assert applied == {"campaigns": head, "agents": head, "portfolios": head, "chats": head}
+    assert applied == {"campaigns": head, "agents": head, "portfolios": head, "chats": head, "messages": head}
     assert read_tables(despacho) == projected_live
 
 
@@ -419,5 +419,5 @@ def test_cli_status_reports_every_projector_caught_up_as_json(cli: Callable[...,
 
     assert result.exit_code == 0
     statuses = json.loads(result.output)
-    assert {s["name"] for s in statuses} == {"campaigns", "agents", "portfolios", "chats"}
+    assert {s["name"] for s in statuses} == {"campaigns", "agents", "portfolios", "chats", "messages"}
     assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses)
