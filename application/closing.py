@@ -79,6 +79,13 @@ class ClosingService:
                 retry_on_conflict(lambda: self._record_transcript(chat_id, stored))
         return to_send
 
+    def alert_incomplete(self, chat_id: str) -> None:
+        def command() -> None:
+            chat = self._get(Chat, UUID(chat_id))
+            chat.raise_close_incomplete_alert(actor=CLOSER, at=self.clock.now())
+            self.store.save(chat)
+        retry_on_conflict(command)
+
     def _request_confirmation(self, chat_id: str) -> list[str]:
         chat = self._get(Chat, UUID(chat_id))
         if not chat.is_closed:

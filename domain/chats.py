@@ -199,6 +199,13 @@ class Chat(Aggregate):
         self._alert_raised(kind="queue_wait", streak_started_at=self.queued_at, actor=actor,
                            at=require_aware(at))
 
+    def raise_close_incomplete_alert(self, *, actor: str, at: datetime) -> None:
+        """The close's confirmation or PDF keeps failing; the workers keep retrying, supervisors should know."""
+        if not self.is_closed or self.closed_at is None or self.closed_at in self.alerted_streaks:
+            return
+        self._alert_raised(kind="close_incomplete", streak_started_at=self.closed_at, actor=actor,
+                           at=require_aware(at))
+
     def acknowledge_alert(self, kind: str, streak_started_at: datetime, *, actor: str, at: datetime) -> None:
         """A supervisor or the agent has seen the alert; it stays on record until the reply resolves it."""
         self._alert_acknowledged(kind=kind, streak_started_at=streak_started_at, actor=actor, at=require_aware(at))

@@ -184,7 +184,7 @@ class ChatsProjector(Projector):
         row = self._update(connection, event, **marker)
         connection.execute(insert(self.alerts).values(
             id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"],
-            agent_id=row["agent_id"] if event.kind != "queue_wait" else None, kind=event.kind,
+            agent_id=row["agent_id"] if event.kind == "unanswered" else None, kind=event.kind,
             streak_started_at=event.streak_started_at, raised_at=event.at, state="open"))
         self.touch("alerts")
 
@@ -218,6 +218,7 @@ class ChatsProjector(Projector):
     @handles(Chat.TranscriptStored)
     def transcript_stored(self, connection: Connection, event: Any) -> None:
         self._update(connection, event, transcript_location=event.location, transcript_sha256=event.sha256)
+        self._resolve_alerts(connection, event, "close_incomplete")
 
     @handles(OutboundMessage.Requested)
     def outbound_requested(self, connection: Connection, event: Any) -> None:

@@ -117,7 +117,13 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
 
     def finish_close(chat_id: str) -> None:
         """Make sure a closed chat has its one confirmation and one transcript; safe to repeat."""
-        for message_id in despacho.closing.finish(chat_id):
+        try:
+            to_send = despacho.closing.finish(chat_id)
+        except Exception:
+            log.exception("close not finished; retrying with backoff", extra={"chat_id": chat_id})
+            despacho.closing.alert_incomplete(chat_id)
+            raise
+        for message_id in to_send:
             actors.send_message.send(message_id)
         actors.dispatch_queue.send(None, despacho.runner.head())
 

@@ -7,6 +7,7 @@ alert per unanswered streak, and every close with exactly one confirmation and o
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from datetime import timedelta
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from adapters.clock import FixedClock
 from adapters.twilio_transport import FakeTransport
+from application.closing import StoredTranscript
 from application.outbound import WindowClosedError
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
@@ -193,8 +195,33 @@ def test_the_transcript_pdf_renders_to_an_image(sqlite_settings: Settings, clock
         despacho.close()
 
 
+def failing_transcript(chat_id: str) -> StoredTranscript:
+    raise RuntimeError(f"disco lleno al guardar {chat_id}")
+
+
 def _alerts(despacho: Despacho) -> list[tuple[str, str]]:
     despacho.runner.catch_up()
     alerts = CHATS.alerts
     with despacho.read_engine.connect() as connection:
         return [(r.kind, r.state) for r in connection.execute(select(alerts.c.kind, alerts.c.state))]
+
+
+def test_a_close_whose_pdf_keeps_failing_alerts_until_it_is_stored(sqlite_settings: Settings,
+                                                                   clock: FixedClock) -> None:
+    despacho = build(sqlite_settings, clock=clock, transport=FakeTransport())
+    try:
+        center = Center(despacho, clock)
+        chat_id = center.assigned_chat(1)
+        working = despacho.closing.make_transcript
+        despacho.closing.make_transcript = failing_transcript
+        despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+        for _ in range(2):
+            with contextlib.suppress(RuntimeError):
+                despacho.actors.finish_close.fn(chat_id)
+        assert _alerts(despacho) == [("close_incomplete", "open")], "one alert, however many retries"
+        despacho.closing.make_transcript = working
+        despacho.actors.finish_close.fn(chat_id)
+        assert _alerts(despacho) == [("close_incomplete", "resolved")]
+        assert closed_chats_missing_their_close_work(despacho.read_engine) == []
+    finally:
+        despacho.close()
