@@ -38,6 +38,7 @@ class Projector:
                 for event_class in getattr(attribute, "_handles", ()):
                     self._handlers[get_topic(event_class)] = attribute_name
         self._touched: set[str] = set()
+        self.log_position = 0
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
         raise TypeError(f"{type(self).__name__} must define its tables")
@@ -54,7 +55,9 @@ class Projector:
     def topics(self) -> frozenset[str]:
         return frozenset(self._handlers)
 
-    def apply(self, connection: Connection, domain_event: Any) -> None:
+    def apply(self, connection: Connection, domain_event: Any, position: int = 0) -> None:
+        """Apply one event; `position` (its place in the log) is there for handlers that order rows by it."""
+        self.log_position = position
         handler_name = self._handlers.get(get_topic(type(domain_event)))
         if handler_name is not None:
             getattr(self, handler_name)(connection, domain_event)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -75,6 +76,7 @@ class ChatsProjector(Projector):
             Column("body", Text, nullable=False),
             Column("media", JSON, nullable=False),
             Column("message_sid", String(64)),
+            Column("log_position", BigInteger),
             Index(f"ix_chat_messages_chat{suffix}", "chat_id", "at"),
         )
         self.alerts = Table(
@@ -234,7 +236,8 @@ class ChatsProjector(Projector):
                   chat_id: str | None = None) -> None:
         connection.execute(insert(self.timeline).values(
             id=row_id or event_key(event), chat_id=chat_id or uid(event.originator_id), at=event.at,
-            author_kind=author_kind, author_id=author_id, body=body, media=media, message_sid=message_sid))
+            author_kind=author_kind, author_id=author_id, body=body, media=media, message_sid=message_sid,
+            log_position=self.log_position))
 
     def _assignment(self, connection: Connection, event: Any, campaign_id: str, agent_id: str,
                     previous: str | None, kind: str, decision: dict[str, Any]) -> None:

@@ -89,7 +89,8 @@ def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
     names = agent_names(engine)
     with engine.connect() as connection:
         rows = [dict(r) for r in connection.execute(
-            select(table).where(table.c.chat_id == chat_id).order_by(table.c.at, table.c.id)).mappings()]
+            select(table).where(table.c.chat_id == chat_id)
+            .order_by(table.c.log_position, table.c.id)).mappings()]
     for row in rows:
         row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] == "agent" else ""
         row["media"] = [_media(m) for m in row["media"] or []]

@@ -87,7 +87,7 @@ class ProjectionRunner:
                 advance_position(connection, projector.position_key, start, notifications[-1].id, datetime.now(UTC))
                 for notification in notifications:
                     if notification.topic in wanted:
-                        projector.apply(connection, self.store.mapper.to_domain_event(notification))
+                        projector.apply(connection, self.store.mapper.to_domain_event(notification), notification.id)
         except PositionMovedError:
             projector.take_touched()
             log.info("projector %s moved by another runner; batch discarded", projector.name)
