@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_REFRESH_SECONDS = 60
 ANONYMOUS_CSRF_COOKIE = "despacho_csrf"
+WEBHOOKS_PREFIX = "/webhooks/"
 
 
 def create_app(despacho: Despacho) -> FastAPI:
@@ -76,6 +77,9 @@ def create_app(despacho: Despacho) -> FastAPI:
 
 async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """Resolve the caller from a bearer token or the session cookie; refresh or expire the cookie."""
+    if request.url.path.startswith(WEBHOOKS_PREFIX):  # Twilio: its signature is the only credential; no cookies
+        request.state.user, request.state.auth_kind = None, "twilio"
+        return await call_next(request)
     despacho: Despacho = request.app.state.despacho
     request.state.lang = choose_language(request.headers.get("accept-language"), request.cookies.get("lang"))
     request.state.flashes = read_flashes(request)
