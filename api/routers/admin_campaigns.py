@@ -14,7 +14,7 @@ from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
 from api.security import allow, current_identity
 from api.templating import Pages
-from domain.campaigns import WEEKDAYS, CampaignSettings
+from domain.campaigns import CONTENT_SID_PATTERN, WEEKDAYS, CampaignSettings
 from domain.common import DomainError
 from projections.admin_queries import campaign_row
 from projections.queries import list_campaigns
@@ -22,6 +22,7 @@ from projections.queries import list_campaigns
 router = APIRouter(prefix="/admin/campaigns", include_in_schema=False, dependencies=[Depends(allow("admin"))])
 INT_SETTINGS = ("alert_after_minutes", "auto_close_after_hours", "default_capacity")
 TEXT_SETTINGS = ("time_zone", "routing_policy", "closing_message", "closing_template_sid", "flow_name")
+TEMPLATE_FIELDS = ("name", "content_sid", "variables")
 
 
 class FormError(DomainError):
@@ -43,7 +44,32 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
             hours[day] = [opens, closes]
     settings["business_hours"] = hours
     settings["dispositions"] = [line.strip() for line in str(form.get("dispositions", "")).splitlines() if line.strip()]
+    settings["templates"] = templates_from_form(form)
     return settings
+
+
+def template_rows_of(form: FormData) -> list[dict[str, str]]:
+    """The rows of the templates table as typed (a row is a name, a Content SID and its variables)."""
+    columns = [[str(v).strip() for v in form.getlist(f"template_{key}")] for key in TEMPLATE_FIELDS]
+    return [dict(zip(TEMPLATE_FIELDS, cells, strict=True)) for cells in zip(*columns, strict=False) if any(cells)]
+
+
+def templates_from_form(form: FormData) -> list[dict[str, Any]]:
+    """Approved WhatsApp templates; blank rows are ignored, variables are comma-separated names."""
+    templates = []
+    for number, row in enumerate(template_rows_of(form), start=1):
+        variables = [name.strip() for name in row["variables"].split(",") if name.strip()]
+        if not row["name"]:
+            raise FormError(f"Plantilla {number}: falta el nombre")
+        if len(row["name"]) > 80:
+            raise FormError(f"Plantilla {number}: el nombre admite hasta 80 caracteres")
+        if not CONTENT_SID_PATTERN.match(row["content_sid"]):
+            raise FormError(f"Plantilla {number}: el Content SID empieza por HX y le siguen 32 caracteres "
+                            "hexadecimales (34 en total)")
+        if len(variables) > 20:
+            raise FormError(f"Plantilla {number}: admite hasta 20 variables")
+        templates.append({"name": row["name"], "content_sid": row["content_sid"], "variables": variables})
+    return templates
 
 
 def flow_names() -> list[str]:
@@ -65,12 +91,14 @@ def _form_page(request: Request, pages: Pages, campaign: dict[str, Any] | None, 
 
 
 def _values_of(form: FormData) -> dict[str, Any]:
-    return {key: str(value) for key, value in form.items()}
+    return {**{key: str(value) for key, value in form.items()}, "templates": template_rows_of(form)}
 
 
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
     values["dispositions"] = "\n".join(row["dispositions"])
+    values["templates"] = [{"name": t["name"], "content_sid": t["content_sid"], "variables": ", ".join(t["variables"])}
+                           for t in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():
         values[f"{day}_open"], values[f"{day}_close"] = opens, closes
     return values

@@ -131,3 +131,36 @@ def test_the_admin_pages_create_and_edit_a_campaign(client: TestClient, despacho
     assert row["dispositions"] == ["pago", "no_contesta"] and row["default_capacity"] == 4
     assert bad.status_code == 422 and "capacidad por defecto" in bad.text
     assert "Seguros D" in client.get("/admin/campaigns").text
+
+
+def test_the_admin_page_edits_the_approved_whatsapp_templates(client: TestClient, despacho: Despacho,
+                                                              staff: SimpleNamespace) -> None:
+    csrf = log_in(client, "admin")
+    url = f"/admin/campaigns/{staff.banco_a}"
+    row = campaign_row(despacho.read_engine, staff.banco_a)
+    assert row is not None
+    form = {"csrf_token": csrf, "name": row["name"], "display_name": row["display_name"], "time_zone": row["time_zone"],
+            "alert_after_minutes": "30", "auto_close_after_hours": "24", "routing_policy": "least_load",
+            "default_capacity": "5", "flow_name": "default", "closing_message": "Chao", "closing_template_sid": "",
+            "dispositions": "pago", "mon_open": "08:00", "mon_close": "18:00",
+            "template_name": ["recordatorio_pago", "", "saludo"], "template_content_sid": [SID, "", "HX" + "c3" * 16],
+            "template_variables": ["nombre, monto", "", ""]}
+
+    saved = client.post(url, data=form)
+    despacho.runner.catch_up()
+    page = client.get(url)
+    no_name = client.post(url, data={**form, "template_name": ["recordatorio_pago", "", ""]})
+    bad_sid = client.post(url, data={**form, "template_content_sid": [SID, "", "HX123"]})
+    removed = client.post(url, data={**form, "template_name": ["recordatorio_pago", "", ""],
+                                     "template_content_sid": [SID, "", ""]})
+    despacho.runner.catch_up()
+
+    assert saved.status_code == 303
+    assert 'value="recordatorio_pago"' in page.text and 'value="nombre, monto"' in page.text and SID in page.text
+    assert no_name.status_code == 422 and "Plantilla 2: falta el nombre" in no_name.text
+    assert bad_sid.status_code == 422 and "Plantilla 2: el Content SID empieza por HX" in bad_sid.text
+    assert 'value="HX123"' in bad_sid.text  # what was typed is kept for correcting it
+    assert removed.status_code == 303
+    row = campaign_row(despacho.read_engine, staff.banco_a)
+    assert row is not None and row["templates"] == [
+        {"name": "recordatorio_pago", "content_sid": SID, "variables": ["nombre", "monto"]}]

@@ -474,3 +474,13 @@ def test_english_translations_keep_their_placeholders() -> None:
     ]
 
     assert mismatched == []
+
+
+def test_campaign_form_lists_the_templates_with_blank_rows_to_add_more_in_english(pages: Pages) -> None:
+    values = {"templates": [{"name": "recordatorio", "content_sid": "HX" + "a1" * 16, "variables": "1, 2"}]}
+
+    html = render(pages, "admin/campaign_form.html", FakeRequest(FakeUser("admin"), lang="en"), campaign=None,
+                  values=values, weekdays=("mon",), flow_names=["default"])
+
+    assert "Approved WhatsApp templates" in html and "Template name 4" in html
+    assert html.count('name="template_content_sid"') == 4 and 'value="1, 2"' in html
