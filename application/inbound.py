@@ -6,6 +6,7 @@ routing and anything slow happen afterwards in a worker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
@@ -18,7 +19,7 @@ from domain.chats import Chat
 from domain.common import actor_for_customer
 from domain.consent import Consent
 from domain.messages import InboundMessage
-from domain.messaging_rules import consent_keyword
+from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS, consent_keyword
 from domain.threads import CustomerThread
 
 DEFAULT_FLOW = "default"
@@ -52,7 +53,10 @@ class FlowForSender(Protocol):
 
 
 class InboundService:
-    def __init__(self, store: EventStore, clock: Clock, flow_for_sender: FlowForSender) -> None:
+    def __init__(self, store: EventStore, clock: Clock, flow_for_sender: FlowForSender, *,
+                 opt_out_words: Sequence[str] = OPT_OUT_WORDS, opt_in_words: Sequence[str] = OPT_IN_WORDS) -> None:
+        self.opt_out_words = tuple(opt_out_words)
+        self.opt_in_words = tuple(opt_in_words)
         self.store = store
         self.clock = clock
         self.flow_for_sender = flow_for_sender
@@ -82,7 +86,7 @@ class InboundService:
             thread.attach_chat(str(chat.id), actor=actor, at=now)
         chat.receive_customer_message(message.message_sid, message.body, message.media, actor=actor, at=now)
         inbound = InboundMessage.receive(message.message_sid, str(chat.id), message.params, actor=actor, at=now)
-        keyword = consent_keyword(message.body)
+        keyword = consent_keyword(message.body, self.opt_out_words, self.opt_in_words)
         consent = self._consent_change(message, keyword, actor) if keyword else None
         self.store.save(inbound, thread, chat, *([consent] if consent else []))
         return Received(str(chat.id), duplicate=False, new_chat=new_chat, consent=keyword)

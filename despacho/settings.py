@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS
+
 EMBEDDED_SECRET = "embedded-mode-only-not-a-secret"  # noqa: S105 - refused outside embedded mode
 
 
@@ -38,6 +40,9 @@ class Settings(BaseSettings):
     flows_dir: Path = Path(__file__).resolve().parent.parent / "flows"
     unidentified_campaign_code: str = "sin_identificar"
     allow_manual_assignment: bool = False
+    # Whole-message keywords, compared ignoring case, accents and punctuation (R11). JSON lists in the environment.
+    opt_out_words: list[str] = Field(default_factory=lambda: list(OPT_OUT_WORDS))
+    opt_in_words: list[str] = Field(default_factory=lambda: list(OPT_IN_WORDS))
     delivery_stuck_minutes: int = Field(default=15, ge=1)
     delivery_rate_window_minutes: int = Field(default=60, ge=1)
     delivery_rate_min_messages: int = Field(default=20, ge=1)

@@ -269,3 +269,35 @@ def test_a_customer_who_leaves_the_bot_waiting_is_recorded_once_and_the_chat_sta
     chat = world.chats_of()[0]
     assert chat["status"] == "bot"
     assert chat["bot_inactive_since"] == chat["last_customer_message_at"]
+
+
+def test_one_number_for_all_campaigns_lets_the_customer_choose_where_the_document_is_in_several(
+        world: World) -> None:
+    for campaign in (world.banco, world.telco):
+        world.despacho.campaigns.link_sender(UUID(campaign), SHARED_NUMBER, "whatsapp", is_default=False,
+                                             actor="test")
+    world.settle()
+    world.customer_says("Hola", to=SHARED_NUMBER)
+    world.customer_says("1", to=SHARED_NUMBER)
+    world.customer_says("1020304050", to=SHARED_NUMBER)
+    asked = world.transport.sent_to(CUSTOMER)[-1].delivery.body
+    assert "Banco Andino" in asked and "Telco Sur" in asked, "the bot lists the campaigns by their public names"
+    world.customer_says("Telco Sur", to=SHARED_NUMBER)
+    chat = world.chats_of()[-1]
+    assert (chat["campaign_id"], chat["agent_id"]) == (world.telco, world.bruno)
+    assert {m.delivery.sender for m in world.transport.sent_to(CUSTOMER)} == {SHARED_NUMBER}
+
+
+def test_opt_out_words_are_configurable(settings: Settings, clock: FixedClock) -> None:
+    despacho = build(settings.model_copy(update={"opt_out_words": ["no molestar"]}), clock=clock,
+                     transport=FakeTransport())
+    try:
+        from application.inbound import InboundText
+
+        received = despacho.inbound.receive(InboundText("SM" + "9" * 32, CUSTOMER, BANCO_NUMBER, "No molestar!"))
+        assert received.consent == "opt_out"
+        assert despacho.outbound.is_opted_out(CUSTOMER, BANCO_NUMBER)
+        kept = despacho.inbound.receive(InboundText("SM" + "8" * 32, CUSTOMER, BANCO_NUMBER, "baja"))
+        assert kept.consent is None, "the default list was replaced"
+    finally:
+        despacho.close()
