@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml package.json package-lock.json
 
 run: install
 	$(VENV)/bin/despacho demo
-	$(VENV)/bin/despacho serve
+	DESPACHO_FAKE_DELIVERY_SECONDS=$${DESPACHO_FAKE_DELIVERY_SECONDS:-2} $(VENV)/bin/despacho serve
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -244,6 +244,10 @@ class OutboundService:
                         content_sid=message.content_sid, content_variables=dict(message.content_variables),
                         status_callback=f"{self.public_url}/webhooks/twilio/status?mid={message.id}")
 
+    def sid_of(self, message_id: str) -> str:
+        """Twilio's SID for a message once it was handed over; empty before (or if it never was)."""
+        return self._message(message_id).sid or ""
+
     def _message(self, message_id: str) -> OutboundMessage:
         message = self._get(UUID(message_id))
         if not isinstance(message, OutboundMessage):

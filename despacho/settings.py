@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     flows_dir: Path = Path(__file__).resolve().parent.parent / "flows"
     unidentified_campaign_code: str = "sin_identificar"
     allow_manual_assignment: bool = False
+    # Embedded demo with the fake transport: report `sent` and `delivered` this long after a send (0: never).
+    fake_delivery_seconds: float = Field(default=0, ge=0, le=3600)
     # Whole-message keywords, compared ignoring case, accents and punctuation (R11). JSON lists in the environment.
     opt_out_words: list[str] = Field(default_factory=lambda: list(OPT_OUT_WORDS))
     opt_in_words: list[str] = Field(default_factory=lambda: list(OPT_IN_WORDS))

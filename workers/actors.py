@@ -15,6 +15,7 @@ from uuid import UUID
 
 import dramatiq
 
+from application.outbound import StatusReport
 from application.ports import SendFailedError
 from domain.chats import ChatClosedError
 from projections.queries import (
@@ -49,6 +50,7 @@ class Actors:
     run_timers: dramatiq.Actor  # type: ignore[type-arg]
     check_delivery: dramatiq.Actor  # type: ignore[type-arg]
     record_bot_inactivity: dramatiq.Actor  # type: ignore[type-arg]
+    report_fake_delivery: dramatiq.Actor  # type: ignore[type-arg]
 
     def periodic_jobs(self, every_seconds: int) -> list[PeriodicJob]:
         return [
@@ -88,6 +90,16 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
                         extra={**despacho.outbound.log_facts(message_id), "error_code": failure.code})
             raise
         log.info("message sent", extra=despacho.outbound.log_facts(message_id))
+        seconds = despacho.settings.fake_delivery_seconds
+        if despacho.settings.twilio_transport == "fake" and seconds > 0:
+            actors.report_fake_delivery.send_with_options(args=(message_id,), delay=int(seconds * 1000))
+
+    def report_fake_delivery(message_id: str) -> None:
+        """Embedded demo only: report `sent` then `delivered`, as Twilio's callbacks would."""
+        sid = despacho.outbound.sid_of(message_id)
+        for status in ("sent", "delivered"):
+            if sid:
+                despacho.outbound.apply_status(StatusReport(message_id, sid, status))
 
     def check_delivery() -> None:
         """Delivery alerts for messages without a final status and for senders or campaigns failing too often."""
@@ -160,6 +172,7 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         run_timers=_actor(broker, run_timers, max_retries=1, time_limit=300_000),
         check_delivery=_actor(broker, check_delivery, max_retries=1, time_limit=300_000),
         record_bot_inactivity=_actor(broker, record_bot_inactivity, max_retries=1, time_limit=120_000),
+        report_fake_delivery=_actor(broker, report_fake_delivery, max_retries=1, time_limit=30_000),
     )
     return actors
 

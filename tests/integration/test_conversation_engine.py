@@ -301,3 +301,23 @@ def test_opt_out_words_are_configurable(settings: Settings, clock: FixedClock) -
         assert kept.consent is None, "the default list was replaced"
     finally:
         despacho.close()
+
+
+def test_the_embedded_demo_reports_fake_deliveries_like_twilio_would(settings: Settings, clock: FixedClock) -> None:
+    transport = FakeTransport()
+    despacho = build(settings.model_copy(update={"fake_delivery_seconds": 0.05}), clock=clock, transport=transport)
+    try:
+        campaign = despacho.campaigns.register("banco_a", "Banco", "Banco Andino", {}, actor="test")
+        despacho.campaigns.link_sender(campaign, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
+        with background(despacho, projector=True, worker=True, scheduler=False):
+            wait_until_projected(despacho.runner)
+            from application.inbound import InboundText
+
+            received = despacho.inbound.receive(InboundText("SM" + "7" * 32, CUSTOMER, BANCO_NUMBER, "Hola"))
+            despacho.actors.process_chat.send(received.chat_id)
+            for _ in range(5):
+                despacho.broker.join("default")  # type: ignore[attr-defined]
+        statuses = {despacho.store.repository.get(UUID(m.delivery.message_id)).status for m in transport.sent}
+        assert transport.sent and statuses == {"delivered"}
+    finally:
+        despacho.close()
