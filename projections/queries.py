@@ -94,3 +94,11 @@ def chats_idle_in_bot(engine: Engine, silent_since_before: datetime) -> list[str
     ).limit(1000)
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())
+
+
+def portfolio_jobs_queued_before(engine: Engine, instant: datetime) -> list[str]:
+    """Import jobs still waiting for a worker since before `instant`."""
+    jobs = PORTFOLIOS.jobs
+    query = select(jobs.c.id).where(jobs.c.status == "queued", jobs.c.queued_at < instant).limit(100)
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())

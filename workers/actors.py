@@ -23,6 +23,7 @@ from projections.queries import (
     chats_waiting_for_the_bot,
     closed_chats_missing_their_close_work,
     open_sessions_opened_before,
+    portfolio_jobs_queued_before,
 )
 from projections.runner import wait_for_position
 from workers.scheduler import PeriodicJob
@@ -35,6 +36,7 @@ SHIFT_LIMIT = timedelta(hours=12)
 STUCK_BOT_INPUT = timedelta(seconds=30)
 MIN_BOT_INACTIVITY = timedelta(minutes=1)  # the shortest a flow may set; each flow's own limit is checked per chat
 SEND_RETRIES = 8
+LOST_JOB = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Actors:
     check_delivery: dramatiq.Actor  # type: ignore[type-arg]
     record_bot_inactivity: dramatiq.Actor  # type: ignore[type-arg]
     report_fake_delivery: dramatiq.Actor  # type: ignore[type-arg]
+    sweep_portfolio_jobs: dramatiq.Actor  # type: ignore[type-arg]
 
     def periodic_jobs(self, every_seconds: int) -> list[PeriodicJob]:
         return [
@@ -60,6 +63,7 @@ class Actors:
             PeriodicJob("run_timers", every_seconds, self.run_timers.send),
             PeriodicJob("check_delivery", every_seconds, self.check_delivery.send),
             PeriodicJob("record_bot_inactivity", every_seconds, self.record_bot_inactivity.send),
+            PeriodicJob("sweep_portfolio_jobs", every_seconds, self.sweep_portfolio_jobs.send),
             # A safety net: dispatch is also triggered by every change that can free an agent.
             PeriodicJob("dispatch_queue", max(every_seconds // 6, 5), lambda: self.dispatch_queue.send(None, 0)),
         ]
@@ -93,6 +97,11 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         seconds = despacho.settings.fake_delivery_seconds
         if despacho.settings.twilio_transport == "fake" and seconds > 0:
             actors.report_fake_delivery.send_with_options(args=(message_id,), delay=int(seconds * 1000))
+
+    def sweep_portfolio_jobs() -> None:
+        """Confirmed imports whose job message was lost (a broker outage right after the save): send it again."""
+        for job_id in portfolio_jobs_queued_before(despacho.read_engine, despacho.clock.now() - LOST_JOB):
+            despacho.import_portfolio.send(job_id)
 
     def report_fake_delivery(message_id: str) -> None:
         """Embedded demo only: report `sent` then `delivered`, as Twilio's callbacks would."""
@@ -173,6 +182,7 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         check_delivery=_actor(broker, check_delivery, max_retries=1, time_limit=300_000),
         record_bot_inactivity=_actor(broker, record_bot_inactivity, max_retries=1, time_limit=120_000),
         report_fake_delivery=_actor(broker, report_fake_delivery, max_retries=1, time_limit=30_000),
+        sweep_portfolio_jobs=_actor(broker, sweep_portfolio_jobs, max_retries=1, time_limit=60_000),
     )
     return actors
 
