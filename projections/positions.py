@@ -41,3 +41,9 @@ def advance_position(connection: Connection, name: str, expected: int, new: int,
     )
     if result.rowcount != 1:
         raise PositionMovedError(f"projector {name} is not at position {expected} any more")
+
+
+def reset_position(connection: Connection, name: str) -> None:
+    """Back to the start of the log: the projector's tables were recreated empty."""
+    connection.execute(update(projector_positions).where(projector_positions.c.name == name)
+                       .values(position=0, updated_at=None))

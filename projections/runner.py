@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 from application.store import EventStore
 from projections.base import Projector
@@ -25,6 +25,7 @@ from projections.positions import (
     advance_position,
     ensure_position_row,
     read_position,
+    reset_position,
 )
 from projections.positions import metadata as positions_metadata
 
@@ -53,8 +54,16 @@ class ProjectionRunner:
         self.wake = threading.Event()
 
     def create_tables(self) -> None:
+        """Create missing tables. A projector whose live tables no longer match its definition (an upgrade
+        added or removed a column) gets them recreated empty and projects the log again from the start:
+        read tables are derived data, so rebuilding is the migration."""
         positions_metadata.create_all(self.engine)
         for projector in self.projectors:
+            if _schema_changed(self.engine, projector):
+                log.warning("read tables of %s changed shape; rebuilding them from the event log", projector.name)
+                with self.engine.begin() as connection:
+                    projector.metadata.drop_all(connection)
+                    reset_position(connection, projector.position_key)
             projector.metadata.create_all(self.engine)
         with self.engine.begin() as connection:
             for projector in self.projectors:
@@ -123,6 +132,13 @@ class ProjectionRunner:
                                   name="projector", daemon=True)
         thread.start()
         return thread
+
+
+def _schema_changed(engine: Engine, projector: Projector) -> bool:
+    inspector = inspect(engine)
+    return any(inspector.has_table(table.name)
+               and {c["name"] for c in inspector.get_columns(table.name)} != set(table.columns.keys())
+               for table in projector.tables)
 
 
 def wait_until_projected(runner: ProjectionRunner, timeout: float = 10.0) -> None:
