@@ -19,17 +19,26 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
-from typing import Any, Literal
+from typing import Any
 
 import openpyxl
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+from application.portfolio_tables import (
+    DEFAULT_MAX_BYTES,
+    FileFormat,
+    FileType,
+    HeaderTest,
+    PortfolioFileError,
+    RawTable,
+    ensure_within_size_limit,
+    megabytes,
+)
+
 HEADER_SEARCH_ROWS = 30
 # An XLSX is a zip: refuse one that would unpack to far more than the upload limit (zip bomb).
 MAX_UNPACKED_RATIO = 20
@@ -39,49 +48,10 @@ _DELIMITERS = (",", ";", "\t", "|")
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TEXT_BYTES = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100)) + b"\t\n\r"
 
-FileType = Literal["csv", "xlsx"]
-HeaderTest = Callable[[Sequence[str]], bool]
-
-
-class PortfolioFileError(ValueError):
-    """The file as a whole cannot be used; the message tells the user why, in Spanish."""
-
-
-@dataclass(frozen=True)
-class FileFormat:
-    """How the file was read, for the preview."""
-
-    file_type: FileType
-    header_row: int
-    """1-based position of the header: record of the CSV, or row of the sheet."""
-    encoding: str | None = None
-    delimiter: str | None = None
-    sheet: str | None = None
-    sheet_names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RawTable:
-    header: list[str]
-    rows: list[list[str]]
-    has_formulas: bool
-    """Some cell starts with "="."""
-    format: FileFormat
-
-
 def looks_like_header(cells: Sequence[str]) -> bool:
     """Fallback header test: at least two non-empty cells, none of them a number."""
     filled = [cell for cell in cells if cell.strip()]
     return len(filled) >= 2 and not any(_is_number_like(cell) for cell in filled)
-
-
-def ensure_within_size_limit(size_in_bytes: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-    """Refuse a file over the limit; callers that stream an upload can check before reading it."""
-    if size_in_bytes > max_bytes:
-        raise PortfolioFileError(
-            f"El archivo pesa {_megabytes(size_in_bytes)} y el límite es {_megabytes(max_bytes)}. "
-            "Divídalo en archivos más pequeños."
-        )
 
 
 def read_table(content: bytes, file_name: str, *, sheet: str | None = None,
@@ -212,7 +182,7 @@ def _refuse_zip_bomb(content: bytes, file_name: str, max_bytes: int) -> None:
         unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > max_bytes * MAX_UNPACKED_RATIO:
         raise PortfolioFileError(
-            f"«{file_name}» ocupa {_megabytes(unpacked)} al descomprimirlo, demasiado para una cartera. "
+            f"«{file_name}» ocupa {megabytes(unpacked)} al descomprimirlo, demasiado para una cartera. "
             "Divídalo en archivos más pequeños."
         )
 
@@ -336,9 +306,3 @@ def _is_number_like(cell: str) -> bool:
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold().strip()
-
-
-def _megabytes(size_in_bytes: int) -> str:
-    if size_in_bytes < 1024 * 1024:
-        return f"{size_in_bytes / 1024:.0f} KB"
-    return f"{size_in_bytes / (1024 * 1024):.1f} MB".replace(".", ",")

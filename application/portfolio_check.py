@@ -35,7 +35,7 @@ from typing import Any, Literal, NamedTuple
 
 import phonenumbers
 
-from adapters.portfolio_files import DEFAULT_MAX_BYTES, FileFormat, PortfolioFileError, read_table
+from application.portfolio_tables import DEFAULT_MAX_BYTES, FileFormat, PortfolioFileError, TableReader
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -187,11 +187,12 @@ def _defused(cell: str) -> str:
 # --- entry point -----------------------------------------------------------------------------
 
 
-def check_portfolio(content: bytes, file_name: str, *, sheet: str | None = None,
+def check_portfolio(content: bytes, file_name: str, *, read_table: TableReader, sheet: str | None = None,
                     max_bytes: int = DEFAULT_MAX_BYTES) -> PortfolioPreview:
-    """Read, normalise and validate a portfolio file; raise PortfolioFileError if it is unusable."""
+    """Read (with the given reader), normalise and validate a portfolio file; raise PortfolioFileError
+    if it is unusable."""
     with _garbage_collector_paused():
-        source, columns, checker = _read_and_check(content, file_name, sheet, max_bytes)
+        source, columns, checker = _read_and_check(read_table, content, file_name, sheet, max_bytes)
     if checker.counted_rows == 0:
         raise PortfolioFileError(f"«{file_name}» solo tiene el encabezado: no hay clientes para revisar.")
     duplicate_rows = checker.reject_duplicates()
@@ -202,7 +203,7 @@ def check_portfolio(content: bytes, file_name: str, *, sheet: str | None = None,
     )
 
 
-def _read_and_check(content: bytes, file_name: str, sheet: str | None,
+def _read_and_check(read_table: TableReader, content: bytes, file_name: str, sheet: str | None,
                     max_bytes: int) -> tuple[FileFormat, ColumnMap, _RowChecker]:
     """The raw table lives only in here, so its cells are freed as soon as the rows are checked."""
     table = read_table(content, file_name, sheet=sheet, max_bytes=max_bytes, is_header=is_portfolio_header)

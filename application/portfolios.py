@@ -16,6 +16,7 @@ from uuid import UUID
 
 from application.campaigns import CampaignService
 from application.portfolio_check import PortfolioFileError, PortfolioPreview, check_portfolio
+from application.portfolio_tables import TableReader
 from application.ports import Clock
 from application.store import EventStore
 from domain.common import SYSTEM, DomainError, NotFoundError
@@ -53,8 +54,9 @@ class ImportResult:
 
 
 class PortfolioService:
-    def __init__(self, store: EventStore, clock: Clock, campaigns: CampaignService, max_bytes: int,
-                 uploads: UploadStore | None = None) -> None:
+    def __init__(self, store: EventStore, clock: Clock, campaigns: CampaignService, max_bytes: int, *,
+                 read_table: TableReader, uploads: UploadStore | None = None) -> None:
+        self.read_table = read_table
         self.store = store
         self.clock = clock
         self.campaigns = campaigns
@@ -62,7 +64,7 @@ class PortfolioService:
         self.uploads = uploads
 
     def preview(self, content: bytes, file_name: str, *, sheet: str | None = None) -> PortfolioPreview:
-        return check_portfolio(content, file_name, sheet=sheet, max_bytes=self.max_bytes)
+        return check_portfolio(content, file_name, read_table=self.read_table, sheet=sheet, max_bytes=self.max_bytes)
 
     def import_file(self, campaign_id: UUID, content: bytes, file_name: str, *, mode: str = "upsert",
                     sheet: str | None = None, actor: str) -> ImportResult:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from adapters.portfolio_files import ensure_within_size_limit
+from adapters.portfolio_files import read_table
 from application.portfolio_check import (
     DEFAULT_MAX_BYTES,
     PortfolioFileError,
@@ -15,6 +15,7 @@ from application.portfolio_check import (
     RowProblem,
     check_portfolio,
 )
+from application.portfolio_tables import ensure_within_size_limit
 
 SHOWN_PROBLEMS = 20
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252"}
@@ -42,7 +43,8 @@ def check(file: Path, as_json: bool, sheet: str | None, report: Path | None, max
     max_bytes = max_mb * 1024 * 1024
     try:
         ensure_within_size_limit(file.stat().st_size, max_bytes)  # before reading a huge file into memory
-        preview = check_portfolio(file.read_bytes(), file.name, sheet=sheet, max_bytes=max_bytes)
+        preview = check_portfolio(file.read_bytes(), file.name, read_table=read_table, sheet=sheet,
+                                  max_bytes=max_bytes)
     except PortfolioFileError as error:
         click.echo(f"Error: {error}", err=True)
         raise SystemExit(1) from error

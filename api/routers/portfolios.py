@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from adapters.portfolio_files import ensure_within_size_limit
 from api.deps import DespachoDep
 from api.security import allow
 from application.portfolio_check import PortfolioFileError, PortfolioPreview
+from application.portfolio_tables import ensure_within_size_limit
 from application.staff import Identity
 from despacho.bootstrap import Despacho
 from projections.admin_queries import job_progress, portfolio_imports, queued_job

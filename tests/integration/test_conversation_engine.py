@@ -21,7 +21,6 @@ from adapters.clock import FixedClock
 from adapters.twilio_signatures import sign, webhook_url
 from adapters.twilio_transport import FakeTransport
 from api.app import create_app
-from application.portfolios import PortfolioService
 from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
@@ -83,7 +82,7 @@ def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", {}, actor="test")
     despacho.campaigns.link_sender(banco, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
     despacho.campaigns.link_sender(telco, TELCO_NUMBER, "whatsapp", is_default=True, actor="test")
-    portfolios = PortfolioService(despacho.store, clock, despacho.campaigns, max_bytes=10_000_000)
+    portfolios = despacho.portfolios
     portfolios.import_file(banco, PORTFOLIO.encode(), "cartera.csv", actor="test")
     portfolios.import_file(telco, PORTFOLIO.encode(), "cartera.csv", actor="test")
     ana = despacho.staff.register("ana", "Ana", "agent", password="clave-de-prueba-1", capacity=2,

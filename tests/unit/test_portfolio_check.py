@@ -8,12 +8,14 @@ import gc
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from adapters.portfolio_files import read_table
 from application.portfolio_check import (
     CustomerRow,
     InvalidCellError,
@@ -32,16 +34,21 @@ from application.portfolio_check import (
 )
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "portfolios"
+
+
+def check(content: bytes, file_name: str, **options: Any) -> PortfolioPreview:
+    """The checker with the real CSV/XLSX reader, as the composition root wires it."""
+    return check_portfolio(content, file_name, read_table=read_table, **options)
 SHARED_DOCUMENTS = {"1020304050", "52123456", "80765432", "1098765432", "43210987"}
 HEADER = "tipo_documento,documento,nombres,apellidos,celular,telefono2,correo,ciudad,saldo,dias_mora"
 
 
 def check_fixture(name: str) -> PortfolioPreview:
-    return check_portfolio((FIXTURES / name).read_bytes(), name)
+    return check((FIXTURES / name).read_bytes(), name)
 
 
 def check_csv(*rows: str, header: str = HEADER) -> PortfolioPreview:
-    return check_portfolio("\r\n".join([header, *rows]).encode(), "prueba.csv")
+    return check("\r\n".join([header, *rows]).encode(), "prueba.csv")
 
 
 def by_row(preview: PortfolioPreview) -> dict[int, CustomerRow]:
@@ -197,7 +204,7 @@ def test_the_missing_column_message_names_the_columns_found() -> None:
 
 def test_a_file_over_the_limit_is_refused() -> None:
     with pytest.raises(PortfolioFileError, match="límite"):
-        check_portfolio((FIXTURES / "cartera_banco_a.csv").read_bytes(), "grande.csv", max_bytes=4096)
+        check((FIXTURES / "cartera_banco_a.csv").read_bytes(), "grande.csv", max_bytes=4096)
 
 
 def test_a_formula_in_a_data_cell_makes_that_row_invalid() -> None:
@@ -205,7 +212,7 @@ def test_a_formula_in_a_data_cell_makes_that_row_invalid() -> None:
                                 [52123456, "3001234567", "=A2*2"],
                                 [80765432, "3101234567", 1500]]})
 
-    preview = check_portfolio(content, "formulas.xlsx")
+    preview = check(content, "formulas.xlsx")
 
     assert [row.document_number for row in preview.valid_rows] == ["80765432"]
     assert problems_of(preview, 1) == [("saldo", "La celda tiene una fórmula (=A2*2); pegue solo los valores",
@@ -223,7 +230,7 @@ def test_the_sheet_asked_for_is_the_one_checked() -> None:
     content = xlsx({"Primera": [["documento", "celular"], [52123456, "3001234567"]],
                     "Segunda": [["documento", "celular"], [80765432, "3101234567"], [43210987, ""]]})
 
-    preview = check_portfolio(content, "hojas.xlsx", sheet="Segunda")
+    preview = check(content, "hojas.xlsx", sheet="Segunda")
 
     assert preview.sheet == "Segunda"
     assert [row.document_number for row in preview.valid_rows] == ["80765432", "43210987"]
@@ -414,7 +421,7 @@ def test_the_error_report_has_one_line_per_problem(rows: list[list[str]]) -> Non
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows([HEADER.split(","), *rows])
     try:
-        preview = check_portfolio(buffer.getvalue().encode(), "azar.csv")
+        preview = check(buffer.getvalue().encode(), "azar.csv")
     except PortfolioFileError:
         return  # every row blank, or a control character: refused as a whole, nothing to report
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from adapters.portfolio_files import PortfolioFileError, ensure_within_size_limit, read_table
+from adapters.portfolio_files import read_table
+from application.portfolio_tables import PortfolioFileError, ensure_within_size_limit
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "portfolios"
 MB = 1024 * 1024
