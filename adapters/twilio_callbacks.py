@@ -26,6 +26,7 @@ class CallbackDispatcher:
         self.step_delay = step_delay
         self.timeout = timeout
         self._stop = threading.Event()
+        self._client = httpx.Client(timeout=timeout)  # one connection pool: a new client per callback costs ~20 ms
 
     def schedule(self, url: str | None, steps: Sequence[Step]) -> None:
         """Apply each step after `step_delay` and post its callback (when there is a URL to post to)."""
@@ -45,8 +46,8 @@ class CallbackDispatcher:
     def deliver_now(self, url: str, params: dict[str, str]) -> int:
         """POST one signed callback; returns the receiver's HTTP status (0 when it could not be reached)."""
         try:
-            response = httpx.post(url, data=params, timeout=self.timeout,
-                                  headers={"X-Twilio-Signature": sign(self.auth_token, url, params)})
+            response = self._client.post(url, data=params,
+                                         headers={"X-Twilio-Signature": sign(self.auth_token, url, params)})
         except httpx.HTTPError as exc:
             log.warning("status callback not delivered: %s", type(exc).__name__)
             return 0
@@ -54,3 +55,4 @@ class CallbackDispatcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._client.close()

@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from uuid import UUID, uuid4
 
-import httpx
 from common import available_backends, backend, rate, report
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -51,7 +50,6 @@ from adapters.fake_twilio_api import (
     serve_fake_twilio,
 )
 from adapters.twilio_callbacks import CallbackDispatcher, Step
-from adapters.twilio_signatures import sign
 from adapters.twilio_transport import RedirectingHttpClient, create_params
 from api.app import create_app
 from application.ports import Delivery
@@ -66,20 +64,11 @@ customers = (f"whatsapp:+57300{n:07d}" for n in itertools.count(1))
 
 
 class ReplayOnly(CallbackDispatcher):
-    """The fake's dispatcher without its automatic callbacks (only `replay_callbacks` posts), over one
-    kept-alive httpx client: the stock `deliver_now` builds a client (and its TLS context) for every
-    callback, ~20 ms, which would swamp both figures."""
-
-    def __init__(self, auth_token: str) -> None:
-        super().__init__(auth_token)
-        self.client = httpx.Client(timeout=self.timeout)
+    """The fake's dispatcher without its automatic callbacks: only `replay_callbacks` posts, so both
+    figures count exactly the callbacks the bench replays."""
 
     def schedule(self, url: str | None, steps: Sequence[Step]) -> None:
         return None
-
-    def deliver_now(self, url: str, params: dict[str, str]) -> int:
-        signature = sign(self.auth_token, url, params)
-        return self.client.post(url, data=params, headers={"X-Twilio-Signature": signature}).status_code
 
 
 def bare_receiver() -> FastAPI:
@@ -178,7 +167,7 @@ def run(name: str) -> None:
                "fake → bare endpoint", callbacks_baseline)
         final = {message_of(despacho, message_id).status for message_id in message_ids}
         assert final == {"read"}, final
-    dispatcher.client.close()
+    dispatcher.stop()
 
 
 def message_of(despacho: Despacho, message_id: str) -> OutboundMessage:
