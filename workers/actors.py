@@ -120,7 +120,7 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         if after_position and not wait_for_position(despacho.runner, after_position, ("chats", "agents")):
             log.warning("read side behind; dispatching on what it shows", extra={"position": after_position})
         assigned = despacho.router.dispatch(set(campaign_ids) if campaign_ids else None)
-        log.info("dispatched", extra={"assigned": len(assigned)})
+        log.log(logging.INFO if assigned else logging.DEBUG, "dispatched", extra={"assigned": len(assigned)})
 
     def sweep_bot_input() -> None:
         """Chats whose customer message was recorded but never handed to the bot (a lost enqueue)."""
@@ -158,14 +158,16 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         run = despacho.timers.run(despacho.clock.now())
         for chat_id in run.closed:
             actors.finish_close.send(chat_id)
-        log.info("timers applied", extra={"alerts": run.alerts, "closed": len(run.closed), "examined": run.examined})
+        log.log(logging.INFO if run.examined else logging.DEBUG, "timers applied",
+                extra={"alerts": run.alerts, "closed": len(run.closed), "examined": run.examined})
 
     def record_bot_inactivity() -> None:
         """Customers who left the bot waiting (each flow says how long): recorded for the drop rate."""
         now = despacho.clock.now()
         idle = chats_idle_in_bot(despacho.read_engine, now - MIN_BOT_INACTIVITY)
         recorded = sum(despacho.conversations.record_inactivity(chat_id, now) for chat_id in idle)
-        log.info("bot inactivity", extra={"examined": len(idle), "recorded": recorded})
+        log.log(logging.INFO if recorded else logging.DEBUG, "bot inactivity",
+                extra={"examined": len(idle), "recorded": recorded})
 
     actors = Actors(
         expire_sessions=_actor(broker, expire_sessions, max_retries=3, time_limit=60_000),
