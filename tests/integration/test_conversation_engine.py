@@ -320,3 +320,35 @@ def test_the_embedded_demo_reports_fake_deliveries_like_twilio_would(settings: S
         assert transport.sent and statuses == {"delivered"}
     finally:
         despacho.close()
+
+
+def signed_post(world: World, path: str, params: dict[str, str]) -> Any:
+    url = webhook_url(world.despacho.settings.public_url, path)
+    token = world.despacho.settings.twilio_auth_token.get_secret_value()
+    return world.client.post(path, data=params, headers={"X-Twilio-Signature": sign(token, url, params)})
+
+
+@pytest.mark.parametrize("missing", ["MessageSid", "From", "To"])
+def test_a_signed_but_incomplete_webhook_is_refused_clearly_and_records_nothing(world: World, missing: str) -> None:
+    params = {"MessageSid": next(message_sids), "From": CUSTOMER, "To": BANCO_NUMBER, "Body": "Hola"}
+    del params[missing]
+    response = signed_post(world, "/webhooks/twilio/messages", params)
+    assert response.status_code == 400 and "Faltan" in response.text
+    world.settle()
+    assert world.chats_of() == []
+
+
+def test_careless_webhook_fields_are_tolerated(world: World) -> None:
+    params = {"MessageSid": next(message_sids), "From": CUSTOMER, "To": BANCO_NUMBER, "Body": "x" * 20_000,
+              "NumMedia": "muchos", "MediaUrl0": "https://api.twilio.com/media/1"}
+    assert signed_post(world, "/webhooks/twilio/messages", params).status_code == 200
+    world.settle()
+    [chat] = world.chats_of()
+    events = list(world.despacho.store.events.get(UUID(chat["id"])))
+    wrote = next(e for e in events if type(e).__name__ == "CustomerWrote")
+    assert len(wrote.body) == 4096 and wrote.media == []
+
+
+def test_a_status_callback_without_its_fields_is_refused(world: World) -> None:
+    response = signed_post(world, "/webhooks/twilio/status?mid=x", {"MessageSid": "SM1"})
+    assert response.status_code == 400
