@@ -45,7 +45,7 @@ import threading
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,7 +57,7 @@ from twilio.rest import Client
 
 from adapters.clock import Clock, SystemClock
 from adapters.twilio_errors import TwilioFailure, classify, classify_exception
-from application.ports import Delivery, SendFailedError, Submitted
+from application.ports import Delivery, ReportedStatus, SendFailedError, Submitted
 
 TWILIO_API_URL = "https://api.twilio.com"
 MESSAGING_SERVICE_PREFIX = "MG"
@@ -168,6 +168,15 @@ class TwilioTransport:
                     submitted.status)
         return submitted
 
+    def current_status(self, sid: str) -> ReportedStatus | None:
+        try:
+            message = self._client.messages(sid).fetch()
+        except CALL_ERRORS as error:
+            logger.warning("twilio status fetch failed sid=%s: %s", sid, classify_exception(error).code)
+            return None
+        return ReportedStatus(str(message.status or ""), str(message.error_code or ""),
+                              str(message.error_message or ""))
+
     def find_sent(self, delivery: Delivery) -> Submitted | None:
         """The message Twilio already accepted for this delivery (see the module docstring for how)."""
         filters: dict[str, str] = {"to": delivery.to}
@@ -273,6 +282,11 @@ class FakeTransport:
                 raise scripted.error
         return Submitted(sid=sid, status="queued")
 
+    def current_status(self, sid: str) -> ReportedStatus | None:
+        with self._lock:
+            found = next((m for m in self._sent if m.sid == sid), None)
+        return ReportedStatus(found.status) if found else None
+
     def find_sent(self, delivery: Delivery) -> Submitted | None:
         with self._lock:
             found = next((m for m in reversed(self._sent) if m.delivery.message_id == delivery.message_id), None)
@@ -287,6 +301,11 @@ class FakeTransport:
     def sent_to(self, to: str) -> list[SentMessage]:
         """What one customer address received, oldest first (for the customer simulator)."""
         return [message for message in self.sent if message.delivery.to == to]
+
+    def progress(self, sid: str, status: str) -> None:
+        """Twilio moved a message on without a callback reaching us (tests of reconciliation)."""
+        with self._lock:
+            self._sent = [replace(m, status=status) if m.sid == sid else m for m in self._sent]
 
     def clear(self) -> None:
         with self._lock:

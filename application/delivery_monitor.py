@@ -45,7 +45,8 @@ class FailureCount:
 
 
 class DeliveryDirectory(Protocol):
-    def unfinished_before(self, cutoff: datetime, limit: int) -> list[UnfinishedMessage]: ...
+    def unfinished_before(self, cutoff: datetime, limit: int,
+                          since: datetime | None = None) -> list[UnfinishedMessage]: ...
 
     def failure_counts(self, since: datetime) -> list[FailureCount]: ...
 

@@ -244,6 +244,17 @@ class OutboundService:
                         content_sid=message.content_sid, content_variables=dict(message.content_variables),
                         status_callback=f"{self.public_url}/webhooks/twilio/status?mid={message.id}")
 
+    def reconcile(self, message_id: str) -> bool:
+        """Ask Twilio for the status of a message whose callbacks never came; apply it like a callback."""
+        message = self._message(message_id)
+        if message.is_final or not message.sid:
+            return False
+        reported = self.transport.current_status(message.sid)
+        if reported is None or not reported.status:
+            return False
+        return self.apply_status(StatusReport(message_id, message.sid, reported.status, reported.error_code,
+                                              reported.error_message[:500], {"source": "reconciliation"}))
+
     def sid_of(self, message_id: str) -> str:
         """Twilio's SID for a message once it was handed over; empty before (or if it never was)."""
         return self._message(message_id).sid or ""

@@ -49,8 +49,20 @@ class SendFailedError(Exception):
         self.code, self.reason, self.retryable, self.opted_out = code, reason, retryable, opted_out
 
 
+@dataclass(frozen=True)
+class ReportedStatus:
+    """What Twilio says about a message it accepted, when asked (reconciliation)."""
+
+    status: str
+    error_code: str = ""
+    error_message: str = ""
+
+
 class Transport(Protocol):
     def send(self, delivery: Delivery) -> Submitted: ...
+
+    def current_status(self, sid: str) -> ReportedStatus | None:
+        """Ask Twilio for a message's status now; None when it cannot say (unknown SID, unreachable)."""
 
     def find_sent(self, delivery: Delivery) -> Submitted | None:
         """The message Twilio already accepted for this delivery, if an earlier attempt got through."""

@@ -148,12 +148,14 @@ class SqlDeliveryDirectory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def unfinished_before(self, cutoff: datetime, limit: int) -> list[UnfinishedMessage]:
+    def unfinished_before(self, cutoff: datetime, limit: int, since: datetime | None = None) -> list[UnfinishedMessage]:
         table = MESSAGES.messages
         query = (select(table.c.id, table.c.campaign_id, table.c.chat_id, table.c.sender_address, table.c.status,
                         table.c.requested_at)
                  .where(table.c.status.not_in(FINAL_STATUSES), table.c.requested_at < cutoff)
                  .order_by(table.c.requested_at).limit(limit))
+        if since is not None:
+            query = query.where(table.c.requested_at >= since)
         with self.engine.connect() as connection:
             return [UnfinishedMessage(r.id, r.campaign_id or "", r.chat_id or "", r.sender_address, r.status,
                                       r.requested_at) for r in connection.execute(query)]

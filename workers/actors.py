@@ -37,6 +37,9 @@ STUCK_BOT_INPUT = timedelta(seconds=30)
 MIN_BOT_INACTIVITY = timedelta(minutes=1)  # the shortest a flow may set; each flow's own limit is checked per chat
 SEND_RETRIES = 8
 LOST_JOB = timedelta(minutes=5)
+UNRECONCILED = timedelta(minutes=10)
+RECONCILE_HORIZON = timedelta(hours=24)  # older ones stay as they are, alerted, for a person to look at
+RECONCILE_BATCH = 100  # Twilio rate-limits fetches; the rest wait for the next run
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Actors:
     record_bot_inactivity: dramatiq.Actor  # type: ignore[type-arg]
     report_fake_delivery: dramatiq.Actor  # type: ignore[type-arg]
     sweep_portfolio_jobs: dramatiq.Actor  # type: ignore[type-arg]
+    reconcile_deliveries: dramatiq.Actor  # type: ignore[type-arg]
 
     def periodic_jobs(self, every_seconds: int) -> list[PeriodicJob]:
         return [
@@ -64,6 +68,7 @@ class Actors:
             PeriodicJob("check_delivery", every_seconds, self.check_delivery.send),
             PeriodicJob("record_bot_inactivity", every_seconds, self.record_bot_inactivity.send),
             PeriodicJob("sweep_portfolio_jobs", every_seconds, self.sweep_portfolio_jobs.send),
+            PeriodicJob("reconcile_deliveries", every_seconds * 5, self.reconcile_deliveries.send),
             # A safety net: dispatch is also triggered by every change that can free an agent.
             PeriodicJob("dispatch_queue", max(every_seconds // 6, 5), lambda: self.dispatch_queue.send(None, 0)),
         ]
@@ -97,6 +102,18 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         seconds = despacho.settings.fake_delivery_seconds
         if despacho.settings.twilio_transport == "fake" and seconds > 0:
             actors.report_fake_delivery.send_with_options(args=(message_id,), delay=int(seconds * 1000))
+
+    def reconcile_deliveries() -> None:
+        """Messages without a final status for a while: never handed to Twilio (a lost job) are sent
+        again, which is safe (`find_sent`); the others' status is asked of Twilio."""
+        now = despacho.clock.now()
+        unfinished = despacho.delivery.directory.unfinished_before(now - UNRECONCILED, RECONCILE_BATCH,
+                                                                   since=now - RECONCILE_HORIZON)
+        for message in unfinished:
+            if despacho.outbound.sid_of(message.message_id):
+                despacho.outbound.reconcile(message.message_id)
+            else:
+                actors.send_message.send(message.message_id)
 
     def sweep_portfolio_jobs() -> None:
         """Confirmed imports whose job message was lost (a broker outage right after the save): send it again."""
@@ -185,6 +202,7 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         record_bot_inactivity=_actor(broker, record_bot_inactivity, max_retries=1, time_limit=120_000),
         report_fake_delivery=_actor(broker, report_fake_delivery, max_retries=1, time_limit=30_000),
         sweep_portfolio_jobs=_actor(broker, sweep_portfolio_jobs, max_retries=1, time_limit=60_000),
+        reconcile_deliveries=_actor(broker, reconcile_deliveries, max_retries=1, time_limit=300_000),
     )
     return actors
 

@@ -352,3 +352,16 @@ def test_careless_webhook_fields_are_tolerated(world: World) -> None:
 def test_a_status_callback_without_its_fields_is_refused(world: World) -> None:
     response = signed_post(world, "/webhooks/twilio/status?mid=x", {"MessageSid": "SM1"})
     assert response.status_code == 400
+
+
+def test_messages_without_callbacks_are_reconciled_and_lost_sends_sent_again(world: World) -> None:
+    chat = identify(world)
+    first = world.transport.sent_to(CUSTOMER)[0]
+    world.transport.progress(first.sid, "delivered")  # Twilio delivered it; the callback never came
+    unsent = world.despacho.desk.reply(chat["id"], world.ana, body="¿Sigue ahí?")  # its send job was lost
+    world.settle()
+    world.clock.advance(timedelta(minutes=11))
+    world.despacho.actors.reconcile_deliveries.send()
+    world.settle()
+    assert message_of(world, first).status == "delivered"
+    assert world.transport.sent_to(CUSTOMER)[-1].delivery.message_id == unsent

@@ -437,3 +437,15 @@ def test_the_requests_the_sdk_sent_match_twilios_api_description(
             sent = {name for name, _ in request.query}
             assert sent <= allowed, sent - allowed
             assert "To" in sent
+
+
+def test_asks_twilio_for_the_status_of_a_message_whose_callbacks_never_came(
+        transport: TwilioTransport, twilio: FakeTwilio, make_delivery: Any) -> None:
+    submitted = transport.send(make_delivery())
+    for _ in range(200):  # the fake advances the message on its own schedule, as Twilio does
+        if twilio.fetch_message(submitted.sid).status == "delivered":
+            break
+        time.sleep(0.02)
+    reported = transport.current_status(submitted.sid)
+    assert reported is not None and reported.status == twilio.fetch_message(submitted.sid).status
+    assert transport.current_status("SM" + "0" * 32) is None, "an unknown SID: Twilio cannot say"
