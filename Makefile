@@ -3,18 +3,29 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+# Every Python package comes from a hashed lock; `make lock` refreshes both on purpose.
+LOCK     := requirements.lock
+DEV_LOCK := requirements-dev.lock
+# The editable install builds with setuptools from the lock, not whatever the index has today.
+BUILD_REQUIREMENTS := setuptools>=69\nwheel
+COMPILE := $(VENV)/bin/uv pip compile pyproject.toml - --generate-hashes --universal --python-version 3.11 --quiet
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit bench lock clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml package.json package-lock.json
+$(STAMP): $(DEV_LOCK) pyproject.toml package.json package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(DEV_LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	npm ci --no-audit --no-fund --loglevel=error
 	$(PY) -m despacho.assets
 	touch $(STAMP)
+
+lock: install
+	printf '$(BUILD_REQUIREMENTS)\n' | $(COMPILE) --extra s3 -o $(LOCK)
+	printf '$(BUILD_REQUIREMENTS)\n' | $(COMPILE) --extra s3 --extra dev -o $(DEV_LOCK)
+	rm -f $(STAMP)
 
 run: install
 	$(VENV)/bin/despacho demo

@@ -143,7 +143,7 @@ def _set_active(agent_id: UUID, request: Request, despacho: Despacho, pages: Pag
     agent = _agent_or_404(request, agent_id, identity)
     check_scope(identity, {agent["role"]}, set(), set(agent["campaigns"]))
     despacho.staff.set_active(agent_id, active, actor=f"user:{identity.id}")
-    t, lang = pages.translate, request.state.lang
-    message = t(lang, "Cuenta reactivada.") if active else \
-        t(lang, "Cuenta desactivada: no puede entrar ni recibir chats nuevos.")
+    lang = request.state.lang
+    message = pages.translate(lang, "Cuenta reactivada.") if active else \
+        pages.translate(lang, "Cuenta desactivada: no puede entrar ni recibir chats nuevos.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)

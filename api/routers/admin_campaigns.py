@@ -97,8 +97,8 @@ def _values_of(form: FormData) -> dict[str, Any]:
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
     values["dispositions"] = "\n".join(row["dispositions"])
-    values["templates"] = [{"name": t["name"], "content_sid": t["content_sid"], "variables": ", ".join(t["variables"])}
-                           for t in row["templates"]]
+    values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
+                            "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():
         values[f"{day}_open"], values[f"{day}_close"] = opens, closes
     return values

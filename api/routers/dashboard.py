@@ -22,24 +22,26 @@ def home(request: Request, despacho: DespachoDep, pages: PagesDep,
         return RedirectResponse("/desk", status_code=303)
     counts = dashboard_counts(despacho.read_engine)
     lang = request.state.lang
-    t = pages.translate
     cards = {
         "admin": [
-            {"title": t(lang, "Campañas activas"), "value": counts["campaigns"], "hint": "", "url": "/admin/campaigns"},
-            {"title": t(lang, "Clientes en carteras"), "value": counts["customers"], "hint": "",
+            {"title": pages.translate(lang, "Campañas activas"), "value": counts["campaigns"], "hint": "",
+             "url": "/admin/campaigns"},
+            {"title": pages.translate(lang, "Clientes en carteras"), "value": counts["customers"], "hint": "",
              "url": "/admin/portfolios"},
-            {"title": t(lang, "Asesores disponibles"), "value": counts["agents_available"], "hint": "",
+            {"title": pages.translate(lang, "Asesores disponibles"), "value": counts["agents_available"], "hint": "",
              "url": "/admin/agents"},
         ],
         "supervisor": [
-            {"title": t(lang, "Chats en cola"), "value": counts["waiting_queue"], "hint": "",
+            {"title": pages.translate(lang, "Chats en cola"), "value": counts["waiting_queue"], "hint": "",
              "url": "/supervisor/queue"},
-            {"title": t(lang, "Chats asignados"), "value": counts["assigned"], "hint": "", "url": "/supervisor/agents"},
-            {"title": t(lang, "Asesores disponibles"), "value": counts["agents_available"], "hint": "",
+            {"title": pages.translate(lang, "Chats asignados"), "value": counts["assigned"], "hint": "",
+             "url": "/supervisor/agents"},
+            {"title": pages.translate(lang, "Asesores disponibles"), "value": counts["agents_available"], "hint": "",
              "url": "/supervisor/agents"},
         ],
         "auditor": [
-            {"title": t(lang, "Chats cerrados"), "value": counts["closed"], "hint": "", "url": "/audit/events"},
+            {"title": pages.translate(lang, "Chats cerrados"), "value": counts["closed"], "hint": "",
+             "url": "/audit/events"},
         ],
     }[current_identity(request).role]
     return pages.render(request, "dashboard.html", {"cards": cards})

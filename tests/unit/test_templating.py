@@ -440,11 +440,11 @@ def msgids_used_in_templates() -> set[str]:
 
 
 def msgids_used_in_api_code() -> set[str]:
-    """Strings routers pass to `pages.translate(lang, "...")` (or an alias `t = pages.translate`)."""
+    """Strings routers pass to `pages.translate(lang, "...")`, the one spelling routers use for it."""
     found: set[str] = set()
     for path in API_DIR.rglob("*.py"):
         with path.open("rb") as source:
-            for _, message, _, _ in extract("python", source, keywords={"translate": (2,), "t": (2,)}):
+            for _, message, _, _ in extract("python", source, keywords={"translate": (2,)}):
                 if isinstance(message, str) and message:
                     found.add(message)
     return found
