@@ -277,7 +277,7 @@ ALERT_KIND_LABELS = {"unanswered": "Cliente sin respuesta del asesor", "queue_wa
 ALERT_STATE_LABELS = {"raised": "emitida", "acknowledged": "atendida", "resolved": "resuelta",
                       "cleared": "resuelta"}
 # Spanish meanings of the Twilio codes that matter for delivery, translated from the project's
-# reference list (source: /work/shared/twilio/error-codes.csv, from Twilio's error pages).
+# reference list (the design material's twilio/error-codes.csv, from Twilio's error pages).
 TWILIO_ERROR_TEXT = {
     "21610": "el destinatario respondió STOP; mensaje bloqueado",
     "21614": "el número no es un celular válido",

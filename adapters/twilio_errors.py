@@ -7,7 +7,7 @@ Twilio anyway (`ambiguous`: look the message up before sending again), and a Spa
 agent sees.
 
 Codes, categories and retryability come from twilio_error_codes.csv, a copy of the project's
-reference list (source: /work/shared/twilio/error-codes.csv, compiled from Twilio's error pages
+reference list (the design material's twilio/error-codes.csv, compiled from Twilio's error pages
 https://www.twilio.com/docs/api/errors/<code>). `SUPPLEMENTARY_CODES` adds the few codes the API
 itself answers with that the list leaves out.
 """
