@@ -1,4 +1,4 @@
-"""What happens after a customer message is recorded: the bot's turn, hand-off and assignment.
+"""What happens after a customer message is recorded: the bot's turn, identification and hand-off.
 
 Runs in a worker. It consumes the chat's unread customer messages in order, one save per
 message (the chat's bot step, identification, queueing and the bot's replies together), so a
@@ -17,7 +17,6 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.outbound import OutboundService
 from application.ports import Clock
-from application.routing import AssignmentService
 from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
 from domain.flows.interpreter import is_inactive, reply, start
@@ -25,7 +24,6 @@ from domain.flows.model import Flow
 from domain.flows.runtime import BotState, ClosedByBot, HandedOff, TurnResult
 from domain.flows.world import BotWorld
 from domain.messages import OutboundMessage
-from domain.routing import WaitingChat
 
 BOT = "system:bot"
 DEFAULT_FLOW = "default"
@@ -49,25 +47,18 @@ class Progress:
 
 class ConversationService:
     def __init__(self, store: EventStore, clock: Clock, flows: FlowCatalog, world_for: Callable[[Chat], BotWorld],
-                 outbound: OutboundService, router: AssignmentService,
-                 unidentified_campaign: Callable[[], str]) -> None:
+                 outbound: OutboundService, unidentified_campaign: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
         self.flows = flows
         self.world_for = world_for
         self.outbound = outbound
-        self.router = router
         self.unidentified_campaign = unidentified_campaign
 
     def process(self, chat_id: str) -> Progress:
         progress = Progress(chat_id)
         while retry_on_conflict(lambda: self._next_message(chat_id, progress)):
             pass
-        if progress.queued_in:
-            chat = self._chat(chat_id)
-            if chat.status == "waiting_queue" and chat.queued_at is not None:
-                self.router.dispatch({progress.queued_in},
-                                     just_queued=[WaitingChat(chat_id, progress.queued_in, chat.queued_at)])
         return progress
 
     def record_inactivity(self, chat_id: str, now: datetime) -> bool:

@@ -9,6 +9,7 @@ from eventsourcing.application import AggregateNotFoundError
 from application.outbound import OutboundService
 from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
+from domain.campaigns import Campaign
 from domain.chats import Chat, ChatError
 from domain.common import actor_for_user
 
@@ -35,7 +36,10 @@ class DeskService:
             actor = actor_for_user(agent_id)
             if chat.agent_id != agent_id:
                 raise ChatError("Solo el asesor asignado puede responder este chat")
-            message = self.outbound.compose(chat, "template" if content_sid else "agent", body=text,
+            if content_sid:
+                self._campaign(chat).check_template_approved(content_sid)
+            message = self.outbound.compose(chat, "template" if content_sid else "agent",
+                                            body="" if content_sid else text,
                                             content_sid=content_sid, content_variables=content_variables,
                                             agent_id=agent_id, session_id=session_id, actor=actor)
             chat.record_agent_reply(str(message.id), agent_id, session_id, actor=actor, at=self.clock.now())
@@ -44,6 +48,13 @@ class DeskService:
 
         message_id: str = retry_on_conflict(command)
         return message_id
+
+    def _campaign(self, chat: Chat) -> Campaign:
+        try:
+            campaign: Campaign = self.store.repository.get(UUID(chat.campaign_id))
+        except (AggregateNotFoundError, ValueError) as exc:
+            raise ChatError("El chat no tiene campaña: no hay plantillas aprobadas") from exc
+        return campaign
 
     def _chat(self, chat_id: str) -> Chat:
         try:

@@ -222,6 +222,13 @@ class Campaign(Aggregate):
     def _archived(self, actor: str, at: datetime) -> None:
         self.archived = True
 
+    def check_template_approved(self, content_sid: str) -> None:
+        """Outside the WhatsApp window only the campaign's approved templates (or its closing one) may go (R12)."""
+        approved = {str(t.get("content_sid", "")) for t in self.settings.templates}
+        approved.add(self.settings.closing_template_sid)
+        if not content_sid or content_sid not in approved:
+            raise CampaignError("Esa plantilla no está aprobada para la campaña del chat")
+
     def check_dispositions(self, disposition: str) -> None:
         if disposition not in self.settings.dispositions:
             raise CampaignError(f"La tipificación '{disposition}' no existe en la campaña {self.name}")

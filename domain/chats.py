@@ -228,6 +228,8 @@ class Chat(Aggregate):
             raise ChatError(f"Motivo de cierre desconocido: {reason}")
         if reason == "agent" and not disposition:
             raise ChatError("Para cerrar, el asesor debe elegir una tipificación")
+        if reason == "supervisor" and not note.strip():
+            raise ChatError("Escriba el motivo del cierre")
         self._closed(reason=reason, disposition=disposition, note=note.strip()[:2000],
                      unattended=self.status != "assigned", previous_status=self.status,
                      actor=actor, at=require_aware(at))

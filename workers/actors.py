@@ -37,6 +37,7 @@ STUCK_BOT_INPUT = timedelta(seconds=30)
 MIN_BOT_INACTIVITY = timedelta(minutes=1)  # the shortest a flow may set; each flow's own limit is checked per chat
 SEND_RETRIES = 8
 LOST_JOB = timedelta(minutes=5)
+BOT_ACTOR = "system:bot"
 UNRECONCILED = timedelta(minutes=10)
 RECONCILE_HORIZON = timedelta(hours=24)  # older ones stay as they are, alerted, for a person to look at
 RECONCILE_BATCH = 100  # Twilio rate-limits fetches; the rest wait for the next run
@@ -89,6 +90,8 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
             actors.send_message.send(message_id)
         if progress.queued_in:
             actors.dispatch_queue.send([progress.queued_in], despacho.runner.head())
+        if progress.closed_by_bot:  # the flow ended the conversation itself: one close like any other (R8)
+            actors.close_chat.send(chat_id, "bot", "", "", BOT_ACTOR)
 
     def send_message(message_id: str) -> None:
         """Hand one outbound message to Twilio; retried with backoff on retryable failures."""

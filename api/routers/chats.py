@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.chat_access import see_own_writes, visible_chat
+from api.chat_access import visible_chat
 from api.deps import DespachoDep, PagesDep
-from api.flash import redirect_with_flash
+from api.forms import form_outcome
 from api.security import allow
 from application.staff import Identity
 from despacho.bootstrap import Despacho
-from domain.common import DomainError, actor_for_user
+from domain.common import actor_for_user
 from projections import desk_queries, message_queries
 
 router = APIRouter(tags=["chats"])
@@ -81,13 +81,7 @@ def may_retry_in(chat: dict[str, Any], identity: Identity) -> bool:
 
 def send_reply(despacho: Despacho, request: Request, identity: Identity, chat_id: str, body: str,
                content_sid: str = "", content_variables: dict[str, str] | None = None) -> str:
-    row = visible_chat(despacho, identity, chat_id)
-    if content_sid:
-        template = next((t for t in message_queries.approved_templates(despacho.read_engine, row["campaign_id"])
-                         if t["content_sid"] == content_sid), None)
-        if template is None:
-            raise HTTPException(status_code=422, detail="Esa plantilla no está aprobada para la campaña del chat")
-        body = ""
+    visible_chat(despacho, identity, chat_id)
     message_id = despacho.desk.reply(chat_id, identity.id, body=body, content_sid=content_sid,
                                      content_variables=content_variables,
                                      session_id=getattr(request.state, "session_id", "") or "")
@@ -124,13 +118,9 @@ def retry_json(chat_id: UUID, message_id: UUID, request: Request, despacho: Desp
 @router.post("/chats/{chat_id}/messages/{message_id}/retry", include_in_schema=False)
 def retry_form(chat_id: UUID, message_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
                identity: Annotated[Identity, Depends(allow("agent"))]) -> Response:
-    target = f"/desk?chat={chat_id}"
-    try:
-        retry_message(despacho, request, identity, str(chat_id), str(message_id))
-    except DomainError as exc:
-        return redirect_with_flash(request, target, "error", str(exc))
-    see_own_writes(despacho, "chats", "messages")
-    return redirect_with_flash(request, target, "success", pages.translate(request.state.lang, "Reintento enviado."))
+    return form_outcome(request, despacho, pages,
+                        lambda: retry_message(despacho, request, identity, str(chat_id), str(message_id)),
+                        back=f"/desk?chat={chat_id}", success="Reintento enviado.", projectors=("chats", "messages"))
 
 
 @router.post("/chats/{chat_id}/template-replies", include_in_schema=False)
@@ -139,42 +129,24 @@ def template_reply_form(chat_id: UUID, request: Request, despacho: DespachoDep, 
                         content_sid: Annotated[str, Form(max_length=64)],
                         variable_names: Annotated[list[str] | None, Form(max_length=20)] = None,
                         variables: Annotated[list[str] | None, Form(max_length=20)] = None) -> Response:
-    target = f"/desk?chat={chat_id}"
     values = dict(zip(variable_names or [], [v[:500] for v in variables or []], strict=False))
-    try:
-        send_reply(despacho, request, identity, str(chat_id), "", content_sid, values)
-    except (DomainError, HTTPException) as exc:
-        if isinstance(exc, HTTPException) and exc.status_code != 422:
-            raise
-        return redirect_with_flash(request, target, "error", str(getattr(exc, "detail", exc)))
-    see_own_writes(despacho)
-    return redirect_with_flash(request, target, "success", pages.translate(request.state.lang, "Plantilla enviada."))
+    return form_outcome(request, despacho, pages,
+                        lambda: send_reply(despacho, request, identity, str(chat_id), "", content_sid, values),
+                        back=f"/desk?chat={chat_id}", success="Plantilla enviada.")
 
 
 @router.post("/chats/{chat_id}/replies", include_in_schema=False)
 def reply_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
                identity: Annotated[Identity, Depends(allow("agent"))],
                body: Annotated[str, Form(max_length=1600)] = "") -> Response:
-    target = f"/desk?chat={chat_id}"
-    try:
-        send_reply(despacho, request, identity, str(chat_id), body)
-    except DomainError as exc:
-        return redirect_with_flash(request, target, "error", str(exc))
-    see_own_writes(despacho)
-    return redirect_with_flash(request, target, "success", pages.translate(request.state.lang, "Mensaje enviado."))
+    return form_outcome(request, despacho, pages, lambda: send_reply(despacho, request, identity, str(chat_id), body),
+                        back=f"/desk?chat={chat_id}", success="Mensaje enviado.")
 
 
 def close_chat(despacho: Despacho, identity: Identity, chat_id: str, disposition: str, note: str) -> None:
     visible_chat(despacho, identity, chat_id)
-    actor = actor_for_user(identity.id)
-    if identity.role == "agent":
-        if not disposition:
-            raise HTTPException(status_code=422, detail="Elija una tipificación para cerrar el chat")
-        despacho.closing.close(chat_id, "agent", disposition=disposition, note=note.strip(), actor=actor)
-    else:
-        if not note.strip():
-            raise HTTPException(status_code=422, detail="Escriba el motivo del cierre")
-        despacho.closing.close(chat_id, "supervisor", disposition=disposition, note=note.strip(), actor=actor)
+    reason = "agent" if identity.role == "agent" else "supervisor"
+    despacho.closing.close(chat_id, reason, disposition=disposition, note=note, actor=actor_for_user(identity.id))
     despacho.actors.finish_close.send(chat_id)  # confirmation and PDF (R8); it also serves the queue again
 
 
@@ -190,13 +162,8 @@ def close_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: Pa
                identity: Annotated[Identity, Depends(CLOSERS)],
                disposition: Annotated[str, Form(max_length=60)] = "",
                note: Annotated[str, Form(max_length=1000)] = "") -> Response:
-    back = f"/desk?chat={chat_id}" if identity.role == "agent" else f"/chats/{chat_id}"
-    try:
-        close_chat(despacho, identity, str(chat_id), disposition, note)
-    except (DomainError, HTTPException) as exc:
-        if isinstance(exc, HTTPException) and exc.status_code != 422:
-            raise
-        return redirect_with_flash(request, back, "error", str(getattr(exc, "detail", exc)))
-    see_own_writes(despacho)
-    done = "/desk" if identity.role == "agent" else f"/chats/{chat_id}"
-    return redirect_with_flash(request, done, "success", pages.translate(request.state.lang, "Chat cerrado."))
+    agent = identity.role == "agent"
+    return form_outcome(request, despacho, pages,
+                        lambda: close_chat(despacho, identity, str(chat_id), disposition, note),
+                        back=f"/desk?chat={chat_id}" if agent else f"/chats/{chat_id}", success="Chat cerrado.",
+                        then="/desk" if agent else f"/chats/{chat_id}")

@@ -9,12 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from api.chat_access import see_own_writes, visible_chat
+from api.chat_access import visible_chat
 from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
+from api.forms import form_outcome
 from api.security import allow
 from application.staff import Identity
-from domain.common import DomainError, actor_for_user
+from domain.common import actor_for_user
 from domain.messaging_rules import whatsapp_window_open
 from projections import desk_queries, message_queries
 
@@ -63,11 +64,10 @@ def my_chats_fragment(request: Request, despacho: DespachoDep, pages: PagesDep,
 def change_status(request: Request, despacho: DespachoDep, pages: PagesDep,
                   identity: Annotated[Identity, Depends(AGENT)],
                   status: Annotated[str, Form(pattern="^(available|break|offline)$")]) -> Response:
-    try:
+    def command() -> None:
         despacho.staff.change_status(UUID(identity.id), status, actor=actor_for_user(identity.id))
-    except DomainError as exc:
-        return redirect_with_flash(request, "/desk", "error", str(exc))
-    if status == "available":
-        despacho.actors.dispatch_queue.send(None, despacho.runner.head())
-    see_own_writes(despacho, "agents")
-    return redirect_with_flash(request, "/desk", "success", pages.translate(request.state.lang, "Estado actualizado."))
+        if status == "available":
+            despacho.actors.dispatch_queue.send(None, despacho.runner.head())
+
+    return form_outcome(request, despacho, pages, command, back="/desk", success="Estado actualizado.",
+                        projectors=("agents",))

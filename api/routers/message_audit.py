@@ -12,13 +12,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.chat_access import campaign_scope, see_own_writes
+from api.chat_access import campaign_scope
 from api.deps import DespachoDep, PagesDep
-from api.flash import redirect_with_flash
+from api.forms import form_outcome
 from api.security import allow
 from application.staff import Identity
 from despacho.bootstrap import Despacho
-from domain.common import DomainError, actor_for_user
+from domain.common import actor_for_user
 from projections import message_queries
 from projections.message_queries import AuditFilter
 from projections.queries import list_campaigns
@@ -169,10 +169,5 @@ def acknowledge_delivery_json(alert_id: str, despacho: DespachoDep,
 @router.post("/delivery-alerts/{alert_id}/acknowledge", include_in_schema=False)
 def acknowledge_delivery_form(alert_id: str, request: Request, despacho: DespachoDep, pages: PagesDep,
                               identity: Annotated[Identity, Depends(ALERT_ACKNOWLEDGERS)]) -> Response:
-    try:
-        acknowledge_delivery_alert(despacho, identity, alert_id)
-    except DomainError as exc:
-        return redirect_with_flash(request, "/alerts", "error", str(exc))
-    see_own_writes(despacho, "messages")
-    return redirect_with_flash(request, "/alerts", "success",
-                               pages.translate(request.state.lang, "Alerta marcada como vista."))
+    return form_outcome(request, despacho, pages, lambda: acknowledge_delivery_alert(despacho, identity, alert_id),
+                        back="/alerts", success="Alerta marcada como vista.", projectors=("messages",))

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.chat_access import campaign_scope, see_own_writes, visible_chat
+from api.chat_access import campaign_scope, visible_chat
 from api.deps import DespachoDep, PagesDep
-from api.flash import redirect_with_flash
+from api.forms import form_outcome
 from api.security import allow
 from application.staff import Identity
 from despacho.bootstrap import Despacho
-from domain.common import DomainError, actor_for_user
+from domain.common import actor_for_user
 from projections import desk_queries
 
 router = APIRouter(tags=["supervision"])
@@ -102,12 +102,9 @@ def reassign_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages:
                   to_agent_id: Annotated[UUID, Form()], reason: Annotated[str, Form(max_length=500)] = "",
                   back: Annotated[str, Form(pattern="^/(supervisor/agents|chats/[0-9a-f-]+)$")] = "/supervisor/agents"
                   ) -> Response:
-    try:
-        reassign(despacho, identity, str(chat_id), str(to_agent_id), reason)
-    except DomainError as exc:
-        return redirect_with_flash(request, back, "error", str(exc))
-    see_own_writes(despacho)
-    return redirect_with_flash(request, back, "success", pages.translate(request.state.lang, "Chat reasignado."))
+    return form_outcome(request, despacho, pages,
+                        lambda: reassign(despacho, identity, str(chat_id), str(to_agent_id), reason),
+                        back=back, success="Chat reasignado.")
 
 
 def assign_manually(despacho: Despacho, identity: Identity, chat_id: str, agent_id: str, reason: str) -> None:
@@ -128,10 +125,6 @@ def assign_json(chat_id: UUID, body: ManualAssignment, despacho: DespachoDep,
 def assign_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
                 identity: Annotated[Identity, Depends(MANAGERS)],
                 agent_id: Annotated[UUID, Form()], reason: Annotated[str, Form(max_length=500)] = "") -> Response:
-    try:
-        assign_manually(despacho, identity, str(chat_id), str(agent_id), reason)
-    except DomainError as exc:
-        return redirect_with_flash(request, f"/chats/{chat_id}", "error", str(exc))
-    see_own_writes(despacho)
-    return redirect_with_flash(request, f"/chats/{chat_id}", "success",
-                               pages.translate(request.state.lang, "Chat asignado manualmente."))
+    return form_outcome(request, despacho, pages,
+                        lambda: assign_manually(despacho, identity, str(chat_id), str(agent_id), reason),
+                        back=f"/chats/{chat_id}", success="Chat asignado manualmente.")

@@ -365,3 +365,14 @@ def test_messages_without_callbacks_are_reconciled_and_lost_sends_sent_again(wor
     world.settle()
     assert message_of(world, first).status == "delivered"
     assert world.transport.sent_to(CUSTOMER)[-1].delivery.message_id == unsent
+
+
+def test_a_flow_that_ends_the_conversation_closes_the_chat_with_its_confirmation(world: World) -> None:
+    world.despacho.campaigns.edit(UUID(world.banco), "Banco Andino cobranza", "Banco Andino",
+                                  {"flow_name": "autoservicio_pagos"}, actor="test")
+    world.settle()
+    for said in ("Hola", "1", "No, gracias"):  # the guide's example: payment options, then goodbye
+        world.customer_says(said)
+    [chat] = world.chats_of()
+    assert (chat["status"], chat["close_reason"]) == ("closed", "bot")
+    assert chat["confirmation_message_id"] and chat["transcript_location"]

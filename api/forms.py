@@ -1,0 +1,26 @@
+"""How a server-rendered form ends: a refusal goes back with its reason, a success waits for the read
+side (so the next page shows the change) and goes on with a confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from api.chat_access import see_own_writes
+from api.flash import redirect_with_flash
+from api.templating import Pages
+from despacho.bootstrap import Despacho
+from domain.common import DomainError
+
+
+def form_outcome(request: Request, despacho: Despacho, pages: Pages, command: Callable[[], object], *,
+                 back: str, success: str, then: str | None = None, projectors: tuple[str, ...] = ()) -> Response:
+    """Run `command`; on a domain refusal return to `back` with the reason, otherwise to `then` (or `back`)."""
+    try:
+        command()
+    except DomainError as exc:
+        return redirect_with_flash(request, back, "error", str(exc))
+    see_own_writes(despacho, *projectors)
+    return redirect_with_flash(request, then or back, "success", pages.translate(request.state.lang, success))
