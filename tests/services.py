@@ -1,7 +1,9 @@
 """Real PostgreSQL and Redis for the tests: the machine's services, or a skip that says why.
 
 With DESPACHO_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the run instead.
-Each PostgreSQL test gets a database of its own, dropped afterwards.
+Each PostgreSQL test gets a database of its own, dropped afterwards. Each Redis test gets a
+database number of its own, claimed in database 0 so concurrent runs on one machine never share
+one, and emptied before and after use.
 """
 
 from __future__ import annotations
@@ -62,29 +64,65 @@ def fresh_postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def redis_url() -> str:
-    """The machine's Redis, or one started from the Debian binary for this test run."""
+REDIS_DATABASES = range(1, 16)
+REDIS_CLAIM_SECONDS = 3600  # a crashed run's claim lapses after an hour
+
+
+@contextmanager
+def fresh_redis_database() -> Iterator[str]:
+    """A Redis database nobody else uses during this test, empty; a private server when all are taken."""
     import redis
 
+    server = REDIS_URL.rsplit("/", 1)[0]
+    claims = redis.Redis.from_url(f"{server}/0", socket_connect_timeout=2)
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        return REDIS_URL
-    except redis.RedisError as exc:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            _missing("Redis", str(exc))
-        port = free_port()
-        subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"redis://127.0.0.1:{port}/0"
+        claims.ping()
+    except redis.RedisError:  # no Redis service on this machine: a server of our own from the Debian binary
+        with private_redis_server() as private:
+            yield private
+        return
+    owner = uuid.uuid4().hex
+    number = next((n for n in REDIS_DATABASES
+                   if claims.set(f"despacho-test:redis-db:{n}", owner, nx=True, ex=REDIS_CLAIM_SECONDS)), None)
+    if number is None:
+        with private_redis_server() as private:
+            yield private
+        return
+    url = f"{server}/{number}"
+    redis.Redis.from_url(url).flushdb()
+    try:
+        yield url
+    finally:
+        redis.Redis.from_url(url).flushdb()
+        if claims.get(f"despacho-test:redis-db:{number}") == owner.encode():
+            claims.delete(f"despacho-test:redis-db:{number}")
+
+
+@contextmanager
+def private_redis_server() -> Iterator[str]:
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _missing("Redis", f"nothing answers at {REDIS_URL} (or all its test databases are taken) "
+                          "and redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen([str(binary), "--port", str(port), "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
         for _ in range(50):
             try:
                 redis.Redis.from_url(url).ping()
-                return url
+                break
             except redis.RedisError:
                 time.sleep(0.1)
-        _missing("Redis", "could not start redis-server")
-    return REDIS_URL
+        else:
+            _missing("Redis", "could not start redis-server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def free_port() -> int:

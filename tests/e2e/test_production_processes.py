@@ -8,7 +8,6 @@ tables through the projector processes; two projectors at once apply every event
 from __future__ import annotations
 
 import os
-import random
 import re
 import secrets
 import signal
@@ -25,7 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from adapters.event_store import sqlalchemy_url
-from tests.services import free_port, fresh_postgres_database, redis_url
+from tests.services import free_port, fresh_postgres_database, fresh_redis_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -48,11 +47,6 @@ def production_env(database_url: str, redis: str, var_dir: Path) -> dict[str, st
         "DESPACHO_VAR_DIR": str(var_dir),
         "DESPACHO_LOG_LEVEL": "INFO",
     }
-
-
-def a_redis_database_of_its_own() -> str:
-    base = redis_url().rsplit("/", 1)[0]
-    return f"{base}/{random.randint(1, 15)}"
 
 
 @contextmanager
@@ -139,8 +133,15 @@ def database_url() -> Iterator[str]:
         yield url
 
 
-def test_production_processes_serve_project_and_stop_cleanly(database_url: str, tmp_path: Path) -> None:
-    env = production_env(database_url, a_redis_database_of_its_own(), tmp_path / "var")
+@pytest.fixture
+def redis_database() -> Iterator[str]:
+    with fresh_redis_database() as url:
+        yield url
+
+
+def test_production_processes_serve_project_and_stop_cleanly(database_url: str, redis_database: str,
+                                                              tmp_path: Path) -> None:
+    env = production_env(database_url, redis_database, tmp_path / "var")
     created = subprocess.run(despacho_command("users", "create", "--role", "admin", "--login", "admin",
                                               "--name", "Administración", "--password", ADMIN_PASSWORD),
                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
