@@ -114,7 +114,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
                               publish=live.publish)
     _racing_other_processes(runner.create_tables)
     passwords = passwords or Argon2Passwords()
-    campaigns = CampaignService(store, clock)
+    flows = FlowCatalog.from_directory(settings.flows_dir)
+    campaigns = CampaignService(store, clock, flow_names=flows.names())
     transport = transport or make_transport(settings)
     outbound = OutboundService(store, clock, transport, settings.public_url)
     router = AssignmentService(store, clock, SqlRoutingDirectory(read_engine))
@@ -131,7 +132,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender),
                                opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
         outbound=outbound, router=router,
-        conversations=ConversationService(store, clock, FlowCatalog.from_directory(settings.flows_dir), world_for,
+        conversations=ConversationService(store, clock, flows, world_for,
                                           outbound, unidentified.campaign_id),
         closing=closing, desk=DeskService(store, clock, outbound), files=files,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
