@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.clock import Clock, SystemClock
 from adapters.event_store import eventsourcing_env
-from adapters.file_storage import FileStorage, LocalFileStorage
+from adapters.file_storage import FileStorage, LocalFileStorage, make_s3_storage
 from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
 from adapters.passwords import Argon2Passwords
@@ -107,8 +107,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     store = _racing_other_processes(lambda: EventStore(
-        env={**eventsourcing_env(settings.event_store_url), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
-    read_engine = make_read_engine(settings.read_store_url)
+        env={**eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
+    read_engine = make_read_engine(settings.read_store_url, settings.db_pool)
     live: LiveFeed = RedisLiveFeed(settings.redis_url) if settings.redis_url else InMemoryLiveFeed()
     runner = ProjectionRunner(store, read_engine, all_projectors(), batch_size=settings.projection_batch_size,
                               publish=live.publish)
@@ -120,7 +120,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     outbound = OutboundService(store, clock, transport, settings.public_url)
     router = AssignmentService(store, clock, SqlRoutingDirectory(read_engine))
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
-    files = LocalFileStorage(settings.files_dir)
+    files = make_file_storage(settings)
     closing = ClosingService(store, clock, outbound, make_transcript=TranscriptMaker(store, files))
 
     def world_for(chat: Chat) -> SqlBotWorld:
@@ -160,6 +160,14 @@ def _racing_other_processes(create: Callable[[], T], attempts: int = 6) -> T:
             log.warning("schema creation raced another process (%s); retrying", type(exc).__name__)
             time.sleep(0.1 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def make_file_storage(settings: Settings) -> FileStorage:
+    """Credentials for S3 come from boto3's own chain (AWS_* variables, instance role), never from Despacho."""
+    if settings.storage == "s3" and settings.s3_bucket:
+        return make_s3_storage(settings.s3_bucket, settings.s3_endpoint_url, region_name=settings.s3_region,
+                               prefix=settings.s3_prefix)
+    return LocalFileStorage(settings.files_dir)
 
 
 def make_transport(settings: Settings) -> Transport:
