@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import dramatiq
@@ -128,7 +129,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
 
     return Despacho(
         settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner, live=live,
-        campaigns=campaigns, staff=StaffService(store, clock, passwords), transport=transport,
+        campaigns=campaigns, transport=transport,
+        staff=StaffService(store, clock, passwords, session_idle=timedelta(minutes=settings.session_idle_minutes)),
         inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender),
                                opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
         outbound=outbound, router=router,

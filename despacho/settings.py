@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "DESPACHO_TWILIO_AUTH_TOKEN"),
     )
     twilio_api_base_url: str | None = None
-    session_idle_minutes: int = 8 * 60
+    session_idle_minutes: int = Field(default=8 * 60, ge=1)
     timer_interval_seconds: int = 60
     projection_batch_size: int = 500
     max_upload_megabytes: int = 50

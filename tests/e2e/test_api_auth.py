@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
@@ -15,7 +14,6 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-import api.app
 from adapters.clock import FixedClock
 from adapters.passwords import Argon2Passwords
 from api.app import ANONYMOUS_CSRF_COOKIE, create_app
@@ -142,20 +140,54 @@ def test_login_then_logout_closes_the_working_session(client: TestClient, despac
 
 
 def test_an_idle_session_expires_back_to_login_and_is_closed(client: TestClient, despacho: Despacho,
-                                                             staff: SimpleNamespace,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             clock: FixedClock, staff: SimpleNamespace) -> None:
     assert log_in(client, "supervisora").status_code == 303
     assert client.get("/").status_code == 200
-    idle = (despacho.settings.session_idle_minutes + 1) * 60
-    monkeypatch.setattr(api.app, "time", SimpleNamespace(time=lambda: time.time() + idle))
+    last_used = clock.now()
+    clock.advance(timedelta(minutes=despacho.settings.session_idle_minutes + 1))
 
-    response = client.get("/")
+    page = client.get("/")
 
-    assert response.status_code == 303
-    assert response.headers["location"].startswith("/login")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/login")
+    [session] = sessions_of(despacho, staff.supervisor)
+    assert (session["close_reason"], session["closed_at"]) == ("expired", last_used)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_after_logout_every_copy_of_the_session_cookie_is_refused(client: TestClient, despacho: Despacho,
+                                                                   staff: SimpleNamespace) -> None:
+    csrf_token = signed_in_csrf_token(client, "supervisora")
+    copied = client.cookies[SESSION_COOKIE]
+    assert client.post("/logout", data={"csrf_token": csrf_token}).status_code == 303
+
+    client.cookies.set(SESSION_COOKIE, copied)
+    api = client.get("/api/me")
+    client.cookies.set(SESSION_COOKIE, copied)
+    page = client.get("/audit/messages")
+
+    assert api.status_code == 401 and api.json() == {"detail": "Autenticación requerida"}
+    assert (page.status_code, page.headers["location"]) == (303, "/login?next=/audit/messages")
+    assert f'{SESSION_COOKIE}="";' in page.headers["set-cookie"]  # the browser is told to forget it
+
+
+def test_a_copied_cookie_does_not_outlive_the_idle_limit_by_being_used_as_issued(
+        client: TestClient, despacho: Despacho, clock: FixedClock, staff: SimpleNamespace) -> None:
+    assert log_in(client, "supervisora").status_code == 303
+    idle = timedelta(minutes=despacho.settings.session_idle_minutes)
+    refreshed = []
+    for _ in range(3):  # in use the whole time: the session stays open, and its cookie is never rewritten
+        clock.advance(idle * 0.6)
+        response = client.get("/api/me")
+        assert response.status_code == 200
+        refreshed.append(SESSION_COOKIE in response.headers.get("set-cookie", ""))
+    assert refreshed == [False, False, False]
+
+    clock.advance(idle + timedelta(minutes=1))
+
+    assert client.get("/api/me").status_code == 401
     [session] = sessions_of(despacho, staff.supervisor)
     assert session["close_reason"] == "expired"
-    assert client.get("/api/me").status_code == 401
 
 
 # CSRF
