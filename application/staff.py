@@ -108,10 +108,18 @@ class StaffService:
         retry_on_conflict(command)
 
     def authenticate(self, login: str, password: str) -> Identity | None:
+        return self.check_credentials(login, password)[0]
+
+    def check_credentials(self, login: str, password: str) -> tuple[Identity | None, str]:
+        """The identity, or None and why not (`unknown_login`, `inactive_account`, `wrong_password`)."""
         agent = self.find_by_login(login)
-        if agent is None or not agent.active or not self.passwords.verify(agent.password_hash, password):
-            return None
-        return identity_of(agent)
+        if agent is None:
+            return None, "unknown_login"
+        if not self.passwords.verify(agent.password_hash, password):
+            return None, "wrong_password"
+        if not agent.active:
+            return None, "inactive_account"
+        return identity_of(agent), ""
 
     def issue_token(self, agent_id: UUID, label: str, *, actor: str) -> str:
         """A bearer token `dsp_<agent hex>_<token id>_<secret>`; only its digest is stored."""

@@ -23,6 +23,7 @@ from adapters.event_store import eventsourcing_env
 from adapters.file_storage import FileStorage, LocalFileStorage, make_s3_storage
 from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
+from adapters.login_limits import MovingWindowLoginLimits
 from adapters.passwords import Argon2Passwords
 from adapters.portfolio_files import read_table
 from adapters.read_store import make_read_engine
@@ -33,6 +34,7 @@ from application.conversations import ConversationService
 from application.delivery_monitor import DeliveryMonitor, DeliveryThresholds
 from application.desk import DeskService
 from application.inbound import InboundService
+from application.logins import LoginService
 from application.outbound import OutboundService
 from application.portfolios import PortfolioService
 from application.ports import PasswordHasher, Transport
@@ -76,6 +78,7 @@ class Despacho:
     live: LiveFeed
     campaigns: CampaignService
     staff: StaffService
+    logins: LoginService
     transport: Transport
     inbound: InboundService
     outbound: OutboundService
@@ -117,6 +120,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     passwords = passwords or Argon2Passwords()
     flows = FlowCatalog.from_directory(settings.flows_dir)
     campaigns = CampaignService(store, clock, flow_names=flows.names())
+    staff = StaffService(store, clock, passwords, session_idle=timedelta(minutes=settings.session_idle_minutes))
+    login_limits = MovingWindowLoginLimits(settings.redis_url or "memory://",
+                                           per_account=settings.login_failures_per_account,
+                                           per_address=settings.login_failures_per_address)
     transport = transport or make_transport(settings)
     outbound = OutboundService(store, clock, transport, settings.public_url)
     router = AssignmentService(store, clock, SqlRoutingDirectory(read_engine))
@@ -129,8 +136,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
 
     return Despacho(
         settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner, live=live,
-        campaigns=campaigns, transport=transport,
-        staff=StaffService(store, clock, passwords, session_idle=timedelta(minutes=settings.session_idle_minutes)),
+        campaigns=campaigns, staff=staff, logins=LoginService(store, clock, staff, login_limits), transport=transport,
         inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender),
                                opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
         outbound=outbound, router=router,

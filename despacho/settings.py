@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.event_store import PoolSize
@@ -67,6 +68,15 @@ class Settings(BaseSettings):
     # `db_pool_size` kept open, up to `db_max_overflow` more under load.
     db_pool_size: int = Field(default=PoolSize().size, ge=1, le=100)
     db_max_overflow: int = Field(default=PoolSize().max_overflow, ge=0, le=100)
+    # Failed sign-ins allowed per moving window before further attempts wait (`limits` notation).
+    login_failures_per_account: str = "5/15 minutes"
+    login_failures_per_address: str = "50/15 minutes"  # a call center's agents may share one public address
+
+    @field_validator("login_failures_per_account", "login_failures_per_address")
+    @classmethod
+    def _is_a_rate(cls, value: str) -> str:
+        parse_rate_limit(value)  # raises ValueError naming what it could not read
+        return value
 
     @model_validator(mode="after")
     def _refuse_unusable_or_embedded_values(self) -> Settings:
