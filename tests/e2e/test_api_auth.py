@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
@@ -14,6 +16,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+import api.routers.live
 from adapters.clock import FixedClock
 from adapters.passwords import Argon2Passwords
 from api.app import ANONYMOUS_CSRF_COOKIE, create_app
@@ -386,3 +389,64 @@ def test_live_updates_stream_server_sent_events(client: TestClient, staff: Simpl
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     assert first_bytes.startswith(b"retry: ")
+
+
+
+def topics_delivered(client: TestClient, despacho: Despacho, requested: str, opening: str,
+                     published: list[str]) -> list[str]:
+    """Open /live, publish `opening` (a topic the viewer follows) until the stream has subscribed, then
+    `published` and `alerts` (everyone's), and return what was delivered besides those two."""
+    subscribed, delivered = threading.Event(), []
+
+    def publish() -> None:
+        while not subscribed.wait(0.05):
+            despacho.live.publish([opening])
+        despacho.live.publish([*published, "alerts"])
+
+    publisher = threading.Thread(target=publish, daemon=True)
+    with client.stream("GET", "/live", params={"topics": f"alerts {requested}"}) as response:
+        publisher.start()
+        keepalives = 0
+        for line in response.iter_lines():
+            keepalives += line.startswith(": keepalive")
+            assert keepalives < 5, "the stream never delivered the closing marker"
+            topic = json.loads(line.removeprefix("data: "))["topic"] if line.startswith("data: ") else None
+            if topic == "alerts":
+                break
+            if topic == opening:
+                subscribed.set()
+            elif topic is not None:
+                delivered.append(topic)
+    publisher.join()
+    return delivered
+
+
+@pytest.fixture
+def quick_keepalive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api.routers.live, "KEEPALIVE_SECONDS", 0.5)
+
+
+def test_an_agent_receives_only_their_own_desk(client: TestClient, despacho: Despacho, staff: SimpleNamespace,
+                                               quick_keepalive: None) -> None:
+    assert log_in(client, "ana").status_code == 303
+    others = [f"desk:{staff.supervisor}", f"queue:{staff.banco_a}", f"queue:{staff.telco_b}", "chat:otro", "agents"]
+
+    delivered = topics_delivered(client, despacho, " ".join([f"desk:{staff.agent}", *others, "queue:*", "chat:*"]),
+                                 f"desk:{staff.agent}", [*others, "audit"])
+
+    assert delivered == []
+
+
+def test_a_supervisor_receives_only_their_campaigns_queues_and_agents(client: TestClient, despacho: Despacho,
+                                                                      staff: SimpleNamespace,
+                                                                      quick_keepalive: None) -> None:
+    signed_in_csrf_token(client, "supervisora")
+    despacho.runner.catch_up()
+    asked = [f"queue:{staff.banco_a}", f"queue:{staff.telco_b}", f"desk:{staff.agent}", f"desk:{staff.admin}",
+             "queue:*", "agents"]
+
+    delivered = topics_delivered(client, despacho, " ".join(asked), "agents",
+                                 [f"queue:{staff.telco_b}", f"queue:{staff.banco_a}", f"desk:{staff.admin}",
+                                  f"desk:{staff.agent}", "queue:", "portfolios"])
+
+    assert delivered == [f"queue:{staff.banco_a}", f"desk:{staff.agent}"]
