@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -10,7 +11,15 @@ class DatabaseUrlError(ValueError):
     pass
 
 
-def eventsourcing_env(database_url: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections one PostgreSQL pool of one process holds: `size` kept open, `max_overflow` more under load."""
+
+    size: int = 2
+    max_overflow: int = 4
+
+
+def eventsourcing_env(database_url: str, pool: PoolSize = PoolSize()) -> dict[str, str]:
     """`sqlite:///path` or `postgresql://user:pass@host:port/db` → library settings."""
     parts = urlsplit(database_url)
     scheme = parts.scheme.split("+")[0]
@@ -32,8 +41,8 @@ def eventsourcing_env(database_url: str) -> dict[str, str]:
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_POOL_SIZE": "5",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_POOL_SIZE": str(pool.size),
+            "POSTGRES_MAX_OVERFLOW": str(pool.max_overflow),
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_CONNECT_TIMEOUT": "10",
             # A 100,000-row portfolio import is one save of ~10 MB of JSON; compressed it is a fraction of

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from adapters.event_store import sqlalchemy_url
+from adapters.event_store import PoolSize, sqlalchemy_url
 
 
-def make_read_engine(database_url: str, *, pool_size: int = 5) -> Engine:
+def make_read_engine(database_url: str, pool: PoolSize = PoolSize()) -> Engine:
     url = sqlalchemy_url(database_url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -17,7 +17,7 @@ def make_read_engine(database_url: str, *, pool_size: int = 5) -> Engine:
         return engine
     # No server-side prepared statements: a generic plan made while a table was small (a seq scan)
     # would stick after five executions, and projecting a large import into it becomes quadratic.
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True,
+    return create_engine(url, pool_size=pool.size, max_overflow=pool.max_overflow, pool_pre_ping=True,
                          connect_args={"prepare_threshold": None})
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -14,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.flash import FLASH_COOKIE, read_flashes
@@ -37,17 +37,15 @@ from api.routers import (
     supervisor,
     webhooks,
 )
-from api.routers.auth import set_session_cookie
 from api.security import SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
 from api.templating import Pages, choose_language
-from application.staff import Identity, identity_of
+from application.staff import Identity
 from despacho.assets import static_fingerprint
 from despacho.bootstrap import Despacho
 from domain.common import DomainError, NotFoundError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SESSION_REFRESH_SECONDS = 60
 ANONYMOUS_CSRF_COOKIE = "despacho_csrf"
 WEBHOOKS_PREFIX = "/webhooks/"
 
@@ -76,7 +74,7 @@ def create_app(despacho: Despacho) -> FastAPI:
 
 
 async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Resolve the caller from a bearer token or the session cookie; refresh or expire the cookie."""
+    """Resolve the caller from a bearer token or the session cookie; forget a cookie whose session ended."""
     if request.url.path.startswith(WEBHOOKS_PREFIX):  # Twilio: its signature is the only credential; no cookies
         request.state.user, request.state.auth_kind = None, "twilio"
         return await call_next(request)
@@ -87,15 +85,15 @@ async def authenticate(request: Request, call_next: Callable[[Request], Awaitabl
     authorization = request.headers.get("authorization", "")
     session = None
     if authorization.lower().startswith("bearer "):
-        request.state.user = despacho.staff.verify_token(authorization[7:].strip())
+        request.state.user = await run_in_threadpool(despacho.staff.verify_token, authorization[7:].strip())
         request.state.auth_kind = "bearer" if request.state.user else ""
     else:
         session = request.app.state.sessions.loads(request.cookies.get(SESSION_COOKIE))
         if session is not None:
-            request.state.user = _session_identity(despacho, session)
+            request.state.user = await run_in_threadpool(_session_identity, despacho, session)
             request.state.auth_kind = "cookie" if request.state.user else ""
             request.state.csrf_token = session.csrf_token
-            request.state.session_id = session.session_id
+            request.state.session_id = session.session_id if request.state.user else ""
     if request.state.user is None and session is None:
         request.state.auth_kind = "anonymous"
         request.state.csrf_token = request.cookies.get(ANONYMOUS_CSRF_COOKIE) or secrets.token_urlsafe(24)
@@ -106,26 +104,16 @@ async def authenticate(request: Request, call_next: Callable[[Request], Awaitabl
     if request.state.flashes and FLASH_COOKIE in request.cookies and "set-cookie" not in response.headers:
         response.delete_cookie(FLASH_COOKIE)
     if session is not None and request.state.user is None:
-        response.delete_cookie(SESSION_COOKIE)
-    elif session is not None and time.time() - session.last_seen > SESSION_REFRESH_SECONDS \
-            and SESSION_COOKIE not in response.headers.get("set-cookie", ""):
-        set_session_cookie(request, response, BrowserSession(session.user_id, session.session_id,
-                                                             session.csrf_token, time.time()))
+        response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 def _session_identity(despacho: Despacho, session: BrowserSession) -> Identity | None:
-    idle_limit = despacho.settings.session_idle_minutes * 60
-    if time.time() - session.last_seen > idle_limit:
-        despacho.staff.close_session(UUID(session.session_id), "expired", actor="system")
-        return None
     try:
-        agent = despacho.staff.get(UUID(session.user_id))
-    except (ValueError, DomainError):
+        session_id = UUID(session.session_id)
+    except ValueError:
         return None
-    if not agent.active:
-        return None
-    return identity_of(agent)
+    return despacho.staff.session_identity(session_id, session.user_id)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

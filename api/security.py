@@ -2,6 +2,8 @@
 
 Browsers carry a signed, HttpOnly, SameSite=Lax session cookie (Secure over HTTPS) with the
 user id, the agent-session id and a CSRF token; forms and fetches must send that token back.
+The cookie is written once, at login, and works only while its session is open and not idle
+(`StaffService.session_identity`): logging out or expiring refuses every copy of it at once.
 API clients send `Authorization: Bearer dsp_…` and need no CSRF token. Every route declares its
 rule with `allow(...)`, `public()` or `twilio_signed()` — the route-permission test fails when
 one does not.
@@ -10,7 +12,6 @@ one does not.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,11 +33,10 @@ class BrowserSession:
     user_id: str
     session_id: str
     csrf_token: str
-    last_seen: float
 
     @classmethod
     def new(cls, user_id: str, session_id: str) -> BrowserSession:
-        return cls(user_id, session_id, secrets.token_urlsafe(24), time.time())
+        return cls(user_id, session_id, secrets.token_urlsafe(24))
 
 
 class SessionCodec:
@@ -44,17 +44,16 @@ class SessionCodec:
         self._serializer = URLSafeSerializer(secret_key, salt="despacho-session")
 
     def dumps(self, session: BrowserSession) -> str:
-        return self._serializer.dumps([session.user_id, session.session_id, session.csrf_token,
-                                       int(session.last_seen)])
+        return self._serializer.dumps([session.user_id, session.session_id, session.csrf_token])
 
     def loads(self, cookie: str | None) -> BrowserSession | None:
         if not cookie:
             return None
         try:
-            user_id, session_id, csrf_token, last_seen = self._serializer.loads(cookie)
+            user_id, session_id, csrf_token = self._serializer.loads(cookie)
         except (BadSignature, ValueError, TypeError):
             return None
-        return BrowserSession(str(user_id), str(session_id), str(csrf_token), float(last_seen))
+        return BrowserSession(str(user_id), str(session_id), str(csrf_token))
 
 
 class NotAuthenticatedError(Exception):

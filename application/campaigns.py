@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -23,17 +23,23 @@ class UnknownCampaignError(CampaignError, NotFoundError):
     pass
 
 
+class UnknownFlowError(CampaignError):
+    pass
+
+
 class CampaignService:
-    def __init__(self, store: EventStore, clock: Clock) -> None:
+    def __init__(self, store: EventStore, clock: Clock, flow_names: Collection[str]) -> None:
+        """`flow_names`: the bot flows that exist (the flow catalogue's names); campaigns may name no other."""
         self.store = store
         self.clock = clock
+        self.flow_names = sorted(flow_names)
 
     def register(self, code: str, name: str, display_name: str, settings: dict[str, Any], *,
                  senders: Sequence[tuple[str, str, bool]] = (), actor: str) -> UUID:
         """A new campaign with its senders (address, channel, is_default), saved together."""
         now = self.clock.now()
-        campaign = Campaign.register(code.strip().lower(), name, display_name,
-                                     CampaignSettings.from_dict(settings), actor=actor, at=now)
+        campaign_settings = self._with_known_flow(CampaignSettings.from_dict(settings))
+        campaign = Campaign.register(code.strip().lower(), name, display_name, campaign_settings, actor=actor, at=now)
         for address, channel, is_default in senders:
             campaign.link_sender(address, channel, is_default=is_default, actor=actor, at=now)
         try:
@@ -45,8 +51,9 @@ class CampaignService:
     def edit(self, campaign_id: UUID, name: str, display_name: str, changes: dict[str, Any], *,
              actor: str) -> None:
         campaign = self.get(campaign_id)
-        campaign.edit(name=name, display_name=display_name, settings=campaign.settings.updated(changes),
-                      actor=actor, at=self.clock.now())
+        campaign.edit(name=name, display_name=display_name,
+                      settings=self._with_known_flow(campaign.settings.updated(changes)), actor=actor,
+                      at=self.clock.now())
         self.store.save(campaign)
 
     def archive(self, campaign_id: UUID, *, actor: str) -> None:
@@ -64,6 +71,13 @@ class CampaignService:
         campaign = self.get(campaign_id)
         campaign.unlink_sender(address, actor=actor, at=self.clock.now())
         self.store.save(campaign)
+
+    def _with_known_flow(self, settings: CampaignSettings) -> CampaignSettings:
+        """A name outside the catalogue would silently run the default flow (or name a path): refuse it."""
+        if settings.flow_name not in self.flow_names:
+            raise UnknownFlowError(f"No existe el flujo del bot '{settings.flow_name}'. "
+                                   f"Flujos disponibles: {', '.join(self.flow_names)}")
+        return settings
 
     def get(self, campaign_id: UUID) -> Campaign:
         try:

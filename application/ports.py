@@ -17,6 +17,20 @@ class PasswordHasher(Protocol):
     def verify(self, password_hash: str, password: str) -> bool: ...
 
 
+class FailedLoginLimits(Protocol):
+    """Counts failed sign-ins per account and per client address, over a moving window."""
+
+    def seconds_blocked(self, login: str, client_address: str) -> float | None:
+        """How long until another attempt is allowed, when either count is exhausted; None when allowed."""
+        ...
+
+    def count_failure(self, login: str, client_address: str) -> None: ...
+
+    def forget_account(self, login: str) -> None:
+        """After a successful sign-in the account's own count starts again (the address's does not)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What the send worker hands the transport: everything Twilio needs, nothing else.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -18,6 +20,9 @@ from domain.sessions import AgentSession
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "dsp"  # noqa: S105 - a public prefix, not a secret
+# How finely a session's last activity is recorded: one event per step at most, and always well under the idle limit.
+MAX_ACTIVITY_RESOLUTION = timedelta(minutes=5)
+DEFAULT_SESSION_IDLE = timedelta(hours=8)
 
 
 class AgentExistsError(AgentError):
@@ -44,10 +49,13 @@ class Identity:
 
 
 class StaffService:
-    def __init__(self, store: EventStore, clock: Clock, passwords: PasswordHasher) -> None:
+    def __init__(self, store: EventStore, clock: Clock, passwords: PasswordHasher, *,
+                 session_idle: timedelta = DEFAULT_SESSION_IDLE) -> None:
         self.store = store
         self.clock = clock
         self.passwords = passwords
+        self.session_idle = session_idle
+        self.activity_resolution = min(MAX_ACTIVITY_RESOLUTION, session_idle / 10)
 
     def register(self, login: str, name: str, role: str, *, password: str, capacity: int = 5,
                  campaign_ids: frozenset[str] = frozenset(), actor: str) -> UUID:
@@ -100,10 +108,18 @@ class StaffService:
         retry_on_conflict(command)
 
     def authenticate(self, login: str, password: str) -> Identity | None:
+        return self.check_credentials(login, password)[0]
+
+    def check_credentials(self, login: str, password: str) -> tuple[Identity | None, str]:
+        """The identity, or None and why not (`unknown_login`, `inactive_account`, `wrong_password`)."""
         agent = self.find_by_login(login)
-        if agent is None or not agent.active or not self.passwords.verify(agent.password_hash, password):
-            return None
-        return identity_of(agent)
+        if agent is None:
+            return None, "unknown_login"
+        if not self.passwords.verify(agent.password_hash, password):
+            return None, "wrong_password"
+        if not agent.active:
+            return None, "inactive_account"
+        return identity_of(agent), ""
 
     def issue_token(self, agent_id: UUID, label: str, *, actor: str) -> str:
         """A bearer token `dsp_<agent hex>_<token id>_<secret>`; only its digest is stored."""
@@ -136,12 +152,52 @@ class StaffService:
         return session.id
 
     def close_session(self, session_id: UUID, reason: str, *, actor: str) -> None:
+        def command() -> None:
+            session = self._session(session_id)
+            if session is not None:
+                session.close(reason, actor=actor, at=self.clock.now())
+                self.store.save(session)
+        retry_on_conflict(command)
+
+    def session_identity(self, session_id: UUID, agent_id: str) -> Identity | None:
+        """Who may act through this session: only while it is open and not idle (an idle one is closed as
+        expired) and its agent is active. None means its cookie must be refused, every copy of it."""
+        session = self._session(session_id)
+        if session is None or not session.is_open or session.agent_id != agent_id:
+            return None
+        now = self.clock.now()
+        if session.is_idle(now, self.session_idle):
+            self.close_idle_session(session_id)
+            return None
+        agent = self.find(agent_id)
+        if agent is None or not agent.active:
+            return None
+        if session.record_activity(at=now, resolution=self.activity_resolution):
+            # A concurrent request of the same session may have recorded this activity first.
+            with contextlib.suppress(IntegrityError):
+                self.store.save(session)
+        return identity_of(agent)
+
+    def close_idle_session(self, session_id: UUID) -> None:
+        def command() -> None:
+            session = self._session(session_id)
+            if session is not None and session.is_open and session.is_idle(self.clock.now(), self.session_idle):
+                session.expire(actor="system:sessions")
+                self.store.save(session)
+        retry_on_conflict(command)
+
+    def _session(self, session_id: UUID) -> AgentSession | None:
         try:
             session: AgentSession = self.store.repository.get(session_id)
         except AggregateNotFoundError:
-            return
-        session.close(reason, actor=actor, at=self.clock.now())
-        self.store.save(session)
+            return None
+        return session if isinstance(session, AgentSession) else None
+
+    def find(self, agent_id: str) -> Agent | None:
+        try:
+            return self.get(UUID(agent_id))
+        except (ValueError, AgentError):
+            return None
 
     def find_by_login(self, login: str) -> Agent | None:
         try:

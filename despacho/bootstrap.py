@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import dramatiq
@@ -19,9 +20,10 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.clock import Clock, SystemClock
 from adapters.event_store import eventsourcing_env
-from adapters.file_storage import FileStorage, LocalFileStorage
+from adapters.file_storage import FileStorage, LocalFileStorage, make_s3_storage
 from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
+from adapters.login_limits import MovingWindowLoginLimits
 from adapters.passwords import Argon2Passwords
 from adapters.portfolio_files import read_table
 from adapters.read_store import make_read_engine
@@ -32,6 +34,7 @@ from application.conversations import ConversationService
 from application.delivery_monitor import DeliveryMonitor, DeliveryThresholds
 from application.desk import DeskService
 from application.inbound import InboundService
+from application.logins import LoginService
 from application.outbound import OutboundService
 from application.portfolios import PortfolioService
 from application.ports import PasswordHasher, Transport
@@ -75,6 +78,7 @@ class Despacho:
     live: LiveFeed
     campaigns: CampaignService
     staff: StaffService
+    logins: LoginService
     transport: Transport
     inbound: InboundService
     outbound: OutboundService
@@ -107,19 +111,24 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     store = _racing_other_processes(lambda: EventStore(
-        env={**eventsourcing_env(settings.event_store_url), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
-    read_engine = make_read_engine(settings.read_store_url)
+        env={**eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
+    read_engine = make_read_engine(settings.read_store_url, settings.db_pool)
     live: LiveFeed = RedisLiveFeed(settings.redis_url) if settings.redis_url else InMemoryLiveFeed()
     runner = ProjectionRunner(store, read_engine, all_projectors(), batch_size=settings.projection_batch_size,
                               publish=live.publish)
     _racing_other_processes(runner.create_tables)
     passwords = passwords or Argon2Passwords()
-    campaigns = CampaignService(store, clock)
+    flows = FlowCatalog.from_directory(settings.flows_dir)
+    campaigns = CampaignService(store, clock, flow_names=flows.names())
+    staff = StaffService(store, clock, passwords, session_idle=timedelta(minutes=settings.session_idle_minutes))
+    login_limits = MovingWindowLoginLimits(settings.redis_url or "memory://",
+                                           per_account=settings.login_failures_per_account,
+                                           per_address=settings.login_failures_per_address)
     transport = transport or make_transport(settings)
     outbound = OutboundService(store, clock, transport, settings.public_url)
     router = AssignmentService(store, clock, SqlRoutingDirectory(read_engine))
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
-    files = LocalFileStorage(settings.files_dir)
+    files = make_file_storage(settings)
     closing = ClosingService(store, clock, outbound, make_transcript=TranscriptMaker(store, files))
 
     def world_for(chat: Chat) -> SqlBotWorld:
@@ -127,11 +136,11 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
 
     return Despacho(
         settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner, live=live,
-        campaigns=campaigns, staff=StaffService(store, clock, passwords), transport=transport,
+        campaigns=campaigns, staff=staff, logins=LoginService(store, clock, staff, login_limits), transport=transport,
         inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender),
                                opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
         outbound=outbound, router=router,
-        conversations=ConversationService(store, clock, FlowCatalog.from_directory(settings.flows_dir), world_for,
+        conversations=ConversationService(store, clock, flows, world_for,
                                           outbound, unidentified.campaign_id),
         closing=closing, desk=DeskService(store, clock, outbound), files=files,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
@@ -159,6 +168,14 @@ def _racing_other_processes(create: Callable[[], T], attempts: int = 6) -> T:
             log.warning("schema creation raced another process (%s); retrying", type(exc).__name__)
             time.sleep(0.1 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def make_file_storage(settings: Settings) -> FileStorage:
+    """Credentials for S3 come from boto3's own chain (AWS_* variables, instance role), never from Despacho."""
+    if settings.storage == "s3" and settings.s3_bucket:
+        return make_s3_storage(settings.s3_bucket, settings.s3_endpoint_url, region_name=settings.s3_region,
+                               prefix=settings.s3_prefix)
+    return LocalFileStorage(settings.files_dir)
 
 
 def make_transport(settings: Settings) -> Transport:

@@ -5,16 +5,47 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from despacho.cli_flows import flows
 from despacho.cli_portfolios import portfolios
 from despacho.cli_timers import audit, timers
 from despacho.settings import Settings
 
+HEADING = ("Despacho no arranca: su configuración (variables de entorno) está incompleta o no es válida. "
+           "Defina o corrija:")
 
-@click.group()
+
+class SettingsCheckedGroup(click.Group):
+    """Every command reads the settings; a wrong or missing one is one clear message, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as error:
+            if error.title != Settings.__name__:
+                raise
+            raise click.ClickException(settings_problems(error)) from None
+
+
+def settings_problems(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors(include_url=False):
+        if problem["loc"]:
+            lines.append(f"{_variable(str(problem['loc'][0]))}: {problem['msg']}")
+        else:  # the model's own check: its message already names each variable, one a line
+            lines.append(str(problem.get("ctx", {}).get("error", problem["msg"])))
+    return (HEADING + "".join(f"\n  {line}" for part in lines for line in part.splitlines()))
+
+
+def _variable(field_or_alias: str) -> str:
+    return field_or_alias if field_or_alias.isupper() else f"DESPACHO_{field_or_alias.upper()}"
+
+
+@click.group(cls=SettingsCheckedGroup)
 def main() -> None:
     """Despacho: enrutamiento de chats de WhatsApp y SMS por campaña."""
 

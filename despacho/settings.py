@@ -5,12 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.event_store import PoolSize
 from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS
 
+# Values written in this repository: anyone who read it knows them, so production refuses every one.
 EMBEDDED_SECRET = "embedded-mode-only-not-a-secret"  # noqa: S105 - refused outside embedded mode
+EMBEDDED_PUBLIC_URL = "http://127.0.0.1:8000"
+FAKE_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
+FAKE_TWILIO_AUTH_TOKEN = "fake-twilio-auth-token"  # noqa: S105 - refused outside embedded mode
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -21,19 +28,19 @@ class Settings(BaseSettings):
     database_url: str | None = None
     read_database_url: str | None = None
     redis_url: str | None = None
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = EMBEDDED_PUBLIC_URL
     secret_key: SecretStr = SecretStr(EMBEDDED_SECRET)
     twilio_transport: Literal["fake", "twilio"] = "fake"
     twilio_account_sid: str = Field(
-        default="AC00000000000000000000000000000000",
+        default=FAKE_TWILIO_ACCOUNT_SID,
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "DESPACHO_TWILIO_ACCOUNT_SID"),
     )
     twilio_auth_token: SecretStr = Field(
-        default=SecretStr("fake-twilio-auth-token"),
+        default=SecretStr(FAKE_TWILIO_AUTH_TOKEN),
         validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "DESPACHO_TWILIO_AUTH_TOKEN"),
     )
     twilio_api_base_url: str | None = None
-    session_idle_minutes: int = 8 * 60
+    session_idle_minutes: int = Field(default=8 * 60, ge=1)
     timer_interval_seconds: int = 60
     projection_batch_size: int = 500
     max_upload_megabytes: int = 50
@@ -50,17 +57,59 @@ class Settings(BaseSettings):
     delivery_rate_min_messages: int = Field(default=20, ge=1)
     delivery_rate_threshold: float = Field(default=0.2, gt=0, lt=1)
     log_level: str = "INFO"
+    # Closing transcripts and uploaded portfolio files: a folder under var_dir, or an S3-compatible bucket
+    # (needed as soon as API and worker processes run on more than one host).
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_region: str | None = None
+    s3_endpoint_url: str | None = None  # MinIO, Ceph…; none for AWS itself
+    # Connections of each PostgreSQL pool (the event store's and the read tables') in one process:
+    # `db_pool_size` kept open, up to `db_max_overflow` more under load.
+    db_pool_size: int = Field(default=PoolSize().size, ge=1, le=100)
+    db_max_overflow: int = Field(default=PoolSize().max_overflow, ge=0, le=100)
+    # Failed sign-ins allowed per moving window before further attempts wait (`limits` notation).
+    login_failures_per_account: str = "5/15 minutes"
+    login_failures_per_address: str = "50/15 minutes"  # a call center's agents may share one public address
+
+    @field_validator("login_failures_per_account", "login_failures_per_address")
+    @classmethod
+    def _is_a_rate(cls, value: str) -> str:
+        parse_rate_limit(value)  # raises ValueError naming what it could not read
+        return value
 
     @model_validator(mode="after")
-    def _refuse_embedded_defaults_in_production(self) -> Settings:
-        if self.mode == "production":
-            missing = [name for name, value in (("DESPACHO_DATABASE_URL", self.database_url),
-                                                ("DESPACHO_REDIS_URL", self.redis_url)) if not value]
-            if missing:
-                raise ValueError(f"production mode needs {', '.join(missing)}")
-            if self.secret_key.get_secret_value() == EMBEDDED_SECRET:
-                raise ValueError("production mode needs DESPACHO_SECRET_KEY")
+    def _refuse_unusable_or_embedded_values(self) -> Settings:
+        problems = self.storage_problems() + (self.production_problems() if self.mode == "production" else [])
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def storage_problems(self) -> list[str]:
+        if self.storage == "s3" and not self.s3_bucket:
+            return ["DESPACHO_S3_BUCKET: el bucket donde DESPACHO_STORAGE=s3 guarda los archivos"]
+        return []
+
+    def production_problems(self) -> list[str]:
+        """Every variable production still needs, with what to put in it (one line each)."""
+        secret = self.secret_key.get_secret_value()
+        problems = [
+            (not self.database_url, "DESPACHO_DATABASE_URL: la base PostgreSQL de eventos (postgresql://…)"),
+            (not self.redis_url, "DESPACHO_REDIS_URL: el Redis de los trabajos y las actualizaciones (redis://…)"),
+            (secret == EMBEDDED_SECRET or len(secret) < MIN_SECRET_KEY_LENGTH,
+             f"DESPACHO_SECRET_KEY: una clave aleatoria propia de al menos {MIN_SECRET_KEY_LENGTH} caracteres "
+             "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"),
+            (self.public_url == EMBEDDED_PUBLIC_URL,
+             "DESPACHO_PUBLIC_URL: la URL pública con la que Twilio llama a los webhooks (https://…)"),
+            (self.twilio_transport == "fake", "DESPACHO_TWILIO_TRANSPORT: twilio (el transporte falso no envía nada)"),
+            (self.twilio_account_sid == FAKE_TWILIO_ACCOUNT_SID, "TWILIO_ACCOUNT_SID: el Account SID de la cuenta"),
+            (self.twilio_auth_token.get_secret_value() == FAKE_TWILIO_AUTH_TOKEN,
+             "TWILIO_AUTH_TOKEN: el Auth Token de la cuenta (firma los webhooks)"),
+            # Local files work only while every process runs on one host: production says so on purpose.
+            ("storage" not in self.model_fields_set,
+             "DESPACHO_STORAGE: s3 (varios servidores) o local (un solo servidor, o var_dir compartido)"),
+        ]
+        return [problem for missing, problem in problems if missing]
 
     @property
     def is_embedded(self) -> bool:
@@ -73,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def read_store_url(self) -> str:
         return self.read_database_url or self.event_store_url
+
+    @property
+    def db_pool(self) -> PoolSize:
+        return PoolSize(self.db_pool_size, self.db_max_overflow)
 
     @property
     def files_dir(self) -> Path:

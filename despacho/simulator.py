@@ -81,13 +81,15 @@ async def play(client: httpx.AsyncClient, settings: Settings, customers: Sequenc
     await asyncio.gather(*(one(c) for c in customers))
 
 
-def conversation(transport: Transport, written: list[dict[str, Any]], customer: str) -> list[Line]:
-    """What the customer wrote (read table) and what the fake transport delivered to them, in order."""
+def conversation(transport: Transport, written: list[dict[str, Any]], customer: str,
+                 replies: set[str]) -> list[Line]:
+    """What the customer wrote (read table) and, of what the fake transport delivered to them, the
+    messages whose ids are in `replies` (those of chats the viewer may see), in order."""
     lines = [Line(m["at"], "in", m["body"]) for m in written]
     sent_to = getattr(transport, "sent_to", None)
     if sent_to is not None:
         lines += [Line(m.at, "out", m.delivery.body or f"[plantilla {m.delivery.content_sid}]", m.delivery.sender)
-                  for m in sent_to(customer)]
+                  for m in sent_to(customer) if m.delivery.message_id in replies]
     return sorted(lines, key=lambda line: line.at)
 
 

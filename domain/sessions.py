@@ -1,8 +1,13 @@
-"""An agent's working session: from login to logout or expiry (R13)."""
+"""An agent's working session: from login to logout or expiry (R13).
+
+The session remembers when it was last used, to a resolution the caller chooses (one event per
+step, not per request), so "idle" is a fact of the session itself and not of whichever copy of a
+browser cookie is presented.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from eventsourcing.domain import Aggregate, event
 
@@ -21,6 +26,7 @@ class AgentSession(Aggregate):
         self.agent_id = agent_id
         self.client = client
         self.opened_at = at
+        self.last_active_at = at
         self.closed_at: datetime | None = None
         self.close_reason = ""
 
@@ -31,6 +37,24 @@ class AgentSession(Aggregate):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    def is_idle(self, now: datetime, idle_limit: timedelta) -> bool:
+        return require_aware(now) - self.last_active_at > idle_limit
+
+    def record_activity(self, *, at: datetime, resolution: timedelta) -> bool:
+        """Note that the session is in use; True when that was news at this resolution (an event to save)."""
+        if not self.is_open or require_aware(at) - self.last_active_at < resolution:
+            return False
+        self._active(at=at)
+        return True
+
+    @event("Active")
+    def _active(self, at: datetime) -> None:
+        self.last_active_at = at
+
+    def expire(self, *, actor: str) -> None:
+        """Close an idle session at its last activity: its time is the agent's real work, not when it was noticed."""
+        self.close("expired", actor=actor, at=self.last_active_at)
 
     def close(self, reason: str, *, actor: str, at: datetime) -> None:
         if reason not in CLOSE_REASONS:

@@ -9,9 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, true
 
+from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
+
+MESSAGES = MessagesProjector()
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
                 "document_type", "document_number", "agent_id", "opened_at", "queued_at", "assigned_at",
@@ -182,31 +185,57 @@ def agent_status(engine: Engine, agent_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def chats_of_customer(engine: Engine, customer_address: str) -> list[dict[str, Any]]:
-    """Every chat of one customer address, oldest first (the simulator's view)."""
+def _chats_in_scope(campaign_ids: set[str] | None) -> ColumnElement[bool]:
+    """Chats of these campaigns, and chats still without one (in the bot) written to one of their numbers."""
+    chats, senders = CHATS.chats, CAMPAIGNS.senders
+    if campaign_ids is None:
+        return true()
+    their_numbers = select(senders.c.address).where(senders.c.campaign_id.in_(campaign_ids))
+    return or_(chats.c.campaign_id.in_(campaign_ids),
+               and_(chats.c.campaign_id.is_(None), chats.c.sender_address.in_(their_numbers)))
+
+
+def chats_of_customer(engine: Engine, customer_address: str,
+                      campaign_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """Every chat of one customer address in these campaigns, oldest first (the simulator's view)."""
     chats = CHATS.chats
     query = select(*(chats.c[name] for name in CHAT_SUMMARY)).where(
-        chats.c.customer_address == customer_address).order_by(chats.c.opened_at, chats.c.id)
+        chats.c.customer_address == customer_address, _chats_in_scope(campaign_ids)
+    ).order_by(chats.c.opened_at, chats.c.id)
     with engine.connect() as connection:
         return [dict(r) for r in connection.execute(query).mappings()]
 
 
-def customer_messages(engine: Engine, customer_address: str) -> list[dict[str, Any]]:
-    """What one customer address wrote, in every chat, in order."""
+def customer_messages(engine: Engine, customer_address: str,
+                      campaign_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """What one customer address wrote, in every chat of these campaigns, in order."""
     chats, table = CHATS.chats, CHATS.timeline
     query = (select(table.c.at, table.c.body, table.c.media).join(chats, chats.c.id == table.c.chat_id)
-             .where(chats.c.customer_address == customer_address, table.c.author_kind == "customer")
+             .where(chats.c.customer_address == customer_address, table.c.author_kind == "customer",
+                    _chats_in_scope(campaign_ids))
              .order_by(table.c.at, table.c.id))
     with engine.connect() as connection:
         return [dict(r) for r in connection.execute(query).mappings()]
 
 
-def senders(engine: Engine) -> list[dict[str, Any]]:
-    """The campaigns' numbers a simulated customer can write to."""
+def messages_to_customer(engine: Engine, customer_address: str, campaign_ids: set[str] | None = None) -> set[str]:
+    """Ids of the messages sent to one customer address in chats of these campaigns."""
+    chats, messages = CHATS.chats, MESSAGES.messages
+    query = (select(messages.c.id).join(chats, chats.c.id == messages.c.chat_id)
+             .where(chats.c.customer_address == customer_address, _chats_in_scope(campaign_ids)))
+    with engine.connect() as connection:
+        return set(connection.execute(query).scalars())
+
+
+def senders(engine: Engine, campaign_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """The numbers of these campaigns a simulated customer can write to."""
     table = CAMPAIGNS.senders
     names = campaign_names(engine)
+    query = select(table).order_by(table.c.address)
+    if campaign_ids is not None:
+        query = query.where(table.c.campaign_id.in_(campaign_ids))
     with engine.connect() as connection:
-        rows = [dict(r) for r in connection.execute(select(table).order_by(table.c.address)).mappings()]
+        rows = [dict(r) for r in connection.execute(query).mappings()]
     for row in rows:
         row["campaign_name"] = names.get(row["campaign_id"], "")
     return rows

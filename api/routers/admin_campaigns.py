@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from adapters.flow_files import FLOW_FILE_SUFFIXES, SHIPPED_FLOWS_DIR
 from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
 from api.security import allow, current_identity
@@ -72,10 +71,6 @@ def templates_from_form(form: FormData) -> list[dict[str, Any]]:
     return templates
 
 
-def flow_names() -> list[str]:
-    return sorted(p.stem for p in SHIPPED_FLOWS_DIR.glob("*") if p.suffix in FLOW_FILE_SUFFIXES)
-
-
 def _campaign_or_404(request: Request, campaign_id: UUID) -> dict[str, Any]:
     row = campaign_row(request.app.state.despacho.read_engine, str(campaign_id))
     if row is None:
@@ -86,7 +81,8 @@ def _campaign_or_404(request: Request, campaign_id: UUID) -> dict[str, Any]:
 def _form_page(request: Request, pages: Pages, campaign: dict[str, Any] | None, values: dict[str, Any],
                error: str | None = None) -> Response:
     return pages.render(request, "admin/campaign_form.html", {
-        "campaign": campaign, "values": values, "error": error, "weekdays": WEEKDAYS, "flow_names": flow_names(),
+        "campaign": campaign, "values": values, "error": error, "weekdays": WEEKDAYS,
+        "flow_names": request.app.state.despacho.campaigns.flow_names,
     }, status_code=422 if error else 200)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -9,9 +10,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import DespachoDep, PagesDep
 from api.security import SESSION_COOKIE, BrowserSession, allow, check_csrf, current_identity, public
+from application.logins import LoginRefusedError, LoginThrottledError
 from application.staff import Identity
 
 router = APIRouter(tags=["auth"])
@@ -34,13 +37,23 @@ def login_page(request: Request, pages: PagesDep, next: str = "/") -> Response:
 async def login(request: Request, despacho: DespachoDep, pages: PagesDep, login: Annotated[str, Form()] = "",
                 password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     await check_csrf(request)
-    identity = despacho.staff.authenticate(login, password)
-    if identity is None:
+    try:  # argon2 is deliberately slow: off the event loop
+        signed_in = await run_in_threadpool(despacho.logins.log_in, login, password,
+                                            client_address=request.client.host if request.client else "",
+                                            client=request.headers.get("user-agent", ""))
+    except LoginThrottledError as throttled:
+        minutes = math.ceil(throttled.seconds / 60)
+        message = pages.translate(
+            request.state.lang, "Demasiados intentos fallidos. Espere %(minutes)s min y vuelva a intentarlo.",
+            minutes=minutes)
+        refused = pages.render(request, "login.html", {"error": message, "next": _safe_next(next)}, status_code=429)
+        refused.headers["Retry-After"] = str(math.ceil(throttled.seconds))
+        return refused
+    except LoginRefusedError:
         message = pages.translate(request.state.lang, "Usuario o contraseña incorrectos")
         return pages.render(request, "login.html", {"error": message, "next": _safe_next(next)}, status_code=401)
-    session_id = despacho.staff.open_session(UUID(identity.id), request.headers.get("user-agent", ""))
     response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(request, response, BrowserSession.new(identity.id, str(session_id)))
+    set_session_cookie(request, response, BrowserSession.new(signed_in.identity.id, str(signed_in.session_id)))
     return response
 
 

@@ -13,6 +13,7 @@ import httpx
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from api.chat_access import campaign_scope
 from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
 from api.security import allow
@@ -31,11 +32,22 @@ def embedded_only(despacho: Despacho) -> None:
         raise HTTPException(status_code=404, detail="No existe")
 
 
-def _view(despacho: Despacho, customer: str) -> dict[str, Any]:
-    written = desk_queries.customer_messages(despacho.read_engine, customer) if customer else []
-    chats = desk_queries.chats_of_customer(despacho.read_engine, customer) if customer else []
-    return {"customer": customer, "chat": chats[-1] if chats else None,
-            "lines": simulator.conversation(despacho.transport, written, customer) if customer else []}
+def _view(despacho: Despacho, identity: Identity, customer: str) -> dict[str, Any]:
+    """The customer's conversation as far as it belongs to the viewer's campaigns."""
+    if not customer:
+        return {"customer": customer, "chat": None, "lines": []}
+    scope, engine = campaign_scope(despacho, identity), despacho.read_engine
+    chats = desk_queries.chats_of_customer(engine, customer, scope)
+    lines = simulator.conversation(despacho.transport, desk_queries.customer_messages(engine, customer, scope),
+                                   customer, desk_queries.messages_to_customer(engine, customer, scope))
+    return {"customer": customer, "chat": chats[-1] if chats else None, "lines": lines}
+
+
+def _own_number(despacho: Despacho, identity: Identity, to: str) -> None:
+    """Supervisors play customers only on their campaigns' numbers."""
+    numbers = {s["address"] for s in desk_queries.senders(despacho.read_engine, campaign_scope(despacho, identity))}
+    if to not in numbers:
+        raise HTTPException(status_code=403, detail="Ese número no es de sus campañas")
 
 
 @router.get("/simulator")
@@ -43,9 +55,9 @@ def simulator_page(request: Request, despacho: DespachoDep, pages: PagesDep,
                    identity: Annotated[Identity, Depends(SIMULATORS)], customer: str = "",
                    crowd: str = "") -> Response:
     embedded_only(despacho)
-    senders = desk_queries.senders(despacho.read_engine)
+    senders = desk_queries.senders(despacho.read_engine, campaign_scope(despacho, identity))
     return pages.render(request, "simulator/simulator.html", {
-        **_view(despacho, customer), "senders": senders, "crowd": [c for c in crowd.split(",") if c],
+        **_view(despacho, identity, customer), "senders": senders, "crowd": [c for c in crowd.split(",") if c],
         "suggested_phone": simulator.random_phones(1)[0]})
 
 
@@ -53,7 +65,7 @@ def simulator_page(request: Request, despacho: DespachoDep, pages: PagesDep,
 def conversation_fragment(request: Request, despacho: DespachoDep, pages: PagesDep,
                           identity: Annotated[Identity, Depends(SIMULATORS)], customer: str = "") -> Response:
     embedded_only(despacho)
-    return pages.render(request, "simulator/_conversation.html", _view(despacho, customer))
+    return pages.render(request, "simulator/_conversation.html", _view(despacho, identity, customer))
 
 
 def _client(request: Request, despacho: Despacho) -> httpx.AsyncClient:
@@ -67,6 +79,7 @@ async def write(request: Request, despacho: DespachoDep, identity: Annotated[Ide
                 to: Annotated[str, Form(pattern=SENDER_PATTERN)],
                 body: Annotated[str, Form(min_length=1, max_length=1600)]) -> Response:
     embedded_only(despacho)
+    _own_number(despacho, identity, to)
     customer = simulator.customer_address(phone, to)
     async with _client(request, despacho) as client:
         await simulator.send(client, despacho.settings, customer, to, body)
@@ -81,6 +94,7 @@ async def crowd(request: Request, despacho: DespachoDep, pages: PagesDep,
                 document: Annotated[str, Form(min_length=3, max_length=20)],
                 customers: Annotated[int, Form(ge=1, le=simulator.MAX_CUSTOMERS)] = 5) -> Response:
     embedded_only(despacho)
+    _own_number(despacho, identity, to)
     addresses = [simulator.customer_address(p, to) for p in simulator.random_phones(customers)]
     async with _client(request, despacho) as client:
         await simulator.play(client, despacho.settings, addresses, to, simulator.identification_script(document))

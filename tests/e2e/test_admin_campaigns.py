@@ -164,3 +164,41 @@ def test_the_admin_page_edits_the_approved_whatsapp_templates(client: TestClient
     row = campaign_row(despacho.read_engine, staff.banco_a)
     assert row is not None and row["templates"] == [
         {"name": "recordatorio_pago", "content_sid": SID, "variables": ["nombre", "monto"]}]
+
+
+def test_an_unknown_bot_flow_is_refused_naming_the_flows_that_exist(client: TestClient, despacho: Despacho,
+                                                                    staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+
+    edited = client.put(f"/api/campaigns/{staff.banco_a}", headers=headers, json={
+        "name": "Banco A", "display_name": "Banco A", "settings": {"flow_name": "../../etc/passwd"}})
+    created = client.post("/api/campaigns", headers=headers, json={
+        "code": "seguros_c", "name": "Seguros C", "display_name": "Seguros C", "settings": {"flow_name": "no_existe"}})
+    despacho.runner.catch_up()
+
+    for response, name in ((edited, "../../etc/passwd"), (created, "no_existe")):
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert name in detail and "autoservicio_pagos" in detail and "default" in detail
+    row = campaign_row(despacho.read_engine, staff.banco_a)
+    assert row is not None and row["flow_name"] == "default"
+    assert [c["code"] for c in client.get("/api/campaigns", headers=headers).json()] == ["banco_a", "telco_b"]
+
+
+def test_the_campaign_form_refuses_an_unknown_bot_flow_and_keeps_what_was_typed(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+    csrf = log_in(client, "admin")
+    url = f"/admin/campaigns/{staff.banco_a}"
+    form = {"csrf_token": csrf, "name": "Banco A renombrado", "display_name": "Banco A", "time_zone": "America/Bogota",
+            "alert_after_minutes": "30", "auto_close_after_hours": "24", "routing_policy": "least_load",
+            "default_capacity": "5", "flow_name": "../../etc/passwd", "closing_message": "Chao",
+            "closing_template_sid": "", "dispositions": "pago", "mon_open": "08:00", "mon_close": "18:00"}
+
+    refused = client.post(url, data=form)
+    despacho.runner.catch_up()
+
+    assert refused.status_code == 422
+    assert "No existe el flujo del bot" in refused.text and "autoservicio_pagos, default" in refused.text
+    assert 'value="Banco A renombrado"' in refused.text
+    row = campaign_row(despacho.read_engine, staff.banco_a)
+    assert row is not None and (row["name"], row["flow_name"]) == ("Banco A", "default")

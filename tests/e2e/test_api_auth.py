@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-import time
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
@@ -15,7 +16,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-import api.app
+import api.routers.live
 from adapters.clock import FixedClock
 from adapters.passwords import Argon2Passwords
 from api.app import ANONYMOUS_CSRF_COOKIE, create_app
@@ -142,20 +143,54 @@ def test_login_then_logout_closes_the_working_session(client: TestClient, despac
 
 
 def test_an_idle_session_expires_back_to_login_and_is_closed(client: TestClient, despacho: Despacho,
-                                                             staff: SimpleNamespace,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             clock: FixedClock, staff: SimpleNamespace) -> None:
     assert log_in(client, "supervisora").status_code == 303
     assert client.get("/").status_code == 200
-    idle = (despacho.settings.session_idle_minutes + 1) * 60
-    monkeypatch.setattr(api.app, "time", SimpleNamespace(time=lambda: time.time() + idle))
+    last_used = clock.now()
+    clock.advance(timedelta(minutes=despacho.settings.session_idle_minutes + 1))
 
-    response = client.get("/")
+    page = client.get("/")
 
-    assert response.status_code == 303
-    assert response.headers["location"].startswith("/login")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/login")
+    [session] = sessions_of(despacho, staff.supervisor)
+    assert (session["close_reason"], session["closed_at"]) == ("expired", last_used)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_after_logout_every_copy_of_the_session_cookie_is_refused(client: TestClient, despacho: Despacho,
+                                                                   staff: SimpleNamespace) -> None:
+    csrf_token = signed_in_csrf_token(client, "supervisora")
+    copied = client.cookies[SESSION_COOKIE]
+    assert client.post("/logout", data={"csrf_token": csrf_token}).status_code == 303
+
+    client.cookies.set(SESSION_COOKIE, copied)
+    api = client.get("/api/me")
+    client.cookies.set(SESSION_COOKIE, copied)
+    page = client.get("/audit/messages")
+
+    assert api.status_code == 401 and api.json() == {"detail": "Autenticación requerida"}
+    assert (page.status_code, page.headers["location"]) == (303, "/login?next=/audit/messages")
+    assert f'{SESSION_COOKIE}="";' in page.headers["set-cookie"]  # the browser is told to forget it
+
+
+def test_a_copied_cookie_does_not_outlive_the_idle_limit_by_being_used_as_issued(
+        client: TestClient, despacho: Despacho, clock: FixedClock, staff: SimpleNamespace) -> None:
+    assert log_in(client, "supervisora").status_code == 303
+    idle = timedelta(minutes=despacho.settings.session_idle_minutes)
+    refreshed = []
+    for _ in range(3):  # in use the whole time: the session stays open, and its cookie is never rewritten
+        clock.advance(idle * 0.6)
+        response = client.get("/api/me")
+        assert response.status_code == 200
+        refreshed.append(SESSION_COOKIE in response.headers.get("set-cookie", ""))
+    assert refreshed == [False, False, False]
+
+    clock.advance(idle + timedelta(minutes=1))
+
+    assert client.get("/api/me").status_code == 401
     [session] = sessions_of(despacho, staff.supervisor)
     assert session["close_reason"] == "expired"
-    assert client.get("/api/me").status_code == 401
 
 
 # CSRF
@@ -354,3 +389,64 @@ def test_live_updates_stream_server_sent_events(client: TestClient, staff: Simpl
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     assert first_bytes.startswith(b"retry: ")
+
+
+
+def topics_delivered(client: TestClient, despacho: Despacho, requested: str, opening: str,
+                     published: list[str]) -> list[str]:
+    """Open /live, publish `opening` (a topic the viewer follows) until the stream has subscribed, then
+    `published` and `alerts` (everyone's), and return what was delivered besides those two."""
+    subscribed, delivered = threading.Event(), []
+
+    def publish() -> None:
+        while not subscribed.wait(0.05):
+            despacho.live.publish([opening])
+        despacho.live.publish([*published, "alerts"])
+
+    publisher = threading.Thread(target=publish, daemon=True)
+    with client.stream("GET", "/live", params={"topics": f"alerts {requested}"}) as response:
+        publisher.start()
+        keepalives = 0
+        for line in response.iter_lines():
+            keepalives += line.startswith(": keepalive")
+            assert keepalives < 5, "the stream never delivered the closing marker"
+            topic = json.loads(line.removeprefix("data: "))["topic"] if line.startswith("data: ") else None
+            if topic == "alerts":
+                break
+            if topic == opening:
+                subscribed.set()
+            elif topic is not None:
+                delivered.append(topic)
+    publisher.join()
+    return delivered
+
+
+@pytest.fixture
+def quick_keepalive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api.routers.live, "KEEPALIVE_SECONDS", 0.5)
+
+
+def test_an_agent_receives_only_their_own_desk(client: TestClient, despacho: Despacho, staff: SimpleNamespace,
+                                               quick_keepalive: None) -> None:
+    assert log_in(client, "ana").status_code == 303
+    others = [f"desk:{staff.supervisor}", f"queue:{staff.banco_a}", f"queue:{staff.telco_b}", "chat:otro", "agents"]
+
+    delivered = topics_delivered(client, despacho, " ".join([f"desk:{staff.agent}", *others, "queue:*", "chat:*"]),
+                                 f"desk:{staff.agent}", [*others, "audit"])
+
+    assert delivered == []
+
+
+def test_a_supervisor_receives_only_their_campaigns_queues_and_agents(client: TestClient, despacho: Despacho,
+                                                                      staff: SimpleNamespace,
+                                                                      quick_keepalive: None) -> None:
+    signed_in_csrf_token(client, "supervisora")
+    despacho.runner.catch_up()
+    asked = [f"queue:{staff.banco_a}", f"queue:{staff.telco_b}", f"desk:{staff.agent}", f"desk:{staff.admin}",
+             "queue:*", "agents"]
+
+    delivered = topics_delivered(client, despacho, " ".join(asked), "agents",
+                                 [f"queue:{staff.telco_b}", f"queue:{staff.banco_a}", f"desk:{staff.admin}",
+                                  f"desk:{staff.agent}", "queue:", "portfolios"])
+
+    assert delivered == [f"queue:{staff.banco_a}", f"desk:{staff.agent}"]

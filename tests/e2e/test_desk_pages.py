@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from adapters.clock import FixedClock
 from despacho.settings import Settings
 from projections import desk_queries
-from tests.e2e.desk_world import BANCO_NUMBER, CallCenter, call_center
+from tests.e2e.desk_world import BANCO_NUMBER, TELCO_NUMBER, CallCenter, call_center
 from tests.e2e.test_api_auth import log_in, page_csrf_token
 
 
@@ -141,3 +141,36 @@ def test_the_simulator_is_for_supervisors_and_admins_in_embedded_mode_only(cente
     assert signed_in(center, "admin").get("/simulator").status_code == 200
     center.despacho.settings = center.despacho.settings.model_copy(update={"mode": "production"})
     assert signed_in(center, "admin").get("/simulator").status_code == 404
+
+
+def test_the_simulator_shows_a_supervisor_only_their_campaigns_conversations_and_numbers(center: CallCenter) -> None:
+    telco_customer = "whatsapp:+573005550001"
+    for body in ("Hola", "1", "900100200"):  # identified in telco_b (tomas's campaign)
+        center.customer_writes(telco_customer, body, TELCO_NUMBER)
+    sandra, tomas = signed_in(center, "sandra"), signed_in(center, "tomas")
+
+    seen_by_sandra = sandra.get("/simulator", params={"customer": telco_customer})
+    fragment_for_sandra = sandra.get("/simulator/fragments/conversation", params={"customer": telco_customer})
+    seen_by_tomas = tomas.get("/simulator/fragments/conversation", params={"customer": telco_customer})
+
+    assert seen_by_sandra.status_code == fragment_for_sandra.status_code == 200
+    for page in (seen_by_sandra, fragment_for_sandra):
+        assert "900100200" not in page.text and "Telco Sur" not in page.text
+        assert "Todavía no hay mensajes." in page.text
+    assert BANCO_NUMBER in seen_by_sandra.text and TELCO_NUMBER not in seen_by_sandra.text
+    assert "900100200" in seen_by_tomas.text and "Telco Sur" in seen_by_tomas.text
+
+
+def test_a_supervisor_cannot_play_a_customer_on_another_campaigns_number(center: CallCenter) -> None:
+    sandra = signed_in(center, "sandra")
+    token = page_csrf_token(sandra.get("/simulator").text)
+
+    single = sandra.post("/simulator/messages", data={"phone": "+573005550002", "to": TELCO_NUMBER, "body": "Hola",
+                                                      "csrf_token": token})
+    crowd = sandra.post("/simulator/crowd", data={"customers": "2", "document": "900100200", "to": TELCO_NUMBER,
+                                                  "csrf_token": token})
+    center.settle()
+
+    assert (single.status_code, crowd.status_code) == (403, 403)
+    assert "Ese número no es de sus campañas" in single.text
+    assert desk_queries.chats_of_customer(center.despacho.read_engine, "whatsapp:+573005550002") == []

@@ -38,12 +38,18 @@ def despacho_command(*arguments: str) -> list[str]:
 
 
 def production_env(database_url: str, redis: str, var_dir: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("DESPACHO_")}
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DESPACHO_", "TWILIO_"))}
     return env | {
         "DESPACHO_MODE": "production",
         "DESPACHO_DATABASE_URL": database_url,
         "DESPACHO_REDIS_URL": redis,
         "DESPACHO_SECRET_KEY": secrets.token_urlsafe(48),
+        "DESPACHO_PUBLIC_URL": "http://despacho.test",
+        "DESPACHO_TWILIO_TRANSPORT": "twilio",
+        "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "DESPACHO_TWILIO_API_BASE_URL": "http://127.0.0.1:9",  # nothing is sent here; if it were, it fails
+        "DESPACHO_STORAGE": "local",
         "DESPACHO_VAR_DIR": str(var_dir),
         "DESPACHO_LOG_LEVEL": "INFO",
     }
