@@ -17,7 +17,6 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 import zipfile
 from collections.abc import Generator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -38,6 +37,7 @@ from application.portfolio_tables import (
     ensure_within_size_limit,
     megabytes,
 )
+from domain.text import fold
 
 HEADER_SEARCH_ROWS = 30
 # An XLSX is a zip: refuse one that would unpack to far more than the upload limit (zip bomb).
@@ -216,7 +216,7 @@ def _sheet_named(worksheets: list[Any], wanted: str) -> Any:
         if worksheet.title == wanted:
             return worksheet
     for worksheet in worksheets:
-        if _fold(worksheet.title) == _fold(wanted):
+        if fold(worksheet.title) == fold(wanted):
             return worksheet
     available = ", ".join(f"«{worksheet.title}»" for worksheet in worksheets)
     raise PortfolioFileError(f"El archivo no tiene una hoja llamada «{wanted}». Hojas disponibles: {available}.")
@@ -301,8 +301,3 @@ def _has_data(row: Sequence[str]) -> bool:
 def _is_number_like(cell: str) -> bool:
     stripped = cell.strip().lstrip("+-$")
     return bool(stripped) and stripped.replace(".", "").replace(",", "").replace(" ", "").isdigit()
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold().strip()

@@ -27,11 +27,10 @@ from application.portfolio_check import (
     e164_by_phonenumbers,
     map_columns,
     normalise_balance,
-    normalise_document_number,
-    normalise_document_type,
     phones_in_cell,
     to_e164,
 )
+from domain.documents import InvalidDocumentError, normalise_document_number, normalise_document_type
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "portfolios"
 
@@ -308,7 +307,7 @@ def test_document_numbers_lose_dots_spaces_and_dashes(text: str, kind: str, numb
     ("1,02E+09", "CC", "notación científica"), ("12#45", "PA", "caracteres no permitidos"), ("", "CC", "Falta"),
 ])
 def test_malformed_document_numbers_are_refused_with_a_reason(text: str, kind: str, reason: str) -> None:
-    with pytest.raises(InvalidCellError, match=reason):
+    with pytest.raises(InvalidDocumentError, match=reason):
         normalise_document_number(text, kind)
 
 

@@ -113,6 +113,14 @@ def test_xlsx_reads_the_sheet_asked_for_even_with_other_accents_or_case() -> Non
     assert table.rows == [["222222"]]
 
 
+def test_xlsx_finds_the_sheet_asked_for_whatever_its_punctuation_as_the_bot_reads_answers() -> None:
+    content = xlsx({"Cartera": [["documento"], [111111]], "Cartera-Enero_2026": [["documento"], [222222]]})
+
+    table = read_table(content, "enero.xlsx", sheet="cartera enero 2026")
+
+    assert table.format.sheet == "Cartera-Enero_2026"
+
+
 def test_xlsx_without_a_sheet_named_uses_the_first_sheet_with_a_header() -> None:
     content = xlsx({"Instrucciones": [["Llene la hoja Datos"]],
                     "Datos": [["documento", "nombres"], [123456, "Ana"]]})
