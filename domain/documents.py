@@ -1,7 +1,9 @@
-"""Colombian identity documents: the types a customer may hold and how their numbers are written.
+"""Colombian identity documents: the types a customer may hold, how their numbers are written, and
+the customer's identity key (type + normalised number).
 
-The portfolio import reads documents with these rules, so what they accept is what a portfolio
-can hold.
+The portfolio import, the read tables and the bot all go through `CustomerIdentity`, so a
+document is the same key wherever it is written: `CC 1.020.304.050` in a file and `1020304050`
+typed after choosing "Cédula de ciudadanía" meet, and a CE number never finds a CC customer.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from domain.common import DomainError
 from domain.text import fold, quoted
@@ -35,7 +38,13 @@ DOCUMENT_RULES = {
     "PEP": DocumentRule(digits_only=False, min_length=5, max_length=20),  # permiso especial de permanencia
     "PPT": DocumentRule(digits_only=False, min_length=4, max_length=20),  # permiso por protección temporal
 }
+DOCUMENT_TYPE_LABELS = {
+    "CC": "Cédula de ciudadanía", "CE": "Cédula de extranjería", "NIT": "NIT", "TI": "Tarjeta de identidad",
+    "RC": "Registro civil", "PA": "Pasaporte", "PEP": "Permiso especial de permanencia",
+    "PPT": "Permiso por protección temporal",
+}
 DEFAULT_DOCUMENT_TYPE = "CC"
+"""What a portfolio without a type column, or a bot flow that never asks, means."""
 _TYPE_ALIASES = {
     "CEDULA": "CC", "CEDULADECIUDADANIA": "CC", "CEDULACIUDADANIA": "CC", "CIUDADANIA": "CC",
     "CEDULADEEXTRANJERIA": "CE", "CEDULAEXTRANJERIA": "CE", "EXTRANJERIA": "CE",
@@ -87,3 +96,25 @@ def _cleaned_document_number(text: str) -> str:
     if not (number.isascii() and number.isalnum()):
         raise InvalidDocumentError(f"El documento {quoted(text)} tiene caracteres no permitidos")
     return number
+
+
+class CustomerIdentity(NamedTuple):
+    """Who a customer is within a campaign's portfolio: the document type and its number, normalised.
+    A NamedTuple because the import keys every row of a big file by it."""
+
+    document_type: str
+    document_number: str
+
+    @classmethod
+    def of(cls, document_type: str, document_number: str) -> CustomerIdentity:
+        """From what a person wrote: a type in any usual spelling (none means CC) and a number with
+        or without separators; raise InvalidDocumentError when either is unusable."""
+        code = normalise_document_type(document_type) if document_type.strip() else DEFAULT_DOCUMENT_TYPE
+        return cls(code, normalise_document_number(document_number, code))
+
+    @property
+    def type_label(self) -> str:
+        return DOCUMENT_TYPE_LABELS[self.document_type]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} {self.document_number}"

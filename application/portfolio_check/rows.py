@@ -16,6 +16,7 @@ from application.portfolio_check.values import (
 from domain.documents import (
     DEFAULT_DOCUMENT_TYPE,
     DOCUMENT_RULES,
+    CustomerIdentity,
     InvalidDocumentError,
     normalise_document_number,
     normalise_document_type,
@@ -41,8 +42,8 @@ class RowChecker:
         self.problems: list[RowProblem] = []
         self.counted_rows = 0
         self.ignored_total_rows: list[int] = []
-        self.first_row_of: dict[str, int] = {}
-        self.repeated: dict[str, list[int]] = {}
+        self.first_row_of: dict[CustomerIdentity, int] = {}
+        self.repeated: dict[CustomerIdentity, list[int]] = {}
         """Rows of every document found more than once."""
 
     def check(self, number: int, cells: list[str]) -> None:
@@ -122,9 +123,11 @@ class RowChecker:
         except InvalidDocumentError as error:
             found.append(RowProblem(number, self.labels[index], str(error)))
             return None
-        first_row = self.first_row_of.setdefault(document_number, number)
-        if first_row != number:
-            self.repeated.setdefault(document_number, [first_row]).append(number)
+        if document_type:
+            identity = CustomerIdentity(document_type, document_number)
+            first_row = self.first_row_of.setdefault(identity, number)
+            if first_row != number:
+                self.repeated.setdefault(identity, [first_row]).append(number)
         return document_number
 
     def _full_name(self, number: int, cells: list[str], found: list[RowProblem]) -> str:
@@ -203,16 +206,18 @@ class RowChecker:
         return fields
 
     def reject_duplicates(self) -> int:
-        """Every row of a document that appears more than once is invalid; returns how many rows."""
+        """Every row of a document (type and number) that appears more than once is invalid; returns how
+        many rows. The same number under two types is two customers."""
         repeated = self.repeated
         if not repeated:
             return 0
         label = self.columns.labels[self.columns.document_number]
-        for document, rows in repeated.items():
+        for identity, rows in repeated.items():
             listed = ", ".join(str(row) for row in rows)
-            reason = f"El documento {document} está repetido en el archivo (filas {listed}); no se importa ninguna"
+            reason = f"El documento {identity} está repetido en el archivo (filas {listed}); no se importa ninguna"
             self.problems.extend(RowProblem(row, label, reason) for row in rows)
-        self.valid_rows = [row for row in self.valid_rows if row.document_number not in repeated]
+        self.valid_rows = [row for row in self.valid_rows
+                           if CustomerIdentity(row.document_type, row.document_number) not in repeated]
         return sum(len(rows) for rows in repeated.values())
 
     def sorted_problems(self) -> list[RowProblem]:

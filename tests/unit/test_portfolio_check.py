@@ -139,6 +139,16 @@ def test_neither_row_of_a_repeated_document_is_imported() -> None:
     assert repeated not in {row.document_number for row in preview.valid_rows}
 
 
+def test_the_same_number_under_two_document_types_is_two_customers() -> None:
+    preview = check_csv("CC,100001,Ana,Citizen,3001234567,,,,,",
+                        "CE,100001,Ann,Foreigner,3001234568,,,,,",
+                        "CC,100001,Ana,Repetida,3001234569,,,,,")
+
+    assert [(row.document_type, row.full_name) for row in preview.valid_rows] == [("CE", "Ann Foreigner")]
+    assert preview.duplicate_rows == 2
+    assert problems_of(preview, 1)[0][1].startswith("El documento CC 100001 está repetido en el archivo (filas 1, 3)")
+
+
 def test_the_excel_spanish_export_is_fully_normalised() -> None:
     first = check_fixture("cartera_telco_b_excel.csv").valid_rows[0]
 
