@@ -139,6 +139,17 @@ def test_neither_row_of_a_repeated_document_is_imported() -> None:
     assert repeated not in {row.document_number for row in preview.valid_rows}
 
 
+def test_a_semicolon_file_with_commas_in_its_cells_is_checked_not_refused() -> None:
+    content = ("tipo_documento;documento;nombres;direccion;saldo\r\n"
+               "CC;1,020,304,050;Ana Peña;Calle 5, Apto 3, Torre 2;1.234,56\r\n").encode("cp1252")
+
+    preview = check(content, "cartera.csv")
+
+    assert preview.source.delimiter == ";"
+    assert [(row.document_number, row.balance, row.custom_fields) for row in preview.valid_rows] == [
+        ("1020304050", "1234.56", {"direccion": "Calle 5, Apto 3, Torre 2"})]
+
+
 def test_the_same_number_under_two_document_types_is_two_customers() -> None:
     preview = check_csv("CC,100001,Ana,Citizen,3001234567,,,,,",
                         "CE,100001,Ann,Foreigner,3001234568,,,,,",
