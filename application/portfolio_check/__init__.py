@@ -26,6 +26,7 @@ types and numbers are domain rules: `domain/documents.py`.
 from application.portfolio_check.check import check_portfolio
 from application.portfolio_check.columns import ColumnMap, classify_header, is_portfolio_header, map_columns
 from application.portfolio_check.phones import (
+    Phone,
     colombian_national_number,
     e164_by_phonenumbers,
     is_valid_colombian_number,
@@ -43,6 +44,7 @@ __all__ = [
     "CustomerRow",
     "FileFormat",
     "InvalidCellError",
+    "Phone",
     "PortfolioFileError",
     "PortfolioPreview",
     "RowProblem",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 
@@ -14,6 +15,8 @@ from domain.text import quoted
 DEFAULT_REGION = "CO"
 _PHONE_SEPARATORS = re.compile(r"[/;|,\n]")
 _LETTER = re.compile(r"[^\W\d_]")
+_EXTENSION_MARK = re.compile(r"[^\W\d_]|[#~＃～]")
+"""What phonenumbers reads as the start of an extension: a word ("ext", "extensión", "x") or # or ~."""
 # The usual Colombian spellings: 3001234567, 300 123 4567, 57-300-123-4567, (+57) 3001234567,
 # +573001234567, and fixed lines 601 234 5678. From any of them phonenumbers reads the national
 # number as the ten digits after the optional 57, which is what lets the fast path skip it.
@@ -95,20 +98,44 @@ def _validity_pattern(length: int) -> re.Pattern[str]:
     return re.compile(rf"(?=(?:{general})\Z)(?:{any_kind})\Z")
 
 
-def phones_in_cell(text: str) -> list[str]:
+class Phone(NamedTuple):
+    e164: str
+    dropped_extension: str = ""
+    """An extension the cell gave ("ext 12"): WhatsApp and SMS cannot dial it, so it is not kept."""
+
+    def warning(self, written: str) -> str:
+        return (f"Se quitó la extensión {self.dropped_extension} del teléfono {quoted(written)}: "
+                "WhatsApp y SMS no marcan extensiones")
+
+
+def phones_in_cell(text: str) -> list[Phone]:
     """Every phone of one cell ("300 123 4567 / 310 765 4321") in E.164; raise on the first bad one."""
-    phones = []
-    for piece in _PHONE_SEPARATORS.split(text):
-        if not piece or piece.isspace():
-            continue
-        if _LETTER.search(piece):  # phonenumbers would read letters as keypad digits (1-800-FLOWERS)
-            raise InvalidCellError(f"El teléfono {quoted(piece)} no es un número")
-        e164 = to_e164(piece)
-        if e164 is None:
-            raise InvalidCellError(f"El teléfono {quoted(piece)} no es válido (se espera, por ejemplo, "
-                                   "3001234567, 601 234 5678 o +1 202 555 0143)")
-        phones.append(e164)
-    return phones
+    return [_phone(piece) for piece in _PHONE_SEPARATORS.split(text) if piece and not piece.isspace()]
+
+
+def _phone(piece: str) -> Phone:
+    if _EXTENSION_MARK.search(piece) and (with_extension := _with_extension(piece)) is not None:
+        return with_extension
+    if _LETTER.search(piece):  # phonenumbers would read letters as keypad digits (1-800-FLOWERS)
+        raise InvalidCellError(f"El teléfono {quoted(piece)} no es un número")
+    e164 = to_e164(piece)
+    if e164 is None:
+        raise InvalidCellError(f"El teléfono {quoted(piece)} no es válido (se espera, por ejemplo, "
+                               "3001234567, 601 234 5678 o +1 202 555 0143)")
+    return Phone(e164)
+
+
+def _with_extension(piece: str) -> Phone | None:
+    """'300 123 4567 ext 12', '601 234 5678 extensión 104', '… #104': the number and its extension, when
+    phonenumbers' matcher reads the whole piece as one valid number with one. The matcher never reads
+    keypad letters, so '300-FLOWERS ext 1' stays refused."""
+    written = piece.strip()
+    match = next(iter(phonenumbers.PhoneNumberMatcher(written, DEFAULT_REGION, leniency=phonenumbers.Leniency.VALID)),
+                 None)
+    if match is None or match.raw_string != written or not match.number.extension:
+        return None
+    return Phone(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164),
+                 match.number.extension)
 
 
 TEN_DIGITS_VALIDITY = _validity_pattern(10)

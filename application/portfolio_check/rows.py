@@ -155,11 +155,14 @@ class RowChecker:
         if usual is not None and TEN_DIGITS_VALIDITY.match(national := usual[1] + usual[2] + usual[3]):
             return [f"+57{national}"]
         try:
-            return phones_in_cell(text)
+            phones = phones_in_cell(text)
         except InvalidCellError as error:
             reason = str(error) if severity == "error" else f"{error}; se omite"
             found.append(RowProblem(number, self.labels[index], reason, severity))
             return []
+        found.extend(RowProblem(number, self.labels[index], phone.warning(text), "warning")
+                     for phone in phones if phone.dropped_extension)
+        return [phone.e164 for phone in phones]
 
     def _email(self, number: int, cells: list[str], found: list[RowProblem]) -> str | None:
         index = self.columns.email

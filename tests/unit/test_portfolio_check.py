@@ -19,6 +19,7 @@ from adapters.portfolio_files import read_table
 from application.portfolio_check import (
     CustomerRow,
     InvalidCellError,
+    Phone,
     PortfolioFileError,
     PortfolioPreview,
     check_portfolio,
@@ -348,12 +349,39 @@ def test_balances_that_are_not_numbers_are_refused(text: str) -> None:
 
 
 def test_a_cell_can_hold_several_phones() -> None:
-    assert phones_in_cell("300 123 4567 / (+57) 310 765 4321") == ["+573001234567", "+573107654321"]
+    phones = phones_in_cell("300 123 4567 / (+57) 310 765 4321")
+
+    assert [phone.e164 for phone in phones] == ["+573001234567", "+573107654321"]
 
 
-def test_letters_in_a_phone_are_refused_not_read_as_a_keypad() -> None:
+@pytest.mark.parametrize("text", ["1-800-FLOWERS", "300-FLOWERS ext 12", "ext 12", "300 123 4567 ext 12 llamar tarde"])
+def test_letters_in_a_phone_are_refused_not_read_as_a_keypad(text: str) -> None:
     with pytest.raises(InvalidCellError, match="no es un número"):
-        phones_in_cell("1-800-FLOWERS")
+        phones_in_cell(text)
+
+
+@pytest.mark.parametrize(("text", "e164", "extension"), [
+    ("300 123 4567 ext 12", "+573001234567", "12"),
+    ("(+57) 300 123 4567 Ext. 12", "+573001234567", "12"),
+    ("3001234567x12", "+573001234567", "12"),
+    ("601 234 5678 extensión 104", "+576012345678", "104"),
+    ("601 234 5678 #104", "+576012345678", "104"),
+    ("+1 202 555 0143 ext 7", "+12025550143", "7"),
+])
+def test_a_phone_with_an_extension_keeps_its_number_and_drops_the_extension(text: str, e164: str,
+                                                                            extension: str) -> None:
+    assert phones_in_cell(text) == [Phone(e164, extension)]
+
+
+def test_a_main_phone_with_an_extension_leaves_the_row_valid_with_a_warning() -> None:
+    preview = check_csv("CC,52123456,Ana,Peña,300 123 4567 ext 12,601 234 5678 ext. 104,,Cali,100,3")
+
+    assert preview.valid_rows[0].phones == ("+573001234567", "+576012345678")
+    assert problems_of(preview, 1) == [
+        ("celular", "Se quitó la extensión 12 del teléfono «300 123 4567 ext 12»: WhatsApp y SMS no marcan "
+                    "extensiones", "warning"),
+        ("telefono2", "Se quitó la extensión 104 del teléfono «601 234 5678 ext. 104»: WhatsApp y SMS no "
+                      "marcan extensiones", "warning")]
 
 
 def test_an_email_that_does_not_look_like_one_is_dropped_with_a_warning() -> None:
