@@ -17,7 +17,6 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 import zipfile
 from collections.abc import Generator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -38,8 +37,12 @@ from application.portfolio_tables import (
     ensure_within_size_limit,
     megabytes,
 )
+from domain.text import fold
 
 HEADER_SEARCH_ROWS = 30
+DELIMITER_SAMPLE_ROWS = 200
+"""Data rows below the header whose widths decide the delimiter."""
+DELIMITER_SAMPLE_CHARACTERS = 65536
 # An XLSX is a zip: refuse one that would unpack to far more than the upload limit (zip bomb).
 MAX_UNPACKED_RATIO = 20
 
@@ -94,7 +97,7 @@ def _read_csv(content: bytes, file_name: str, is_header: HeaderTest) -> RawTable
     text, encoding = _decode(content, file_name)
     if not text.strip():
         raise PortfolioFileError(f"El archivo «{file_name}» está vacío.")
-    delimiter = _sniff_delimiter(text)
+    delimiter = _sniff_delimiter(text, is_header)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         records = list(reader)
@@ -141,10 +144,32 @@ def _not_text(file_name: str) -> PortfolioFileError:
     )
 
 
-def _sniff_delimiter(text: str) -> str:
-    """The candidate that appears most often on one of the first lines (ties go to the comma)."""
-    lines = [line for line in text[:65536].splitlines()[:HEADER_SEARCH_ROWS] if line.strip()]
-    return max(_DELIMITERS, key=lambda delimiter: max((line.count(delimiter) for line in lines), default=0))
+def _sniff_delimiter(text: str, is_header: HeaderTest) -> str:
+    """The candidate that splits the header into columns and the sample rows below it into as many.
+
+    Counting characters on a line lets a `;` file lose to the commas of one cell ("Calle 5, Apto 3,
+    Torre 2", "1,020,304,050", decimal commas). Each candidate instead parses a sample as CSV (quotes
+    respected) and is judged by its header: one that splits it into two or more columns, then one the
+    caller recognises as a header, then the share of rows as wide as it, then the widest; ties go to
+    the comma. csv.Sniffer answers from character counts too, and gives up on a title row."""
+    sample = text[:DELIMITER_SAMPLE_CHARACTERS]
+    cut_short = len(text) > len(sample)
+    return max(_DELIMITERS, key=lambda delimiter: _fit(sample, cut_short, delimiter, is_header))
+
+
+def _fit(sample: str, cut_short: bool, delimiter: str, is_header: HeaderTest) -> tuple[bool, bool, float, int]:
+    records = list(islice(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter),
+                          HEADER_SEARCH_ROWS + DELIMITER_SAMPLE_ROWS))
+    if cut_short and records:
+        records.pop()  # the sample may end inside this record
+    header_index = _find_header(records, is_header)
+    if header_index is None:
+        return False, False, 0.0, 0
+    header = records[header_index]
+    width = len(_header_labels(header))
+    rows = [row for row in records[header_index + 1:] if _has_data(row)]
+    as_wide = sum(len(row) == len(header) for row in rows) / len(rows) if rows else 1.0
+    return width >= 2, is_header(header), as_wide, width
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -216,7 +241,7 @@ def _sheet_named(worksheets: list[Any], wanted: str) -> Any:
         if worksheet.title == wanted:
             return worksheet
     for worksheet in worksheets:
-        if _fold(worksheet.title) == _fold(wanted):
+        if fold(worksheet.title) == fold(wanted):
             return worksheet
     available = ", ".join(f"«{worksheet.title}»" for worksheet in worksheets)
     raise PortfolioFileError(f"El archivo no tiene una hoja llamada «{wanted}». Hojas disponibles: {available}.")
@@ -301,8 +326,3 @@ def _has_data(row: Sequence[str]) -> bool:
 def _is_number_like(cell: str) -> bool:
     stripped = cell.strip().lstrip("+-$")
     return bool(stripped) and stripped.replace(".", "").replace(",", "").replace(" ", "").isdigit()
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold().strip()

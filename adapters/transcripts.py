@@ -38,6 +38,8 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from adapters.file_storage import FileStorage, StoredFile
+from domain.messages import FAILED_STATUSES
+from domain.text import format_duration
 
 AuthorKind = Literal["customer", "bot", "agent", "system"]
 
@@ -272,7 +274,6 @@ DELIVERY_STATUS_LABELS = {
     "queued": "en cola", "sending": "enviando", "sent": "enviado", "delivered": "entregado",
     "undelivered": "no entregado", "read": "leído", "failed": "fallido", "canceled": "cancelado",
 }
-FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
 ALERT_KIND_LABELS = {"unanswered": "Cliente sin respuesta del asesor", "queue_wait": "Espera prolongada en cola"}
 ALERT_STATE_LABELS = {"raised": "emitida", "acknowledged": "atendida", "resolved": "resuelta",
                       "cleared": "resuelta"}
@@ -311,7 +312,7 @@ def _view(data: TranscriptData, content_hash: str) -> dict[str, Any]:
         "time_zone": f"{data.time_zone} ({clock.zone_label(data.closed_at)}, {clock.offset_label(data.closed_at)})",
         "opened_at": clock.format(data.opened_at),
         "closed_at": clock.format(data.closed_at),
-        "duration": format_span(data.closed_at - data.opened_at),
+        "duration": format_duration(data.closed_at - data.opened_at),
         "closed_by": data.closed_by,
         "close_reason": CLOSE_REASON_LABELS.get(data.close_reason, data.close_reason),
         "disposition": data.disposition or "(sin tipificación)",
@@ -338,7 +339,7 @@ def _agent_view(stint: AgentStint, closed_at: datetime, clock: _LocalClock) -> d
         "name": stint.name,
         "assigned_at": clock.format(stint.assigned_at),
         "released_at": clock.format(released) if stint.released_at else f"{clock.format(closed_at)} (cierre)",
-        "duration": format_span(released - stint.assigned_at),
+        "duration": format_duration(released - stint.assigned_at),
     }
 
 
@@ -379,19 +380,6 @@ def delivery_status_label(status: str | None, error_code: str = "", error_messag
         return label
     meaning = TWILIO_ERROR_TEXT.get(error_code, error_message)
     return f"{label} (código {error_code}: {meaning})" if meaning else f"{label} (código {error_code})"
-
-
-def format_span(span: timedelta) -> str:
-    """`2 h 05 min`, `4 min 32 s`, `1 d 3 h`: how long, readable on paper."""
-    seconds = max(0, int(span.total_seconds()))
-    days, seconds = divmod(seconds, 86400)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
 class _LocalClock:

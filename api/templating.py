@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from api.navigation import is_current, nav_for_role, role_label
+from domain.text import format_duration as shared_format_duration
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_TEMPLATES_DIR = HERE / "templates"
@@ -182,20 +183,5 @@ def _datetime_formatter(lang: str) -> Callable[[datetime | None, str], str]:
 
 
 def format_duration(seconds: float | timedelta | None) -> str:
-    """A compact duration for dense tables: `45 s`, `4 min 32 s`, `12 min`, `3 h 05 min`, `2 d 4 h`."""
-    if seconds is None:
-        return _NO_VALUE
-    total = int(seconds.total_seconds() if isinstance(seconds, timedelta) else seconds)
-    total = max(total, 0)
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes >= 10:
-        return f"{minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
+    """A compact duration for dense tables (`4 min 32 s`, `3 h 05 min`); no value is `—`."""
+    return _NO_VALUE if seconds is None else shared_format_duration(seconds)

@@ -6,6 +6,10 @@ are recorded together or not at all. Customers of another campaign are never tou
 Browsers and API clients upload once: the file is kept (`stage_upload`), previewed, and a
 confirmed import becomes a `PortfolioJob` that a worker runs (`run_job`). The job finishes in
 the same save as its import, so running it twice imports nothing twice.
+
+A `replace` import deactivates the campaign's active customers it leaves out; `replacement` says how
+many, and above a fifth of the portfolio the import (CLI) or its queueing (pages, API) needs
+`confirm_deactivation`. Their open chats go on; the desk marks them as out of the portfolio.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from application.portfolio_tables import TableReader
 from application.ports import Clock
 from application.store import EventStore
 from domain.common import SYSTEM, DomainError, NotFoundError
-from domain.portfolios import PortfolioImport, PortfolioImportError, PortfolioJob
+from domain.documents import CustomerIdentity
+from domain.portfolios import PortfolioImport, PortfolioImportError, PortfolioJob, Replacement
 
 UPLOADS_PREFIX = "portfolio-uploads"
 
@@ -46,17 +51,26 @@ class UploadStore(Protocol):
     def location(self, key: str) -> str: ...
 
 
+class CustomerDirectory(Protocol):
+    """A campaign's portfolio as the read side knows it (projections.portfolio_directory)."""
+
+    def active_customers(self, campaign_id: str) -> set[CustomerIdentity]: ...
+
+
 @dataclass(frozen=True)
 class ImportResult:
     import_id: str
     campaign_id: str
     counts: dict[str, int]
+    replacement: Replacement | None = None
+    """What a `replace` import deactivated (as the portfolio stood when it was imported)."""
 
 
 class PortfolioService:
     def __init__(self, store: EventStore, clock: Clock, campaigns: CampaignService, max_bytes: int, *,
-                 read_table: TableReader, uploads: UploadStore | None = None) -> None:
+                 read_table: TableReader, customers: CustomerDirectory, uploads: UploadStore | None = None) -> None:
         self.read_table = read_table
+        self.customers = customers
         self.store = store
         self.clock = clock
         self.campaigns = campaigns
@@ -66,12 +80,21 @@ class PortfolioService:
     def preview(self, content: bytes, file_name: str, *, sheet: str | None = None) -> PortfolioPreview:
         return check_portfolio(content, file_name, read_table=self.read_table, sheet=sheet, max_bytes=self.max_bytes)
 
+    def replacement(self, campaign_id: UUID, preview: PortfolioPreview) -> Replacement:
+        """What importing this preview in `replace` mode would deactivate."""
+        active = self.customers.active_customers(str(campaign_id))
+        kept = {CustomerIdentity(row.document_type, row.document_number) for row in preview.valid_rows}
+        return Replacement(active=len(active), deactivated=len(active - kept))
+
     def import_file(self, campaign_id: UUID, content: bytes, file_name: str, *, mode: str = "upsert",
-                    sheet: str | None = None, actor: str) -> ImportResult:
+                    sheet: str | None = None, confirm_deactivation: bool = False, actor: str) -> ImportResult:
         """Import now, in the caller's process (the CLI, small files)."""
-        portfolio_import, counts = self._prepared_import(campaign_id, content, file_name, mode, sheet, actor)
+        self._active_campaign(campaign_id)
+        preview = self.preview(content, file_name, sheet=sheet)
+        replacement = self._checked_replacement(campaign_id, preview, mode, confirm_deactivation)
+        portfolio_import, counts = self._prepared_import(campaign_id, preview, mode, actor)
         self.store.save(portfolio_import)
-        return ImportResult(str(portfolio_import.id), str(campaign_id), counts)
+        return ImportResult(str(portfolio_import.id), str(campaign_id), counts, replacement)
 
     def preview_upload(self, file_name: str, *, content: bytes | None = None, upload_id: str = "",
                        sheet: str | None = None) -> tuple[str, PortfolioPreview]:
@@ -91,10 +114,13 @@ class PortfolioService:
         return self._uploads().get(location)
 
     def queue_import(self, campaign_id: UUID, upload_id: str, file_name: str, *, mode: str = "upsert",
-                     sheet: str | None = None, actor: str) -> UUID:
+                     sheet: str | None = None, confirm_deactivation: bool = False, actor: str) -> UUID:
         """Record a confirmed import for the worker; returns the job id to follow its progress."""
         self._active_campaign(campaign_id)
-        self.read_upload(upload_id)
+        content = self.read_upload(upload_id)
+        if mode == "replace":
+            self._checked_replacement(campaign_id, self.preview(content, file_name, sheet=sheet), mode,
+                                      confirm_deactivation)
         job = PortfolioJob.queue(str(campaign_id), file_name, self._upload_location(upload_id), upload_id, mode,
                                  sheet, actor=actor, at=self.clock.now())
         self.store.save(job)
@@ -108,9 +134,10 @@ class PortfolioService:
         job.start(actor=SYSTEM, at=self.clock.now())
         self.store.save(job)
         try:
-            content = self._uploads().get(job.file_location)
-            portfolio_import, counts = self._prepared_import(UUID(job.campaign_id), content, job.file_name,
-                                                             job.mode, job.sheet, job.requested_by)
+            self._active_campaign(UUID(job.campaign_id))
+            preview = self.preview(self._uploads().get(job.file_location), job.file_name, sheet=job.sheet)
+            portfolio_import, counts = self._prepared_import(UUID(job.campaign_id), preview, job.mode,
+                                                             job.requested_by)
         except (DomainError, PortfolioFileError) as error:
             job.fail(str(error), actor=SYSTEM, at=self.clock.now())
             self.store.save(job)
@@ -123,15 +150,21 @@ class PortfolioService:
         """Whether a job was queued (its read-table row may not be projected yet)."""
         return job_id in self.store.repository
 
-    def _prepared_import(self, campaign_id: UUID, content: bytes, file_name: str, mode: str, sheet: str | None,
+    def _checked_replacement(self, campaign_id: UUID, preview: PortfolioPreview, mode: str,
+                             confirmed: bool) -> Replacement | None:
+        if mode != "replace":
+            return None
+        replacement = self.replacement(campaign_id, preview)
+        replacement.check_confirmed(confirmed)
+        return replacement
+
+    def _prepared_import(self, campaign_id: UUID, preview: PortfolioPreview, mode: str,
                          actor: str) -> tuple[PortfolioImport, dict[str, int]]:
-        self._active_campaign(campaign_id)
-        preview = self.preview(content, file_name, sheet=sheet)
         if preview.valid_count == 0:
             raise PortfolioImportError("El archivo no tiene filas válidas: no se importó nada")
         counts = counts_of(preview)
-        portfolio_import = PortfolioImport.start(str(campaign_id), file_name, preview.sha256, mode, actor=actor,
-                                                 at=self.clock.now())
+        portfolio_import = PortfolioImport.start(str(campaign_id), preview.file_name, preview.sha256, mode,
+                                                 actor=actor, at=self.clock.now())
         portfolio_import.accept_rows([row.to_dict() for row in preview.valid_rows])
         portfolio_import.complete(counts, actor=actor, at=self.clock.now())
         return portfolio_import, counts

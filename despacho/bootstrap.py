@@ -52,6 +52,7 @@ from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
 from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
+from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
 from projections.routing_directory import SqlRoutingDirectory
 from projections.runner import ProjectionRunner
@@ -145,7 +146,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         closing=closing, desk=DeskService(store, clock, outbound), files=files,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
         portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,
-                                    read_table=read_table, uploads=files),
+                                    read_table=read_table, customers=SqlCustomerDirectory(read_engine),
+                                    uploads=files),
         delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),

@@ -62,20 +62,32 @@ def check(file: Path, as_json: bool, sheet: str | None, report: Path | None, max
 @click.option("--mode", type=click.Choice(["upsert", "replace"]), default="upsert", show_default=True,
               help="upsert: agrega y actualiza por documento; replace: los clientes ausentes quedan inactivos.")
 @click.option("--sheet", default=None, help="Hoja del Excel que se importa (por omisión, la primera con encabezado).")
-def import_(file: Path, campaign_code: str, mode: str, sheet: str | None) -> None:
+@click.option("--confirm-deactivation", is_flag=True,
+              help="Con --mode replace: confirma que se desactive más de la quinta parte de la cartera.")
+def import_(file: Path, campaign_code: str, mode: str, sheet: str | None, confirm_deactivation: bool) -> None:
     """Importa las filas válidas de FILE en la cartera de una campaña (todo o nada).
 
-    Sale con código 1, sin importar nada, si la campaña no existe o el archivo no se puede usar.
+    Con --mode replace dice cuántos clientes activos quedan desactivados; si son más de la quinta
+    parte de la cartera, no importa nada sin --confirm-deactivation.
+
+    Sale con código 1, sin importar nada, si la campaña no existe, el archivo no se puede usar o
+    falta la confirmación.
     """
     from despacho.bootstrap import build
     from domain.common import DomainError
+    from domain.portfolios import DeactivationNotConfirmedError
 
     despacho = build()
     try:
         ensure_within_size_limit(file.stat().st_size, despacho.portfolios.max_bytes)
         campaign_id = despacho.campaigns.id_for_code(campaign_code)
+        despacho.runner.catch_up()  # the portfolio a replace is measured against
         result = despacho.portfolios.import_file(campaign_id, file.read_bytes(), file.name, mode=mode, sheet=sheet,
-                                                 actor="system:cli")
+                                                 confirm_deactivation=confirm_deactivation, actor="system:cli")
+    except DeactivationNotConfirmedError as error:
+        click.echo(f"Error: {error} Nada se importó; repita con --confirm-deactivation si es lo que quiere.",
+                   err=True)
+        raise SystemExit(1) from error
     except (DomainError, PortfolioFileError) as error:
         click.echo(f"Error: {error}", err=True)
         raise SystemExit(1) from error
@@ -85,6 +97,9 @@ def import_(file: Path, campaign_code: str, mode: str, sheet: str | None) -> Non
     click.echo(f"Importación {result.import_id} en {campaign_code} ({mode}): filas {counts['rows']}   "
                f"importadas: {counts['valid']}   inválidas: {counts['invalid']}   duplicadas: {counts['duplicates']}   "
                f"con advertencias: {counts['warnings']}")
+    if result.replacement is not None:
+        click.echo(f"Desactivados: {result.replacement.deactivated} de {result.replacement.active} clientes activos "
+                   "(sus chats abiertos siguen y se marcan como fuera de cartera)")
 
 
 def render_preview(preview: PortfolioPreview) -> str:

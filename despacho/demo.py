@@ -80,6 +80,7 @@ def _portfolios(despacho: Despacho, campaign_ids: dict[str, str]) -> None:
 
     despacho.runner.catch_up()
     for code, content in PORTFOLIOS.items():
-        if customer(despacho.read_engine, campaign_ids[code], "52123456") is None:
+        demo_customer = {"campaign_id": campaign_ids[code], "document_type": "CC", "document_number": "52123456"}
+        if customer(despacho.read_engine, demo_customer) is None:
             despacho.portfolios.import_file(UUID(campaign_ids[code]), content.encode(), f"demo_{code}.csv",
                                             actor=DEMO_ACTOR)

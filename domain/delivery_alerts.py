@@ -14,9 +14,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
+from domain.messages import FAILED_STATUSES as FAILED_STATUSES  # re-exported: outbound reads it here
 
 ALERT_KINDS = ("message_failed", "message_stuck", "failure_rate", "account")
-FAILED_STATUSES = ("failed", "undelivered")
 
 # Twilio codes meaning the whole account cannot send (mirrors adapters/twilio_errors.py, checked by a test).
 CREDENTIALS_REJECTED_CODES = frozenset({"20003"})

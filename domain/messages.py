@@ -12,6 +12,8 @@ from domain.common import DomainError, natural_id, require_aware
 
 OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack")
 FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "canceled")
+FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
+"""Final statuses of a message that never reached the customer: shown as failed, retried, alerted."""
 STATUS_RANK = {"requested": 0, "accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
                "failed": 5, "delivered": 6, "undelivered": 6, "read": 7, "canceled": 5}
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+
+from domain.text import fold
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 OPT_OUT_WORDS = ("stop", "baja", "cancelar", "detener", "parar", "unsubscribe", "no mas mensajes")
@@ -19,15 +20,9 @@ def whatsapp_window_open(last_customer_message_at: datetime | None, now: datetim
 def consent_keyword(body: str, opt_out_words: Iterable[str] = OPT_OUT_WORDS,
                     opt_in_words: Iterable[str] = OPT_IN_WORDS) -> str | None:
     """`opt_out`, `opt_in` or None: the whole message must be the word, ignoring case, accents and punctuation."""
-    said = _fold(body)
-    if said in {_fold(w) for w in opt_out_words}:
+    said = fold(body)
+    if said in {fold(w) for w in opt_out_words}:
         return "opt_out"
-    if said in {_fold(w) for w in opt_in_words}:
+    if said in {fold(w) for w in opt_in_words}:
         return "opt_in"
     return None
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join("".join(c if c.isalnum() else " " for c in letters).split())

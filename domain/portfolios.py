@@ -1,12 +1,15 @@
 """One upload of a campaign's customer portfolio (cartera), recorded whole or not at all.
 
 Customers travel in batches inside `RowsAccepted` events; the `customers` read table is built
-from them. A `replace` import makes every customer of the campaign missing from it inactive.
+from them. A `replace` import makes every customer of the campaign missing from it inactive;
+when that is more than a fifth of the active portfolio, the person importing must confirm it
+(a one-row file once silently deactivated a whole campaign).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +23,34 @@ ROWS_PER_EVENT = 1000
 
 class PortfolioImportError(DomainError):
     pass
+
+
+class DeactivationNotConfirmedError(PortfolioImportError):
+    pass
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What a `replace` import would do to the campaign's active customers."""
+
+    active: int
+    """Active customers of the campaign before the import."""
+    deactivated: int
+    """Of them, those the import leaves out (not in the file, or only in invalid rows)."""
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.deactivated * CONFIRMATION_SHARE_DENOMINATOR > self.active
+
+    def check_confirmed(self, confirmed: bool) -> None:
+        if self.needs_confirmation and not confirmed:
+            raise DeactivationNotConfirmedError(
+                f"Reemplazar la cartera desactivaría {self.deactivated} de sus {self.active} clientes activos, "
+                "más de la quinta parte: confirme la desactivación para importar.")
+
+
+CONFIRMATION_SHARE_DENOMINATOR = 5
+"""A replace import deactivating more than 1/5 of the active customers needs an explicit confirmation."""
 
 
 class PortfolioImport(Aggregate):

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from domain.documents import DEFAULT_DOCUMENT_TYPE
 from projections.queries import AGENTS, CAMPAIGNS, PORTFOLIOS
 
 JOB_PROGRESS = {"queued": 10, "running": 40, "done": 75, "failed": 100}
@@ -83,10 +84,12 @@ def queued_job(job_id: str) -> dict[str, Any]:
             "error": None, "import_id": None}
 
 
-def customers_with_document(engine: Engine, document_number: str) -> list[dict[str, Any]]:
-    """Active customers with this document, in every campaign (the bot's identification)."""
+def customers_with_document(engine: Engine, document_number: str,
+                            document_type: str = DEFAULT_DOCUMENT_TYPE) -> list[dict[str, Any]]:
+    """Active customers with this document, in every campaign (what the bot finds)."""
     customers = PORTFOLIOS.customers
     query = select(customers.c.campaign_id, customers.c.document_type, customers.c.full_name).where(
-        customers.c.document_number == document_number, customers.c.active.is_(True))
+        customers.c.document_number == document_number, customers.c.document_type == document_type,
+        customers.c.active.is_(True))
     with engine.connect() as connection:
         return [dict(r) for r in connection.execute(query).mappings()]

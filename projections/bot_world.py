@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from adapters.caching import ttl_cache
 from domain.business_hours import describe_next_opening, is_open
 from domain.campaigns import CampaignSettings
+from domain.documents import CustomerIdentity
 from domain.flows.world import BusinessHours, CampaignRef
 from projections.queries import CAMPAIGNS, PORTFOLIOS
 
@@ -21,11 +22,12 @@ class SqlBotWorld:
         self.sender_address = sender_address
         self.unidentified_campaign_id = unidentified_campaign_id
 
-    def campaigns_for_document(self, document_type: str, document_number: str) -> Sequence[CampaignRef]:
+    def campaigns_for_customer(self, customer: CustomerIdentity) -> Sequence[CampaignRef]:
         customers, campaigns = PORTFOLIOS.customers, CAMPAIGNS.campaigns
         query = (select(campaigns.c.id, campaigns.c.display_name)
                  .join(customers, customers.c.campaign_id == campaigns.c.id)
-                 .where(customers.c.document_number == document_number, customers.c.active.is_(True),
+                 .where(customers.c.document_number == customer.document_number,
+                        customers.c.document_type == customer.document_type, customers.c.active.is_(True),
                         campaigns.c.archived.is_(False))
                  .order_by(campaigns.c.display_name))
         with self.engine.connect() as connection:

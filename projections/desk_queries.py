@@ -6,11 +6,13 @@ those campaigns (a supervisor's), so callers never filter rows after the fact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, true
 
+from domain.documents import CustomerIdentity, InvalidDocumentError
 from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 
@@ -124,15 +126,26 @@ def assignments(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def customer(engine: Engine, campaign_id: str | None, document_number: str | None) -> dict[str, Any] | None:
-    """The portfolio row of the chat's customer in the chat's campaign, if identified."""
-    if not campaign_id or not document_number:
+def customer(engine: Engine, chat: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The portfolio row of the chat's customer in the chat's campaign, if identified (`active` is false
+    once an import replaced the portfolio without them)."""
+    identity = _identity_of(chat)
+    if not chat["campaign_id"] or identity is None:
         return None
     table = PORTFOLIOS.customers
     with engine.connect() as connection:
-        row = connection.execute(select(table).where(table.c.campaign_id == campaign_id,
-                                                     table.c.document_number == document_number)).mappings().first()
+        row = connection.execute(select(table).where(
+            table.c.campaign_id == chat["campaign_id"], table.c.document_type == identity.document_type,
+            table.c.document_number == identity.document_number)).mappings().first()
     return dict(row) if row else None
+
+
+def _identity_of(chat: Mapping[str, Any]) -> CustomerIdentity | None:
+    """Chats identified before the bot normalised documents hold them as the customer typed them."""
+    try:
+        return CustomerIdentity.of(chat["document_type"] or "", chat["document_number"] or "")
+    except InvalidDocumentError:
+        return None
 
 
 def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[dict[str, Any]]:

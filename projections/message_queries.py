@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, Select, case, func, select
 
 from application.delivery_monitor import FailureCount, UnfinishedMessage
-from domain.delivery_alerts import FAILED_STATUSES, may_retry
-from domain.messages import FINAL_STATUSES
+from domain.delivery_alerts import may_retry
+from domain.messages import FAILED_STATUSES, FINAL_STATUSES
 from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS
 

@@ -1,5 +1,8 @@
 """Read model of customer portfolios: customers per campaign, their phones, the imports and the
-upload jobs that produce them (with their progress)."""
+upload jobs that produce them (with their progress).
+
+A customer is keyed by campaign and identity (document type + number, `domain.documents`): CC
+100001 and CE 100001 are two customers. Rows of every import ever recorded carry both."""
 
 from __future__ import annotations
 
@@ -23,12 +26,15 @@ from sqlalchemy import (
     delete,
     select,
     text,
+    tuple_,
     update,
 )
 
 from domain.portfolios import PortfolioImport, PortfolioJob
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, uid, upsert
+
+CUSTOMER_KEY = ("campaign_id", "document_type", "document_number")
 
 
 class PortfoliosProjector(Projector):
@@ -38,8 +44,8 @@ class PortfoliosProjector(Projector):
         self.customers = Table(
             f"customers{suffix}", metadata,
             Column("campaign_id", String(36), primary_key=True),
+            Column("document_type", String(5), primary_key=True),
             Column("document_number", String(20), primary_key=True),
-            Column("document_type", String(5), nullable=False),
             Column("full_name", String(200), nullable=False),
             Column("phones", JSON, nullable=False),
             Column("email", String(200)),
@@ -48,11 +54,12 @@ class PortfoliosProjector(Projector):
             Column("active", Boolean, nullable=False),
             Column("import_id", String(36), nullable=False),
             Column("updated_at", UtcDateTime, nullable=False),
-            Index(f"ix_customers_document{suffix}", "document_number"),
+            Index(f"ix_customers_document{suffix}", "document_number", "document_type"),
         )
         self.phones = Table(
             f"customer_phones{suffix}", metadata,
             Column("campaign_id", String(36), primary_key=True),
+            Column("document_type", String(5), primary_key=True),
             Column("document_number", String(20), primary_key=True),
             Column("phone", String(20), primary_key=True),
             Index(f"ix_customer_phones_phone{suffix}", "phone"),
@@ -114,11 +121,13 @@ class PortfoliosProjector(Projector):
             "document_type": row["document_type"], "full_name": row["full_name"], "phones": row["phones"],
             "email": row.get("email"), "balance": row.get("balance"),
             "custom_fields": row.get("custom_fields", {}), "active": True, "import_id": import_id,
-            "updated_at": started_at} for row in rows], ["campaign_id", "document_number"])
+            "updated_at": started_at} for row in rows], list(CUSTOMER_KEY))
         connection.execute(delete(self.phones).where(  # by primary-key prefix: an index seek per document
             self.phones.c.campaign_id == campaign_id,
-            self.phones.c.document_number.in_([row["document_number"] for row in rows])))
-        phone_rows = [{"campaign_id": campaign_id, "document_number": row["document_number"], "phone": phone}
+            tuple_(self.phones.c.document_type, self.phones.c.document_number).in_(
+                [(row["document_type"], row["document_number"]) for row in rows])))
+        phone_rows = [{"campaign_id": campaign_id, "document_type": row["document_type"],
+                       "document_number": row["document_number"], "phone": phone}
                       for row in rows for phone in dict.fromkeys(row["phones"])]
         if phone_rows:
             connection.execute(self.phones.insert(), phone_rows)
@@ -127,7 +136,7 @@ class PortfoliosProjector(Projector):
                                   started_at: datetime, rows: list[dict[str, Any]]) -> None:
         """The portable path in three statements per batch: the rows travel as one JSON parameter that
         `json_to_recordset` turns back into rows (executemany costs a round trip per row)."""
-        latest = {row["document_number"]: row for row in rows}  # ON CONFLICT takes each key once per statement
+        latest = {(row["document_type"], row["document_number"]): row for row in rows}  # ON CONFLICT: once a key
         parameters = {"campaign_id": campaign_id, "import_id": import_id, "updated_at": started_at,
                       "rows": json.dumps(list(latest.values()))}
         for statement in self._postgresql_statements:
@@ -146,17 +155,18 @@ class PortfoliosProjector(Projector):
             SELECT :campaign_id, r.document_number, r.document_type, r.full_name, r.phones, r.email, r.balance,
                    COALESCE(r.custom_fields, CAST('{{}}' AS json)), true, :import_id, :updated_at
             FROM {recordset}
-            ON CONFLICT (campaign_id, document_number) DO UPDATE SET
-                document_type = excluded.document_type, full_name = excluded.full_name, phones = excluded.phones,
+            ON CONFLICT (campaign_id, document_type, document_number) DO UPDATE SET
+                full_name = excluded.full_name, phones = excluded.phones,
                 email = excluded.email, balance = excluded.balance, custom_fields = excluded.custom_fields,
                 active = excluded.active, import_id = excluded.import_id, updated_at = excluded.updated_at
             """).bindparams(bindparam("updated_at", type_=UtcDateTime())),  # noqa: S608 (our own tables)
         text(f"""
             DELETE FROM {phones} WHERE campaign_id = :campaign_id
-            AND document_number = ANY(ARRAY(SELECT r.document_number FROM {recordset}))"""),  # noqa: S608
+            AND (document_type, document_number) IN (SELECT r.document_type, r.document_number FROM {recordset})
+            """),  # noqa: S608
         text(f"""
-            INSERT INTO {phones} (campaign_id, document_number, phone)
-            SELECT DISTINCT :campaign_id, r.document_number, p.phone
+            INSERT INTO {phones} (campaign_id, document_type, document_number, phone)
+            SELECT DISTINCT :campaign_id, r.document_type, r.document_number, p.phone
             FROM {recordset} CROSS JOIN LATERAL json_array_elements_text(r.phones) AS p(phone)"""))  # noqa: S608
 
     @handles(PortfolioImport.Completed)

@@ -55,8 +55,8 @@ class ProjectionRunner:
 
     def create_tables(self) -> None:
         """Create missing tables. A projector whose live tables no longer match its definition (an upgrade
-        added or removed a column) gets them recreated empty and projects the log again from the start:
-        read tables are derived data, so rebuilding is the migration."""
+        added or removed a column, or changed a primary key) gets them recreated empty and projects the
+        log again from the start: read tables are derived data, so rebuilding is the migration."""
         positions_metadata.create_all(self.engine)
         for projector in self.projectors:
             if _schema_changed(self.engine, projector):
@@ -135,10 +135,13 @@ class ProjectionRunner:
 
 
 def _schema_changed(engine: Engine, projector: Projector) -> bool:
+    """A table whose columns or primary key differ from its definition (a key change alone counts:
+    rows keyed the old way may collide or duplicate under the new one)."""
     inspector = inspect(engine)
-    return any(inspector.has_table(table.name)
-               and {c["name"] for c in inspector.get_columns(table.name)} != set(table.columns.keys())
-               for table in projector.tables)
+    return any(inspector.has_table(table.name) and (
+        {c["name"] for c in inspector.get_columns(table.name)} != set(table.columns.keys())
+        or set(inspector.get_pk_constraint(table.name)["constrained_columns"]) != set(table.primary_key.columns.keys())
+    ) for table in projector.tables)
 
 
 def wait_until_projected(runner: ProjectionRunner, timeout: float = 10.0) -> None:

@@ -36,7 +36,7 @@ from domain.flows.model import StateStep
 
 HEADER_KEYS = ("nombre", "version", "descripcion", "inicio", "inactividad_minutos", "atajos", "estados")
 CAMPAIGNS_FOUND = "campanas_encontradas"
-FORMATS = {"digitos": "digits", "texto": "text", "patron": "pattern"}
+FORMATS = {"digitos": "digits", "texto": "text", "patron": "pattern", "documento": "document"}
 COMMON_KEYS = ("decir", "guardar", "atajos")
 KEYS_BY_KIND = {
     "final": ("final", "fuera_de_horario"),
@@ -155,7 +155,7 @@ def _question(fields: Mapping[str, Any]) -> StateStep:
     _refuse_other_keys(answer, ("guardar_en", "formato", "patron", "min", "max"), "respuesta")
     written_format = _text(answer.get("formato", "patron" if "patron" in answer else "texto"), "formato")
     if written_format not in FORMATS:
-        raise FieldError(f"formato '{written_format}' no existe; use digitos, texto o patron.")
+        raise FieldError(f"formato '{written_format}' no existe; use digitos, texto, patron o documento.")
     return Question(
         save_as=_required_text(answer, "guardar_en"),
         target=_required_text(fields, "ir_a"),

@@ -19,7 +19,7 @@ from domain.flows import (
     State,
 )
 
-FORMAT_NAMES = {"digits": "digitos", "text": "texto", "pattern": "patron"}
+FORMAT_NAMES = {"digits": "digitos", "text": "texto", "pattern": "patron", "document": "documento"}
 
 
 def flow_to_document(flow: Flow) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from adapters.flow_files.reading import DocumentReader, FieldError
 from adapters.flow_files.yaml_text import FlowFileError
+from domain.documents import CustomerIdentity, InvalidDocumentError
 from domain.flows import ExpectedStep, Scenario, ScriptedCampaign, ScriptedQueue, ScriptedWorld
 
 FILE_KEYS = ("flujo", "contexto", "escenarios")
@@ -85,8 +86,10 @@ def _world(context: Mapping[str, Any]) -> ScriptedWorld:
     _mapping(context, "contexto", CONTEXT_KEYS)
     campaigns = {str(key): _campaign(str(key), value)
                  for key, value in _mapping(context.get("campanas") or {}, "campanas").items()}
-    documents = {str(document): _keys(keys, campaigns, f"documento '{document}'")
-                 for document, keys in _mapping(context.get("documentos") or {}, "documentos").items()}
+    documents: dict[CustomerIdentity, tuple[str, ...]] = {}
+    for document, keys in _mapping(context.get("documentos") or {}, "documentos").items():
+        identity = _identity(str(document))
+        documents[identity] = (*documents.get(identity, ()), *_keys(keys, campaigns, f"documento '{document}'"))
     owner = context.get("numero_de")
     if str(owner).casefold() in NO_CAMPAIGN:
         owner = None
@@ -108,6 +111,15 @@ def _queue(data: Any, what: str) -> ScriptedQueue:
         raise FieldError(f"{what}: horario debe ser 'abierto' o 'cerrado'.")
     opening = str(fields.get("apertura") or ScriptedQueue().next_opening)
     return ScriptedQueue(is_open=hours == "abierto", next_opening=opening)
+
+
+def _identity(written: str) -> CustomerIdentity:
+    """'CC 1020304050' or 'PA AB123456': the type, a space, the number as a portfolio would hold it."""
+    document_type, _, number = written.strip().partition(" ")
+    try:
+        return CustomerIdentity.of(document_type, number)
+    except InvalidDocumentError as exc:
+        raise FieldError(f"documento '{written}': {exc}.") from exc
 
 
 def _keys(value: Any, campaigns: Mapping[str, ScriptedCampaign], what: str) -> tuple[str, ...]:

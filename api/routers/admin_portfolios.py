@@ -62,9 +62,11 @@ async def preview(request: Request, despacho: DespachoDep, pages: PagesDep) -> R
         return _upload_page(request, pages, values, str(error.detail), error.status_code)
     except (DomainError, ValueError) as error:
         return _upload_page(request, pages, values, str(error), 422)
+    replacement = (despacho.portfolios.replacement(UUID(values["campaign_id"]), checked)
+                   if values["mode"] == "replace" else None)
     return pages.render(request, "admin/portfolio_preview.html", {
         "campaign": campaign, "values": {**values, "upload_id": upload_id, "sheet": checked.sheet or ""},
-        "summary": checked.summary(limit=SHOWN_PROBLEMS)})
+        "summary": checked.summary(limit=SHOWN_PROBLEMS), "replacement": replacement})
 
 
 @router.get("/uploads/{upload_id}/errors.csv")
@@ -81,7 +83,8 @@ async def confirm_import(request: Request, despacho: DespachoDep, pages: PagesDe
     values = {key: str(form.get(key) or "") for key in ("campaign_id", "mode", "upload_id", "file_name", "sheet")}
     try:
         job_id = queue_import(despacho, UUID(values["campaign_id"]), values["upload_id"], values["file_name"],
-                              values["mode"], values["sheet"] or None, f"user:{current_identity(request).id}")
+                              values["mode"], values["sheet"] or None, f"user:{current_identity(request).id}",
+                              confirm_deactivation=form.get("confirm_deactivation") == "yes")
     except (DomainError, ValueError) as error:
         return _upload_page(request, pages, values, str(error), 422)
     return RedirectResponse(f"/admin/portfolios/jobs/{job_id}", status_code=303)

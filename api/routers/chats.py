@@ -44,7 +44,7 @@ def chat_view(despacho: Despacho, row: dict[str, Any]) -> dict[str, Any]:
     engine = despacho.read_engine
     return {"chat": row, "timeline": message_queries.with_delivery(engine, desk_queries.timeline(engine, row["id"])),
             "assignments": desk_queries.assignments(engine, row["id"]),
-            "customer": desk_queries.customer(engine, row["campaign_id"], row["document_number"])}
+            "customer": desk_queries.customer(engine, row)}
 
 
 @router.get("/api/chats/{chat_id}")

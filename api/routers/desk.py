@@ -44,7 +44,7 @@ def desk(request: Request, despacho: DespachoDep, pages: PagesDep, identity: Ann
                                        pages.translate(request.state.lang, "Ese chat ya no está asignado a usted."))
         timeline = message_queries.with_delivery(engine, desk_queries.timeline(engine, row["id"]))
         selected = {"chat": row, "timeline": timeline,
-                    "customer": desk_queries.customer(engine, row["campaign_id"], row["document_number"]),
+                    "customer": desk_queries.customer(engine, row),
                     "window_open": free_text_allowed(row, despacho.clock.now()),
                     "templates": message_queries.approved_templates(engine, row["campaign_id"])}
     return pages.render(request, "desk/desk.html", {

@@ -19,6 +19,7 @@ from api.security import allow
 from application.staff import Identity
 from despacho.bootstrap import Despacho
 from domain.common import actor_for_user
+from domain.text import defused
 from projections import message_queries
 from projections.message_queries import AuditFilter
 from projections.queries import list_campaigns
@@ -27,7 +28,6 @@ router = APIRouter(tags=["audit"])
 AUDIT_VIEWERS = allow("admin", "supervisor", "auditor")
 PAGE_SIZE = 100
 CSV_LIMIT = 50_000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATUSES = ("requested", "accepted", "queued", "sending", "sent", "delivered", "read", "failed", "undelivered",
             "canceled")
 CSV_COLUMNS = ("id", "requested_at", "campaign", "campaign_id", "chat_id", "agent", "kind", "channel", "to",
@@ -74,7 +74,7 @@ AuditQueryDep = Annotated[AuditQuery, Depends(audit_query)]
 def safe_cell(value: Any) -> str:
     """A CSV cell a spreadsheet will not run as a formula (CSV injection)."""
     text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return defused(text)
 
 
 def _history_text(history: list[dict[str, Any]]) -> str:

@@ -68,13 +68,17 @@ async def preview_portfolio(campaign_id: UUID, request: Request, despacho: Despa
                             upload_id: Annotated[str | None, Form()] = None,
                             file_name: Annotated[str, Form()] = "",
                             sheet: Annotated[str | None, Form()] = None) -> dict[str, Any]:
-    """Dry run: counts of valid, invalid and duplicate rows, the first errors, and an upload id to import."""
+    """Dry run: counts of valid, invalid and duplicate rows, the first errors, what a replace would deactivate,
+    and an upload id to import."""
     despacho.campaigns.get(campaign_id)
     content = await read_upload(request, despacho, file) if file is not None else None
     name = (file.filename if file is not None else file_name) or "cartera.csv"
     upload_id, preview = checked_upload(despacho, content, upload_id, name, sheet)
     query = urlencode({"file_name": name, **({"sheet": preview.sheet} if preview.sheet else {})})
+    replacement = despacho.portfolios.replacement(campaign_id, preview)
     return {**preview.summary(limit=SHOWN_PROBLEMS), "upload_id": upload_id, "campaign_id": str(campaign_id),
+            "replace": {"active": replacement.active, "deactivated": replacement.deactivated,
+                        "needs_confirmation": replacement.needs_confirmation},
             "error_report_url": f"/api/campaigns/{campaign_id}/portfolios/uploads/{upload_id}/errors.csv?{query}"}
 
 
@@ -95,19 +99,24 @@ async def import_portfolio(campaign_id: UUID, request: Request, despacho: Despac
                            upload_id: Annotated[str | None, Form(description="From a preview")] = None,
                            file_name: Annotated[str, Form()] = "",
                            mode: Annotated[Literal["upsert", "replace"], Form()] = "upsert",
-                           sheet: Annotated[str | None, Form()] = None) -> ImportQueued:
+                           sheet: Annotated[str | None, Form()] = None,
+                           confirm_deactivation: Annotated[bool, Form(description=(
+                               "replace only: required when it deactivates more than a fifth of the "
+                               "campaign's active customers"))] = False) -> ImportQueued:
     """Import the valid rows (all or nothing) in a worker; follow `status_url` for its progress."""
     despacho.campaigns.get(campaign_id)
     content = await read_upload(request, despacho, file) if file is not None else None
     name = (file.filename if file is not None else file_name) or "cartera.csv"
     upload_id, preview = checked_upload(despacho, content, upload_id, name, sheet)
-    job_id = queue_import(despacho, campaign_id, upload_id, name, mode, preview.sheet, f"user:{identity.id}")
+    job_id = queue_import(despacho, campaign_id, upload_id, name, mode, preview.sheet, f"user:{identity.id}",
+                          confirm_deactivation=confirm_deactivation)
     return ImportQueued(job_id=job_id, status_url=f"/api/portfolio-jobs/{job_id}")
 
 
 def queue_import(despacho: Despacho, campaign_id: UUID, upload_id: str, file_name: str, mode: str,
-                 sheet: str | None, actor: str) -> UUID:
-    job_id = despacho.portfolios.queue_import(campaign_id, upload_id, file_name, mode=mode, sheet=sheet, actor=actor)
+                 sheet: str | None, actor: str, *, confirm_deactivation: bool = False) -> UUID:
+    job_id = despacho.portfolios.queue_import(campaign_id, upload_id, file_name, mode=mode, sheet=sheet,
+                                              confirm_deactivation=confirm_deactivation, actor=actor)
     despacho.import_portfolio.send(str(job_id))
     return job_id
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from domain.flows.model import Option, Question, Shortcut
+from domain.documents import CustomerIdentity, InvalidDocumentError
+from domain.flows.model import DOCUMENT_TYPE, Option, Question, Shortcut
 from domain.flows.text import MAX_INPUT_CHARACTERS, contains_phrase, fold, option_number
 
 _DIGIT_SEPARATORS = re.compile(r"[\s.,\-]")
@@ -41,9 +42,11 @@ def matching_shortcut(shortcuts: Sequence[Shortcut], text: str) -> Shortcut | No
     return None
 
 
-def accepted_answer(question: Question, text: str) -> str | None:
+def accepted_answer(question: Question, text: str, variables: Mapping[str, str]) -> str | None:
     """The value to store, or None when the answer does not meet the question's rules."""
     answer = text[:MAX_INPUT_CHARACTERS].strip()
+    if question.format == "document":
+        return _document_number(variables.get(DOCUMENT_TYPE, ""), answer)
     if question.format == "digits":
         answer = _DIGIT_SEPARATORS.sub("", answer)
         if not (answer.isascii() and answer.isdigit()):
@@ -51,6 +54,13 @@ def accepted_answer(question: Question, text: str) -> str | None:
     elif question.format == "pattern" and not _fully_matches(question.pattern, answer):
         return None
     return answer if question.min_length <= len(answer) <= question.max_length else None
+
+
+def _document_number(document_type: str, answer: str) -> str | None:
+    try:
+        return CustomerIdentity.of(document_type, answer).document_number
+    except InvalidDocumentError:
+        return None
 
 
 def _fully_matches(pattern: str, text: str) -> bool:

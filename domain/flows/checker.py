@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from domain.documents import DOCUMENT_RULES, InvalidDocumentError, normalise_document_type
 from domain.flows.graph import automatic_loops, states_that_cannot_end, unreachable_states
 from domain.flows.model import (
     DOCUMENT_NUMBER,
@@ -94,6 +95,7 @@ def _state_problems(flow: Flow, state: State, known: set[str]) -> Iterator[str]:
     if isinstance(step, Handoff):
         yield from _handoff_problems(state, step)
     yield from _variable_problems(state, known)
+    yield from _document_type_problems(state)
 
 
 def _on_invalid_problems(on_invalid: OnInvalid | None) -> Iterator[str]:
@@ -160,6 +162,19 @@ def _variable_problems(state: State, known: set[str]) -> Iterator[str]:
             yield f"usa la variable '{name}', pero ningún estado la guarda."
 
 
+def _document_type_problems(state: State) -> Iterator[str]:
+    """A document type the bot saves must be one a portfolio can hold, or no customer is ever found."""
+    for value in dict.fromkeys(_values_written(state, DOCUMENT_TYPE)):
+        if placeholders(value):
+            continue
+        try:
+            normalise_document_type(value)
+        except InvalidDocumentError:
+            *first, last = DOCUMENT_RULES
+            yield (f"guarda {DOCUMENT_TYPE} '{value}', que no es un tipo de documento de las carteras; "
+                   f"use {', '.join(first)} o {last}.")
+
+
 def _graph_problems(flow: Flow) -> list[FlowProblem]:
     unreachable = unreachable_states(flow)
     problems = [FlowProblem(name, "no se puede llegar a este estado desde el inicio ni con un atajo.")
@@ -192,6 +207,13 @@ def _variables_written(state: State) -> list[str]:
     if isinstance(state.step, Question):
         names.append(state.step.save_as)
     return names
+
+
+def _values_written(state: State, name: str) -> list[str]:
+    assignments = [state.set_variables]
+    if isinstance(state.step, Menu):
+        assignments += [option.set_variables for option in state.step.options]
+    return [variables[name] for variables in assignments if name in variables]
 
 
 def _variables_read(state: State) -> list[str]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from domain.common import DomainError
+from domain.documents import CustomerIdentity, InvalidDocumentError
 from domain.flows.answers import accepted_answer, matching_label, matching_option, matching_shortcut
 from domain.flows.model import (
     CAMPAIGN,
@@ -128,7 +129,7 @@ class _Turn:
             self.record(StepKind.SHORTCUT, state.name, shortcut.phrases[0])
             self.attempts.pop(state.name, None)
             self.enter(shortcut.target)
-        elif isinstance(step, Question) and (value := accepted_answer(step, text)) is not None:
+        elif isinstance(step, Question) and (value := accepted_answer(step, text, self.variables)) is not None:
             self.record(StepKind.ANSWERED, state.name)
             self._set(state.name, step.save_as, value)
             self.enter(step.target)
@@ -249,11 +250,15 @@ class _Turn:
         return step.not_found
 
     def _campaigns_for_document(self) -> list[CampaignRef]:
-        document_type = self.variables.get(DOCUMENT_TYPE, "")
-        number = self.variables.get(DOCUMENT_NUMBER, "")
-        if not number:
-            return []
-        return _without_repeats(self.world.campaigns_for_document(document_type, number))
+        customer = self._customer()
+        return [] if customer is None else _without_repeats(self.world.campaigns_for_customer(customer))
+
+    def _customer(self) -> CustomerIdentity | None:
+        """The identity the customer gave, or None when it cannot be any portfolio's (not found)."""
+        try:
+            return CustomerIdentity.of(self.variables.get(DOCUMENT_TYPE, ""), self.variables.get(DOCUMENT_NUMBER, ""))
+        except InvalidDocumentError:
+            return None
 
     def _found(self, state: State, step: IdentifyCustomer, campaign: CampaignRef, chosen_by: ChosenBy) -> str:
         self.attempts.pop(state.name, None)
@@ -264,9 +269,10 @@ class _Turn:
         self.campaign_id = campaign.campaign_id
         self.variables[CAMPAIGN] = campaign.display_name
         self.choices = ()
-        self.identification = Identification(campaign.campaign_id, campaign.display_name,
-                                             self.variables.get(DOCUMENT_TYPE, ""),
-                                             self.variables.get(DOCUMENT_NUMBER, ""), chosen_by)
+        customer = self._customer()
+        if customer is not None:
+            self.identification = Identification(campaign.campaign_id, campaign.display_name,
+                                                 customer.document_type, customer.document_number, chosen_by)
         self.record(StepKind.IDENTIFIED, self.current, chosen_by)
 
     # --- leaving the bot --------------------------------------------------------------------

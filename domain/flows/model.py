@@ -17,7 +17,7 @@ from typing import Literal
 from domain.common import DomainError
 from domain.flows.conditions import Condition
 
-AnswerFormat = Literal["digits", "text", "pattern"]
+AnswerFormat = Literal["digits", "text", "pattern", "document"]
 
 # Variables the interpreter fills or reads; flows use them by these (Spanish) names.
 NUMBER_CAMPAIGN = "campana_del_numero"
@@ -82,7 +82,8 @@ class Menu:
 
 @dataclass(frozen=True)
 class Question:
-    """Free text, validated, stored in a variable."""
+    """Free text, validated, stored in a variable. A `document` answer is a number of the type in
+    `tipo_documento`, checked and stored as the portfolio holds it (min and max do not apply)."""
 
     save_as: str
     target: str

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from domain.documents import CustomerIdentity
 from domain.flows.interpreter import reply, start
 from domain.flows.model import Flow
 from domain.flows.runtime import BotState, ClosedByBot, HandedOff, TurnResult
-from domain.flows.text import fold
 from domain.flows.world import BusinessHours, CampaignRef
 
 UNIDENTIFIED_QUEUE = "cola_sin_identificar"
@@ -38,16 +38,13 @@ class ScriptedCampaign:
 @dataclass(frozen=True)
 class ScriptedWorld:
     campaigns: dict[str, ScriptedCampaign] = field(default_factory=dict)
-    documents: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """'CC 1020304050' → keys of the campaigns whose portfolio holds that document."""
+    documents: dict[CustomerIdentity, tuple[str, ...]] = field(default_factory=dict)
+    """CC 1020304050 → keys of the campaigns whose portfolio holds that document."""
     number_owner: str | None = None
     unidentified_queue: ScriptedQueue = field(default_factory=ScriptedQueue)
 
-    def campaigns_for_document(self, document_type: str, document_number: str) -> Sequence[CampaignRef]:
-        wanted = _document_key(document_type, document_number)
-        keys = [key for written, keys in self.documents.items()
-                if _document_key(*_split_document(written)) == wanted for key in keys]
-        return [self._ref(key) for key in keys if key in self.campaigns]
+    def campaigns_for_customer(self, customer: CustomerIdentity) -> Sequence[CampaignRef]:
+        return [self._ref(key) for key in self.documents.get(customer, ()) if key in self.campaigns]
 
     def campaign_of_number_written_to(self) -> CampaignRef | None:
         return self._ref(self.number_owner) if self.number_owner in self.campaigns else None
@@ -60,15 +57,6 @@ class ScriptedWorld:
     def _ref(self, key: str | None) -> CampaignRef:
         campaign = self.campaigns[key or ""]
         return CampaignRef(campaign.key, campaign.display_name)
-
-
-def _split_document(written: str) -> tuple[str, str]:
-    document_type, _, number = written.strip().partition(" ")
-    return document_type, number
-
-
-def _document_key(document_type: str, number: str) -> tuple[str, str]:
-    return fold(document_type), "".join(c for c in number.casefold() if c.isalnum())
 
 
 @dataclass(frozen=True)

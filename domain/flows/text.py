@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
+
+from domain.text import fold as fold_words
+from domain.text import without_accents
 
 VARIABLE_NAME = r"[a-z_][a-z0-9_]*"
 _PLACEHOLDER = re.compile(r"\{(" + VARIABLE_NAME + r")\}")
-_NOT_WORD = re.compile(r"[^a-z0-9]+")
 _OPTION_NUMBER = re.compile(r"^\s*(?:opcion\s*)?#?\s*(\d{1,3})\s*[.)\-:]?\s*$")
 MAX_INPUT_CHARACTERS = 1000
 """Longer messages are cut before matching, so no pattern ever runs over an unbounded text."""
@@ -16,9 +17,7 @@ MAX_INPUT_CHARACTERS = 1000
 
 def fold(text: str) -> str:
     """Lower case, no accents, words separated by single spaces: 'Cédula  de Ciudadanía.' → 'cedula de ciudadania'."""
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT_CHARACTERS].casefold())
-    without_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NOT_WORD.sub(" ", without_accents).strip()
+    return fold_words(text[:MAX_INPUT_CHARACTERS])
 
 
 def contains_phrase(text: str, phrase: str) -> bool:
@@ -29,9 +28,7 @@ def contains_phrase(text: str, phrase: str) -> bool:
 
 def option_number(text: str) -> int | None:
     """'1', '1.', ' 1 ', '1)' and 'opción 1' all mean option 1."""
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT_CHARACTERS].casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    found = _OPTION_NUMBER.match(plain)
+    found = _OPTION_NUMBER.match(without_accents(text[:MAX_INPUT_CHARACTERS].casefold()))
     return int(found.group(1)) if found else None
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.documents import CustomerIdentity
+
 
 @dataclass(frozen=True)
 class CampaignRef:
@@ -27,8 +29,8 @@ class BusinessHours:
 
 
 class BotWorld(Protocol):
-    def campaigns_for_document(self, document_type: str, document_number: str) -> Sequence[CampaignRef]:
-        """The campaigns whose portfolio holds this document (any order, possibly none)."""
+    def campaigns_for_customer(self, customer: CustomerIdentity) -> Sequence[CampaignRef]:
+        """The campaigns whose portfolio holds this customer, active (any order, possibly none)."""
         ...
 
     def campaign_of_number_written_to(self) -> CampaignRef | None:

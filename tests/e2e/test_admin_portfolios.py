@@ -45,9 +45,11 @@ def upload(name: str, content: bytes | None = None) -> dict[str, Any]:
 
 
 def import_file(client: TestClient, despacho: Despacho, worker: dramatiq.Worker, headers: dict[str, str],
-                campaign_id: str, name: str, content: bytes | None = None, mode: str = "upsert") -> dict[str, Any]:
+                campaign_id: str, name: str, content: bytes | None = None, mode: str = "upsert",
+                confirm_deactivation: bool = False) -> dict[str, Any]:
     response = client.post(f"/api/campaigns/{campaign_id}/portfolios/import", headers=headers,
-                           files=upload(name, content), data={"mode": mode})
+                           files=upload(name, content),
+                           data={"mode": mode, "confirm_deactivation": str(confirm_deactivation).lower()})
     assert response.status_code == 202, response.text
     run_jobs(despacho, worker)
     job: dict[str, Any] = client.get(response.json()["status_url"], headers=headers).json()
@@ -101,9 +103,14 @@ def test_a_document_in_two_campaigns_is_a_customer_of_each(client: TestClient, d
     import_file(client, despacho, worker, headers, staff.banco_a, "cartera_banco_a.csv")
     import_file(client, despacho, worker, headers, staff.telco_b, "cartera_telco_b_excel.csv")
 
-    for document in SHARED_DOCUMENTS:
-        found = {c["campaign_id"] for c in customers_with_document(despacho.read_engine, document)}
-        assert found == {staff.banco_a, staff.telco_b}
+    def campaigns_holding(document_type: str, number: str) -> set[str]:
+        return {c["campaign_id"] for c in customers_with_document(despacho.read_engine, number, document_type)}
+
+    for document in SHARED_DOCUMENTS[1:]:
+        assert campaigns_holding("CC", document) == {staff.banco_a, staff.telco_b}
+    # The sample files hold 1020304050 as a passport in banco_a and as a cédula in telco_b: two people.
+    assert campaigns_holding("PA", "1020304050") == {staff.banco_a}
+    assert campaigns_holding("CC", "1020304050") == {staff.telco_b}
 
 
 def test_replace_makes_customers_missing_from_the_new_file_inactive(client: TestClient, despacho: Despacho,
@@ -114,13 +121,52 @@ def test_replace_makes_customers_missing_from_the_new_file_inactive(client: Test
     import_file(client, despacho, worker, headers, staff.telco_b, "b.csv", csv_bytes("1001"))
     clock.advance(timedelta(minutes=5))
 
-    import_file(client, despacho, worker, headers, staff.banco_a, "v2.csv", csv_bytes("1002", "1004"), mode="replace")
+    import_file(client, despacho, worker, headers, staff.banco_a, "v2.csv", csv_bytes("1002", "1004"), mode="replace",
+                confirm_deactivation=True)
 
     assert set(customers(despacho, staff.banco_a)) == {"1002", "1004"}
     assert set(customers(despacho, staff.banco_a, active=False)) == {"1001", "1003"}
     assert set(customers(despacho, staff.telco_b)) == {"1001"}
     history = portfolio_imports(despacho.read_engine, {staff.banco_a})
     assert [(i["file_name"], i["mode"]) for i in history] == [("v2.csv", "replace"), ("v1.csv", "upsert")]
+
+
+def test_the_api_says_what_a_replace_would_deactivate_and_refuses_it_unconfirmed(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace, worker: dramatiq.Worker) -> None:
+    headers = bearer(despacho, staff.admin)
+    import_file(client, despacho, worker, headers, staff.banco_a, "v1.csv", csv_bytes("1001", "1002", "1003"))
+
+    preview = client.post(f"/api/campaigns/{staff.banco_a}/portfolios/preview", headers=headers,
+                          files=upload("v2.csv", csv_bytes("1001"))).json()
+    refused = client.post(f"/api/campaigns/{staff.banco_a}/portfolios/import", headers=headers,
+                          files=upload("v2.csv", csv_bytes("1001")), data={"mode": "replace"})
+    run_jobs(despacho, worker)
+
+    assert preview["replace"] == {"active": 3, "deactivated": 2, "needs_confirmation": True}
+    assert refused.status_code == 422 and "desactivaría 2 de sus 3 clientes activos" in refused.json()["detail"]
+    assert set(customers(despacho, staff.banco_a)) == {"1001", "1002", "1003"}
+
+
+def test_the_preview_page_shows_the_deactivations_and_requires_ticking_the_confirmation(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace, worker: dramatiq.Worker) -> None:
+    import_file(client, despacho, worker, bearer(despacho, staff.admin), staff.banco_a, "v1.csv",
+                csv_bytes("1001", "1002", "1003"))
+    csrf = log_in(client, "admin")
+    preview = client.post("/admin/portfolios/preview", data={"csrf_token": csrf, "campaign_id": staff.banco_a,
+                                                             "mode": "replace"},
+                          files=upload("una_fila.csv", csv_bytes("1001")))
+    form = {"csrf_token": csrf, "campaign_id": staff.banco_a, "mode": "replace", "sheet": "",
+            "upload_id": _hidden(preview.text, "upload_id"), "file_name": "una_fila.csv"}
+
+    unticked = client.post("/admin/portfolios/import", data=form)
+    ticked = client.post("/admin/portfolios/import", data={**form, "confirm_deactivation": "yes"})
+    run_jobs(despacho, worker)
+
+    assert "desactivará 2 de los 3 clientes activos" in preview.text
+    assert 'name="confirm_deactivation" value="yes" required' in preview.text
+    assert unticked.status_code == 422 and "confirme la desactivación" in unticked.text
+    assert ticked.status_code == 303
+    assert set(customers(despacho, staff.banco_a)) == {"1001"}
 
 
 def test_the_full_error_report_downloads_as_csv(client: TestClient, despacho: Despacho,

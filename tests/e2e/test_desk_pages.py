@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +40,29 @@ def test_the_desk_shows_my_chat_with_the_customers_portfolio_data(center: CallCe
     assert f'data-live-topic="desk:{center.ids["ana"]}"' in page.text
     assert chat["id"] in ana.get("/desk/fragments/chats").text
     assert "1020304050" in ana.get(f"/fragments/chats/{chat['id']}/timeline").text
+
+
+def test_a_chat_whose_customer_a_replace_left_out_goes_on_and_is_marked(center: CallCenter) -> None:
+    chat = center.identified_chat()
+    others = "documento;tipo_documento;nombres;celular\n900100200;CC;Nubia Ospina;3221299450\n"
+    center.despacho.portfolios.import_file(UUID(center.banco), others.encode(), "sin_maria.csv", mode="replace",
+                                           confirm_deactivation=True, actor="test")
+    center.settle()
+    ana = signed_in(center, "ana")
+
+    desk = ana.get("/desk")
+    chat_page = center.get("sandra", f"/chats/{chat['id']}")
+    token = page_csrf_token(desk.text)
+    reply = ana.post(f"/chats/{chat['id']}/replies", data={"body": "Seguimos con su caso", "csrf_token": token})
+    center.settle()
+
+    assert desk_queries.chats_of_customer(center.despacho.read_engine, chat["customer_address"])[0]["status"] \
+        == "assigned"
+    for page in (desk, chat_page):
+        assert 'id="customer-out-of-portfolio"' in page.text and "ya no está en la cartera" in page.text
+        assert "María Pérez" in page.text, "the panel keeps the customer's last details"
+    assert reply.status_code == 303
+    assert center.transport.sent_to(chat["customer_address"])[-1].delivery.body == "Seguimos con su caso"
 
 
 def test_an_agent_replies_from_the_desk_form(center: CallCenter) -> None:

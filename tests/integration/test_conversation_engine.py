@@ -117,6 +117,30 @@ def test_a_customer_identified_in_campaign_a_reaches_an_agent_of_campaign_a_only
     assert senders == {BANCO_NUMBER}, "replies leave from the number written to"
 
 
+def test_a_foreigners_id_with_the_digits_of_a_citizens_id_does_not_find_that_customer(world: World) -> None:
+    world.customer_says("Hola")
+    world.customer_says("2")  # cédula de extranjería; the portfolio holds CC 1020304050
+    world.customer_says("1020304050")
+
+    chat = world.chats_of()[-1]
+    assert chat["status"] == "bot" and chat["document_number"] is None
+    assert "No encontramos ese documento" in world.bot_said()
+
+
+def test_a_passport_is_found_however_the_customer_types_its_letters(world: World) -> None:
+    passports = "documento;tipo_documento;nombres;celular\nAB123456;PA;John Smith;3001112244\n"
+    world.despacho.portfolios.import_file(UUID(world.banco), passports.encode(), "pasaportes.csv", actor="test")
+    world.settle()
+
+    world.customer_says("Hola")
+    world.customer_says("4")  # pasaporte
+    world.customer_says("ab 123456")
+
+    chat = world.chats_of()[-1]
+    assert (chat["campaign_id"], chat["document_type"], chat["document_number"]) == (world.banco, "PA", "AB123456")
+    assert chat["agent_id"] == world.ana
+
+
 def test_the_assignment_records_its_reason(world: World) -> None:
     identify(world)
     assignments = CHATS.assignments

@@ -1,4 +1,5 @@
-"""Rules behind the admin pages: sender formats, who manages whom, and import jobs that never import twice."""
+"""Rules behind the admin pages: sender formats, who manages whom, import jobs that never import twice, and
+when a replace import needs confirming."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from application.staff import Identity, may_manage
 from despacho.bootstrap import Despacho
 from domain.campaigns import Campaign, CampaignError, CampaignSettings
-from domain.portfolios import PortfolioImportError, PortfolioJob
+from domain.portfolios import PortfolioImportError, PortfolioJob, Replacement
 from projections.admin_queries import job_progress
 
 AT = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
@@ -100,3 +101,11 @@ def test_a_job_for_an_archived_campaign_fails_and_imports_nothing(sqlite_despach
 
     progress = job_progress(despacho.read_engine, str(job_id))
     assert progress is not None and progress["status"] == "failed" and "archivada" in progress["error"]
+
+
+@pytest.mark.parametrize(("active", "deactivated", "needs_confirmation"), [
+    (5, 1, False), (5, 2, True), (4, 1, True), (100, 20, False), (100, 21, True), (0, 0, False), (1, 1, True),
+])
+def test_a_replace_deactivating_more_than_a_fifth_of_the_portfolio_needs_confirmation(
+        active: int, deactivated: int, needs_confirmation: bool) -> None:
+    assert Replacement(active, deactivated).needs_confirmation is needs_confirmation

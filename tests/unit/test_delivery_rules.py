@@ -61,6 +61,7 @@ def test_the_rate_window_slot_is_the_same_for_every_worker_within_a_window() -> 
     ("undelivered", "63016", False),  # window closed: a template is needed instead
     ("failed", "20003", False),       # the account, not the message
     ("delivered", "", False),
+    ("canceled", "", True),           # never reached the customer: the transcript shows it failed too
 ])
 def test_a_retry_is_offered_only_when_sending_again_can_help(status: str, code: str, expected: bool) -> None:
     assert may_retry(status, code) is expected

@@ -223,6 +223,37 @@ def test_finds_identification_without_the_document_to_look_up() -> None:
     assert "lee tipo_documento, numero_documento, pero ningún estado guarda" in messages_for("inicio", problems)
 
 
+def test_finds_a_document_type_no_portfolio_can_hold() -> None:
+    problems = problems_of("""
+  inicio:
+    decir: "Elige tu documento"
+    opciones:
+      - texto: Cédula
+        guardar: {tipo_documento: cedula}
+        ir_a: numero
+      - texto: Licencia de conducción
+        guardar: {tipo_documento: LC}
+        ir_a: numero
+    si_invalido: {decir: "Elige 1 o 2", intentos: 2, ir_a: transferir}
+  numero:
+    decir: "¿Número?"
+    respuesta: {guardar_en: numero_documento, formato: documento}
+    ir_a: identificar
+    si_invalido: {decir: "Revisa el número", intentos: 2, ir_a: transferir}
+  identificar:
+    accion: identificar_cliente
+    si_encontrado: transferir
+    si_varias_campanas: transferir
+    si_no_encontrado: transferir
+    si_se_agotan_intentos: transferir
+""")
+
+    assert messages_for("inicio", problems) == (
+        "guarda tipo_documento 'LC', que no es un tipo de documento de las carteras; "
+        "use CC, CE, NIT, TI, RC, PA, PEP o PPT.")
+    assert messages_for("numero", problems) == ""
+
+
 def test_finds_a_pattern_that_is_not_a_valid_expression() -> None:
     problems = problems_of("""
   inicio:

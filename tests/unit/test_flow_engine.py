@@ -7,14 +7,18 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.flow_files import SHIPPED_FLOWS_DIR, parse_flow, read_flow
+from domain.documents import DOCUMENT_RULES, CustomerIdentity
 from domain.flows import (
     BotEndedError,
     BotState,
     ClosedByBot,
     Flow,
     HandedOff,
+    Menu,
     ScriptedCampaign,
     ScriptedQueue,
     ScriptedWorld,
@@ -28,7 +32,7 @@ from domain.flows import (
 
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 CLOSED_UNTIL_MONDAY = ScriptedQueue(is_open=False, next_opening="el lunes a las 8:00 a. m.")
-DOCUMENTS = {"CC 1020304050": ("banco",), "CC 79000111": ("banco", "telco")}
+DOCUMENTS = {CustomerIdentity("CC", "1020304050"): ("banco",), CustomerIdentity("CC", "79000111"): ("banco", "telco")}
 
 
 @cache
@@ -116,9 +120,8 @@ def test_customer_may_choose_a_campaign_by_its_name_or_number(answer: str) -> No
 def test_document_not_found_three_times_goes_to_the_campaign_of_the_number_written_to() -> None:
     flow, the_world = default_flow(), world(number_of="banco")
 
-    twice = converse(flow, the_world, "1", "11111", "1", "22222")
-    third = reply(flow, twice.state, "1", the_world, NOW)
-    third = reply(flow, third.state, "33333", the_world, NOW)
+    twice = converse(flow, the_world, "1", "11111", "22222")
+    third = reply(flow, twice.state, "33333", the_world, NOW)
 
     assert "No encontramos ese documento" in said(twice) and twice.outcome is None
     assert third.outcome == HandedOff("banco", "number_written_to", outside_hours=False)
@@ -126,14 +129,88 @@ def test_document_not_found_three_times_goes_to_the_campaign_of_the_number_writt
 
 
 def test_document_not_found_three_times_without_a_campaign_number_goes_to_the_unidentified_queue() -> None:
-    result = converse(default_flow(), world(), "1", "11111", "1", "22222", "1", "33333")
+    result = converse(default_flow(), world(), "1", "11111", "22222", "33333")
 
     assert isinstance(result.outcome, HandedOff)
     assert result.outcome.to_unidentified_queue and result.outcome.route == "unidentified_queue"
 
 
+def test_a_customer_not_found_who_retypes_the_number_is_identified() -> None:
+    flow, the_world = default_flow(), world()
+
+    not_found = converse(flow, the_world, "1", "1020304051")
+    retyped = reply(flow, not_found.state, "1.020.304.050", the_world, NOW)
+
+    assert "No encontramos ese documento" in said(not_found)
+    assert "No reconocí esa opción" not in said(retyped)
+    assert retyped.identification is not None and retyped.identification.campaign_id == "banco"
+
+
+def test_a_customer_not_found_may_choose_another_document_type() -> None:
+    flow, the_world = default_flow(), world()
+
+    not_found = converse(flow, the_world, "2", "79000111")
+    changed = reply(flow, not_found.state, "cambiar tipo", the_world, NOW)
+    found = converse(flow, the_world, "2", "79000111", "cambiar tipo", "1", "79000111")
+
+    assert not_found.identification is None and "cambiar tipo" in said(not_found)
+    assert changed.state.state == "tipo_documento" and "1. Cédula de ciudadanía" in said(changed)
+    assert found.state.state == "elegir_campana"
+
+
+def test_the_bot_offers_every_document_type_a_portfolio_accepts() -> None:
+    menu = default_flow().states["tipo_documento"].step
+
+    assert isinstance(menu, Menu)
+    assert {option.set_variables["tipo_documento"] for option in menu.options} == set(DOCUMENT_RULES)
+
+
+_SEPARATORS = st.sampled_from(["", " ", ".", "-"])
+
+
+@st.composite
+def typed_documents(draw: st.DrawFn) -> tuple[CustomerIdentity, str]:
+    """A document a portfolio can hold, and how a customer might type it (separators, any case)."""
+    document_type = draw(st.sampled_from(sorted(DOCUMENT_RULES)))
+    rule = DOCUMENT_RULES[document_type]
+    alphabet = "0123456789" if rule.digits_only else "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    number = draw(st.text(alphabet, min_size=rule.min_length, max_size=rule.max_length))
+    typed = "".join(char + draw(_SEPARATORS) for char in number).strip(" .-")
+    return CustomerIdentity(document_type, number), typed.lower() if draw(st.booleans()) else typed
+
+
+def _option_for(document_type: str) -> str:
+    menu = default_flow().states["tipo_documento"].step
+    assert isinstance(menu, Menu)
+    return next(str(n) for n, option in enumerate(menu.options, start=1)
+                if option.set_variables["tipo_documento"] == document_type)
+
+
+@given(typed_documents())
+def test_a_document_the_portfolio_holds_is_found_however_the_customer_types_it(
+        document: tuple[CustomerIdentity, str]) -> None:
+    identity, typed = document
+    the_world = ScriptedWorld({"banco": ScriptedCampaign("banco", "Banco Andino")}, {identity: ("banco",)})
+
+    result = converse(default_flow(), the_world, _option_for(identity.document_type), typed)
+
+    assert result.identification is not None
+    assert (result.identification.document_type, result.identification.document_number) == identity
+
+
+@given(typed_documents(), st.sampled_from(sorted(DOCUMENT_RULES)))
+def test_a_number_never_finds_the_customer_of_another_document_type(document: tuple[CustomerIdentity, str],
+                                                                     chosen_type: str) -> None:
+    identity, typed = document
+    the_world = ScriptedWorld({"banco": ScriptedCampaign("banco", "Banco Andino")}, {identity: ("banco",)})
+
+    result = converse(default_flow(), the_world, _option_for(chosen_type), typed)
+
+    assert (result.identification is not None) == (chosen_type == identity.document_type)
+
+
 def test_identification_counts_not_found_documents_across_retries() -> None:
-    result = converse(default_flow(), world(), "1", "11111", "1", "22222")
+    result = converse(default_flow(), world(), "1", "11111", "22222")
 
     assert result.state.attempts == {"identificar": 2}
     assert [step.detail for step in result.steps if step.kind is StepKind.NOT_FOUND] == ["2/3"]
@@ -251,12 +328,13 @@ def test_a_menu_accepts_the_number_the_text_or_an_alternative_of_an_option(answe
 
 
 def test_an_invalid_answer_explains_what_is_expected_and_shows_the_options_again() -> None:
-    result = converse(default_flow(), world(), "7")
+    result = converse(default_flow(), world(), "9")
 
     assert result.state.state == "tipo_documento"
     assert result.replies == ("No reconocí esa opción. Responde solo con el número, por ejemplo 1.\n"
                               "1. Cédula de ciudadanía\n2. Cédula de extranjería\n3. NIT\n4. Pasaporte\n"
-                              "5. Tarjeta de identidad",)
+                              "5. Tarjeta de identidad\n6. Registro civil\n7. Permiso especial de permanencia (PEP)\n"
+                              "8. Permiso por protección temporal (PPT)",)
     assert result.state.attempts == {"tipo_documento": 1}
 
 
@@ -269,35 +347,53 @@ def test_invalid_answers_in_a_row_end_in_the_on_invalid_state_after_the_allowed_
 
 
 def test_a_valid_answer_resets_the_invalid_attempts_of_a_later_visit() -> None:
-    result = converse(default_flow(), world(), "x", "1", "11111", "x", "x")
+    result = converse(default_flow(), world(), "x", "1", "11111", "cambiar tipo", "x", "x")
 
     assert result.state.state == "tipo_documento" and result.outcome is None
+    assert result.state.attempts["tipo_documento"] == 2
 
 
 @pytest.mark.parametrize(("typed", "stored"), [("1.020.304.050", "1020304050"), ("1 020 304 050", "1020304050"),
                                                ("900123456-7", "9001234567")])
-def test_a_digits_answer_ignores_dots_spaces_and_dashes(typed: str, stored: str) -> None:
+def test_a_document_answer_ignores_dots_spaces_and_dashes(typed: str, stored: str) -> None:
     result = converse(default_flow(), world(), "3", typed)
 
     assert result.state.variables["numero_documento"] == stored
 
 
-@pytest.mark.parametrize("typed", ["abc", "1234", "1234567890123", "١٢٣٤٥٦"])
-def test_a_digits_answer_outside_the_rules_is_refused(typed: str) -> None:
+@pytest.mark.parametrize("typed", ["abc", "123", "12AB45", "1234567890123", "١٢٣٤٥٦"])
+def test_a_document_answer_outside_the_rules_of_its_type_is_refused(typed: str) -> None:
     result = converse(default_flow(), world(), "1", typed)
 
     assert result.state.state == "numero_documento"
-    assert "no parece válido" in said(result)
+    assert "no parece válido para el tipo de documento que elegiste" in said(result)
+
+
+def test_a_passport_may_carry_letters_a_cedula_may_not() -> None:
+    passport = converse(default_flow(), world(), "4", "ab-12345")
+    cedula = converse(default_flow(), world(), "1", "ab-12345")
+
+    assert passport.state.variables["numero_documento"] == "AB12345"
+    assert cedula.state.state == "numero_documento" and "numero_documento" not in cedula.state.variables
 
 
 def test_a_pattern_answer_must_match_entirely() -> None:
-    flow, the_world = default_flow(), world()
+    flow = small_flow("""
+      inicio:
+        decir: "¿En qué fecha pagaste?"
+        respuesta: {guardar_en: fecha, patron: "[0-3]?[0-9]/[01]?[0-9]/20[0-9][0-9]"}
+        ir_a: gracias
+        si_invalido: {decir: "Escribe la fecha así: 15/03/2026", intentos: 3, ir_a: transferir}
+      gracias:
+        decir: "Anotado: {fecha}"
+        final: cerrar
+    """)
 
-    refused = converse(flow, the_world, "4", "AB-12345")
-    accepted = reply(flow, refused.state, "AB12345", the_world, NOW)
+    refused = converse(flow, world(), "el 15/03/2026")
+    accepted = reply(flow, refused.state, "15/03/2026", world(), NOW)
 
-    assert refused.state.state == "numero_pasaporte"
-    assert accepted.state.variables["numero_documento"] == "AB12345"
+    assert refused.state.state == "inicio"
+    assert accepted.state.variables["fecha"] == "15/03/2026"
 
 
 # --- variables, conditions, close ------------------------------------------------------------

@@ -19,6 +19,7 @@ from adapters.portfolio_files import read_table
 from application.portfolio_check import (
     CustomerRow,
     InvalidCellError,
+    Phone,
     PortfolioFileError,
     PortfolioPreview,
     check_portfolio,
@@ -27,11 +28,10 @@ from application.portfolio_check import (
     e164_by_phonenumbers,
     map_columns,
     normalise_balance,
-    normalise_document_number,
-    normalise_document_type,
     phones_in_cell,
     to_e164,
 )
+from domain.documents import InvalidDocumentError, normalise_document_number, normalise_document_type
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "portfolios"
 
@@ -138,6 +138,27 @@ def test_neither_row_of_a_repeated_document_is_imported() -> None:
     repeated = next(p.reason for p in preview.problems if p.row_number == 15).split()[2]
 
     assert repeated not in {row.document_number for row in preview.valid_rows}
+
+
+def test_a_semicolon_file_with_commas_in_its_cells_is_checked_not_refused() -> None:
+    content = ("tipo_documento;documento;nombres;direccion;saldo\r\n"
+               "CC;1,020,304,050;Ana Peña;Calle 5, Apto 3, Torre 2;1.234,56\r\n").encode("cp1252")
+
+    preview = check(content, "cartera.csv")
+
+    assert preview.source.delimiter == ";"
+    assert [(row.document_number, row.balance, row.custom_fields) for row in preview.valid_rows] == [
+        ("1020304050", "1234.56", {"direccion": "Calle 5, Apto 3, Torre 2"})]
+
+
+def test_the_same_number_under_two_document_types_is_two_customers() -> None:
+    preview = check_csv("CC,100001,Ana,Citizen,3001234567,,,,,",
+                        "CE,100001,Ann,Foreigner,3001234568,,,,,",
+                        "CC,100001,Ana,Repetida,3001234569,,,,,")
+
+    assert [(row.document_type, row.full_name) for row in preview.valid_rows] == [("CE", "Ann Foreigner")]
+    assert preview.duplicate_rows == 2
+    assert problems_of(preview, 1)[0][1].startswith("El documento CC 100001 está repetido en el archivo (filas 1, 3)")
 
 
 def test_the_excel_spanish_export_is_fully_normalised() -> None:
@@ -308,7 +329,7 @@ def test_document_numbers_lose_dots_spaces_and_dashes(text: str, kind: str, numb
     ("1,02E+09", "CC", "notación científica"), ("12#45", "PA", "caracteres no permitidos"), ("", "CC", "Falta"),
 ])
 def test_malformed_document_numbers_are_refused_with_a_reason(text: str, kind: str, reason: str) -> None:
-    with pytest.raises(InvalidCellError, match=reason):
+    with pytest.raises(InvalidDocumentError, match=reason):
         normalise_document_number(text, kind)
 
 
@@ -328,12 +349,39 @@ def test_balances_that_are_not_numbers_are_refused(text: str) -> None:
 
 
 def test_a_cell_can_hold_several_phones() -> None:
-    assert phones_in_cell("300 123 4567 / (+57) 310 765 4321") == ["+573001234567", "+573107654321"]
+    phones = phones_in_cell("300 123 4567 / (+57) 310 765 4321")
+
+    assert [phone.e164 for phone in phones] == ["+573001234567", "+573107654321"]
 
 
-def test_letters_in_a_phone_are_refused_not_read_as_a_keypad() -> None:
+@pytest.mark.parametrize("text", ["1-800-FLOWERS", "300-FLOWERS ext 12", "ext 12", "300 123 4567 ext 12 llamar tarde"])
+def test_letters_in_a_phone_are_refused_not_read_as_a_keypad(text: str) -> None:
     with pytest.raises(InvalidCellError, match="no es un número"):
-        phones_in_cell("1-800-FLOWERS")
+        phones_in_cell(text)
+
+
+@pytest.mark.parametrize(("text", "e164", "extension"), [
+    ("300 123 4567 ext 12", "+573001234567", "12"),
+    ("(+57) 300 123 4567 Ext. 12", "+573001234567", "12"),
+    ("3001234567x12", "+573001234567", "12"),
+    ("601 234 5678 extensión 104", "+576012345678", "104"),
+    ("601 234 5678 #104", "+576012345678", "104"),
+    ("+1 202 555 0143 ext 7", "+12025550143", "7"),
+])
+def test_a_phone_with_an_extension_keeps_its_number_and_drops_the_extension(text: str, e164: str,
+                                                                            extension: str) -> None:
+    assert phones_in_cell(text) == [Phone(e164, extension)]
+
+
+def test_a_main_phone_with_an_extension_leaves_the_row_valid_with_a_warning() -> None:
+    preview = check_csv("CC,52123456,Ana,Peña,300 123 4567 ext 12,601 234 5678 ext. 104,,Cali,100,3")
+
+    assert preview.valid_rows[0].phones == ("+573001234567", "+576012345678")
+    assert problems_of(preview, 1) == [
+        ("celular", "Se quitó la extensión 12 del teléfono «300 123 4567 ext 12»: WhatsApp y SMS no marcan "
+                    "extensiones", "warning"),
+        ("telefono2", "Se quitó la extensión 104 del teléfono «601 234 5678 ext. 104»: WhatsApp y SMS no "
+                      "marcan extensiones", "warning")]
 
 
 def test_an_email_that_does_not_look_like_one_is_dropped_with_a_warning() -> None:

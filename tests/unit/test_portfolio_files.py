@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from adapters.portfolio_files import read_table
+from application.portfolio_check import is_portfolio_header
 from application.portfolio_tables import PortfolioFileError, ensure_within_size_limit
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "portfolios"
@@ -65,6 +69,56 @@ def test_reads_excel_unicode_text_utf16_with_tabs() -> None:
     assert table.format.delimiter == "\t"
 
 
+@pytest.mark.parametrize(("name", "rows"), [
+    ("an address with commas", ["123456;Ana Peña;Calle 5, Apto 3, Torre 2", "223456;Luis Mora;Cra 7 # 8-10"]),
+    ("a document written with commas", ["1,020,304,050;Ana Peña;Calle 5", "52123456;Luis Mora;Cra 7"]),
+    ("decimal commas on every row", ["123456;Ana Peña;1234,56", "223456;Luis Mora;99,5"]),
+    ("a single row", ["123456;Ana Peña;Calle 5, Apto 3, Torre 2"]),
+])
+def test_a_semicolon_file_is_read_by_its_header_whatever_commas_its_cells_hold(name: str, rows: list[str]) -> None:
+    content = "\r\n".join(["documento;nombre;direccion", *rows]).encode()
+
+    table = read_table(content, "cartera.csv", is_header=is_portfolio_header)
+
+    assert table.format.delimiter == ";", name
+    assert table.header == ["documento", "nombre", "direccion"]
+    assert all(len(row) == 3 for row in table.rows)
+
+
+def test_a_comma_file_keeps_names_with_commas_and_semicolons_in_one_cell() -> None:
+    content = 'documento,nombre,saldo\r\n123456,"Pérez, Ana",1234.56\r\n223456,"Gómez; Luis",10\r\n'.encode()
+
+    table = read_table(content, "cartera.csv", is_header=is_portfolio_header)
+
+    assert table.format.delimiter == ","
+    assert table.rows == [["123456", "Pérez, Ana", "1234.56"], ["223456", "Gómez; Luis", "10"]]
+
+
+def test_a_title_line_with_commas_does_not_decide_the_delimiter() -> None:
+    content = b"Cartera enero, febrero y marzo, 2026\r\n\r\ndocumento;nombre\r\n123456;Ana\r\n"
+
+    table = read_table(content, "cartera.csv", is_header=is_portfolio_header)
+
+    assert table.format.delimiter == ";"
+    assert table.header == ["documento", "nombre"]
+
+
+_HEADER = ["tipo_documento", "documento", "nombres", "direccion", "saldo"]
+_CELL = st.text(alphabet="abc 0123456789,;|\t.-\"", max_size=12)
+
+
+@given(st.sampled_from([",", ";", "\t", "|"]), st.lists(st.lists(_CELL, min_size=5, max_size=5), min_size=1,
+                                                        max_size=8))
+def test_the_header_decides_the_delimiter_whatever_the_cells_hold(delimiter: str, rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows([_HEADER, *rows])
+
+    table = read_table(buffer.getvalue().encode(), "cartera.csv", is_header=is_portfolio_header)
+
+    assert table.format.delimiter == delimiter
+    assert table.header == _HEADER
+
+
 def test_skips_a_title_line_above_the_csv_header() -> None:
     content = b"Cartera Banco A - corte 2026-11-20;;\r\n;;\r\ndocumento;nombres;celular\r\n123456;Ana;3001234567\r\n"
 
@@ -111,6 +165,14 @@ def test_xlsx_reads_the_sheet_asked_for_even_with_other_accents_or_case() -> Non
 
     assert table.format.sheet == "Segunda Cartera"
     assert table.rows == [["222222"]]
+
+
+def test_xlsx_finds_the_sheet_asked_for_whatever_its_punctuation_as_the_bot_reads_answers() -> None:
+    content = xlsx({"Cartera": [["documento"], [111111]], "Cartera-Enero_2026": [["documento"], [222222]]})
+
+    table = read_table(content, "enero.xlsx", sheet="cartera enero 2026")
+
+    assert table.format.sheet == "Cartera-Enero_2026"
 
 
 def test_xlsx_without_a_sheet_named_uses_the_first_sheet_with_a_header() -> None:

@@ -35,6 +35,7 @@ from adapters.transcripts import (
     transcript_content_hash,
     transcript_storage_key,
 )
+from domain.text import format_duration
 from tests.services import require_binary
 
 OPENED = datetime(2026, 11, 25, 15, 0, 5, tzinfo=UTC)  # 10:00:05 in Bogotá
@@ -192,6 +193,17 @@ def test_outbound_messages_show_their_final_delivery_status_in_spanish(rendered:
     assert "Estado de entrega: leído" in text
     assert "Estado de entrega: entregado" in text
     assert "Estado de entrega: fallido (código 30006: teléfono fijo u operador inalcanzable)" in text
+
+
+@needs_poppler
+def test_durations_read_as_the_pages_show_them(renderer: TranscriptRenderer, tmp_path: Path) -> None:
+    chat = replace(realistic_chat(), agents=[AgentStint("Ana Asesora", assigned_at=at(37), released_at=at(49.5)),
+                                             AgentStint("Bruno Asesor", assigned_at=at(49.5))])
+    text = flat(pdf_text(renderer.render(chat).pdf, tmp_path))
+
+    assert format_duration(timedelta(minutes=12, seconds=30)) == "12 min"  # the supervisor's tables
+    assert "12 min" in text
+    assert "12 min 30 s" not in text
 
 
 @needs_poppler
