@@ -8,6 +8,7 @@ this id went out (the id travels in the status-callback URL) instead of sending 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -60,11 +61,13 @@ class RetryRefusedError(DomainError):
 
 
 class OutboundService:
-    def __init__(self, store: EventStore, clock: Clock, transport: Transport, public_url: str) -> None:
+    def __init__(self, store: EventStore, clock: Clock, transport: Transport, public_url: str,
+                 campaign_of_sender: Callable[[str], str | None]) -> None:
         self.store = store
         self.clock = clock
         self.transport = transport
         self.public_url = public_url.rstrip("/")
+        self.campaign_of_sender = campaign_of_sender
 
     def compose(self, chat: Chat, kind: str, *, body: str = "", content_sid: str = "",
                 content_variables: dict[str, str] | None = None, agent_id: str = "", session_id: str = "",
@@ -78,15 +81,20 @@ class OutboundService:
             raise WindowClosedError("Pasaron más de 24 h desde el último mensaje del cliente: "
                                     "solo se puede enviar una plantilla aprobada")
         return OutboundMessage.request(
-            chat_id=str(chat.id), campaign_id=chat.campaign_id, kind=kind, channel=chat.channel,
+            chat_id=str(chat.id), campaign_id=self.campaign_of(chat), kind=kind, channel=chat.channel,
             to=chat.customer_address, sender=chat.sender_address, body=body, content_sid=content_sid,
             content_variables=content_variables, agent_id=agent_id, session_id=session_id, actor=actor, at=now)
+
+    def campaign_of(self, chat: Chat) -> str:
+        """The campaign a message to this chat belongs to: the chat's once known, before that the campaign
+        of the number the customer wrote to (so a supervisor's audit also shows the bot's first messages)."""
+        return chat.campaign_id or self.campaign_of_sender(chat.sender_address) or ""
 
     def compose_refused(self, chat: Chat, kind: str, refusal: DomainError, *, body: str, actor: str) -> OutboundMessage:
         """A message the rules forbid sending, recorded as failed with the reason, so nothing is silently lost."""
         now = self.clock.now()
         message = OutboundMessage.request(
-            chat_id=str(chat.id), campaign_id=chat.campaign_id, kind=kind, channel=chat.channel,
+            chat_id=str(chat.id), campaign_id=self.campaign_of(chat), kind=kind, channel=chat.channel,
             to=chat.customer_address, sender=chat.sender_address, body=body, content_sid="", content_variables=None,
             agent_id="", session_id="", actor=actor, at=now)
         code = "outside_window" if isinstance(refusal, WindowClosedError) else "opted_out"

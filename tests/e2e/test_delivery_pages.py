@@ -77,6 +77,21 @@ def test_the_audit_shows_each_message_with_its_history_to_auditors_and_own_super
     assert page.status_code == 200 and "30003" in page.text and "Unreachable destination handset" in page.text
 
 
+def test_a_supervisors_audit_of_their_campaign_shows_every_message_of_the_chat(center: CallCenter) -> None:
+    chat = center.identified_chat()  # the bot's greeting and questions, the identification and the hand-off
+    assert center.post("ana", f"/api/chats/{chat['id']}/replies", {"body": "Hola María, soy Ana."}).status_code == 201
+    closed = center.post("ana", f"/api/chats/{chat['id']}/close", {"disposition": "promesa_de_pago"})
+    assert closed.status_code == 204
+
+    received = [m.delivery.message_id for m in center.transport.sent_to(chat["customer_address"])]
+    audit = center.get("sandra", f"/api/audit/messages?chat_id={chat['id']}").json()
+
+    assert len(received) >= 5 and sorted(m["id"] for m in audit) == sorted(received)
+    assert {m["kind"] for m in audit} == {"bot", "agent", "closing"}
+    assert {m["campaign_id"] for m in audit} == {center.banco}
+    assert center.get("tomas", f"/api/audit/messages?chat_id={chat['id']}").json() == [], "not tomas's campaign"
+
+
 def test_the_csv_export_has_the_filtered_messages_and_no_formulas(center: CallCenter) -> None:
     _, message_id = a_failed_reply(center, "30008", '=HYPERLINK("http://x.test","clic")')
 

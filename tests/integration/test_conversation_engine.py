@@ -24,6 +24,8 @@ from api.app import create_app
 from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
+from projections import message_queries
+from projections.message_queries import AuditFilter
 from projections.queries import CHATS
 from projections.runner import wait_until_projected
 
@@ -165,6 +167,35 @@ def test_the_agent_replies_and_the_customer_receives_it(world: World) -> None:
     world.settle()
     assert world.transport.sent_to(CUSTOMER)[-1].delivery.body == "Hola María, soy Ana. ¿En qué le ayudo?"
     assert world.chats_of()[-1]["first_agent_reply_at"] is not None
+
+
+def audited_in(world: World, campaign_id: str) -> list[str]:
+    rows = message_queries.audit_messages(world.despacho.read_engine, AuditFilter(), campaign_ids={campaign_id})
+    return sorted(r["id"] for r in rows)
+
+
+def test_the_bots_messages_before_identification_belong_to_the_campaign_of_the_number_written_to(
+        world: World) -> None:
+    world.customer_says("Hola")
+    world.customer_says("1")
+    sent = sorted(m.delivery.message_id for m in world.transport.sent_to(CUSTOMER))
+    assert sent and world.chats_of()[-1]["campaign_id"] is None, "still in the bot, not identified"
+    assert audited_in(world, world.banco) == sent
+
+
+def test_the_hand_off_message_belongs_to_the_queue_the_chat_went_to(world: World) -> None:
+    for campaign in (world.banco, world.telco):
+        world.despacho.campaigns.link_sender(UUID(campaign), SHARED_NUMBER, "whatsapp", is_default=False,
+                                             actor="test")
+    world.settle()
+    world.customer_says("Hola", to=SHARED_NUMBER)
+    greeting = {m.delivery.message_id for m in world.transport.sent_to(CUSTOMER)}
+    world.customer_says("asesor", to=SHARED_NUMBER)  # no document: the unidentified queue takes the chat
+    chat = world.chats_of()[-1]
+    hand_off = sorted({m.delivery.message_id for m in world.transport.sent_to(CUSTOMER)} - greeting)
+    assert chat["status"] == "waiting_queue" and chat["campaign_id"] not in (world.banco, world.telco)
+    assert hand_off and audited_in(world, chat["campaign_id"]) == hand_off
+    assert audited_in(world, world.banco) == audited_in(world, world.telco) == [], "a shared number has no campaign"
 
 
 def test_after_a_close_the_next_message_starts_a_new_chat_in_the_bot(world: World) -> None:
