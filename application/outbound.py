@@ -25,6 +25,7 @@ from domain.delivery_alerts import (
     DeliveryAlertError,
     MessageRetry,
     is_account_problem,
+    is_spam_risk,
     may_retry,
 )
 from domain.messages import OutboundMessage, UnmatchedStatus
@@ -212,19 +213,17 @@ class OutboundService:
         return new_id
 
     def _failure_alerts(self, message: OutboundMessage, error_code: str, reason: str) -> list[DeliveryAlert]:
-        """The alerts a failure raises, recorded with it: the message, and the account when Twilio refuses it."""
-        now = self.clock.now()
-        alerts: list[DeliveryAlert] = []
-        if self._get(DeliveryAlert.create_id(f"failed:{message.id}")) is None:
-            alerts.append(DeliveryAlert.message_failed(
-                message_id=str(message.id), campaign_id=message.campaign_id, chat_id=message.chat_id,
-                sender=message.sender, error_code=error_code, reason=reason, actor=SYSTEM_SENDER, at=now))
-        key = DeliveryAlert.account_key(error_code, message.campaign_id, now)
-        if is_account_problem(error_code) and self._get(DeliveryAlert.create_id(key)) is None:
-            alerts.append(DeliveryAlert.account_problem(
-                error_code=error_code, campaign_id=message.campaign_id, sender=message.sender,
-                message_id=str(message.id), actor=SYSTEM_SENDER, at=now))
-        return alerts
+        """The alerts a failure raises, recorded with it: the message, and the account or the sender's reputation
+        when the code says they are at stake; each once (an alert's id is its natural key)."""
+        now, facts = self.clock.now(), {"campaign_id": message.campaign_id, "sender": message.sender,
+                                        "message_id": str(message.id), "actor": SYSTEM_SENDER}
+        raised = [DeliveryAlert.message_failed(chat_id=message.chat_id, error_code=error_code, reason=reason,
+                                               at=now, **facts)]
+        if is_account_problem(error_code):
+            raised.append(DeliveryAlert.account_problem(error_code=error_code, at=now, **facts))
+        if is_spam_risk(error_code):
+            raised.append(DeliveryAlert.spam_or_block(error_code=error_code, at=now, **facts))
+        return [alert for alert in raised if self._get(alert.id) is None]
 
     def acknowledge_alert(self, alert_id: str, *, actor: str) -> None:
         """Mark a delivery alert as seen."""
