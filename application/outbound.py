@@ -18,7 +18,7 @@ from application.ports import Clock, Delivery, SendFailedError, Submitted, Trans
 from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
 from domain.common import DomainError
-from domain.consent import Consent
+from domain.consent import TWILIO_REFUSAL, Consent
 from domain.delivery_alerts import (
     FAILED_STATUSES,
     DeliveryAlert,
@@ -75,8 +75,9 @@ class OutboundService:
                 actor: str) -> OutboundMessage:
         """A message for this chat's customer, from the number they wrote to — if the rules allow it."""
         now = self.clock.now()
-        if kind != "opt_out_ack" and self.is_opted_out(chat.customer_address, chat.sender_address):
-            raise OptedOutError("El cliente pidió no recibir más mensajes (BAJA); no se envía nada")
+        consent = self._consent(chat.customer_address, chat.sender_address)
+        if kind != "opt_out_ack" and consent is not None and consent.opted_out:
+            raise OptedOutError(consent.refusal)
         if chat.channel == "whatsapp" and not content_sid and \
                 not whatsapp_window_open(chat.last_customer_message_at, now):
             raise WindowClosedError("Pasaron más de 24 h desde el último mensaje del cliente: "
@@ -102,9 +103,29 @@ class OutboundService:
         message.fail(code, str(refusal), actor=actor, at=now)
         return message
 
+    def answered_by_twilio(self, chat: Chat, *, actor: str) -> OutboundMessage | None:
+        """The opt-out acknowledgement Twilio already gave the customer (STOP on an SMS long code), on record in
+        place of Despacho's own, which Twilio would refuse with 21610; None when the acknowledgement is ours."""
+        consent = self._consent(chat.customer_address, chat.sender_address)
+        if consent is None or not consent.answered_by_twilio:
+            return None
+        now = self.clock.now()
+        message = OutboundMessage.request(
+            chat_id=str(chat.id), campaign_id=self.campaign_of(chat), kind="opt_out_ack", channel=chat.channel,
+            to=chat.customer_address, sender=chat.sender_address,
+            body=f"[Respuesta automática de Twilio a «{consent.keyword}»]", actor=actor, at=now)
+        message.leave_to_twilio(f"Twilio confirmó la baja al cliente, que escribió «{consent.keyword}», y bloquea "
+                                "los envíos desde este número; Despacho no envía su propia confirmación",
+                                actor=actor, at=now)
+        return message
+
     def is_opted_out(self, customer_address: str, sender_address: str) -> bool:
+        consent = self._consent(customer_address, sender_address)
+        return consent is not None and consent.opted_out
+
+    def _consent(self, customer_address: str, sender_address: str) -> Consent | None:
         consent = self._get(Consent.create_id(customer_address, sender_address))
-        return isinstance(consent, Consent) and consent.opted_out
+        return consent if isinstance(consent, Consent) else None
 
     def send(self, message_id: str) -> str:
         """Deliver one message to Twilio; raises SendFailedError(retryable=True) to be retried."""
@@ -152,7 +173,7 @@ class OutboundService:
                                             actor=TWILIO, at=now)
             touched: list[object] = [message]
             if report.error_code == OPTED_OUT_CODE:
-                touched.append(self._opt_out(message.to, message.sender, "twilio_21610"))
+                touched.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             if changed and report.status in FAILED_STATUSES:
                 touched += self._failure_alerts(message, report.error_code, report.error_message)
             self.store.save(*touched)  # type: ignore[arg-type]
@@ -184,7 +205,7 @@ class OutboundService:
             message.fail(failure.code, failure.reason, actor=SYSTEM_SENDER, at=self.clock.now())
             changed: list[object] = [message]
             if failure.opted_out:
-                changed.append(self._opt_out(message.to, message.sender, "twilio_21610"))
+                changed.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             changed += self._failure_alerts(message, failure.code, failure.reason)
             self.store.save(*changed)  # type: ignore[arg-type]
         retry_on_conflict(command)
@@ -240,9 +261,8 @@ class OutboundService:
 
     def _opt_out(self, customer_address: str, sender_address: str, source: str) -> Consent:
         now = self.clock.now()
-        consent = self._get(Consent.create_id(customer_address, sender_address))
-        if not isinstance(consent, Consent):
-            consent = Consent.for_pair(customer_address, sender_address, actor=SYSTEM_SENDER, at=now)
+        consent = self._consent(customer_address, sender_address) or \
+            Consent.for_pair(customer_address, sender_address, actor=SYSTEM_SENDER, at=now)
         consent.opt_out(source, actor=SYSTEM_SENDER, at=now)
         return consent
 

@@ -29,7 +29,7 @@ PAGE_SIZE = 100
 CSV_LIMIT = 50_000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATUSES = ("requested", "accepted", "queued", "sending", "sent", "delivered", "read", "failed", "undelivered",
-            "canceled")
+            "canceled", "answered_by_twilio")
 CSV_COLUMNS = ("id", "requested_at", "campaign", "campaign_id", "chat_id", "agent", "kind", "channel", "to",
                "sender", "sid", "status", "error_code", "error_message", "error_category", "error_meaning",
                "error_action", "attempts", "submitted_at", "final_at", "retry_of", "retried_by", "history")
