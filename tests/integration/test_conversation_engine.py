@@ -27,7 +27,9 @@ from despacho.runtime import background
 from despacho.settings import Settings
 from projections import message_queries
 from projections.message_queries import AuditFilter
+from projections.messages import MessagesProjector
 from projections.queries import CHATS
+from projections.rebuild import rebuild
 from projections.runner import wait_until_projected
 
 BANCO_NUMBER = "whatsapp:+5716000001"
@@ -297,6 +299,7 @@ def test_stop_on_an_sms_long_code_is_confirmed_by_twilio_and_despacho_sends_noth
     confirmation = confirmation_of(world, chat["id"])
     assert (confirmation.kind, confirmation.status, confirmation.attempts) == ("opt_out_ack", "answered_by_twilio", 0)
     assert "«Stop»" in confirmation.body and closed["transcript_location"]
+    assert rebuild(world.despacho.store, world.despacho.read_engine, MessagesProjector, replace_live=False) == []
     with pytest.raises(OptedOutError, match="escribió «Stop» y Twilio lo dio de baja") as refused:
         world.despacho.outbound.compose(world.despacho.store.repository.get(UUID(chat["id"])), "agent",
                                         body="¿Sigue ahí?", actor="test")
