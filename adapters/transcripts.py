@@ -273,6 +273,7 @@ DELIVERY_STATUS_LABELS = {
     "requested": "pendiente de envío", "accepted": "aceptado", "scheduled": "programado",
     "queued": "en cola", "sending": "enviando", "sent": "enviado", "delivered": "entregado",
     "undelivered": "no entregado", "read": "leído", "failed": "fallido", "canceled": "cancelado",
+    "answered_by_twilio": "respondido por Twilio",
 }
 ALERT_KIND_LABELS = {"unanswered": "Cliente sin respuesta del asesor", "queue_wait": "Espera prolongada en cola"}
 ALERT_STATE_LABELS = {"raised": "emitida", "acknowledged": "atendida", "resolved": "resuelta",

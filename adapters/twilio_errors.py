@@ -4,7 +4,7 @@
 callback); `classify_exception(exc)` reads whatever the SDK or the network raised. Both return a
 `TwilioFailure`: a category, whether a retry can help, whether the request may have reached
 Twilio anyway (`ambiguous`: look the message up before sending again), and a Spanish reason the
-agent sees.
+agent sees (the meaning and recommended action of domain/delivery_errors.py).
 
 Codes, categories and retryability come from twilio_error_codes.csv, a copy of the project's
 reference list (the design material's twilio/error-codes.csv, compiled from Twilio's error pages
@@ -23,13 +23,11 @@ import requests
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from domain.delivery_errors import explain
+
 CODES_FILE = Path(__file__).with_name("twilio_error_codes.csv")
 
-AUTH_FAILURE_CODES = frozenset({20003})
 OPT_OUT_CODES = frozenset({21610})
-WINDOW_CLOSED_CODES = frozenset({63016})
-ACCOUNT_SUSPENDED_CODES = frozenset({10001, 30002, 63051})
-SPAM_OR_BLOCK_CATEGORIES = frozenset({"spam", "carrier-filter", "policy"})
 
 
 @dataclass(frozen=True)
@@ -47,43 +45,6 @@ SUPPLEMENTARY_CODES = {
     21603: CodeInfo("invalid-request", False, "A 'From' phone number is required"),
     21604: CodeInfo("invalid-request", False, "A 'To' phone number is required"),
     30002: CodeInfo("account", False, "Account suspended"),
-}
-
-REASONS = {
-    10001: "La cuenta de Twilio no está activa; avise al administrador.",
-    20003: "Twilio rechazó las credenciales de la cuenta; avise al administrador.",
-    20404: "Twilio no encontró el mensaje.",
-    20429: "Twilio recibió demasiadas solicitudes a la vez; se reintentará el envío.",
-    21211: "El número de destino no es válido.",
-    21408: "La cuenta de Twilio no tiene permiso para enviar mensajes a ese país.",
-    21602: "El mensaje no tiene texto.",
-    21603: "Falta el remitente (número, remitente de WhatsApp o servicio de mensajería).",
-    21604: "Falta el número de destino.",
-    21610: "El cliente pidió no recibir más mensajes (respondió STOP); no se puede enviar.",
-    21611: "La cola de envío del número remitente está llena; se reintentará el envío.",
-    21614: "El número de destino no es un celular válido.",
-    30001: "El mensaje esperó demasiado en la cola de Twilio; se reintentará el envío.",
-    30002: "La cuenta de Twilio está suspendida; avise al administrador.",
-    30003: "El teléfono del cliente no está disponible (apagado o sin señal).",
-    30004: "El mensaje fue bloqueado por el cliente, una lista de no contactar o el operador.",
-    30005: "El número de destino no existe o ya no está activo.",
-    30006: "El número es fijo o el operador del cliente no puede recibir el mensaje.",
-    30007: "Twilio o el operador filtraron el mensaje como spam.",
-    30008: "El operador del cliente reportó un error desconocido; se reintentará el envío.",
-    30034: "El número remitente no está registrado para A2P 10DLC en Estados Unidos.",
-    63003: "WhatsApp no encontró la dirección del cliente.",
-    63013: "El mensaje infringe las políticas de WhatsApp.",
-    63014: "El cliente bloqueó los mensajes de este remitente.",
-    63016: "Pasaron más de 24 horas desde el último mensaje del cliente: "
-           "solo se puede enviar una plantilla aprobada.",
-    63017: "Se superó el límite de envíos de la cuenta de Twilio; se reintentará el envío.",
-    63018: "Se superó el límite de envíos de WhatsApp de este remitente; se reintentará el envío.",
-    63024: "El destinatario del mensaje no es válido.",
-    63030: "El mensaje incluye un parámetro que este canal no admite.",
-    63032: "WhatsApp no permite enviar este mensaje al número del cliente.",
-    63038: "Se alcanzó el límite diario de mensajes de la cuenta; se reintentará más tarde.",
-    63049: "Meta decidió no entregar esta plantilla de marketing.",
-    63051: "La cuenta de WhatsApp Business o el remitente está bloqueado; avise al administrador.",
 }
 
 TIMEOUT_REASON = "Twilio no respondió a tiempo; se verificará si el mensaje salió antes de reintentar."
@@ -108,22 +69,6 @@ class TwilioFailure:
     def is_opt_out(self) -> bool:
         return self.code in OPT_OUT_CODES
 
-    @property
-    def is_window_closed(self) -> bool:
-        return self.code in WINDOW_CLOSED_CODES
-
-    @property
-    def is_auth_failure(self) -> bool:
-        return self.code in AUTH_FAILURE_CODES or self.http_status == 401
-
-    @property
-    def is_account_suspended(self) -> bool:
-        return self.code in ACCOUNT_SUSPENDED_CODES
-
-    @property
-    def is_spam_or_block_risk(self) -> bool:
-        return self.category in SPAM_OR_BLOCK_CATEGORIES
-
 
 @cache
 def known_codes() -> dict[int, CodeInfo]:
@@ -138,7 +83,7 @@ def classify(*, http_status: int | None = None, code: int | None = None, message
     if code is not None and code < 1000:  # the SDK puts the HTTP status there when the body had no code
         code = None
     if code is not None and (info := known_codes().get(code)):
-        return TwilioFailure(info.category, info.retryable, REASONS[code], code, http_status,
+        return TwilioFailure(info.category, info.retryable, explain(str(code)).sentence, code, http_status,
                              ambiguous=_may_have_been_processed(http_status), detail=message or info.meaning)
     return _classify_status(http_status, code, message)
 
@@ -151,7 +96,7 @@ def _classify_status(http_status: int | None, code: int | None, message: str) ->
         reason = f"Twilio tuvo un error temporal (HTTP {http_status}); se reintentará el envío."
         return TwilioFailure("server", True, reason, code, http_status, ambiguous=True, detail=message)
     if http_status == 401:
-        return TwilioFailure("account", False, REASONS[20003], code, http_status, detail=message)
+        return TwilioFailure("account", False, explain("20003").sentence, code, http_status, detail=message)
     reason = f"Twilio rechazó el mensaje{shown}."
     return TwilioFailure("unknown", False, reason, code, http_status, detail=message)
 

@@ -103,6 +103,8 @@ class ClosingService:
         text = campaign.settings.closing_message if campaign else DEFAULT_CLOSING_TEXT
         template = campaign.settings.closing_template_sid if campaign else ""
         kind = "opt_out_ack" if chat.close_reason == "opt_out" else "closing"
+        if kind == "opt_out_ack" and (answered := self.outbound.answered_by_twilio(chat, actor=CLOSER)):
+            return answered
         inside_window = whatsapp_window_open(chat.last_customer_message_at, self.clock.now())
         try:
             if chat.channel == "whatsapp" and not inside_window and template:

@@ -89,12 +89,12 @@ class ConversationService:
         if turn.identification is not None:
             found = turn.identification
             chat.identify(found.campaign_id, found.document_type, found.document_number, actor=BOT, at=now)
-        replies = self._replies(chat, turn)
         outcome = turn.outcome
         if isinstance(outcome, HandedOff):
             campaign_id = outcome.campaign_id or self.unidentified_campaign()
             chat.enqueue(campaign_id, outside_hours=outcome.outside_hours, actor=BOT, at=now)
             progress.queued_in = campaign_id
+        replies = self._replies(chat, turn)  # after queueing: the hand-off reply belongs to the campaign queued in
         self.store.save(chat, *replies)
         progress.messages.extend(str(m.id) for m in replies)
         if isinstance(outcome, ClosedByBot):

@@ -17,9 +17,9 @@ from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
 from domain.common import actor_for_customer
-from domain.consent import Consent
+from domain.consent import KEYWORD, TWILIO_KEYWORD, Consent
 from domain.messages import InboundMessage
-from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS, consent_keyword
+from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS, consent_keyword, twilio_keyword
 from domain.threads import CustomerThread
 
 DEFAULT_FLOW = "default"
@@ -86,21 +86,25 @@ class InboundService:
             thread.attach_chat(str(chat.id), actor=actor, at=now)
         chat.receive_customer_message(message.message_sid, message.body, message.media, actor=actor, at=now)
         inbound = InboundMessage.receive(message.message_sid, str(chat.id), message.params, actor=actor, at=now)
-        keyword = consent_keyword(message.body, self.opt_out_words, self.opt_in_words)
-        consent = self._consent_change(message, keyword, actor) if keyword else None
+        answered = twilio_keyword(message.body, message.channel, message.sender_address,
+                                  message.params.get("OptOutType", ""))
+        keyword = answered or consent_keyword(message.body, self.opt_out_words, self.opt_in_words)
+        consent = self._consent_change(message, keyword, actor, by_twilio=answered is not None) if keyword else None
         self.store.save(inbound, thread, chat, *([consent] if consent else []))
         return Received(str(chat.id), duplicate=False, new_chat=new_chat, consent=keyword)
 
-    def _consent_change(self, message: InboundText, keyword: str, actor: str) -> Consent:
-        """STOP/BAJA opts the customer out of this sender (R11); START/ALTA opts them back in."""
+    def _consent_change(self, message: InboundText, keyword: str, actor: str, *, by_twilio: bool) -> Consent:
+        """STOP/BAJA opts the customer out of this sender (R11); START/ALTA opts them back in. Twilio's own
+        keywords count on the channels where Twilio applies them, whatever Despacho's word lists say."""
         now = self.clock.now()
         consent = self._get(Consent.create_id(message.customer_address, message.sender_address))
         if not isinstance(consent, Consent):
             consent = Consent.for_pair(message.customer_address, message.sender_address, actor=actor, at=now)
+        source = (TWILIO_KEYWORD if by_twilio else KEYWORD) + message.body.strip()[:40]
         if keyword == "opt_out":
-            consent.opt_out(f"keyword:{message.body.strip()[:40]}", actor=actor, at=now)
+            consent.opt_out(source, actor=actor, at=now)
         else:
-            consent.opt_in(f"keyword:{message.body.strip()[:40]}", actor=actor, at=now)
+            consent.opt_in(source, actor=actor, at=now)
         return consent
 
     def _get(self, aggregate_id: UUID | str) -> object | None:

@@ -8,6 +8,7 @@ this id went out (the id travels in the status-callback URL) instead of sending 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -17,13 +18,14 @@ from application.ports import Clock, Delivery, SendFailedError, Submitted, Trans
 from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
 from domain.common import DomainError
-from domain.consent import Consent
+from domain.consent import TWILIO_REFUSAL, Consent
 from domain.delivery_alerts import (
     FAILED_STATUSES,
     DeliveryAlert,
     DeliveryAlertError,
     MessageRetry,
     is_account_problem,
+    is_spam_risk,
     may_retry,
 )
 from domain.messages import OutboundMessage, UnmatchedStatus
@@ -60,42 +62,70 @@ class RetryRefusedError(DomainError):
 
 
 class OutboundService:
-    def __init__(self, store: EventStore, clock: Clock, transport: Transport, public_url: str) -> None:
+    def __init__(self, store: EventStore, clock: Clock, transport: Transport, public_url: str,
+                 campaign_of_sender: Callable[[str], str | None]) -> None:
         self.store = store
         self.clock = clock
         self.transport = transport
         self.public_url = public_url.rstrip("/")
+        self.campaign_of_sender = campaign_of_sender
 
     def compose(self, chat: Chat, kind: str, *, body: str = "", content_sid: str = "",
                 content_variables: dict[str, str] | None = None, agent_id: str = "", session_id: str = "",
                 actor: str) -> OutboundMessage:
         """A message for this chat's customer, from the number they wrote to — if the rules allow it."""
         now = self.clock.now()
-        if kind != "opt_out_ack" and self.is_opted_out(chat.customer_address, chat.sender_address):
-            raise OptedOutError("El cliente pidió no recibir más mensajes (BAJA); no se envía nada")
+        consent = self._consent(chat.customer_address, chat.sender_address)
+        if kind != "opt_out_ack" and consent is not None and consent.opted_out:
+            raise OptedOutError(consent.refusal)
         if chat.channel == "whatsapp" and not content_sid and \
                 not whatsapp_window_open(chat.last_customer_message_at, now):
             raise WindowClosedError("Pasaron más de 24 h desde el último mensaje del cliente: "
                                     "solo se puede enviar una plantilla aprobada")
         return OutboundMessage.request(
-            chat_id=str(chat.id), campaign_id=chat.campaign_id, kind=kind, channel=chat.channel,
+            chat_id=str(chat.id), campaign_id=self.campaign_of(chat), kind=kind, channel=chat.channel,
             to=chat.customer_address, sender=chat.sender_address, body=body, content_sid=content_sid,
             content_variables=content_variables, agent_id=agent_id, session_id=session_id, actor=actor, at=now)
+
+    def campaign_of(self, chat: Chat) -> str:
+        """The campaign a message to this chat belongs to: the chat's once known, before that the campaign
+        of the number the customer wrote to (so a supervisor's audit also shows the bot's first messages)."""
+        return chat.campaign_id or self.campaign_of_sender(chat.sender_address) or ""
 
     def compose_refused(self, chat: Chat, kind: str, refusal: DomainError, *, body: str, actor: str) -> OutboundMessage:
         """A message the rules forbid sending, recorded as failed with the reason, so nothing is silently lost."""
         now = self.clock.now()
         message = OutboundMessage.request(
-            chat_id=str(chat.id), campaign_id=chat.campaign_id, kind=kind, channel=chat.channel,
+            chat_id=str(chat.id), campaign_id=self.campaign_of(chat), kind=kind, channel=chat.channel,
             to=chat.customer_address, sender=chat.sender_address, body=body, content_sid="", content_variables=None,
             agent_id="", session_id="", actor=actor, at=now)
         code = "outside_window" if isinstance(refusal, WindowClosedError) else "opted_out"
         message.fail(code, str(refusal), actor=actor, at=now)
         return message
 
+    def answered_by_twilio(self, chat: Chat, *, actor: str) -> OutboundMessage | None:
+        """The opt-out acknowledgement Twilio already gave the customer (STOP on an SMS long code), on record in
+        place of Despacho's own, which Twilio would refuse with 21610; None when the acknowledgement is ours."""
+        consent = self._consent(chat.customer_address, chat.sender_address)
+        if consent is None or not consent.answered_by_twilio:
+            return None
+        now = self.clock.now()
+        message = OutboundMessage.request(
+            chat_id=str(chat.id), campaign_id=self.campaign_of(chat), kind="opt_out_ack", channel=chat.channel,
+            to=chat.customer_address, sender=chat.sender_address,
+            body=f"[Respuesta automática de Twilio a «{consent.keyword}»]", actor=actor, at=now)
+        message.leave_to_twilio(f"Twilio confirmó la baja al cliente, que escribió «{consent.keyword}», y bloquea "
+                                "los envíos desde este número; Despacho no envía su propia confirmación",
+                                actor=actor, at=now)
+        return message
+
     def is_opted_out(self, customer_address: str, sender_address: str) -> bool:
+        consent = self._consent(customer_address, sender_address)
+        return consent is not None and consent.opted_out
+
+    def _consent(self, customer_address: str, sender_address: str) -> Consent | None:
         consent = self._get(Consent.create_id(customer_address, sender_address))
-        return isinstance(consent, Consent) and consent.opted_out
+        return consent if isinstance(consent, Consent) else None
 
     def send(self, message_id: str) -> str:
         """Deliver one message to Twilio; raises SendFailedError(retryable=True) to be retried."""
@@ -143,7 +173,7 @@ class OutboundService:
                                             actor=TWILIO, at=now)
             touched: list[object] = [message]
             if report.error_code == OPTED_OUT_CODE:
-                touched.append(self._opt_out(message.to, message.sender, "twilio_21610"))
+                touched.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             if changed and report.status in FAILED_STATUSES:
                 touched += self._failure_alerts(message, report.error_code, report.error_message)
             self.store.save(*touched)  # type: ignore[arg-type]
@@ -175,7 +205,7 @@ class OutboundService:
             message.fail(failure.code, failure.reason, actor=SYSTEM_SENDER, at=self.clock.now())
             changed: list[object] = [message]
             if failure.opted_out:
-                changed.append(self._opt_out(message.to, message.sender, "twilio_21610"))
+                changed.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             changed += self._failure_alerts(message, failure.code, failure.reason)
             self.store.save(*changed)  # type: ignore[arg-type]
         retry_on_conflict(command)
@@ -204,19 +234,17 @@ class OutboundService:
         return new_id
 
     def _failure_alerts(self, message: OutboundMessage, error_code: str, reason: str) -> list[DeliveryAlert]:
-        """The alerts a failure raises, recorded with it: the message, and the account when Twilio refuses it."""
-        now = self.clock.now()
-        alerts: list[DeliveryAlert] = []
-        if self._get(DeliveryAlert.create_id(f"failed:{message.id}")) is None:
-            alerts.append(DeliveryAlert.message_failed(
-                message_id=str(message.id), campaign_id=message.campaign_id, chat_id=message.chat_id,
-                sender=message.sender, error_code=error_code, reason=reason, actor=SYSTEM_SENDER, at=now))
-        key = DeliveryAlert.account_key(error_code, message.campaign_id, now)
-        if is_account_problem(error_code) and self._get(DeliveryAlert.create_id(key)) is None:
-            alerts.append(DeliveryAlert.account_problem(
-                error_code=error_code, campaign_id=message.campaign_id, sender=message.sender,
-                message_id=str(message.id), actor=SYSTEM_SENDER, at=now))
-        return alerts
+        """The alerts a failure raises, recorded with it: the message, and the account or the sender's reputation
+        when the code says they are at stake; each once (an alert's id is its natural key)."""
+        now, facts = self.clock.now(), {"campaign_id": message.campaign_id, "sender": message.sender,
+                                        "message_id": str(message.id), "actor": SYSTEM_SENDER}
+        raised = [DeliveryAlert.message_failed(chat_id=message.chat_id, error_code=error_code, reason=reason,
+                                               at=now, **facts)]
+        if is_account_problem(error_code):
+            raised.append(DeliveryAlert.account_problem(error_code=error_code, at=now, **facts))
+        if is_spam_risk(error_code):
+            raised.append(DeliveryAlert.spam_or_block(error_code=error_code, at=now, **facts))
+        return [alert for alert in raised if self._get(alert.id) is None]
 
     def acknowledge_alert(self, alert_id: str, *, actor: str) -> None:
         """Mark a delivery alert as seen."""
@@ -233,9 +261,8 @@ class OutboundService:
 
     def _opt_out(self, customer_address: str, sender_address: str, source: str) -> Consent:
         now = self.clock.now()
-        consent = self._get(Consent.create_id(customer_address, sender_address))
-        if not isinstance(consent, Consent):
-            consent = Consent.for_pair(customer_address, sender_address, actor=SYSTEM_SENDER, at=now)
+        consent = self._consent(customer_address, sender_address) or \
+            Consent.for_pair(customer_address, sender_address, actor=SYSTEM_SENDER, at=now)
         consent.opt_out(source, actor=SYSTEM_SENDER, at=now)
         return consent
 

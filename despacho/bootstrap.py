@@ -47,7 +47,7 @@ from domain.campaigns import CampaignError
 from domain.chats import Chat
 from projections.agents import AgentsProjector
 from projections.base import Projector
-from projections.bot_world import SqlBotWorld, flow_for_sender
+from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_sender
 from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
 from projections.message_queries import SqlDeliveryDirectory
@@ -126,7 +126,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
                                            per_account=settings.login_failures_per_account,
                                            per_address=settings.login_failures_per_address)
     transport = transport or make_transport(settings)
-    outbound = OutboundService(store, clock, transport, settings.public_url)
+    outbound = OutboundService(store, clock, transport, settings.public_url,
+                               lambda sender: campaign_of_sender(read_engine, sender))
     router = AssignmentService(store, clock, SqlRoutingDirectory(read_engine))
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
     files = make_file_storage(settings)

@@ -1,4 +1,9 @@
-"""Opt-out per customer and sender (R11): after STOP/BAJA nothing is sent but the acknowledgement."""
+"""Opt-out per customer and sender (R11): after STOP/BAJA nothing is sent but the acknowledgement.
+
+An opt-out keeps its source: `keyword:<what the customer wrote>` when Despacho recognised the word (and
+acknowledges it), `twilio_keyword:<what the customer wrote>` when Twilio answered it itself (SMS long codes,
+Advanced Opt-Out), `twilio_21610` when Twilio refused a send because the customer had opted out with it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.common import natural_id, require_aware
+
+KEYWORD = "keyword:"
+TWILIO_KEYWORD = "twilio_keyword:"
+TWILIO_REFUSAL = "twilio_21610"
 
 
 class Consent(Aggregate):
@@ -21,6 +30,7 @@ class Consent(Aggregate):
         self.customer_address = customer_address
         self.sender_address = sender_address
         self.opted_out = False
+        self.opted_out_by = ""
 
     @classmethod
     def for_pair(cls, customer_address: str, sender_address: str, *, actor: str, at: datetime) -> Consent:
@@ -34,6 +44,30 @@ class Consent(Aggregate):
     @event("OptedOut")
     def _opted_out(self, source: str, actor: str, at: datetime) -> None:
         self.opted_out = True
+        self.opted_out_by = source
+
+    @property
+    def answered_by_twilio(self) -> bool:
+        """Twilio itself confirmed this opt-out to the customer, so Despacho must not send its own."""
+        return self.opted_out and self.opted_out_by.startswith(TWILIO_KEYWORD)
+
+    @property
+    def keyword(self) -> str:
+        """What the customer wrote to opt out; empty when it was not a keyword."""
+        return self.opted_out_by.split(":", 1)[1] if self.opted_out_by.startswith((KEYWORD, TWILIO_KEYWORD)) else ""
+
+    @property
+    def refusal(self) -> str:
+        """Why nothing more is sent to this customer, naming what they actually did."""
+        if self.opted_out_by == TWILIO_REFUSAL:
+            return ("Twilio rechaza los envíos a este cliente porque respondió STOP (u otra palabra de baja) a este "
+                    "número (error 21610); no se le envía nada más")
+        if self.answered_by_twilio:
+            return (f"El cliente escribió «{self.keyword}» y Twilio lo dio de baja de este número; "
+                    "no se le envía nada más")
+        if self.keyword:
+            return f"El cliente escribió «{self.keyword}» para no recibir más mensajes; no se le envía nada más"
+        return "El cliente pidió no recibir más mensajes; no se le envía nada más"
 
     def opt_in(self, source: str, *, actor: str, at: datetime) -> None:
         if self.opted_out:
@@ -42,3 +76,4 @@ class Consent(Aggregate):
     @event("OptedIn")
     def _opted_in(self, source: str, actor: str, at: datetime) -> None:
         self.opted_out = False
+        self.opted_out_by = ""

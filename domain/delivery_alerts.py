@@ -14,13 +14,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
+from domain.delivery_errors import explain
 from domain.messages import FAILED_STATUSES as FAILED_STATUSES  # re-exported: outbound reads it here
 
-ALERT_KINDS = ("message_failed", "message_stuck", "failure_rate", "account")
-
-# Twilio codes meaning the whole account cannot send (mirrors adapters/twilio_errors.py, checked by a test).
-CREDENTIALS_REJECTED_CODES = frozenset({"20003"})
-ACCOUNT_SUSPENDED_CODES = frozenset({"10001", "30002", "63051"})
+ALERT_KINDS = ("message_failed", "message_stuck", "failure_rate", "account", "spam_or_block")
 
 # Failures a second attempt cannot fix: the customer opted out, the number is not valid or not a
 # mobile, the customer or the carrier blocks us, the content breaks a policy, the window is closed
@@ -30,7 +27,8 @@ NOT_RETRYABLE_CODES = frozenset({
     "opted_out", "outside_window", "21610", "63016",
     "21211", "21614", "30005", "30006", "63003", "63024", "63032",
     "21408", "30004", "30007", "30034", "63013", "63014", "63049",
-}) | CREDENTIALS_REJECTED_CODES | ACCOUNT_SUSPENDED_CODES
+    "20003", "10001", "30002", "63051",
+})
 
 
 class DeliveryAlertError(DomainError):
@@ -38,7 +36,26 @@ class DeliveryAlertError(DomainError):
 
 
 def is_account_problem(error_code: str) -> bool:
-    return error_code in CREDENTIALS_REJECTED_CODES or error_code in ACCOUNT_SUSPENDED_CODES
+    """The whole account cannot send (credentials, suspension, permissions), not just this message."""
+    return explain(error_code).is_account_problem
+
+
+def is_spam_risk(error_code: str) -> bool:
+    """Twilio, the carrier or WhatsApp filtered or blocked the message: the sender's reputation is at stake."""
+    return explain(error_code).is_spam_risk
+
+
+def failure_detail(error_code: str, reason: str) -> str:
+    """What a failure alert says: the catalogue's meaning and action, with Twilio's own words for a code it lacks."""
+    explanation = explain(error_code)
+    if explanation.category == "unknown" and reason:
+        return f"{explanation.sentence} (Twilio: {reason})"
+    return explanation.sentence
+
+
+def _labelled(error_code: str) -> str:
+    explanation = explain(error_code)
+    return f"{explanation.category_label} ({error_code}): {explanation.sentence}"
 
 
 def may_retry(status: str, error_code: str) -> bool:
@@ -81,21 +98,32 @@ class DeliveryAlert(Aggregate):
                        reason: str, actor: str, at: datetime) -> DeliveryAlert:
         return cls.raise_alert(f"failed:{message_id}", "message_failed", campaign_id=campaign_id,
                                message_id=message_id, chat_id=chat_id, sender=sender, error_code=error_code,
-                               detail=reason or "El mensaje no se pudo entregar", actor=actor, at=at)
+                               detail=failure_detail(error_code, reason), actor=actor, at=at)
 
     @classmethod
     def account_problem(cls, *, error_code: str, campaign_id: str, sender: str, message_id: str, actor: str,
                         at: datetime) -> DeliveryAlert:
         """Raised once per code, campaign and hour while Twilio keeps refusing the account."""
-        detail = ("Twilio rechazó las credenciales de la cuenta (20003)" if error_code in CREDENTIALS_REJECTED_CODES
-                  else f"La cuenta o el remitente de Twilio está suspendido o bloqueado ({error_code})")
         return cls.raise_alert(cls.account_key(error_code, campaign_id, at), "account", campaign_id=campaign_id,
-                               message_id=message_id, sender=sender, error_code=error_code, detail=detail,
-                               actor=actor, at=at)
+                               message_id=message_id, sender=sender, error_code=error_code,
+                               detail=_labelled(error_code), actor=actor, at=at)
+
+    @classmethod
+    def spam_or_block(cls, *, error_code: str, campaign_id: str, sender: str, message_id: str, actor: str,
+                      at: datetime) -> DeliveryAlert:
+        """Raised once per code, sender, campaign and hour while messages of a sender are filtered or blocked."""
+        detail = f"Posible spam o bloqueo del remitente {sender}. {_labelled(error_code)}"
+        return cls.raise_alert(cls.spam_key(error_code, sender, campaign_id, at), "spam_or_block",
+                               campaign_id=campaign_id, message_id=message_id, sender=sender, error_code=error_code,
+                               detail=detail, actor=actor, at=at)
 
     @staticmethod
     def account_key(error_code: str, campaign_id: str, at: datetime) -> str:
-        return f"account:{error_code}:{campaign_id}:{require_aware(at).strftime('%Y-%m-%dT%H')}"
+        return f"account:{error_code}:{campaign_id}:{_hour(at)}"
+
+    @staticmethod
+    def spam_key(error_code: str, sender: str, campaign_id: str, at: datetime) -> str:
+        return f"spam:{error_code}:{sender}:{campaign_id}:{_hour(at)}"
 
     def acknowledge(self, *, actor: str, at: datetime) -> None:
         if self.acknowledged:
@@ -105,6 +133,10 @@ class DeliveryAlert(Aggregate):
     @event("Acknowledged")
     def _acknowledged(self, actor: str, at: datetime) -> None:
         self.acknowledged = True
+
+
+def _hour(at: datetime) -> str:
+    return require_aware(at).strftime("%Y-%m-%dT%H")
 
 
 class MessageRetry(Aggregate):

@@ -11,11 +11,12 @@ from eventsourcing.domain import Aggregate, event
 from domain.common import DomainError, natural_id, require_aware
 
 OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack")
-FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "canceled")
+# `answered_by_twilio`: never sent by Despacho because Twilio answered the customer itself (STOP on an SMS long code).
+FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "canceled", "answered_by_twilio")
 FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
 """Final statuses of a message that never reached the customer: shown as failed, retried, alerted."""
 STATUS_RANK = {"requested": 0, "accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
-               "failed": 5, "delivered": 6, "undelivered": 6, "read": 7, "canceled": 5}
+               "failed": 5, "delivered": 6, "undelivered": 6, "read": 7, "canceled": 5, "answered_by_twilio": 7}
 
 
 class OutboundMessageError(DomainError):
@@ -107,6 +108,16 @@ class OutboundMessage(Aggregate):
     def _failed(self, error_code: str, reason: str, actor: str, at: datetime) -> None:
         self.status = "failed"
         self.error_code = error_code
+
+    def leave_to_twilio(self, reason: str, *, actor: str, at: datetime) -> None:
+        """Twilio already answered the customer (its own opt-out confirmation): on record, never sent by Despacho."""
+        if self.attempts or self.sid or self.is_final:
+            raise OutboundMessageError("El mensaje ya se intentó enviar")
+        self._answered_by_twilio(reason=reason, actor=actor, at=require_aware(at))
+
+    @event("AnsweredByTwilio")
+    def _answered_by_twilio(self, reason: str, actor: str, at: datetime) -> None:
+        self.status = "answered_by_twilio"
 
     def _advance(self, status: str) -> None:
         if STATUS_RANK.get(status, -1) > STATUS_RANK.get(self.status, -1):

@@ -66,3 +66,10 @@ def campaign_settings(engine: Engine, campaign_id: str | None) -> CampaignSettin
 def flow_for_sender(engine: Engine, sender_address: str) -> str | None:
     owners = campaigns_owning_sender(engine, sender_address)
     return str(owners[0]["flow_name"]) if len(owners) == 1 else None
+
+
+@ttl_cache(seconds=30)
+def campaign_of_sender(engine: Engine, sender_address: str) -> str | None:
+    """The campaign a number belongs to; None for a number shared by several campaigns (or by none)."""
+    owners = campaigns_owning_sender(engine, sender_address)
+    return str(owners[0]["id"]) if len(owners) == 1 else None

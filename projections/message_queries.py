@@ -15,6 +15,7 @@ from sqlalchemy import Engine, Select, case, func, select
 
 from application.delivery_monitor import FailureCount, UnfinishedMessage
 from domain.delivery_alerts import may_retry
+from domain.delivery_errors import explain
 from domain.messages import FAILED_STATUSES, FINAL_STATUSES
 from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS
@@ -32,6 +33,15 @@ class AuditFilter:
     date_to: datetime | None = None
     status: str = ""
     error_code: str = ""
+
+
+def explained(error_code: str | None, *, failed: bool) -> dict[str, str] | None:
+    """The catalogue's meaning, category and recommended action of an error (None when nothing went wrong)."""
+    if not error_code and not failed:
+        return None
+    explanation = explain(error_code or "")
+    return {"code": explanation.code, "category": explanation.category, "category_label": explanation.category_label,
+            "meaning": explanation.meaning, "action": explanation.action}
 
 
 def _filtered(query: Select[Any], found: AuditFilter, campaign_ids: set[str] | None) -> Select[Any]:
@@ -60,7 +70,8 @@ def _filtered(query: Select[Any], found: AuditFilter, campaign_ids: set[str] | N
 
 def audit_messages(engine: Engine, found: AuditFilter, *, campaign_ids: set[str] | None, limit: int = 200,
                    offset: int = 0, with_history: bool = True) -> list[dict[str, Any]]:
-    """Messages matching the filter, newest first, with campaign and agent names and their status history."""
+    """Messages matching the filter, newest first, with campaign and agent names, the explanation of their error
+    and their status history."""
     table, campaigns, agents = MESSAGES.messages, CAMPAIGNS.campaigns, AGENTS.agents
     query = _filtered(select(table, campaigns.c.name.label("campaign_name"), agents.c.name.label("agent_name"))
                       .outerjoin(campaigns, campaigns.c.id == table.c.campaign_id)
@@ -70,6 +81,7 @@ def audit_messages(engine: Engine, found: AuditFilter, *, campaign_ids: set[str]
         rows = [dict(r) for r in connection.execute(query).mappings()]
     history = status_history(engine, [r["id"] for r in rows]) if with_history else {}
     for row in rows:
+        row["error"] = explained(row["error_code"], failed=row["status"] in FAILED_STATUSES)
         row["history"] = history.get(row["id"], [])
     return rows
 
@@ -105,6 +117,7 @@ def delivery_of(engine: Engine, message_ids: Iterable[str]) -> dict[str, dict[st
         rows = connection.execute(select(table.c.id, table.c.status, table.c.error_code, table.c.error_message,
                                          table.c.retried_by, table.c.retry_of).where(table.c.id.in_(ids))).mappings()
         return {r["id"]: {**dict(r), "failed": r["status"] in FAILED_STATUSES,
+                          "error": explained(r["error_code"], failed=r["status"] in FAILED_STATUSES),
                           "retryable": may_retry(r["status"], r["error_code"] or "") and not r["retried_by"]}
                 for r in rows}
 
@@ -132,7 +145,8 @@ def delivery_alerts(engine: Engine, *, campaign_ids: set[str] | None, states: tu
     if campaign_ids is not None:
         query = query.where(table.c.campaign_id.in_(campaign_ids))
     with engine.connect() as connection:
-        return [dict(r) for r in connection.execute(query).mappings()]
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+    return [{**r, "error": explained(r["error_code"], failed=r["kind"] == "message_failed")} for r in rows]
 
 
 def delivery_alert(engine: Engine, alert_id: str) -> dict[str, Any] | None:

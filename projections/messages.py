@@ -169,6 +169,11 @@ class MessagesProjector(Projector):
                       detail=event.reason[:500])
         self.touch(f"chat:{current.chat_id}" if current.chat_id else "", "audit")
 
+    @handles(OutboundMessage.AnsweredByTwilio)
+    def answered_by_twilio(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, **self._moved_to(connection, event, "answered_by_twilio"))
+        self._history(connection, event, "answered_by_twilio", status="answered_by_twilio", detail=event.reason[:500])
+
     @handles(MessageRetry.Requested)
     def retried(self, connection: Connection, event: Any) -> None:
         table = self.messages

@@ -29,10 +29,10 @@ AUDIT_VIEWERS = allow("admin", "supervisor", "auditor")
 PAGE_SIZE = 100
 CSV_LIMIT = 50_000
 STATUSES = ("requested", "accepted", "queued", "sending", "sent", "delivered", "read", "failed", "undelivered",
-            "canceled")
+            "canceled", "answered_by_twilio")
 CSV_COLUMNS = ("id", "requested_at", "campaign", "campaign_id", "chat_id", "agent", "kind", "channel", "to",
-               "sender", "sid", "status", "error_code", "error_message", "attempts", "submitted_at", "final_at",
-               "retry_of", "retried_by", "history")
+               "sender", "sid", "status", "error_code", "error_message", "error_category", "error_meaning",
+               "error_action", "attempts", "submitted_at", "final_at", "retry_of", "retried_by", "history")
 
 
 class AuditQuery(BaseModel):
@@ -88,10 +88,12 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
+        error = r["error"] or {}
         values = (r["id"], r["requested_at"], r["campaign_name"], r["campaign_id"], r["chat_id"], r["agent_name"],
                   r["kind"], r["channel"], r["to_address"], r["sender_address"], r["sid"], r["status"],
-                  r["error_code"], r["error_message"], r["attempts"], r["submitted_at"], r["final_at"],
-                  r["retry_of"], r["retried_by"], _history_text(r["history"]))
+                  r["error_code"], r["error_message"], error.get("category_label"), error.get("meaning"),
+                  error.get("action"), r["attempts"], r["submitted_at"], r["final_at"], r["retry_of"],
+                  r["retried_by"], _history_text(r["history"]))
         writer.writerow([safe_cell(v) for v in values])
     return out.getvalue()
 

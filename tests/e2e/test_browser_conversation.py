@@ -17,6 +17,7 @@ from adapters.twilio_signatures import sign, webhook_url
 from adapters.twilio_transport import FakeTransport, SentMessage
 from application.ports import SendFailedError
 from despacho.demo import DEMO_PASSWORD
+from domain.delivery_errors import explain
 from projections import desk_queries
 from tests.e2e.conftest import LiveServer
 
@@ -104,7 +105,9 @@ def test_a_customer_of_campaign_a_talks_with_an_agent_of_campaign_a(browser: Any
     agent.click(".reply-form button[type=submit]")
     failed = agent_message(agent, REFUSED_REPLY).locator(".message-delivery.message-failed[data-delivery=failed]")
     failed.locator("text=Fallido").wait_for()
-    assert failed.locator(".delivery-error").inner_text().strip() == f"{INVALID_NUMBER.reason} (21211)"
+    assert failed.locator(".error-meaning").inner_text().strip() == explain("21211").meaning
+    assert failed.locator(".error-action").inner_text().strip() == f"Número de destino. {explain('21211').action}"
+    assert "(21211)" in failed.locator(".delivery-error").inner_text()
     assert failed.locator("button:has-text('Reintentar')").count() == 0, "an invalid number is not retried"
     assert all(m.delivery.body != REFUSED_REPLY for m in transport.sent_to(CUSTOMER)), "the customer got nothing"
 

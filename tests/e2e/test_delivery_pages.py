@@ -19,6 +19,7 @@ from adapters.clock import FixedClock
 from adapters.twilio_signatures import sign, webhook_url
 from despacho.logs import JsonFormatter
 from despacho.settings import Settings
+from domain.delivery_errors import explain
 from tests.e2e.desk_world import CallCenter, call_center
 from tests.e2e.test_api_auth import log_in, page_csrf_token
 
@@ -42,7 +43,9 @@ def status_callback(center: CallCenter, message_id: str, status: str, error_code
     sid = next(m.sid for m in center.transport.sent if m.delivery.message_id == message_id)
     params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": center.despacho.settings.twilio_account_sid}
     if error_code:
-        params |= {"ErrorCode": error_code, "ErrorMessage": error_message}
+        params["ErrorCode"] = error_code
+    if error_message:
+        params["ErrorMessage"] = error_message
     path = f"/webhooks/twilio/status?mid={message_id}"
     url = webhook_url(center.despacho.settings.public_url, path)
     token = center.despacho.settings.twilio_auth_token.get_secret_value()
@@ -77,6 +80,21 @@ def test_the_audit_shows_each_message_with_its_history_to_auditors_and_own_super
     assert page.status_code == 200 and "30003" in page.text and "Unreachable destination handset" in page.text
 
 
+def test_a_supervisors_audit_of_their_campaign_shows_every_message_of_the_chat(center: CallCenter) -> None:
+    chat = center.identified_chat()  # the bot's greeting and questions, the identification and the hand-off
+    assert center.post("ana", f"/api/chats/{chat['id']}/replies", {"body": "Hola María, soy Ana."}).status_code == 201
+    closed = center.post("ana", f"/api/chats/{chat['id']}/close", {"disposition": "promesa_de_pago"})
+    assert closed.status_code == 204
+
+    received = [m.delivery.message_id for m in center.transport.sent_to(chat["customer_address"])]
+    audit = center.get("sandra", f"/api/audit/messages?chat_id={chat['id']}").json()
+
+    assert len(received) >= 5 and sorted(m["id"] for m in audit) == sorted(received)
+    assert {m["kind"] for m in audit} == {"bot", "agent", "closing"}
+    assert {m["campaign_id"] for m in audit} == {center.banco}
+    assert center.get("tomas", f"/api/audit/messages?chat_id={chat['id']}").json() == [], "not tomas's campaign"
+
+
 def test_the_csv_export_has_the_filtered_messages_and_no_formulas(center: CallCenter) -> None:
     _, message_id = a_failed_reply(center, "30008", '=HYPERLINK("http://x.test","clic")')
 
@@ -87,6 +105,51 @@ def test_the_csv_export_has_the_filtered_messages_and_no_formulas(center: CallCe
     assert [r["id"] for r in rows] == [message_id]
     assert rows[0]["error_message"].startswith("'=HYPERLINK"), "a formula is neutralised"
     assert rows[0]["error_code"] == "30008" and "undelivered" in rows[0]["history"]
+
+
+def test_a_callback_with_only_an_error_code_is_explained_in_the_audit_api_csv_and_page(center: CallCenter) -> None:
+    chat, message_id = a_failed_reply(center, "63016", error_message="")  # Twilio usually sends the code alone
+    window = explain("63016")
+
+    [row] = center.get("sandra", f"/api/audit/messages?chat_id={chat['id']}&status=undelivered").json()
+    assert row["id"] == message_id and row["error_message"] is None
+    assert row["error"] == {"code": "63016", "category": "window", "category_label": "Ventana de 24 horas de WhatsApp",
+                            "meaning": window.meaning, "action": window.action}
+    [line] = csv.DictReader(io.StringIO(center.get("sandra", "/api/audit/messages.csv?error_code=63016").text
+                                        .lstrip("\ufeff")))
+    assert (line["error_category"], line["error_meaning"], line["error_action"]) == (
+        "Ventana de 24 horas de WhatsApp", window.meaning, window.action)
+    sandra = signed_in(center, "sandra")
+    spanish = sandra.get(f"/audit/messages?chat_id={chat['id']}").text
+    assert window.meaning in spanish and window.action in spanish
+    english = sandra.get(f"/audit/messages?chat_id={chat['id']}", headers={"Accept-Language": "en"}).text
+    assert "WhatsApp only accepts an approved template" in english and window.meaning not in english
+
+
+def test_the_desk_badge_of_a_failed_message_says_what_happened_and_what_to_do(center: CallCenter) -> None:
+    chat, _ = a_failed_reply(center, "30005", error_message="")
+    desk = signed_in(center, "ana").get(f"/desk?chat={chat['id']}").text
+    assert explain("30005").meaning in desk and explain("30005").action in desk
+    assert "No se pudo entregar" not in desk
+
+
+def test_a_spam_filtered_message_raises_an_alert_that_says_so(center: CallCenter) -> None:
+    a_failed_reply(center, "30007", error_message="")
+    alerts = {a["kind"]: a for a in center.get("sandra", "/api/delivery-alerts").json()}
+    assert set(alerts) == {"message_failed", "spam_or_block"}
+    assert alerts["message_failed"]["detail"] == explain("30007").sentence
+    assert alerts["spam_or_block"]["detail"].startswith("Posible spam o bloqueo del remitente whatsapp:+5716000001.")
+    assert alerts["spam_or_block"]["error"]["category"] == "spam"
+    page = signed_in(center, "sandra").get("/alerts").text
+    assert "Spam o bloqueo" in page and explain("30007").meaning in page
+    assert "El mensaje no se pudo entregar" not in page
+
+
+def test_a_suspended_account_raises_an_account_alert_that_says_so(center: CallCenter) -> None:
+    a_failed_reply(center, "30002", error_message="")
+    alerts = {a["kind"]: a for a in center.get("sandra", "/api/delivery-alerts").json()}
+    assert set(alerts) == {"message_failed", "account"}
+    assert alerts["account"]["detail"].startswith("Cuenta de Twilio (30002): La cuenta de Twilio está suspendida.")
 
 
 def test_a_failed_message_raises_a_delivery_alert_its_supervisor_acknowledges(center: CallCenter) -> None:

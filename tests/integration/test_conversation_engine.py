@@ -21,16 +21,23 @@ from adapters.clock import FixedClock
 from adapters.twilio_signatures import sign, webhook_url
 from adapters.twilio_transport import FakeTransport
 from api.app import create_app
+from application.outbound import OptedOutError
 from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
+from projections import message_queries
+from projections.message_queries import AuditFilter
+from projections.messages import MessagesProjector
 from projections.queries import CHATS
+from projections.rebuild import rebuild
 from projections.runner import wait_until_projected
 
 BANCO_NUMBER = "whatsapp:+5716000001"
 TELCO_NUMBER = "whatsapp:+5716000002"
 SHARED_NUMBER = "whatsapp:+5716009999"
 CUSTOMER = "whatsapp:+573001112233"
+SMS_NUMBER = "+5716000011"
+SMS_CUSTOMER = "+573001112233"
 PORTFOLIO = "documento;tipo_documento;nombres;celular\n1020304050;CC;María Pérez;3001112233\n"
 message_sids = (f"SM{n:032x}" for n in itertools.count(1))
 
@@ -46,9 +53,11 @@ class World:
     ana: str
     bruno: str
 
-    def customer_says(self, body: str, to: str = BANCO_NUMBER, sender: str = CUSTOMER, sid: str = "") -> Any:
+    def customer_says(self, body: str, to: str = BANCO_NUMBER, sender: str = CUSTOMER, sid: str = "",
+                      extra: dict[str, str] | None = None) -> Any:
         params = {"MessageSid": sid or next(message_sids), "From": sender, "To": to, "Body": body,
-                  "ProfileName": "María", "NumMedia": "0", "AccountSid": self.despacho.settings.twilio_account_sid}
+                  "ProfileName": "María", "NumMedia": "0", "AccountSid": self.despacho.settings.twilio_account_sid,
+                  **(extra or {})}
         url = webhook_url(self.despacho.settings.public_url, "/webhooks/twilio/messages")
         token = self.despacho.settings.twilio_auth_token.get_secret_value()
         response = self.client.post("/webhooks/twilio/messages", data=params,
@@ -191,6 +200,35 @@ def test_the_agent_replies_and_the_customer_receives_it(world: World) -> None:
     assert world.chats_of()[-1]["first_agent_reply_at"] is not None
 
 
+def audited_in(world: World, campaign_id: str) -> list[str]:
+    rows = message_queries.audit_messages(world.despacho.read_engine, AuditFilter(), campaign_ids={campaign_id})
+    return sorted(r["id"] for r in rows)
+
+
+def test_the_bots_messages_before_identification_belong_to_the_campaign_of_the_number_written_to(
+        world: World) -> None:
+    world.customer_says("Hola")
+    world.customer_says("1")
+    sent = sorted(m.delivery.message_id for m in world.transport.sent_to(CUSTOMER))
+    assert sent and world.chats_of()[-1]["campaign_id"] is None, "still in the bot, not identified"
+    assert audited_in(world, world.banco) == sent
+
+
+def test_the_hand_off_message_belongs_to_the_queue_the_chat_went_to(world: World) -> None:
+    for campaign in (world.banco, world.telco):
+        world.despacho.campaigns.link_sender(UUID(campaign), SHARED_NUMBER, "whatsapp", is_default=False,
+                                             actor="test")
+    world.settle()
+    world.customer_says("Hola", to=SHARED_NUMBER)
+    greeting = {m.delivery.message_id for m in world.transport.sent_to(CUSTOMER)}
+    world.customer_says("asesor", to=SHARED_NUMBER)  # no document: the unidentified queue takes the chat
+    chat = world.chats_of()[-1]
+    hand_off = sorted({m.delivery.message_id for m in world.transport.sent_to(CUSTOMER)} - greeting)
+    assert chat["status"] == "waiting_queue" and chat["campaign_id"] not in (world.banco, world.telco)
+    assert hand_off and audited_in(world, chat["campaign_id"]) == hand_off
+    assert audited_in(world, world.banco) == audited_in(world, world.telco) == [], "a shared number has no campaign"
+
+
 def test_after_a_close_the_next_message_starts_a_new_chat_in_the_bot(world: World) -> None:
     chat = identify(world)
     world.despacho.closing.close(chat["id"], "supervisor", note="prueba", actor="test")
@@ -254,9 +292,70 @@ def test_baja_opts_out_closes_the_chat_and_only_the_acknowledgement_is_sent(worl
     closed = world.chats_of()[-1]
     assert (closed["id"], closed["status"], closed["close_reason"]) == (chat["id"], "closed", "opt_out")
     assert len(world.transport.sent_to(CUSTOMER)) == before + 1, "one acknowledgement, nothing else"
-    with pytest.raises(Exception, match="BAJA"):
+    with pytest.raises(OptedOutError, match="escribió «Bája»"):
         world.despacho.outbound.compose(world.despacho.store.repository.get(UUID(chat["id"])), "agent",
                                         body="¿Sigue ahí?", actor="test")
+
+
+def sms_chat(world: World) -> dict[str, Any]:
+    """A customer identified over SMS, writing to the campaign's long code."""
+    world.despacho.campaigns.link_sender(UUID(world.banco), SMS_NUMBER, "sms", is_default=False, actor="test")
+    world.settle()
+    for said in ("Hola", "1", "1020304050"):
+        world.customer_says(said, to=SMS_NUMBER, sender=SMS_CUSTOMER)
+    return world.chats_of(SMS_CUSTOMER)[-1]
+
+
+def confirmation_of(world: World, chat_id: str) -> Any:
+    chat = world.despacho.store.repository.get(UUID(chat_id))
+    return world.despacho.store.repository.get(UUID(chat.confirmation_message_id))
+
+
+def test_stop_on_an_sms_long_code_is_confirmed_by_twilio_and_despacho_sends_nothing_of_its_own(world: World) -> None:
+    chat = sms_chat(world)
+    before = len(world.transport.sent_to(SMS_CUSTOMER))
+    world.customer_says("Stop", to=SMS_NUMBER, sender=SMS_CUSTOMER)
+
+    closed = world.chats_of(SMS_CUSTOMER)[-1]
+    assert (closed["id"], closed["close_reason"]) == (chat["id"], "opt_out")
+    assert len(world.transport.sent_to(SMS_CUSTOMER)) == before, "Twilio answers STOP on a long code; 21610 otherwise"
+    assert world.despacho.outbound.is_opted_out(SMS_CUSTOMER, SMS_NUMBER), "still recorded (R11)"
+    confirmation = confirmation_of(world, chat["id"])
+    assert (confirmation.kind, confirmation.status, confirmation.attempts) == ("opt_out_ack", "answered_by_twilio", 0)
+    assert "«Stop»" in confirmation.body and closed["transcript_location"]
+    assert rebuild(world.despacho.store, world.despacho.read_engine, MessagesProjector, replace_live=False) == []
+    with pytest.raises(OptedOutError, match="escribió «Stop» y Twilio lo dio de baja") as refused:
+        world.despacho.outbound.compose(world.despacho.store.repository.get(UUID(chat["id"])), "agent",
+                                        body="¿Sigue ahí?", actor="test")
+    assert "BAJA" not in str(refused.value)
+
+
+def test_a_spanish_word_on_an_sms_long_code_is_acknowledged_by_despacho(world: World) -> None:
+    chat = sms_chat(world)
+    before = len(world.transport.sent_to(SMS_CUSTOMER))
+    world.customer_says("BAJA", to=SMS_NUMBER, sender=SMS_CUSTOMER)  # not one of Twilio's words: Twilio ignores it
+    assert len(world.transport.sent_to(SMS_CUSTOMER)) == before + 1, "Despacho's own acknowledgement"
+    assert confirmation_of(world, chat["id"]).kind == "opt_out_ack"
+    assert world.despacho.outbound.is_opted_out(SMS_CUSTOMER, SMS_NUMBER)
+
+
+def test_twilios_own_keywords_opt_out_on_an_sms_long_code_even_outside_despachos_list(world: World) -> None:
+    sms_chat(world)
+    world.customer_says("QUIT", to=SMS_NUMBER, sender=SMS_CUSTOMER)
+    assert world.despacho.outbound.is_opted_out(SMS_CUSTOMER, SMS_NUMBER)
+    world.customer_says("yes", to=SMS_NUMBER, sender=SMS_CUSTOMER)
+    assert not world.despacho.outbound.is_opted_out(SMS_CUSTOMER, SMS_NUMBER), "Twilio opted them back in"
+    world.customer_says("QUIT")  # on WhatsApp only Despacho's words count
+    assert not world.despacho.outbound.is_opted_out(CUSTOMER, BANCO_NUMBER)
+
+
+def test_an_opt_out_twilio_reports_as_handled_is_not_acknowledged_again(world: World) -> None:
+    chat = identify(world)
+    before = len(world.transport.sent_to(CUSTOMER))
+    params = {"OptOutType": "STOP"}  # Advanced Opt-Out on a Messaging Service answered the customer's word itself
+    world.customer_says("baja", extra=params)
+    assert len(world.transport.sent_to(CUSTOMER)) == before
+    assert confirmation_of(world, chat["id"]).status == "answered_by_twilio"
 
 
 def test_twilio_refusing_an_opted_out_number_marks_the_customer_opted_out(world: World) -> None:

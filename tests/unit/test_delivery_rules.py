@@ -8,12 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters import twilio_errors
 from api.routers.message_audit import safe_cell
 from despacho.logs import JsonFormatter, mask_phone
 from domain.delivery_alerts import (
-    ACCOUNT_SUSPENDED_CODES,
-    CREDENTIALS_REJECTED_CODES,
     DeliveryAlert,
     DeliveryAlertError,
     may_retry,
@@ -65,11 +62,6 @@ def test_the_rate_window_slot_is_the_same_for_every_worker_within_a_window() -> 
 ])
 def test_a_retry_is_offered_only_when_sending_again_can_help(status: str, code: str, expected: bool) -> None:
     assert may_retry(status, code) is expected
-
-
-def test_account_codes_agree_with_the_twilio_error_taxonomy() -> None:
-    assert {int(c) for c in CREDENTIALS_REJECTED_CODES} == set(twilio_errors.AUTH_FAILURE_CODES)
-    assert {int(c) for c in ACCOUNT_SUSPENDED_CODES} == set(twilio_errors.ACCOUNT_SUSPENDED_CODES)
 
 
 def test_phones_are_masked_in_logs_and_secrets_never_reach_them() -> None:
