@@ -38,7 +38,7 @@ from api.routers import (
     webhooks,
 )
 from api.routers.auth import set_session_cookie
-from api.security import SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
+from api.security import LANGUAGE_COOKIE, SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
 from api.templating import Pages, choose_language
 from application.staff import Identity, identity_of
 from despacho.assets import static_fingerprint
@@ -81,7 +81,6 @@ async def authenticate(request: Request, call_next: Callable[[Request], Awaitabl
         request.state.user, request.state.auth_kind = None, "twilio"
         return await call_next(request)
     despacho: Despacho = request.app.state.despacho
-    request.state.lang = choose_language(request.headers.get("accept-language"), request.cookies.get("lang"))
     request.state.flashes = read_flashes(request)
     request.state.user, request.state.auth_kind = None, ""
     authorization = request.headers.get("authorization", "")
@@ -96,6 +95,8 @@ async def authenticate(request: Request, call_next: Callable[[Request], Awaitabl
             request.state.auth_kind = "cookie" if request.state.user else ""
             request.state.csrf_token = session.csrf_token
             request.state.session_id = session.session_id
+    request.state.lang = choose_language(getattr(request.state.user, "language", None),
+                                         request.cookies.get(LANGUAGE_COOKIE))
     if request.state.user is None and session is None:
         request.state.auth_kind = "anonymous"
         request.state.csrf_token = request.cookies.get(ANONYMOUS_CSRF_COOKIE) or secrets.token_urlsafe(24)

@@ -136,36 +136,16 @@ def load_translations(locale_dir: Path, lang: str) -> Translations:
     return Translations(fp=compiled)
 
 
-def choose_language(accept_language: str | None, cookie: str | None) -> str:
-    """The page language: the user's saved choice, else the browser's preference, else Spanish."""
-    if cookie in SUPPORTED_LANGUAGES:
-        return cookie
-    for language in _languages_by_preference(accept_language or ""):
-        if language in SUPPORTED_LANGUAGES:
-            return language
+def choose_language(saved: str | None, cookie: str | None) -> str:
+    """The page language: the signed-in user's saved choice, else this browser's, else Spanish (Colombia).
+
+    The browser's Accept-Language is deliberately ignored: call centers' browsers say English by
+    default while the agents work in Spanish.
+    """
+    for choice in (saved, cookie):
+        if choice in SUPPORTED_LANGUAGES:
+            return choice
     return DEFAULT_LANGUAGE
-
-
-def _languages_by_preference(accept_language: str) -> list[str]:
-    weighted: list[tuple[float, str]] = []
-    for part in accept_language.split(","):
-        tag, _, params = part.strip().partition(";")
-        weight = _quality(params)
-        if tag and weight > 0:
-            weighted.append((weight, tag.split("-")[0].strip().lower()))
-    # sorted() is stable, so equal weights keep the browser's order.
-    return [language for _, language in sorted(weighted, key=lambda pair: -pair[0])]
-
-
-def _quality(params: str) -> float:
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        if name == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
 
 
 def _datetime_formatter(lang: str) -> Callable[[datetime | None, str], str]:

@@ -41,6 +41,8 @@ class Identity:
     name: str
     role: str
     campaigns: frozenset[str]
+    language: str = ""
+    """The page language the user chose ("es", "en"), empty if they never chose."""
 
 
 class StaffService:
@@ -96,6 +98,13 @@ class StaffService:
         def command() -> None:
             agent = self.get(agent_id)
             agent.change_status(status, actor=actor, at=self.clock.now())
+            self.store.save(agent)
+        retry_on_conflict(command)
+
+    def choose_language(self, agent_id: UUID, language: str, *, actor: str) -> None:
+        def command() -> None:
+            agent = self.get(agent_id)
+            agent.choose_language(language, actor=actor, at=self.clock.now())
             self.store.save(agent)
         retry_on_conflict(command)
 
@@ -168,7 +177,7 @@ def may_manage(identity: Identity, roles: set[str], before: frozenset[str], afte
 
 
 def identity_of(agent: Agent) -> Identity:
-    return Identity(str(agent.id), agent.login, agent.name, agent.role, frozenset(agent.campaigns))
+    return Identity(str(agent.id), agent.login, agent.name, agent.role, frozenset(agent.campaigns), agent.language)
 
 
 def _check_password(password: str) -> None:

@@ -18,6 +18,8 @@ from domain.common import DomainError, natural_id, require_aware
 
 ROLES = ("admin", "supervisor", "agent", "auditor")
 STATUSES = ("available", "break", "offline")
+LANGUAGES = ("es", "en")
+"""Languages of the pages; Spanish (Colombia) unless the user chose otherwise."""
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MAX_CAPACITY = 50
 
@@ -39,6 +41,10 @@ class AgentUnavailableError(AgentError):
 
 
 class Agent(Aggregate):
+    language = ""
+    """The page language the user chose; empty until they choose one. A class default, so an agent
+    restored from a snapshot taken before users could choose has made no choice."""
+
     @staticmethod
     def create_id(login: str, **_: Any) -> UUID:
         return natural_id("agent", login)
@@ -122,6 +128,17 @@ class Agent(Aggregate):
     @event("Reactivated")
     def _reactivated(self, actor: str, at: datetime) -> None:
         self.active = True
+
+    def choose_language(self, language: str, *, actor: str, at: datetime) -> None:
+        """Remembered on the account, so the choice follows the user to any browser."""
+        if language not in LANGUAGES:
+            raise AgentError("Idioma desconocido: use es o en")
+        if language != self.language:
+            self._language_chosen(language=language, actor=actor, at=require_aware(at))
+
+    @event("LanguageChosen")
+    def _language_chosen(self, language: str, actor: str, at: datetime) -> None:
+        self.language = language
 
     def change_status(self, status: str, *, actor: str, at: datetime) -> None:
         if status not in STATUSES:

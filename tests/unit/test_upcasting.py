@@ -1,13 +1,16 @@
-"""Old events stay readable: a campaign stored before flows existed reads back on the default flow."""
+"""Old events stay readable: a campaign stored before flows existed reads back on the default flow; an agent
+snapshotted before users chose a language has made no choice."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 
 from application.store import EventStore
+from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
 
 CREATED_AT = datetime(2025, 3, 1, 13, 0, tzinfo=UTC)
@@ -63,3 +66,28 @@ def test_a_current_campaign_keeps_the_flow_it_was_created_with() -> None:
     campaign: Campaign = store.repository.get(Campaign.create_id("banco_a"))
 
     assert campaign.settings.flow_name == "cobranza_v2"
+
+
+def store_snapshot_without(store: EventStore, agent: Agent, attribute: str) -> None:
+    """A snapshot of the agent as an older release took it, before `attribute` existed."""
+    stored = store.mapper.to_stored_event(Snapshot.take(agent))
+    state: dict[str, Any] = store.mapper.transcoder.decode(stored.state)
+    state["state"].pop(attribute, None)
+    assert store.snapshots is not None
+    older = StoredEvent(originator_id=stored.originator_id, originator_version=stored.originator_version,
+                        topic=stored.topic, state=store.mapper.transcoder.encode(state))
+    store.snapshots.recorder.insert_events([older])
+
+
+def test_an_agent_snapshotted_before_languages_existed_has_chosen_none_and_may_choose() -> None:
+    store = in_memory_store()
+    agent = Agent.register("ana", "Ana Asesora", "agent", 3, actor="user:admin", at=CREATED_AT)
+    store.save(agent)
+    store_snapshot_without(store, agent, "language")
+
+    restored: Agent = store.repository.get(agent.id)
+    assert (restored.name, restored.language) == ("Ana Asesora", "")
+    restored.choose_language("en", actor="user:ana", at=CREATED_AT)
+    store.save(restored)
+
+    assert store.repository.get(agent.id).language == "en"
