@@ -39,7 +39,7 @@ from api.routers import (
 )
 from api.routers.auth import set_session_cookie
 from api.security import LANGUAGE_COOKIE, SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
-from api.templating import Pages, choose_language
+from api.templating import DEFAULT_LANGUAGE, Pages, choose_language
 from application.staff import Identity, identity_of
 from despacho.assets import static_fingerprint
 from despacho.bootstrap import Despacho
@@ -139,7 +139,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFoundError) else 422)
+        detail = request.app.state.pages.explain(getattr(request.state, "lang", DEFAULT_LANGUAGE), exc)
+        return JSONResponse({"detail": detail}, status_code=404 if isinstance(exc, NotFoundError) else 422)
 
     # Starlette's class, so the router's own 404 (no such page) gets the page too, not only our raises.
     @app.exception_handler(HTTPException)

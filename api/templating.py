@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from api.navigation import is_current, nav_for_role, role_label
+from domain.common import DomainError
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_TEMPLATES_DIR = HERE / "templates"
@@ -79,6 +80,10 @@ class Pages:
         translations = self._translations[lang if lang in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE]
         text = translations.gettext(msgid)
         return text % variables if variables else text
+
+    def explain(self, lang: str, error: DomainError) -> str:
+        """A domain refusal in the user's language: its message is a msgid of the catalogue."""
+        return self.translate(lang, error.message, **error.variables)
 
     def asset_url(self, path: str) -> str:
         return "/static/" + path.lstrip("/") + "?v=" + self._asset_version

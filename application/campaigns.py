@@ -39,7 +39,7 @@ class CampaignService:
         try:
             self.store.save(campaign)
         except IntegrityError as exc:
-            raise CampaignExistsError(f"Ya existe una campaña con el código {code}") from exc
+            raise CampaignExistsError("Ya existe una campaña con el código %(code)s", code=code) from exc
         return campaign.id
 
     def edit(self, campaign_id: UUID, name: str, display_name: str, changes: dict[str, Any], *,

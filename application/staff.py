@@ -61,7 +61,7 @@ class StaffService:
         try:
             self.store.save(agent)
         except IntegrityError as exc:
-            raise AgentExistsError(f"Ya existe un usuario '{agent.login}'") from exc
+            raise AgentExistsError("Ya existe un usuario '%(login)s'", login=agent.login) from exc
         return agent.id
 
     def edit(self, agent_id: UUID, *, name: str, role: str, capacity: int,
@@ -182,7 +182,7 @@ def identity_of(agent: Agent) -> Identity:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres")
+        raise WeakPasswordError("La contraseña debe tener al menos %(least)s caracteres", least=MIN_PASSWORD_LENGTH)
 
 
 def _digest(secret: str) -> str:

@@ -142,7 +142,7 @@ class Agent(Aggregate):
 
     def change_status(self, status: str, *, actor: str, at: datetime) -> None:
         if status not in STATUSES:
-            raise AgentError(f"Estado desconocido: {status}")
+            raise AgentError("Estado desconocido: %(status)s", status=status)
         if not self.active and status != "offline":
             raise AgentUnavailableError("La cuenta está desactivada")
         if status != self.status:
@@ -160,14 +160,14 @@ class Agent(Aggregate):
 
     def check_can_take(self, campaign_id: str, *, require_available: bool = True) -> None:
         if not self.active or self.role != "agent":
-            raise AgentUnavailableError(f"{self.name} no puede recibir chats")
+            raise AgentUnavailableError("%(name)s no puede recibir chats", name=self.name)
         if campaign_id not in self.campaigns:
-            raise NotCampaignMemberError(f"{self.name} no pertenece a la campaña del chat")
+            raise NotCampaignMemberError("%(name)s no pertenece a la campaña del chat", name=self.name)
         if len(self.open_chats) >= self.capacity:
-            raise CapacityExceededError(
-                f"{self.name} ya tiene {len(self.open_chats)} chats (capacidad {self.capacity})")
+            raise CapacityExceededError("%(name)s ya tiene %(open)s chats (capacidad %(capacity)s)", name=self.name,
+                                        open=len(self.open_chats), capacity=self.capacity)
         if require_available and self.status != "available":
-            raise AgentUnavailableError(f"{self.name} no está disponible")
+            raise AgentUnavailableError("%(name)s no está disponible", name=self.name)
 
     @event("ChatTaken")
     def _chat_taken(self, chat_id: str, campaign_id: str, actor: str, at: datetime) -> None:
@@ -204,6 +204,6 @@ def _check_profile(name: str, role: str, capacity: int) -> None:
     if not name.strip() or len(name) > 120:
         raise AgentError("El nombre es obligatorio (hasta 120 caracteres)")
     if role not in ROLES:
-        raise AgentError(f"Rol desconocido: {role}")
+        raise AgentError("Rol desconocido: %(role)s", role=role)
     if not 1 <= capacity <= MAX_CAPACITY:
-        raise AgentError(f"La capacidad debe estar entre 1 y {MAX_CAPACITY} chats")
+        raise AgentError("La capacidad debe estar entre 1 y %(most)s chats", most=MAX_CAPACITY)

@@ -58,9 +58,9 @@ class CampaignSettings:
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise CampaignError(f"Zona horaria desconocida: {self.time_zone}") from exc
+            raise CampaignError("Zona horaria desconocida: %(zone)s", zone=self.time_zone) from exc
         if self.routing_policy not in ROUTING_POLICIES:
-            raise CampaignError(f"Política de enrutamiento desconocida: {self.routing_policy}")
+            raise CampaignError("Política de enrutamiento desconocida: %(policy)s", policy=self.routing_policy)
         if not 1 <= self.alert_after_minutes <= 24 * 60:
             raise CampaignError("La alerta por falta de respuesta debe estar entre 1 y 1440 minutos")
         if not 1 <= self.auto_close_after_hours <= 24 * 7:
@@ -91,9 +91,9 @@ class CampaignSettings:
     def _check_business_hours(self) -> None:
         for day, span in self.business_hours.items():
             if day not in WEEKDAYS or len(span) != 2 or not all(_is_hhmm(t) for t in span):
-                raise CampaignError(f"Horario de atención inválido para '{day}': use HH:MM-HH:MM")
+                raise CampaignError("Horario de atención inválido para '%(day)s': use HH:MM-HH:MM", day=day)
             if span[0] >= span[1]:
-                raise CampaignError(f"Horario de atención de '{day}': la apertura debe ser antes del cierre")
+                raise CampaignError("Horario de atención de '%(day)s': la apertura debe ser antes del cierre", day=day)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -188,10 +188,12 @@ class Campaign(Aggregate):
                     at: datetime) -> None:
         self._check_active()
         if channel not in SENDER_CHANNELS:
-            raise CampaignError(f"Canal de remitente desconocido: {channel}")
+            raise CampaignError("Canal de remitente desconocido: %(channel)s", channel=channel)
         address = normalise_sender(address, channel)
         if not SENDER_PATTERNS[channel].match(address):
-            raise CampaignError(f"Remitente inválido para {channel}: use whatsapp:+57…, +57… o MG… (Messaging Service)")
+            raise CampaignError(
+                "Remitente inválido para %(channel)s: use whatsapp:+57…, +57… o MG… (Messaging Service)",
+                channel=channel)
         self._sender_linked(address=address, channel=channel,
                             is_default=is_default or not self.senders, actor=actor, at=require_aware(at))
 
@@ -204,7 +206,7 @@ class Campaign(Aggregate):
 
     def unlink_sender(self, address: str, *, actor: str, at: datetime) -> None:
         if address not in self.senders:
-            raise CampaignError(f"La campaña no usa el remitente {address}")
+            raise CampaignError("La campaña no usa el remitente %(address)s", address=address)
         self._sender_unlinked(address=address, actor=actor, at=require_aware(at))
 
     @event("SenderUnlinked")
@@ -231,11 +233,12 @@ class Campaign(Aggregate):
 
     def check_dispositions(self, disposition: str) -> None:
         if disposition not in self.settings.dispositions:
-            raise CampaignError(f"La tipificación '{disposition}' no existe en la campaña {self.name}")
+            raise CampaignError("La tipificación '%(disposition)s' no existe en la campaña %(campaign)s",
+                                disposition=disposition, campaign=self.name)
 
     def _check_active(self) -> None:
         if self.archived:
-            raise CampaignError(f"La campaña {self.code} está archivada")
+            raise CampaignError("La campaña %(campaign)s está archivada", campaign=self.name)
 
 
 def normalise_sender(address: str, channel: str) -> str:

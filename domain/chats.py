@@ -59,7 +59,7 @@ class Chat(Aggregate):
     def open(cls, channel: str, customer_address: str, sender_address: str, *, profile_name: str,
              flow_name: str, actor: str, at: datetime) -> Chat:
         if channel not in CHANNELS:
-            raise ChatError(f"Canal desconocido: {channel}")
+            raise ChatError("Canal desconocido: %(channel)s", channel=channel)
         return cls(channel=channel, customer_address=customer_address, sender_address=sender_address,
                    profile_name=profile_name[:120], flow_name=flow_name, actor=actor,
                    at=require_aware(at))
@@ -225,7 +225,7 @@ class Chat(Aggregate):
         """One way to close, whatever the cause; callers check who may close and why."""
         self._check_open()
         if reason not in CLOSE_REASONS:
-            raise ChatError(f"Motivo de cierre desconocido: {reason}")
+            raise ChatError("Motivo de cierre desconocido: %(reason)s", reason=reason)
         if reason == "agent" and not disposition:
             raise ChatError("Para cerrar, el asesor debe elegir una tipificación")
         if reason == "supervisor" and not note.strip():
@@ -267,5 +267,10 @@ class Chat(Aggregate):
 
     def _check_status(self, expected: str) -> None:
         self._check_open()
-        if self.status != expected:
-            raise ChatError(f"El chat está en estado {self.status}, no {expected}")
+        if self.status == expected:
+            return
+        if expected == "bot":
+            raise ChatError("El chat ya no está en el bot")
+        if expected == "waiting_queue":
+            raise ChatError("El chat ya no está esperando asignación")
+        raise ChatError("El chat no está asignado a un asesor")

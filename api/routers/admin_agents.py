@@ -98,7 +98,7 @@ async def create_agent(request: Request, despacho: DespachoDep, pages: PagesDep)
                                            password=str(form.get("password", "")), capacity=_capacity(values),
                                            campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
     except DomainError as error:
-        return _form_page(request, pages, None, values, str(error))
+        return _form_page(request, pages, None, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Usuario creado.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
 
@@ -123,7 +123,7 @@ async def edit_agent(agent_id: UUID, request: Request, despacho: DespachoDep, pa
         despacho.staff.edit(agent_id, name=values["name"], role=values["role"], capacity=_capacity(values),
                             campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
     except DomainError as error:
-        return _form_page(request, pages, agent, values, str(error))
+        return _form_page(request, pages, agent, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
 

@@ -36,7 +36,7 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
         try:
             settings[key] = int(str(form.get(key, "")).strip())
         except ValueError as error:
-            raise FormError(f"'{key}' debe ser un número entero") from error
+            raise FormError("'%(field)s' debe ser un número entero", field=key) from error
     hours = {}
     for day in WEEKDAYS:
         opens, closes = str(form.get(f"{day}_open", "")).strip(), str(form.get(f"{day}_close", "")).strip()
@@ -60,14 +60,14 @@ def templates_from_form(form: FormData) -> list[dict[str, Any]]:
     for number, row in enumerate(template_rows_of(form), start=1):
         variables = [name.strip() for name in row["variables"].split(",") if name.strip()]
         if not row["name"]:
-            raise FormError(f"Plantilla {number}: falta el nombre")
+            raise FormError("Plantilla %(number)s: falta el nombre", number=number)
         if len(row["name"]) > 80:
-            raise FormError(f"Plantilla {number}: el nombre admite hasta 80 caracteres")
+            raise FormError("Plantilla %(number)s: el nombre admite hasta 80 caracteres", number=number)
         if not CONTENT_SID_PATTERN.match(row["content_sid"]):
-            raise FormError(f"Plantilla {number}: el Content SID empieza por HX y le siguen 32 caracteres "
-                            "hexadecimales (34 en total)")
+            raise FormError("Plantilla %(number)s: el Content SID empieza por HX y le siguen 32 caracteres "
+                            "hexadecimales (34 en total)", number=number)
         if len(variables) > 20:
-            raise FormError(f"Plantilla {number}: admite hasta 20 variables")
+            raise FormError("Plantilla %(number)s: admite hasta 20 variables", number=number)
         templates.append({"name": row["name"], "content_sid": row["content_sid"], "variables": variables})
     return templates
 
@@ -131,7 +131,7 @@ async def create_campaign(request: Request, despacho: DespachoDep, pages: PagesD
             str(form.get("code", "")), str(form.get("name", "")), str(form.get("display_name", "")),
             settings_from_form(form), senders=senders, actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return _form_page(request, pages, None, _values_of(form), str(error))
+        return _form_page(request, pages, None, _values_of(form), pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Campaña creada.")
     return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
 
@@ -150,7 +150,8 @@ async def edit_campaign(campaign_id: UUID, request: Request, despacho: DespachoD
         despacho.campaigns.edit(campaign_id, str(form.get("name", "")), str(form.get("display_name", "")),
                                 settings_from_form(form), actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return _form_page(request, pages, campaign, {**_values_of(form), "code": campaign["code"]}, str(error))
+        values = {**_values_of(form), "code": campaign["code"]}
+        return _form_page(request, pages, campaign, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
     return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
 
@@ -171,7 +172,7 @@ async def link_sender(campaign_id: UUID, request: Request, despacho: DespachoDep
                                        is_default=form.get("is_default") == "1",
                                        actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return redirect_with_flash(request, url, "error", str(error))
+        return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
     return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente guardado."))
 
 
@@ -183,5 +184,5 @@ async def unlink_sender(campaign_id: UUID, request: Request, despacho: DespachoD
         despacho.campaigns.unlink_sender(campaign_id, str(form.get("address", "")),
                                          actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return redirect_with_flash(request, url, "error", str(error))
+        return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
     return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente retirado."))

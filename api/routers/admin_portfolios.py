@@ -60,7 +60,9 @@ async def preview(request: Request, despacho: DespachoDep, pages: PagesDep) -> R
                                             values["sheet"] or None)
     except HTTPException as error:
         return _upload_page(request, pages, values, str(error.detail), error.status_code)
-    except (DomainError, ValueError) as error:
+    except DomainError as error:
+        return _upload_page(request, pages, values, pages.explain(request.state.lang, error), 422)
+    except ValueError as error:  # a file that cannot be read: its message is already for users
         return _upload_page(request, pages, values, str(error), 422)
     return pages.render(request, "admin/portfolio_preview.html", {
         "campaign": campaign, "values": {**values, "upload_id": upload_id, "sheet": checked.sheet or ""},
@@ -82,7 +84,9 @@ async def confirm_import(request: Request, despacho: DespachoDep, pages: PagesDe
     try:
         job_id = queue_import(despacho, UUID(values["campaign_id"]), values["upload_id"], values["file_name"],
                               values["mode"], values["sheet"] or None, f"user:{current_identity(request).id}")
-    except (DomainError, ValueError) as error:
+    except DomainError as error:
+        return _upload_page(request, pages, values, pages.explain(request.state.lang, error), 422)
+    except ValueError as error:  # a file that cannot be read: its message is already for users
         return _upload_page(request, pages, values, str(error), 422)
     return RedirectResponse(f"/admin/portfolios/jobs/{job_id}", status_code=303)
 

@@ -33,7 +33,8 @@ def staff(despacho: Despacho) -> SimpleNamespace:
         return str(despacho.staff.register(login, name, role, password=PASSWORD, actor="system:test"))
 
     return SimpleNamespace(agent=user("ana", "Ana Asesora", "agent"),
-                           supervisor=user("supervisora", "Sandra Supervisora", "supervisor"))
+                           supervisor=user("supervisora", "Sandra Supervisora", "supervisor"),
+                           admin=user("admin", "Administración", "admin"))
 
 
 def a_browser(despacho: Despacho) -> TestClient:
@@ -100,3 +101,18 @@ def test_an_anonymous_visitors_choice_is_kept_by_this_browser_only(despacho: Des
 
     assert "Sign in" in browser.get("/login").text
     assert "Iniciar sesión" in a_browser(despacho).get("/login").text
+
+
+def test_a_domain_refusal_is_shown_in_the_language_the_user_chose(despacho: Despacho, staff: SimpleNamespace) -> None:
+    browser = a_browser(despacho)
+    assert log_in(browser, "admin").status_code == 303
+    new_user = {"login": "bruno", "name": "Bruno", "role": "agent", "capacity": "3", "password": "corta"}
+
+    token = page_csrf_token(browser.get("/admin/agents/new").text)
+    spanish = browser.post("/admin/agents", data={**new_user, "csrf_token": token})
+    choose(browser, "en", "/admin/agents/new")
+    english = browser.post("/admin/agents", data={**new_user, "csrf_token": token})
+
+    assert spanish.status_code == english.status_code == 422
+    assert "La contraseña debe tener al menos 10 caracteres" in spanish.text
+    assert "The password must have at least 10 characters" in english.text
