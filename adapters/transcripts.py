@@ -38,6 +38,7 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from adapters.file_storage import FileStorage, StoredFile
+from domain.labels import label
 
 AuthorKind = Literal["customer", "bot", "agent", "system"]
 
@@ -259,21 +260,7 @@ def _stamp_identity(pdf: bytes, closed_at: datetime, content_hash: str) -> bytes
 
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 AUTHOR_LABELS = {"customer": "Cliente", "bot": "Bot", "agent": "Asesor", "system": "Sistema"}
-CLOSE_REASON_LABELS = {
-    "agent": "Cerrado por el asesor",
-    "supervisor": "Cerrado por un supervisor",
-    "auto_24h": "Cierre automático: 24 horas sin mensajes del cliente",
-    "opt_out": "El cliente pidió no recibir más mensajes",
-    "bot": "Finalizado en el bot",
-    "bot_inactivity": "Cierre automático por inactividad en el bot",
-}
-DELIVERY_STATUS_LABELS = {
-    "requested": "pendiente de envío", "accepted": "aceptado", "scheduled": "programado",
-    "queued": "en cola", "sending": "enviando", "sent": "enviado", "delivered": "entregado",
-    "undelivered": "no entregado", "read": "leído", "failed": "fallido", "canceled": "cancelado",
-}
 FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
-ALERT_KIND_LABELS = {"unanswered": "Cliente sin respuesta del asesor", "queue_wait": "Espera prolongada en cola"}
 ALERT_STATE_LABELS = {"raised": "emitida", "acknowledged": "atendida", "resolved": "resuelta",
                       "cleared": "resuelta"}
 # Spanish meanings of the Twilio codes that matter for delivery, translated from the project's
@@ -313,7 +300,7 @@ def _view(data: TranscriptData, content_hash: str) -> dict[str, Any]:
         "closed_at": clock.format(data.closed_at),
         "duration": format_span(data.closed_at - data.opened_at),
         "closed_by": data.closed_by,
-        "close_reason": CLOSE_REASON_LABELS.get(data.close_reason, data.close_reason),
+        "close_reason": label("close_reason", data.close_reason),
         "disposition": data.disposition or "(sin tipificación)",
         "note": data.note,
         "agents": [_agent_view(stint, data.closed_at, clock) for stint in data.agents],
@@ -365,7 +352,7 @@ def _attachment_label(attachment: Attachment) -> str:
 def _alert_view(alert: AlertEntry, clock: _LocalClock) -> dict[str, str]:
     return {
         "at": clock.format(alert.at),
-        "kind": ALERT_KIND_LABELS.get(alert.kind, alert.kind),
+        "kind": label("chat_alert", alert.kind),
         "state": ALERT_STATE_LABELS.get(alert.state, alert.state),
     }
 
@@ -374,11 +361,11 @@ def delivery_status_label(status: str | None, error_code: str = "", error_messag
     """`entregado`, `leído`, `fallido (código 30006: teléfono fijo u operador inalcanzable)`."""
     if status is None:
         return ""
-    label = DELIVERY_STATUS_LABELS.get(status, status)
+    shown = label("message_status", status).lower()  # it reads inside a sentence: "Estado de entrega: leído"
     if not error_code:
-        return label
+        return shown
     meaning = TWILIO_ERROR_TEXT.get(error_code, error_message)
-    return f"{label} (código {error_code}: {meaning})" if meaning else f"{label} (código {error_code})"
+    return f"{shown} (código {error_code}: {meaning})" if meaning else f"{shown} (código {error_code})"
 
 
 def format_span(span: timedelta) -> str:

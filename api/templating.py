@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse
 
 from api.navigation import is_current, nav_for_role, role_label
 from domain.common import DomainError
+from domain.labels import ASSIGNMENT_EXPLANATIONS, LABELS, actor_name
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_TEMPLATES_DIR = HERE / "templates"
@@ -122,12 +123,36 @@ class Pages:
         environment.policies["ext.i18n.trimmed"] = True
         environment.install_gettext_translations(self._translations[lang], newstyle=True)  # type: ignore[attr-defined]
         environment.filters["format_datetime"] = _datetime_formatter(lang)
+        environment.filters.update(_label_filters(self._translations[lang]))
         environment.filters["format_duration"] = format_duration
         # Also a global so macros imported without context can draw icons.
         environment.globals["asset_url"] = self.asset_url
         environment.globals["nav_is_current"] = is_current
         environment.globals["role_label"] = role_label
         return environment
+
+
+def _label_filters(translations: Translations) -> dict[str, Callable[..., str]]:
+    """Names of codes in the page's language (domain/labels.py): `{{ chat.close_reason | label("close_reason") }}`,
+    `{{ event.actor | actor(people) }}`, `{{ a.policy | explained(count) }}`, and `{{ text | translated }}` for a
+    msgid held in data (a default disposition's label)."""
+
+    def translated(text: str | None) -> str:
+        return translations.gettext(text) if text else ""  # gettext("") is the catalogue's header
+
+    def labelled(code: str | None, *kinds: str) -> str:
+        """The label of the first kind that knows the code; an unknown code is shown as recorded."""
+        found = next((LABELS[kind][code] for kind in kinds if code in LABELS[kind]), None) if code else None
+        return translated(found) if found else code or ""
+
+    def actor(value: str | None, people: Mapping[str, str]) -> str:
+        return actor_name(value, people, translated) if value else ""
+
+    def explained(policy: str, candidates: int) -> str:
+        """Why the router chose, from the decision itself: the text stored with the assignment is Spanish."""
+        return translated(ASSIGNMENT_EXPLANATIONS.get(policy, "")) % {"count": candidates}
+
+    return {"label": labelled, "actor": actor, "translated": translated, "explained": explained}
 
 
 def load_translations(locale_dir: Path, lang: str) -> Translations:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
+from domain.dispositions import DEFAULT_DISPOSITIONS, Disposition, check_dispositions, stored_disposition
 
 ROUTING_POLICIES = ("least_load", "round_robin")
 SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
@@ -47,8 +48,7 @@ class CampaignSettings:
     default_capacity: int = 5
     closing_message: str = "Gracias por comunicarte con nosotros. Tu conversación ha finalizado."
     closing_template_sid: str = ""
-    dispositions: tuple[str, ...] = ("acuerdo_de_pago", "promesa_de_pago", "no_interesado",
-                                     "informacion_entregada", "numero_equivocado")
+    dispositions: tuple[Disposition, ...] = DEFAULT_DISPOSITIONS
     flow_name: str = "default"
     # WhatsApp templates approved by Meta that agents may send outside the 24-hour window (R12):
     # ({"name": …, "content_sid": "HX…", "variables": ["1", "2", …]}, …).
@@ -67,8 +67,7 @@ class CampaignSettings:
             raise CampaignError("El cierre automático debe estar entre 1 y 168 horas")
         if not 1 <= self.default_capacity <= 50:
             raise CampaignError("La capacidad por defecto debe estar entre 1 y 50 chats")
-        if not self.dispositions:
-            raise CampaignError("La campaña necesita al menos una tipificación")
+        check_dispositions(self.dispositions)
         if self.closing_template_sid and not CONTENT_SID_PATTERN.match(self.closing_template_sid):
             raise CampaignError("El Content SID de la plantilla de cierre empieza por HX y tiene 34 caracteres")
         if not self.closing_message.strip():
@@ -97,7 +96,7 @@ class CampaignSettings:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["dispositions"] = list(self.dispositions)
+        data["dispositions"] = [d.to_dict() for d in self.dispositions]
         data["templates"] = [dict(t) for t in self.templates]
         return data
 
@@ -105,7 +104,7 @@ class CampaignSettings:
     def from_dict(cls, data: dict[str, Any]) -> CampaignSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "dispositions" in known:
-            known["dispositions"] = tuple(known["dispositions"])
+            known["dispositions"] = tuple(stored_disposition(d) for d in known["dispositions"])
         if "templates" in known:
             known["templates"] = tuple(dict(t) for t in known["templates"])
         return cls(**known)
@@ -232,7 +231,7 @@ class Campaign(Aggregate):
             raise CampaignError("Esa plantilla no está aprobada para la campaña del chat")
 
     def check_dispositions(self, disposition: str) -> None:
-        if disposition not in self.settings.dispositions:
+        if disposition not in {d.code for d in self.settings.dispositions}:
             raise CampaignError("La tipificación '%(disposition)s' no existe en la campaña %(campaign)s",
                                 disposition=disposition, campaign=self.name)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from domain.dispositions import disposition_label, stored_disposition
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
@@ -77,8 +78,10 @@ def chat(engine: Engine, chat_id: str) -> dict[str, Any] | None:
         found = dict(row)
         campaign = connection.execute(select(campaigns.c.name, campaigns.c.dispositions)
                                       .where(campaigns.c.id == found["campaign_id"])).first()
+    dispositions = [stored_disposition(d) for d in campaign.dispositions] if campaign else []
     found["campaign_name"] = campaign.name if campaign else ""
-    found["dispositions"] = list(campaign.dispositions) if campaign else []
+    found["dispositions"] = [d.to_dict() for d in dispositions]
+    found["disposition_label"] = disposition_label(found["disposition"], dispositions) if found["disposition"] else ""
     found["agent_name"] = agent_names(engine).get(found["agent_id"] or "", "")
     return found
 

@@ -22,6 +22,7 @@ from application.staff import Identity
 from despacho.bootstrap import Despacho
 from domain.common import DomainError
 from projections.admin_queries import agent_row, membership_history
+from projections.desk_queries import agent_names
 from projections.queries import list_agents, list_campaigns
 
 router = APIRouter(prefix="/admin/agents", include_in_schema=False,
@@ -49,6 +50,7 @@ def _form_page(request: Request, pages: Pages, agent: dict[str, Any] | None, val
     return pages.render(request, "admin/agent_form.html", {
         "agent": agent, "values": values, "error": error, "campaign_options": options,
         "role_options": _role_options(identity, pages, request.state.lang), "history": history, "campaign_names": names,
+        "people": agent_names(request.app.state.despacho.read_engine),
     }, status_code=422 if error else 200)
 
 

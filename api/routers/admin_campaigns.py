@@ -16,6 +16,7 @@ from api.security import allow, current_identity
 from api.templating import Pages
 from domain.campaigns import CONTENT_SID_PATTERN, WEEKDAYS, CampaignSettings
 from domain.common import DomainError
+from domain.dispositions import stored_disposition
 from projections.admin_queries import campaign_row
 from projections.queries import list_campaigns
 
@@ -30,7 +31,7 @@ class FormError(DomainError):
 
 
 def settings_from_form(form: FormData) -> dict[str, Any]:
-    """The settings a campaign form posts: hours per day (blank = closed), one disposition per line."""
+    """The settings a campaign form posts: hours per day (blank = closed), one disposition's label per line."""
     settings: dict[str, Any] = {key: str(form.get(key, "")).strip() for key in TEXT_SETTINGS}
     for key in INT_SETTINGS:
         try:
@@ -96,7 +97,7 @@ def _values_of(form: FormData) -> dict[str, Any]:
 
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
-    values["dispositions"] = "\n".join(row["dispositions"])
+    values["dispositions"] = "\n".join(stored_disposition(d).label for d in row["dispositions"])
     values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
                             "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():

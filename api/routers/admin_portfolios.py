@@ -21,6 +21,7 @@ from api.security import allow, current_identity
 from api.templating import Pages
 from domain.common import DomainError
 from projections.admin_queries import portfolio_imports, unfinished_or_failed_jobs
+from projections.desk_queries import agent_names
 from projections.queries import list_campaigns
 
 router = APIRouter(prefix="/admin/portfolios", include_in_schema=False, dependencies=[Depends(allow("admin"))])
@@ -32,7 +33,7 @@ def _upload_page(request: Request, pages: Pages, values: dict[str, str], error: 
     return pages.render(request, "admin/portfolios.html", {
         "campaigns": list_campaigns(engine), "values": values, "error": error,
         "jobs": unfinished_or_failed_jobs(engine), "imports": portfolio_imports(engine),
-        "max_megabytes": request.app.state.despacho.settings.max_upload_megabytes,
+        "max_megabytes": request.app.state.despacho.settings.max_upload_megabytes, "people": agent_names(engine),
     }, status_code=status_code)
 
 

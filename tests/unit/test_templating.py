@@ -18,6 +18,8 @@ import api
 from api.navigation import NAV_BY_ROLE, ROLE_LABELS
 from api.templating import Pages, choose_language, format_duration
 from despacho.assets import ICONS
+from domain import labels
+from domain.dispositions import DEFAULT_DISPOSITIONS
 
 API_DIR = Path(api.__file__).resolve().parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -450,6 +452,13 @@ def msgids_used_in_api_code() -> set[str]:
     return found
 
 
+def msgids_of_labels() -> set[str]:
+    """The names of codes (domain/labels.py) and the default dispositions, which pages translate."""
+    tables = [*labels.LABELS.values(), labels.SYSTEM_ACTORS, labels.ASSIGNMENT_EXPLANATIONS]
+    return {text for table in tables for text in table.values()} | {d.label for d in DEFAULT_DISPOSITIONS} | {
+        labels.SYSTEM, labels.UNKNOWN_USER, labels.CUSTOMER}
+
+
 def english_catalogue() -> dict[str, str]:
     with ENGLISH_CATALOGUE.open("rb") as po_file:
         catalog = read_po(po_file, locale="en")
@@ -459,6 +468,7 @@ def english_catalogue() -> dict[str, str]:
 def test_english_catalogue_translates_every_msgid_the_pages_use() -> None:
     used = msgids_used_in_templates() | msgids_used_in_api_code()
     used |= {item.label for items in NAV_BY_ROLE.values() for item in items} | set(ROLE_LABELS.values())
+    used |= msgids_of_labels()
 
     missing = sorted(used - english_catalogue().keys())
 

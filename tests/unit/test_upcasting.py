@@ -1,5 +1,6 @@
-"""Old events stay readable: a campaign stored before flows existed reads back on the default flow; an agent
-snapshotted before users chose a language has made no choice."""
+"""Old events stay readable: a campaign stored before flows existed reads back on the default flow, one stored
+before dispositions had labels reads its codes with labels; an agent snapshotted before users chose a language has
+made no choice."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Any
 
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
+from sqlalchemy import create_engine, select
 
 from application.store import EventStore
 from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
+from domain.dispositions import Disposition
+from projections.campaigns import CampaignsProjector
 
 CREATED_AT = datetime(2025, 3, 1, 13, 0, tzinfo=UTC)
 
@@ -20,13 +24,16 @@ def in_memory_store() -> EventStore:
     return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
-def store_as_version_1(store: EventStore, campaign: Campaign) -> None:
-    """Write the campaign's Created event the way the library stored it before `class_version = 2`."""
+def store_as_version_1(store: EventStore, campaign: Campaign, dispositions: list[str] | None = None) -> None:
+    """Write the campaign's Created event the way the library stored it before `class_version = 2` (and, given
+    `dispositions`, as bare codes the way campaigns were saved before dispositions had labels)."""
     created = campaign.collect_events()[0]
     current = store.mapper.to_stored_event(created)
     state: dict[str, Any] = store.mapper.transcoder.decode(current.state)
     state.pop("class_version")
     state["settings"].pop("flow_name")
+    if dispositions is not None:
+        state["settings"]["dispositions"] = dispositions
     store.recorder.insert_events([StoredEvent(originator_id=current.originator_id,
                                               originator_version=current.originator_version,
                                               topic=current.topic, state=store.mapper.transcoder.encode(state))])
@@ -91,3 +98,23 @@ def test_an_agent_snapshotted_before_languages_existed_has_chosen_none_and_may_c
     store.save(restored)
 
     assert store.repository.get(agent.id).language == "en"
+
+
+def test_a_campaign_saved_before_dispositions_had_labels_reads_and_projects_them_labelled() -> None:
+    store = in_memory_store()
+    store_as_version_1(store, a_campaign(CampaignSettings()), ["numero_equivocado", "pago_total"])
+    engine = create_engine("sqlite://")
+    projector = CampaignsProjector()
+    projector.metadata.create_all(engine)
+
+    campaign: Campaign = store.repository.get(Campaign.create_id("banco_a"))
+    with engine.begin() as connection:
+        for event in store.events.get(campaign.id):
+            projector.apply(connection, event)
+        [row] = connection.execute(select(projector.campaigns.c.dispositions))
+
+    assert campaign.settings.dispositions == (Disposition("numero_equivocado", "Número equivocado"),
+                                              Disposition("pago_total", "Pago total"))
+    campaign.check_dispositions("numero_equivocado")
+    assert row.dispositions == [{"code": "numero_equivocado", "label": "Número equivocado"},
+                                {"code": "pago_total", "label": "Pago total"}]
