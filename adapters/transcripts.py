@@ -42,7 +42,7 @@ from domain.labels import label
 
 AuthorKind = Literal["customer", "bot", "agent", "system"]
 
-CANONICAL_FORMAT = "despacho-transcript/1"
+CANONICAL_FORMAT = "despacho-transcript/2"  # 2: the customer's WhatsApp profile name beside the portfolio's
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Bitstream Vera ships inside reportlab: Latin-1 (á, é, ñ, ¿, ¡) and the usual punctuation,
 # embedded in the PDF, identical on every machine.
@@ -104,6 +104,7 @@ class TranscriptData:
     """IANA name, e.g. America/Bogota: every time is printed in the campaign's zone."""
     channel: str
     customer_name: str
+    """The portfolio's name once identified, else what the customer's profile or number says."""
     customer_document_type: str
     customer_document_number: str
     """The raw number: it is masked here, never printed whole."""
@@ -118,6 +119,8 @@ class TranscriptData:
     entries: Sequence[TranscriptEntry] = ()
     bot_steps: Sequence[BotStepEntry] = ()
     alerts: Sequence[AlertEntry] = ()
+    customer_profile_name: str = ""
+    """The WhatsApp profile name, printed beside a portfolio name that differs from it."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,7 @@ def _view(data: TranscriptData, content_hash: str) -> dict[str, Any]:
         "campaign_public_name": data.campaign_display_name or data.campaign_name,
         "channel": CHANNEL_LABELS.get(data.channel, data.channel),
         "customer_name": data.customer_name or "(sin nombre)",
+        "customer_profile_name": "" if data.customer_profile_name == data.customer_name else data.customer_profile_name,
         "document": _document_label(data),
         "customer_address": data.customer_address.removeprefix("whatsapp:"),
         "time_zone": f"{data.time_zone} ({clock.zone_label(data.closed_at)}, {clock.offset_label(data.closed_at)})",
@@ -417,8 +421,8 @@ def _canonical(data: TranscriptData) -> dict[str, Any]:
         "campaign": [data.campaign_name, data.campaign_display_name],
         "time_zone": data.time_zone,
         "channel": data.channel,
-        "customer": [data.customer_name, data.customer_document_type, mask_document(data.customer_document_number),
-                     data.customer_address],
+        "customer": [data.customer_name, data.customer_profile_name, data.customer_document_type,
+                     mask_document(data.customer_document_number), data.customer_address],
         "opened_at": instant(data.opened_at),
         "closed_at": instant(data.closed_at),
         "closed_by": data.closed_by,

@@ -47,8 +47,11 @@ class Progress:
 
 class ConversationService:
     def __init__(self, store: EventStore, clock: Clock, flows: FlowCatalog, world_for: Callable[[Chat], BotWorld],
-                 outbound: OutboundService, unidentified_campaign: Callable[[], str]) -> None:
+                 outbound: OutboundService, unidentified_campaign: Callable[[], str],
+                 customer_name: Callable[[str, str], str] = lambda campaign_id, document_number: "") -> None:
+        """`customer_name(campaign_id, document_number)` is the portfolio's name for an identified customer."""
         self.store = store
+        self.customer_name = customer_name
         self.clock = clock
         self.flows = flows
         self.world_for = world_for
@@ -88,7 +91,8 @@ class ConversationService:
                          actor=BOT, at=now)
         if turn.identification is not None:
             found = turn.identification
-            chat.identify(found.campaign_id, found.document_type, found.document_number, actor=BOT, at=now)
+            chat.identify(found.campaign_id, found.document_type, found.document_number, actor=BOT, at=now,
+                          customer_name=self.customer_name(found.campaign_id, found.document_number))
         replies = self._replies(chat, turn)
         outcome = turn.outcome
         if isinstance(outcome, HandedOff):

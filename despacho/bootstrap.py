@@ -47,6 +47,7 @@ from projections.base import Projector
 from projections.bot_world import SqlBotWorld, flow_for_sender
 from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
+from projections.desk_queries import portfolio_name
 from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.portfolios import PortfoliosProjector
@@ -132,7 +133,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
                                opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
         outbound=outbound, router=router,
         conversations=ConversationService(store, clock, FlowCatalog.from_directory(settings.flows_dir), world_for,
-                                          outbound, unidentified.campaign_id),
+                                          outbound, unidentified.campaign_id,
+                                          lambda campaign, document: portfolio_name(read_engine, campaign, document)),
         closing=closing, desk=DeskService(store, clock, outbound), files=files,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
         portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,

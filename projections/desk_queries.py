@@ -15,8 +15,8 @@ from domain.dispositions import disposition_label, stored_disposition
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
-                "document_type", "document_number", "agent_id", "opened_at", "queued_at", "assigned_at",
-                "last_customer_message_at", "last_agent_message_at", "unanswered_since", "outside_hours",
+                "customer_name", "document_type", "document_number", "agent_id", "opened_at", "queued_at",
+                "assigned_at", "last_customer_message_at", "last_agent_message_at", "unanswered_since", "outside_hours",
                 "closed_at", "close_reason", "disposition", "close_note", "alerted_streak_at")
 
 
@@ -135,6 +135,12 @@ def customer(engine: Engine, campaign_id: str | None, document_number: str | Non
     return dict(row) if row else None
 
 
+def portfolio_name(engine: Engine, campaign_id: str, document_number: str) -> str:
+    """The name the campaign's portfolio gives a document (staff see it; the bot never does)."""
+    found = customer(engine, campaign_id, document_number)
+    return str(found["full_name"]) if found else ""
+
+
 def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[dict[str, Any]]:
     """Agents of these campaigns with status, load, campaigns and open chats; chats of a campaign the
     agent no longer belongs to are flagged `orphaned`."""
@@ -144,8 +150,8 @@ def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[d
         links = connection.execute(select(members.c.agent_id, members.c.campaign_id)).all()
         rows = [dict(r) for r in connection.execute(query).mappings()]
         open_chats = [dict(r) for r in connection.execute(
-            select(chats.c.id, chats.c.agent_id, chats.c.campaign_id, chats.c.profile_name, chats.c.customer_address,
-                   chats.c.assigned_at, chats.c.unanswered_since)
+            select(chats.c.id, chats.c.agent_id, chats.c.campaign_id, chats.c.profile_name, chats.c.customer_name,
+                   chats.c.customer_address, chats.c.assigned_at, chats.c.unanswered_since)
             .where(chats.c.status == "assigned").order_by(chats.c.assigned_at)).mappings()]
     names = campaign_names(engine)
     memberships: dict[str, set[str]] = {}

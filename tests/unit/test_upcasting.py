@@ -1,6 +1,6 @@
 """Old events stay readable: a campaign stored before flows existed reads back on the default flow, one stored
-before dispositions had labels reads its codes with labels; an agent snapshotted before users chose a language has
-made no choice."""
+before dispositions had labels reads its codes with labels, an identification recorded before portfolio names reads
+with none; an agent snapshotted before users chose a language has made no choice."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, select
 from application.store import EventStore
 from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
+from domain.chats import Chat
 from domain.dispositions import Disposition
 from projections.campaigns import CampaignsProjector
 
@@ -75,15 +76,20 @@ def test_a_current_campaign_keeps_the_flow_it_was_created_with() -> None:
     assert campaign.settings.flow_name == "cobranza_v2"
 
 
+def without(store: EventStore, stored: StoredEvent, *fields: str, within: str = "") -> StoredEvent:
+    """The stored event or snapshot as an older release wrote it, before `fields` existed (in `within`, if given)."""
+    state: dict[str, Any] = store.mapper.transcoder.decode(stored.state)
+    for name in fields:
+        (state[within] if within else state).pop(name, None)
+    return StoredEvent(originator_id=stored.originator_id, originator_version=stored.originator_version,
+                       topic=stored.topic, state=store.mapper.transcoder.encode(state))
+
+
 def store_snapshot_without(store: EventStore, agent: Agent, attribute: str) -> None:
     """A snapshot of the agent as an older release took it, before `attribute` existed."""
-    stored = store.mapper.to_stored_event(Snapshot.take(agent))
-    state: dict[str, Any] = store.mapper.transcoder.decode(stored.state)
-    state["state"].pop(attribute, None)
     assert store.snapshots is not None
-    older = StoredEvent(originator_id=stored.originator_id, originator_version=stored.originator_version,
-                        topic=stored.topic, state=store.mapper.transcoder.encode(state))
-    store.snapshots.recorder.insert_events([older])
+    store.snapshots.recorder.insert_events([without(store, store.mapper.to_stored_event(Snapshot.take(agent)),
+                                                    attribute, within="state")])
 
 
 def test_an_agent_snapshotted_before_languages_existed_has_chosen_none_and_may_choose() -> None:
@@ -118,3 +124,18 @@ def test_a_campaign_saved_before_dispositions_had_labels_reads_and_projects_them
     campaign.check_dispositions("numero_equivocado")
     assert row.dispositions == [{"code": "numero_equivocado", "label": "Número equivocado"},
                                 {"code": "pago_total", "label": "Pago total"}]
+
+
+def test_an_identification_recorded_before_portfolio_names_reads_with_none() -> None:
+    store = in_memory_store()
+    chat = Chat.open("whatsapp", "whatsapp:+573001112233", "whatsapp:+5716000001", profile_name="Cliente",
+                     flow_name="default", actor="customer:whatsapp:+573001112233", at=CREATED_AT)
+    chat.identify("banco_a", "CC", "1020304050", customer_name="María Pérez", actor="system:bot", at=CREATED_AT)
+    opened, identified = (store.mapper.to_stored_event(e) for e in chat.collect_events())
+    store.recorder.insert_events([opened, without(store, identified, "class_version", "customer_name")])
+
+    restored: Chat = store.repository.get(chat.id)
+    [_, event] = store.events.get(chat.id)
+
+    assert (restored.document_number, restored.customer_name, restored.profile_name) == ("1020304050", "", "Cliente")
+    assert isinstance(event, Chat.CustomerIdentified) and event.customer_name == ""
