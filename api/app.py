@@ -20,6 +20,7 @@ from api.flash import FLASH_COOKIE, read_flashes
 from api.routers import (
     admin_agents,
     admin_campaigns,
+    admin_flows,
     admin_portfolios,
     alerts,
     audit,
@@ -65,7 +66,8 @@ def create_app(despacho: Despacho) -> FastAPI:
     for router in (health.router, auth.router, dashboard.router, audit.router, live.router,
                    campaigns.router, staff.router, webhooks.router):
         app.include_router(router)
-    for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router):
+    for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router,
+                   admin_flows.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
                    message_audit.router):
