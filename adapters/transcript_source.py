@@ -26,13 +26,11 @@ from adapters.transcripts import (
 )
 from application.closing import StoredTranscript
 from application.store import EventStore
+from domain.campaigns import Campaign
 from domain.chats import Chat
+from domain.dispositions import disposition_label
+from domain.labels import actor_name, bot_step_action
 from domain.messages import OutboundMessage
-
-CLOSE_REASONS_ES = {"agent": "Cierre del asesor", "supervisor": "Cierre del supervisor",
-                    "auto_24h": "Cierre automático (24 h sin mensajes del cliente)",
-                    "opt_out": "El cliente pidió la baja", "bot": "Cerrado por el bot",
-                    "bot_inactivity": "Inactividad en el bot"}
 
 
 class TranscriptMaker:
@@ -61,11 +59,12 @@ class TranscriptMaker:
             campaign_name=campaign.name if campaign else "Sin campaña",
             campaign_display_name=campaign.display_name if campaign else "",
             time_zone=campaign.settings.time_zone if campaign else "America/Bogota",
-            channel=chat.channel, customer_name=chat.profile_name or chat.customer_address,
+            channel=chat.channel, customer_name=chat.customer_name or chat.profile_name or chat.customer_address,
+            customer_profile_name=chat.profile_name,
             customer_document_type=chat.document_type, customer_document_number=chat.document_number,
             customer_address=chat.customer_address, opened_at=events[0].at, closed_at=closed.at,
-            closed_by=self._who(closed.actor), close_reason=CLOSE_REASONS_ES.get(closed.reason, closed.reason),
-            disposition=closed.disposition, note=closed.note,
+            closed_by=self._who(closed.actor), close_reason=closed.reason,
+            disposition=self._disposition(closed.disposition, campaign), note=closed.note,
             agents=self._stints(events), entries=self._entries(events), bot_steps=self._bot_steps(events),
             alerts=[AlertEntry(e.at, e.kind, "registrada") for e in events if isinstance(e, Chat.AlertRaised)],
         )
@@ -86,7 +85,7 @@ class TranscriptMaker:
         if isinstance(event, Chat.AgentReplied):
             kind, name = "agent", self._name(event.agent_id)
         elif isinstance(event, Chat.BotReplied):
-            kind, name = "bot", "Bot"
+            kind, name = "bot", ""
         else:
             kind, name = "system", "Confirmación de cierre"
         text = message.body or f"[Plantilla {message.content_sid}]"
@@ -109,14 +108,17 @@ class TranscriptMaker:
 
     @staticmethod
     def _bot_steps(events: list[Any]) -> list[BotStepEntry]:
-        return [BotStepEntry(e.at, str(step.get("state", "")), str(step.get("kind", step.get("action", ""))))
+        return [BotStepEntry(e.at, str(step.get("state", "")),
+                             bot_step_action(str(step.get("kind", "")), str(step.get("detail", ""))))
                 for e in events if isinstance(e, Chat.BotAdvanced) for step in e.steps]
 
+    @staticmethod
+    def _disposition(code: str, campaign: Campaign | None) -> str:
+        return disposition_label(code, campaign.settings.dispositions if campaign else ()) if code else ""
+
     def _who(self, actor: str) -> str:
-        if actor.startswith("user:"):
-            return self._name(actor.removeprefix("user:"))
-        return {"system:timers": "Sistema (regla de 24 horas)", "system:opt_out": "Sistema (baja del cliente)"}.get(
-            actor, "Sistema")
+        user_id = actor.removeprefix("user:") if actor.startswith("user:") else ""
+        return actor_name(actor, {user_id: self._name(user_id)} if user_id else {})
 
     def _name(self, agent_id: str) -> str:
         agent = self._get(agent_id)

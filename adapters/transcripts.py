@@ -38,12 +38,13 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from adapters.file_storage import FileStorage, StoredFile
+from domain.labels import label
 from domain.messages import FAILED_STATUSES
 from domain.text import format_duration
 
 AuthorKind = Literal["customer", "bot", "agent", "system"]
 
-CANONICAL_FORMAT = "despacho-transcript/1"
+CANONICAL_FORMAT = "despacho-transcript/2"  # 2: the customer's WhatsApp profile name beside the portfolio's
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Bitstream Vera ships inside reportlab: Latin-1 (á, é, ñ, ¿, ¡) and the usual punctuation,
 # embedded in the PDF, identical on every machine.
@@ -105,6 +106,7 @@ class TranscriptData:
     """IANA name, e.g. America/Bogota: every time is printed in the campaign's zone."""
     channel: str
     customer_name: str
+    """The portfolio's name once identified, else what the customer's profile or number says."""
     customer_document_type: str
     customer_document_number: str
     """The raw number: it is masked here, never printed whole."""
@@ -119,6 +121,8 @@ class TranscriptData:
     entries: Sequence[TranscriptEntry] = ()
     bot_steps: Sequence[BotStepEntry] = ()
     alerts: Sequence[AlertEntry] = ()
+    customer_profile_name: str = ""
+    """The WhatsApp profile name, printed beside a portfolio name that differs from it."""
 
 
 @dataclass(frozen=True)
@@ -261,21 +265,6 @@ def _stamp_identity(pdf: bytes, closed_at: datetime, content_hash: str) -> bytes
 
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 AUTHOR_LABELS = {"customer": "Cliente", "bot": "Bot", "agent": "Asesor", "system": "Sistema"}
-CLOSE_REASON_LABELS = {
-    "agent": "Cerrado por el asesor",
-    "supervisor": "Cerrado por un supervisor",
-    "auto_24h": "Cierre automático: 24 horas sin mensajes del cliente",
-    "opt_out": "El cliente pidió no recibir más mensajes",
-    "bot": "Finalizado en el bot",
-    "bot_inactivity": "Cierre automático por inactividad en el bot",
-}
-DELIVERY_STATUS_LABELS = {
-    "requested": "pendiente de envío", "accepted": "aceptado", "scheduled": "programado",
-    "queued": "en cola", "sending": "enviando", "sent": "enviado", "delivered": "entregado",
-    "undelivered": "no entregado", "read": "leído", "failed": "fallido", "canceled": "cancelado",
-    "answered_by_twilio": "respondido por Twilio",
-}
-ALERT_KIND_LABELS = {"unanswered": "Cliente sin respuesta del asesor", "queue_wait": "Espera prolongada en cola"}
 ALERT_STATE_LABELS = {"raised": "emitida", "acknowledged": "atendida", "resolved": "resuelta",
                       "cleared": "resuelta"}
 # Spanish meanings of the Twilio codes that matter for delivery, translated from the project's
@@ -308,6 +297,7 @@ def _view(data: TranscriptData, content_hash: str) -> dict[str, Any]:
         "campaign_public_name": data.campaign_display_name or data.campaign_name,
         "channel": CHANNEL_LABELS.get(data.channel, data.channel),
         "customer_name": data.customer_name or "(sin nombre)",
+        "customer_profile_name": "" if data.customer_profile_name == data.customer_name else data.customer_profile_name,
         "document": _document_label(data),
         "customer_address": data.customer_address.removeprefix("whatsapp:"),
         "time_zone": f"{data.time_zone} ({clock.zone_label(data.closed_at)}, {clock.offset_label(data.closed_at)})",
@@ -315,7 +305,7 @@ def _view(data: TranscriptData, content_hash: str) -> dict[str, Any]:
         "closed_at": clock.format(data.closed_at),
         "duration": format_duration(data.closed_at - data.opened_at),
         "closed_by": data.closed_by,
-        "close_reason": CLOSE_REASON_LABELS.get(data.close_reason, data.close_reason),
+        "close_reason": label("close_reason", data.close_reason),
         "disposition": data.disposition or "(sin tipificación)",
         "note": data.note,
         "agents": [_agent_view(stint, data.closed_at, clock) for stint in data.agents],
@@ -367,7 +357,7 @@ def _attachment_label(attachment: Attachment) -> str:
 def _alert_view(alert: AlertEntry, clock: _LocalClock) -> dict[str, str]:
     return {
         "at": clock.format(alert.at),
-        "kind": ALERT_KIND_LABELS.get(alert.kind, alert.kind),
+        "kind": label("chat_alert", alert.kind),
         "state": ALERT_STATE_LABELS.get(alert.state, alert.state),
     }
 
@@ -376,11 +366,11 @@ def delivery_status_label(status: str | None, error_code: str = "", error_messag
     """`entregado`, `leído`, `fallido (código 30006: teléfono fijo u operador inalcanzable)`."""
     if status is None:
         return ""
-    label = DELIVERY_STATUS_LABELS.get(status, status)
+    shown = label("message_status", status).lower()  # it reads inside a sentence: "Estado de entrega: leído"
     if not error_code:
-        return label
+        return shown
     meaning = TWILIO_ERROR_TEXT.get(error_code, error_message)
-    return f"{label} (código {error_code}: {meaning})" if meaning else f"{label} (código {error_code})"
+    return f"{shown} (código {error_code}: {meaning})" if meaning else f"{shown} (código {error_code})"
 
 
 class _LocalClock:
@@ -419,8 +409,8 @@ def _canonical(data: TranscriptData) -> dict[str, Any]:
         "campaign": [data.campaign_name, data.campaign_display_name],
         "time_zone": data.time_zone,
         "channel": data.channel,
-        "customer": [data.customer_name, data.customer_document_type, mask_document(data.customer_document_number),
-                     data.customer_address],
+        "customer": [data.customer_name, data.customer_profile_name, data.customer_document_type,
+                     mask_document(data.customer_document_number), data.customer_address],
         "opened_at": instant(data.opened_at),
         "closed_at": instant(data.closed_at),
         "closed_by": data.closed_by,

@@ -20,6 +20,7 @@ from api.flash import FLASH_COOKIE, read_flashes
 from api.routers import (
     admin_agents,
     admin_campaigns,
+    admin_flows,
     admin_portfolios,
     alerts,
     audit,
@@ -37,8 +38,8 @@ from api.routers import (
     supervisor,
     webhooks,
 )
-from api.security import SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
-from api.templating import Pages, choose_language
+from api.security import LANGUAGE_COOKIE, SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
+from api.templating import DEFAULT_LANGUAGE, Pages, choose_language
 from application.staff import Identity
 from despacho.assets import static_fingerprint
 from despacho.bootstrap import Despacho
@@ -63,7 +64,8 @@ def create_app(despacho: Despacho) -> FastAPI:
     for router in (health.router, auth.router, dashboard.router, audit.router, live.router,
                    campaigns.router, staff.router, webhooks.router):
         app.include_router(router)
-    for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router):
+    for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router,
+                   admin_flows.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
                    message_audit.router):
@@ -79,7 +81,6 @@ async def authenticate(request: Request, call_next: Callable[[Request], Awaitabl
         request.state.user, request.state.auth_kind = None, "twilio"
         return await call_next(request)
     despacho: Despacho = request.app.state.despacho
-    request.state.lang = choose_language(request.headers.get("accept-language"), request.cookies.get("lang"))
     request.state.flashes = read_flashes(request)
     request.state.user, request.state.auth_kind = None, ""
     authorization = request.headers.get("authorization", "")
@@ -94,6 +95,8 @@ async def authenticate(request: Request, call_next: Callable[[Request], Awaitabl
             request.state.auth_kind = "cookie" if request.state.user else ""
             request.state.csrf_token = session.csrf_token
             request.state.session_id = session.session_id if request.state.user else ""
+    request.state.lang = choose_language(getattr(request.state.user, "language", None),
+                                         request.cookies.get(LANGUAGE_COOKIE))
     if request.state.user is None and session is None:
         request.state.auth_kind = "anonymous"
         request.state.csrf_token = request.cookies.get(ANONYMOUS_CSRF_COOKIE) or secrets.token_urlsafe(24)
@@ -126,7 +129,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFoundError) else 422)
+        detail = request.app.state.pages.explain(getattr(request.state, "lang", DEFAULT_LANGUAGE), exc)
+        return JSONResponse({"detail": detail}, status_code=404 if isinstance(exc, NotFoundError) else 422)
 
     # Starlette's class, so the router's own 404 (no such page) gets the page too, not only our raises.
     @app.exception_handler(HTTPException)

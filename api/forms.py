@@ -21,6 +21,6 @@ def form_outcome(request: Request, despacho: Despacho, pages: Pages, command: Ca
     try:
         command()
     except DomainError as exc:
-        return redirect_with_flash(request, back, "error", str(exc))
+        return redirect_with_flash(request, back, "error", pages.explain(request.state.lang, exc))
     see_own_writes(despacho, *projectors)
     return redirect_with_flash(request, then or back, "success", pages.translate(request.state.lang, success))

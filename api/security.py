@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from application.staff import Identity
 
 SESSION_COOKIE = "despacho_session"
+LANGUAGE_COOKIE = "lang"
 ROLES = ("admin", "supervisor", "agent", "auditor")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ACCESS_MARK = "__despacho_access__"

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from api.navigation import is_current, nav_for_role, role_label
+from domain.common import DomainError
+from domain.labels import ASSIGNMENT_EXPLANATIONS, LABELS, actor_name
 from domain.text import format_duration as shared_format_duration
 
 HERE = Path(__file__).resolve().parent
@@ -81,6 +83,10 @@ class Pages:
         text = translations.gettext(msgid)
         return text % variables if variables else text
 
+    def explain(self, lang: str, error: DomainError) -> str:
+        """A domain refusal in the user's language: its message is a msgid of the catalogue."""
+        return self.translate(lang, error.message, **error.variables)
+
     def asset_url(self, path: str) -> str:
         return "/static/" + path.lstrip("/") + "?v=" + self._asset_version
 
@@ -118,12 +124,36 @@ class Pages:
         environment.policies["ext.i18n.trimmed"] = True
         environment.install_gettext_translations(self._translations[lang], newstyle=True)  # type: ignore[attr-defined]
         environment.filters["format_datetime"] = _datetime_formatter(lang)
+        environment.filters.update(_label_filters(self._translations[lang]))
         environment.filters["format_duration"] = format_duration
         # Also a global so macros imported without context can draw icons.
         environment.globals["asset_url"] = self.asset_url
         environment.globals["nav_is_current"] = is_current
         environment.globals["role_label"] = role_label
         return environment
+
+
+def _label_filters(translations: Translations) -> dict[str, Callable[..., str]]:
+    """Names of codes in the page's language (domain/labels.py): `{{ chat.close_reason | label("close_reason") }}`,
+    `{{ event.actor | actor(people) }}`, `{{ a.policy | explained(count) }}`, and `{{ text | translated }}` for a
+    msgid held in data (a default disposition's label)."""
+
+    def translated(text: str | None) -> str:
+        return translations.gettext(text) if text else ""  # gettext("") is the catalogue's header
+
+    def labelled(code: str | None, *kinds: str) -> str:
+        """The label of the first kind that knows the code; an unknown code is shown as recorded."""
+        found = next((LABELS[kind][code] for kind in kinds if code in LABELS[kind]), None) if code else None
+        return translated(found) if found else code or ""
+
+    def actor(value: str | None, people: Mapping[str, str]) -> str:
+        return actor_name(value, people, translated) if value else ""
+
+    def explained(policy: str, candidates: int) -> str:
+        """Why the router chose, from the decision itself: the text stored with the assignment is Spanish."""
+        return translated(ASSIGNMENT_EXPLANATIONS.get(policy, "")) % {"count": candidates}
+
+    return {"label": labelled, "actor": actor, "translated": translated, "explained": explained}
 
 
 def load_translations(locale_dir: Path, lang: str) -> Translations:
@@ -137,36 +167,16 @@ def load_translations(locale_dir: Path, lang: str) -> Translations:
     return Translations(fp=compiled)
 
 
-def choose_language(accept_language: str | None, cookie: str | None) -> str:
-    """The page language: the user's saved choice, else the browser's preference, else Spanish."""
-    if cookie in SUPPORTED_LANGUAGES:
-        return cookie
-    for language in _languages_by_preference(accept_language or ""):
-        if language in SUPPORTED_LANGUAGES:
-            return language
+def choose_language(saved: str | None, cookie: str | None) -> str:
+    """The page language: the signed-in user's saved choice, else this browser's, else Spanish (Colombia).
+
+    The browser's Accept-Language is deliberately ignored: call centers' browsers say English by
+    default while the agents work in Spanish.
+    """
+    for choice in (saved, cookie):
+        if choice in SUPPORTED_LANGUAGES:
+            return choice
     return DEFAULT_LANGUAGE
-
-
-def _languages_by_preference(accept_language: str) -> list[str]:
-    weighted: list[tuple[float, str]] = []
-    for part in accept_language.split(","):
-        tag, _, params = part.strip().partition(";")
-        weight = _quality(params)
-        if tag and weight > 0:
-            weighted.append((weight, tag.split("-")[0].strip().lower()))
-    # sorted() is stable, so equal weights keep the browser's order.
-    return [language for _, language in sorted(weighted, key=lambda pair: -pair[0])]
-
-
-def _quality(params: str) -> float:
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        if name == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
 
 
 def _datetime_formatter(lang: str) -> Callable[[datetime | None, str], str]:

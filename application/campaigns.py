@@ -13,6 +13,7 @@ from application.ports import Clock
 from application.store import EventStore
 from domain.campaigns import Campaign, CampaignError, CampaignSettings
 from domain.common import NotFoundError
+from domain.dispositions import DEFAULT_DISPOSITIONS, Disposition, typed_dispositions
 
 
 class CampaignExistsError(CampaignError):
@@ -36,8 +37,12 @@ class CampaignService:
 
     def register(self, code: str, name: str, display_name: str, settings: dict[str, Any], *,
                  senders: Sequence[tuple[str, str, bool]] = (), actor: str) -> UUID:
-        """A new campaign with its senders (address, channel, is_default), saved together."""
+        """A new campaign with its senders (address, channel, is_default), saved together.
+
+        `settings["dispositions"]`, when given, are the labels people read ("Acuerdo de pago"); each gets a code.
+        """
         now = self.clock.now()
+        settings = with_typed_dispositions(settings, DEFAULT_DISPOSITIONS)
         campaign_settings = self._with_known_flow(CampaignSettings.from_dict(settings))
         campaign = Campaign.register(code.strip().lower(), name, display_name, campaign_settings, actor=actor, at=now)
         for address, channel, is_default in senders:
@@ -45,12 +50,14 @@ class CampaignService:
         try:
             self.store.save(campaign)
         except IntegrityError as exc:
-            raise CampaignExistsError(f"Ya existe una campaña con el código {code}") from exc
+            raise CampaignExistsError("Ya existe una campaña con el código %(code)s", code=code) from exc
         return campaign.id
 
     def edit(self, campaign_id: UUID, name: str, display_name: str, changes: dict[str, Any], *,
              actor: str) -> None:
+        """Typed dispositions that name one the campaign has keep its code, so the closes already counted stay."""
         campaign = self.get(campaign_id)
+        changes = with_typed_dispositions(changes, campaign.settings.dispositions)
         campaign.edit(name=name, display_name=display_name,
                       settings=self._with_known_flow(campaign.settings.updated(changes)), actor=actor,
                       at=self.clock.now())
@@ -90,3 +97,10 @@ class CampaignService:
         campaign_id: UUID = Campaign.create_id(code.strip().lower())
         self.get(campaign_id)
         return campaign_id
+
+
+def with_typed_dispositions(settings: dict[str, Any], existing: Sequence[Disposition]) -> dict[str, Any]:
+    if "dispositions" not in settings:
+        return settings
+    typed = typed_dispositions([str(line) for line in settings["dispositions"]], existing)
+    return {**settings, "dispositions": [d.to_dict() for d in typed]}

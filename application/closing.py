@@ -22,7 +22,7 @@ from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
 from domain.campaigns import Campaign
 from domain.chats import Chat, ChatError
-from domain.common import DomainError
+from domain.common import DomainError, NotFoundError
 from domain.messages import OutboundMessage
 from domain.messaging_rules import whatsapp_window_open
 from domain.threads import CustomerThread
@@ -125,7 +125,7 @@ class ClosingService:
         try:
             aggregate: object = self.store.repository.get(aggregate_id)
         except AggregateNotFoundError as exc:
-            raise DomainError(f"{kind.__name__} desconocido") from exc
+            raise NotFoundError("No existe el registro %(id)s", id=aggregate_id) from exc
         if not isinstance(aggregate, kind):
-            raise DomainError(f"{aggregate_id} no es un {kind.__name__}")
+            raise NotFoundError("No existe el registro %(id)s", id=aggregate_id)
         return aggregate

@@ -47,8 +47,12 @@ class Progress:
 
 class ConversationService:
     def __init__(self, store: EventStore, clock: Clock, flows: FlowCatalog, world_for: Callable[[Chat], BotWorld],
-                 outbound: OutboundService, unidentified_campaign: Callable[[], str]) -> None:
+                 outbound: OutboundService, unidentified_campaign: Callable[[], str],
+                 customer_name: Callable[[str, str, str], str] = lambda campaign_id, kind, number: "") -> None:
+        """`customer_name(campaign_id, document_type, document_number)` is the portfolio's name for an
+        identified customer."""
         self.store = store
+        self.customer_name = customer_name
         self.clock = clock
         self.flows = flows
         self.world_for = world_for
@@ -88,7 +92,9 @@ class ConversationService:
                          actor=BOT, at=now)
         if turn.identification is not None:
             found = turn.identification
-            chat.identify(found.campaign_id, found.document_type, found.document_number, actor=BOT, at=now)
+            chat.identify(found.campaign_id, found.document_type, found.document_number, actor=BOT, at=now,
+                          customer_name=self.customer_name(found.campaign_id, found.document_type,
+                                                           found.document_number))
         outcome = turn.outcome
         if isinstance(outcome, HandedOff):
             campaign_id = outcome.campaign_id or self.unidentified_campaign()

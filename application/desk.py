@@ -29,7 +29,7 @@ class DeskService:
         if not text and not content_sid:
             raise ChatError("Escribe un mensaje o elige una plantilla")
         if len(text) > MAX_REPLY_LENGTH:
-            raise ChatError(f"El mensaje supera {MAX_REPLY_LENGTH} caracteres")
+            raise ChatError("El mensaje supera %(most)s caracteres", most=MAX_REPLY_LENGTH)
 
         def command() -> str:
             chat = self._chat(chat_id)

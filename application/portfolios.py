@@ -172,7 +172,7 @@ class PortfolioService:
     def _active_campaign(self, campaign_id: UUID) -> None:
         campaign = self.campaigns.get(campaign_id)
         if campaign.archived:
-            raise PortfolioImportError(f"La campaña {campaign.code} está archivada")
+            raise PortfolioImportError("La campaña %(campaign)s está archivada", campaign=campaign.name)
 
     def _uploads(self) -> UploadStore:
         if self.uploads is None:

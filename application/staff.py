@@ -46,6 +46,8 @@ class Identity:
     name: str
     role: str
     campaigns: frozenset[str]
+    language: str = ""
+    """The page language the user chose ("es", "en"), empty if they never chose."""
 
 
 class StaffService:
@@ -67,7 +69,7 @@ class StaffService:
         try:
             self.store.save(agent)
         except IntegrityError as exc:
-            raise AgentExistsError(f"Ya existe un usuario '{agent.login}'") from exc
+            raise AgentExistsError("Ya existe un usuario '%(login)s'", login=agent.login) from exc
         return agent.id
 
     def edit(self, agent_id: UUID, *, name: str, role: str, capacity: int,
@@ -104,6 +106,13 @@ class StaffService:
         def command() -> None:
             agent = self.get(agent_id)
             agent.change_status(status, actor=actor, at=self.clock.now())
+            self.store.save(agent)
+        retry_on_conflict(command)
+
+    def choose_language(self, agent_id: UUID, language: str, *, actor: str) -> None:
+        def command() -> None:
+            agent = self.get(agent_id)
+            agent.choose_language(language, actor=actor, at=self.clock.now())
             self.store.save(agent)
         retry_on_conflict(command)
 
@@ -224,12 +233,12 @@ def may_manage(identity: Identity, roles: set[str], before: frozenset[str], afte
 
 
 def identity_of(agent: Agent) -> Identity:
-    return Identity(str(agent.id), agent.login, agent.name, agent.role, frozenset(agent.campaigns))
+    return Identity(str(agent.id), agent.login, agent.name, agent.role, frozenset(agent.campaigns), agent.language)
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres")
+        raise WeakPasswordError("La contraseña debe tener al menos %(least)s caracteres", least=MIN_PASSWORD_LENGTH)
 
 
 def _digest(secret: str) -> str:

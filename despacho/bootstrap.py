@@ -50,6 +50,7 @@ from projections.base import Projector
 from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_sender
 from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
+from projections.desk_queries import portfolio_name
 from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.portfolio_directory import SqlCustomerDirectory
@@ -142,8 +143,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender),
                                opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
         outbound=outbound, router=router,
-        conversations=ConversationService(store, clock, flows, world_for,
-                                          outbound, unidentified.campaign_id),
+        conversations=ConversationService(store, clock, flows, world_for, outbound, unidentified.campaign_id,
+                                          lambda campaign, kind, number: portfolio_name(read_engine, campaign, kind,
+                                                                                        number)),
         closing=closing, desk=DeskService(store, clock, outbound), files=files,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
         portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,

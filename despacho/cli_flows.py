@@ -16,18 +16,14 @@ import click
 from adapters.flow_files import (
     SHIPPED_FLOWS_DIR,
     SHIPPED_SCENARIOS_DIR,
-    FlowCatalog,
     FlowFileError,
     FlowNotFoundError,
     flow_files,
-    flow_lines,
     label,
-    parse_flow,
-    read_text,
     scenario_files,
 )
+from adapters.flow_files.checking import check_file, check_files
 from adapters.flow_files.scenario_runs import ScenarioFileRun, run_scenario_file, states_not_visited
-from domain.flows import Flow, check_flow
 
 PathsArgument = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 
@@ -44,45 +40,18 @@ def check(paths: tuple[Path, ...]) -> None:
     files = _expand(paths, flow_files) if paths else flow_files(SHIPPED_FLOWS_DIR)
     if not files:
         _fail("No encontré archivos de flujo (.yaml) para revisar.")
-    problems = 0
-    good: list[Flow] = []
-    for path in files:
-        flow, messages = _check_file(path)
-        problems += len(messages)
-        for message in messages:
+    report = check_files(files)
+    for checked in report.files:
+        for message in checked.problems:
             click.echo(message)
-        if flow is not None and not messages:
-            good.append(flow)
-            click.echo(f"{label(path)}: sin problemas ({flow.name}, versión {flow.version}, "
-                       f"{len(flow.states)} estados)")
-    problems += _duplicate_versions(good)
-    click.echo(f"{problems} problema(s) en {len(files)} archivo(s) de flujo.")
-    if problems:
+        if checked.flow is not None and not checked.problems:
+            click.echo(f"{checked.label}: sin problemas ({checked.flow.name}, versión {checked.flow.version}, "
+                       f"{len(checked.flow.states)} estados)")
+    for message in report.set_problems:
+        click.echo(message)
+    click.echo(f"{report.problem_count} problema(s) en {len(files)} archivo(s) de flujo.")
+    if report.problem_count:
         sys.exit(1)
-
-
-def _check_file(path: Path) -> tuple[Flow | None, list[str]]:
-    try:
-        text = read_text(path)
-        flow = parse_flow(text, label(path))
-    except FlowFileError as exc:
-        return None, exc.problems
-    lines = flow_lines(text)
-    messages = []
-    for problem in check_flow(flow):
-        line = lines.of_state(problem.state)
-        messages.append(f"{label(path)}{f':{line}' if line else ''}: {problem}")
-    return flow, messages
-
-
-def _duplicate_versions(flows_found: list[Flow]) -> int:
-    try:
-        FlowCatalog(flows_found)
-    except FlowFileError as exc:
-        for message in exc.problems:
-            click.echo(message)
-        return len(exc.problems)
-    return 0
 
 
 @flows.command("test")
@@ -129,7 +98,7 @@ def _report_coverage(runs: list[ScenarioFileRun], *, check_untested: bool) -> in
     if check_untested:
         tested = {run.flow.name for run in runs}
         for path in flow_files(SHIPPED_FLOWS_DIR):
-            flow, _ = _check_file(path)
+            flow = check_file(path).flow
             if flow is not None and flow.name not in tested:
                 problems += 1
                 click.echo(f"El flujo {flow.name} ({label(path)}) no tiene pruebas en {label(SHIPPED_SCENARIOS_DIR)}.")

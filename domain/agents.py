@@ -18,6 +18,8 @@ from domain.common import DomainError, natural_id, require_aware
 
 ROLES = ("admin", "supervisor", "agent", "auditor")
 STATUSES = ("available", "break", "offline")
+LANGUAGES = ("es", "en")
+"""Languages of the pages; Spanish (Colombia) unless the user chose otherwise."""
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MAX_CAPACITY = 50
 
@@ -39,6 +41,10 @@ class AgentUnavailableError(AgentError):
 
 
 class Agent(Aggregate):
+    language = ""
+    """The page language the user chose; empty until they choose one. A class default, so an agent
+    restored from a snapshot taken before users could choose has made no choice."""
+
     @staticmethod
     def create_id(login: str, **_: Any) -> UUID:
         return natural_id("agent", login)
@@ -123,9 +129,20 @@ class Agent(Aggregate):
     def _reactivated(self, actor: str, at: datetime) -> None:
         self.active = True
 
+    def choose_language(self, language: str, *, actor: str, at: datetime) -> None:
+        """Remembered on the account, so the choice follows the user to any browser."""
+        if language not in LANGUAGES:
+            raise AgentError("Idioma desconocido: use es o en")
+        if language != self.language:
+            self._language_chosen(language=language, actor=actor, at=require_aware(at))
+
+    @event("LanguageChosen")
+    def _language_chosen(self, language: str, actor: str, at: datetime) -> None:
+        self.language = language
+
     def change_status(self, status: str, *, actor: str, at: datetime) -> None:
         if status not in STATUSES:
-            raise AgentError(f"Estado desconocido: {status}")
+            raise AgentError("Estado desconocido: %(status)s", status=status)
         if not self.active and status != "offline":
             raise AgentUnavailableError("La cuenta está desactivada")
         if status != self.status:
@@ -143,14 +160,14 @@ class Agent(Aggregate):
 
     def check_can_take(self, campaign_id: str, *, require_available: bool = True) -> None:
         if not self.active or self.role != "agent":
-            raise AgentUnavailableError(f"{self.name} no puede recibir chats")
+            raise AgentUnavailableError("%(name)s no puede recibir chats", name=self.name)
         if campaign_id not in self.campaigns:
-            raise NotCampaignMemberError(f"{self.name} no pertenece a la campaña del chat")
+            raise NotCampaignMemberError("%(name)s no pertenece a la campaña del chat", name=self.name)
         if len(self.open_chats) >= self.capacity:
-            raise CapacityExceededError(
-                f"{self.name} ya tiene {len(self.open_chats)} chats (capacidad {self.capacity})")
+            raise CapacityExceededError("%(name)s ya tiene %(open)s chats (capacidad %(capacity)s)", name=self.name,
+                                        open=len(self.open_chats), capacity=self.capacity)
         if require_available and self.status != "available":
-            raise AgentUnavailableError(f"{self.name} no está disponible")
+            raise AgentUnavailableError("%(name)s no está disponible", name=self.name)
 
     @event("ChatTaken")
     def _chat_taken(self, chat_id: str, campaign_id: str, actor: str, at: datetime) -> None:
@@ -187,6 +204,6 @@ def _check_profile(name: str, role: str, capacity: int) -> None:
     if not name.strip() or len(name) > 120:
         raise AgentError("El nombre es obligatorio (hasta 120 caracteres)")
     if role not in ROLES:
-        raise AgentError(f"Rol desconocido: {role}")
+        raise AgentError("Rol desconocido: %(role)s", role=role)
     if not 1 <= capacity <= MAX_CAPACITY:
-        raise AgentError(f"La capacidad debe estar entre 1 y {MAX_CAPACITY} chats")
+        raise AgentError("La capacidad debe estar entre 1 y %(most)s chats", most=MAX_CAPACITY)

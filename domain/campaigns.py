@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
+from domain.dispositions import DEFAULT_DISPOSITIONS, Disposition, check_dispositions, stored_disposition
 
 ROUTING_POLICIES = ("least_load", "round_robin")
 SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
@@ -47,8 +48,7 @@ class CampaignSettings:
     default_capacity: int = 5
     closing_message: str = "Gracias por comunicarte con nosotros. Tu conversación ha finalizado."
     closing_template_sid: str = ""
-    dispositions: tuple[str, ...] = ("acuerdo_de_pago", "promesa_de_pago", "no_interesado",
-                                     "informacion_entregada", "numero_equivocado")
+    dispositions: tuple[Disposition, ...] = DEFAULT_DISPOSITIONS
     flow_name: str = "default"
     # WhatsApp templates approved by Meta that agents may send outside the 24-hour window (R12):
     # ({"name": …, "content_sid": "HX…", "variables": ["1", "2", …]}, …).
@@ -58,17 +58,16 @@ class CampaignSettings:
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise CampaignError(f"Zona horaria desconocida: {self.time_zone}") from exc
+            raise CampaignError("Zona horaria desconocida: %(zone)s", zone=self.time_zone) from exc
         if self.routing_policy not in ROUTING_POLICIES:
-            raise CampaignError(f"Política de enrutamiento desconocida: {self.routing_policy}")
+            raise CampaignError("Política de enrutamiento desconocida: %(policy)s", policy=self.routing_policy)
         if not 1 <= self.alert_after_minutes <= 24 * 60:
             raise CampaignError("La alerta por falta de respuesta debe estar entre 1 y 1440 minutos")
         if not 1 <= self.auto_close_after_hours <= 24 * 7:
             raise CampaignError("El cierre automático debe estar entre 1 y 168 horas")
         if not 1 <= self.default_capacity <= 50:
             raise CampaignError("La capacidad por defecto debe estar entre 1 y 50 chats")
-        if not self.dispositions:
-            raise CampaignError("La campaña necesita al menos una tipificación")
+        check_dispositions(self.dispositions)
         if self.closing_template_sid and not CONTENT_SID_PATTERN.match(self.closing_template_sid):
             raise CampaignError("El Content SID de la plantilla de cierre empieza por HX y tiene 34 caracteres")
         if not self.closing_message.strip():
@@ -91,13 +90,13 @@ class CampaignSettings:
     def _check_business_hours(self) -> None:
         for day, span in self.business_hours.items():
             if day not in WEEKDAYS or len(span) != 2 or not all(_is_hhmm(t) for t in span):
-                raise CampaignError(f"Horario de atención inválido para '{day}': use HH:MM-HH:MM")
+                raise CampaignError("Horario de atención inválido para '%(day)s': use HH:MM-HH:MM", day=day)
             if span[0] >= span[1]:
-                raise CampaignError(f"Horario de atención de '{day}': la apertura debe ser antes del cierre")
+                raise CampaignError("Horario de atención de '%(day)s': la apertura debe ser antes del cierre", day=day)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["dispositions"] = list(self.dispositions)
+        data["dispositions"] = [d.to_dict() for d in self.dispositions]
         data["templates"] = [dict(t) for t in self.templates]
         return data
 
@@ -105,7 +104,7 @@ class CampaignSettings:
     def from_dict(cls, data: dict[str, Any]) -> CampaignSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "dispositions" in known:
-            known["dispositions"] = tuple(known["dispositions"])
+            known["dispositions"] = tuple(stored_disposition(d) for d in known["dispositions"])
         if "templates" in known:
             known["templates"] = tuple(dict(t) for t in known["templates"])
         return cls(**known)
@@ -188,10 +187,12 @@ class Campaign(Aggregate):
                     at: datetime) -> None:
         self._check_active()
         if channel not in SENDER_CHANNELS:
-            raise CampaignError(f"Canal de remitente desconocido: {channel}")
+            raise CampaignError("Canal de remitente desconocido: %(channel)s", channel=channel)
         address = normalise_sender(address, channel)
         if not SENDER_PATTERNS[channel].match(address):
-            raise CampaignError(f"Remitente inválido para {channel}: use whatsapp:+57…, +57… o MG… (Messaging Service)")
+            raise CampaignError(
+                "Remitente inválido para %(channel)s: use whatsapp:+57…, +57… o MG… (Messaging Service)",
+                channel=channel)
         self._sender_linked(address=address, channel=channel,
                             is_default=is_default or not self.senders, actor=actor, at=require_aware(at))
 
@@ -204,7 +205,7 @@ class Campaign(Aggregate):
 
     def unlink_sender(self, address: str, *, actor: str, at: datetime) -> None:
         if address not in self.senders:
-            raise CampaignError(f"La campaña no usa el remitente {address}")
+            raise CampaignError("La campaña no usa el remitente %(address)s", address=address)
         self._sender_unlinked(address=address, actor=actor, at=require_aware(at))
 
     @event("SenderUnlinked")
@@ -230,12 +231,13 @@ class Campaign(Aggregate):
             raise CampaignError("Esa plantilla no está aprobada para la campaña del chat")
 
     def check_dispositions(self, disposition: str) -> None:
-        if disposition not in self.settings.dispositions:
-            raise CampaignError(f"La tipificación '{disposition}' no existe en la campaña {self.name}")
+        if disposition not in {d.code for d in self.settings.dispositions}:
+            raise CampaignError("La tipificación '%(disposition)s' no existe en la campaña %(campaign)s",
+                                disposition=disposition, campaign=self.name)
 
     def _check_active(self) -> None:
         if self.archived:
-            raise CampaignError(f"La campaña {self.code} está archivada")
+            raise CampaignError("La campaña %(campaign)s está archivada", campaign=self.name)
 
 
 def normalise_sender(address: str, channel: str) -> str:

@@ -27,6 +27,25 @@ class ChatClosedError(ChatError):
 
 
 class Chat(Aggregate):
+    customer_name = ""
+    """The customer's name in the portfolio, once the bot identified them (the WhatsApp profile name is the
+    customer's own). A class default, so a chat restored from an older snapshot has none."""
+
+    class CustomerIdentified(Aggregate.Event):
+        """v2 added `customer_name`; identifications before it read with none (pages show the profile name)."""
+
+        class_version = 2
+        campaign_id: str
+        document_type: str
+        document_number: str
+        customer_name: str
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["customer_name"] = ""
+
     @event("Opened")
     def __init__(self, channel: str, customer_address: str, sender_address: str, profile_name: str,
                  flow_name: str, actor: str, at: datetime) -> None:
@@ -59,7 +78,7 @@ class Chat(Aggregate):
     def open(cls, channel: str, customer_address: str, sender_address: str, *, profile_name: str,
              flow_name: str, actor: str, at: datetime) -> Chat:
         if channel not in CHANNELS:
-            raise ChatError(f"Canal desconocido: {channel}")
+            raise ChatError("Canal desconocido: %(channel)s", channel=channel)
         return cls(channel=channel, customer_address=customer_address, sender_address=sender_address,
                    profile_name=profile_name[:120], flow_name=flow_name, actor=actor,
                    at=require_aware(at))
@@ -109,18 +128,20 @@ class Chat(Aggregate):
     def _bot_inactive(self, since: datetime, actor: str, at: datetime) -> None:
         self.bot_inactive_since = since
 
-    def identify(self, campaign_id: str, document_type: str, document_number: str, *, actor: str,
-                 at: datetime) -> None:
+    def identify(self, campaign_id: str, document_type: str, document_number: str, *, customer_name: str = "",
+                 actor: str, at: datetime) -> None:
+        """`customer_name` is the portfolio's name for the document, for staff; the bot never shows it."""
         self._check_status("bot")
-        self._identified(campaign_id=campaign_id, document_type=document_type,
-                         document_number=document_number, actor=actor, at=require_aware(at))
+        self._identified(campaign_id=campaign_id, document_type=document_type, document_number=document_number,
+                         customer_name=customer_name.strip()[:200], actor=actor, at=require_aware(at))
 
-    @event("CustomerIdentified")
-    def _identified(self, campaign_id: str, document_type: str, document_number: str, actor: str,
-                    at: datetime) -> None:
+    @event(CustomerIdentified)
+    def _identified(self, campaign_id: str, document_type: str, document_number: str, customer_name: str,
+                    actor: str, at: datetime) -> None:
         self.campaign_id = campaign_id
         self.document_type = document_type
         self.document_number = document_number
+        self.customer_name = customer_name
 
     def enqueue(self, campaign_id: str, *, outside_hours: bool, actor: str, at: datetime) -> None:
         self._check_status("bot")
@@ -225,7 +246,7 @@ class Chat(Aggregate):
         """One way to close, whatever the cause; callers check who may close and why."""
         self._check_open()
         if reason not in CLOSE_REASONS:
-            raise ChatError(f"Motivo de cierre desconocido: {reason}")
+            raise ChatError("Motivo de cierre desconocido: %(reason)s", reason=reason)
         if reason == "agent" and not disposition:
             raise ChatError("Para cerrar, el asesor debe elegir una tipificación")
         if reason == "supervisor" and not note.strip():
@@ -267,5 +288,10 @@ class Chat(Aggregate):
 
     def _check_status(self, expected: str) -> None:
         self._check_open()
-        if self.status != expected:
-            raise ChatError(f"El chat está en estado {self.status}, no {expected}")
+        if self.status == expected:
+            return
+        if expected == "bot":
+            raise ChatError("El chat ya no está en el bot")
+        if expected == "waiting_queue":
+            raise ChatError("El chat ya no está esperando asignación")
+        raise ChatError("El chat no está asignado a un asesor")

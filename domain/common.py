@@ -12,7 +12,16 @@ SYSTEM = "system"
 
 
 class DomainError(Exception):
-    """A command was refused by a rule of the domain; the message is for users."""
+    """A command was refused by a rule of the domain; the message is for users.
+
+    `message` is the Spanish msgid of the pages' catalogue, with `%(name)s` placeholders filled from
+    `variables`: `str()` is the Spanish text, and pages show the message in the user's language.
+    """
+
+    def __init__(self, message: str, /, **variables: object) -> None:
+        super().__init__(message % variables if variables else message)
+        self.message = message
+        self.variables = variables
 
 
 class NotFoundError(DomainError):

@@ -88,7 +88,7 @@ class DeliveryAlert(Aggregate):
                     chat_id: str = "", sender: str = "", error_code: str = "",
                     figures: dict[str, Any] | None = None, actor: str, at: datetime) -> DeliveryAlert:
         if kind not in ALERT_KINDS:
-            raise DeliveryAlertError(f"Tipo de alerta de entrega desconocido: {kind}")
+            raise DeliveryAlertError("Tipo de alerta de entrega desconocido: %(kind)s", kind=kind)
         return cls(key=key, kind=kind, campaign_id=campaign_id, message_id=message_id, chat_id=chat_id,
                    sender=sender, error_code=error_code, detail=detail, figures=dict(figures or {}),
                    actor=actor, at=require_aware(at))

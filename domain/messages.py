@@ -48,7 +48,7 @@ class OutboundMessage(Aggregate):
                 body: str = "", content_sid: str = "", content_variables: dict[str, str] | None = None,
                 agent_id: str = "", session_id: str = "", actor: str, at: datetime) -> OutboundMessage:
         if kind not in OUTBOUND_KINDS:
-            raise OutboundMessageError(f"Tipo de mensaje desconocido: {kind}")
+            raise OutboundMessageError("Tipo de mensaje desconocido: %(kind)s", kind=kind)
         if not body.strip() and not content_sid:
             raise OutboundMessageError("El mensaje está vacío")
         if len(body) > 1600:

@@ -68,7 +68,7 @@ class PortfolioImport(Aggregate):
     def start(cls, campaign_id: str, file_name: str, sha256: str, mode: str, *, actor: str,
               at: datetime) -> PortfolioImport:
         if mode not in IMPORT_MODES:
-            raise PortfolioImportError(f"Modo de importación desconocido: {mode}")
+            raise PortfolioImportError("Modo de importación desconocido: %(mode)s", mode=mode)
         return cls(campaign_id=campaign_id, file_name=file_name[:255], sha256=sha256, mode=mode,
                    actor=actor, at=require_aware(at))
 
@@ -122,7 +122,7 @@ class PortfolioJob(Aggregate):
     def queue(cls, campaign_id: str, file_name: str, file_location: str, sha256: str, mode: str,
               sheet: str | None, *, actor: str, at: datetime) -> PortfolioJob:
         if mode not in IMPORT_MODES:
-            raise PortfolioImportError(f"Modo de importación desconocido: {mode}")
+            raise PortfolioImportError("Modo de importación desconocido: %(mode)s", mode=mode)
         return cls(campaign_id=campaign_id, file_name=file_name[:255], file_location=file_location, sha256=sha256,
                    mode=mode, sheet=sheet, actor=actor, at=require_aware(at))
 

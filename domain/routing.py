@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from domain.labels import ASSIGNMENT_EXPLANATIONS
+
 LEAST_LOAD = "least_load"
 ROUND_ROBIN = "round_robin"
 POLICIES = (LEAST_LOAD, ROUND_ROBIN)
@@ -68,11 +70,11 @@ class RoutingDecision:
 
     @property
     def explanation_es(self) -> str:
+        """Recorded with the assignment (R5); pages show it in the reader's language from the decision."""
         if self.chosen_agent_id is None:
-            return "Sin asesores disponibles de la campaña; el chat espera en cola"
-        rule = ("menor carga (chats abiertos ÷ capacidad; empate: el que lleva más tiempo sin recibir chat)"
-                if self.policy == LEAST_LOAD else "turno rotativo entre los asesores disponibles")
-        return f"Asignado por {rule} entre {len(self.candidates)} candidato(s)"
+            return ASSIGNMENT_EXPLANATIONS[""]
+        policy = self.policy if self.policy in ASSIGNMENT_EXPLANATIONS else ROUND_ROBIN
+        return ASSIGNMENT_EXPLANATIONS[policy] % {"count": len(self.candidates)}
 
 
 def choose(chat: WaitingChat, agents: Iterable[AgentLoad], policy: str,

@@ -58,7 +58,7 @@ class AgentSession(Aggregate):
 
     def close(self, reason: str, *, actor: str, at: datetime) -> None:
         if reason not in CLOSE_REASONS:
-            raise SessionError(f"Motivo de cierre de sesión desconocido: {reason}")
+            raise SessionError("Motivo de cierre de sesión desconocido: %(reason)s", reason=reason)
         if self.is_open:
             self._closed(reason=reason, actor=actor, at=max(require_aware(at), self.opened_at))
 

@@ -16,7 +16,7 @@ def alerts(engine: Engine, *, campaign_ids: set[str] | None, agent_id: str | Non
     """Newest first; `campaign_ids=None` means every campaign, `agent_id` only that agent's chats."""
     table, campaigns, agents, chats = CHATS.alerts, CAMPAIGNS.campaigns, AGENTS.agents, CHATS.chats
     query = (select(table, campaigns.c.name.label("campaign_name"), agents.c.name.label("agent_name"),
-                    chats.c.customer_address, chats.c.profile_name)
+                    chats.c.customer_address, chats.c.profile_name, chats.c.customer_name)
              .join(chats, chats.c.id == table.c.chat_id)
              .outerjoin(campaigns, campaigns.c.id == table.c.campaign_id)
              .outerjoin(agents, agents.c.id == table.c.agent_id)

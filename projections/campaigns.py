@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 from domain.campaigns import Campaign
+from domain.dispositions import stored_disposition
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, uid, upsert
 
@@ -105,5 +106,7 @@ class CampaignsProjector(Projector):
 def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
     return {key: settings[key] for key in (
         "time_zone", "business_hours", "alert_after_minutes", "auto_close_after_hours", "routing_policy",
-        "default_capacity", "closing_message", "closing_template_sid", "dispositions", "flow_name")} | {
-        "templates": list(settings.get("templates", []))}  # campaigns created before templates have none
+        "default_capacity", "closing_message", "closing_template_sid", "flow_name")} | {
+        "templates": list(settings.get("templates", [])),  # campaigns created before templates have none
+        # campaigns saved before labels list bare codes
+        "dispositions": [stored_disposition(d).to_dict() for d in settings["dispositions"]]}

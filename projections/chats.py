@@ -40,6 +40,7 @@ class ChatsProjector(Projector):
             Column("customer_address", String(64), nullable=False, index=True),
             Column("sender_address", String(64), nullable=False),
             Column("profile_name", String(120), nullable=False),
+            Column("customer_name", String(200), nullable=False),
             Column("document_type", String(5)),
             Column("document_number", String(20)),
             Column("agent_id", String(36), index=True),
@@ -123,7 +124,7 @@ class ChatsProjector(Projector):
         connection.execute(insert(self.chats).values(
             id=uid(event.originator_id), status="bot", channel=event.channel,
             customer_address=event.customer_address, sender_address=event.sender_address,
-            profile_name=event.profile_name, opened_at=event.at, outside_hours=False, bot_pending=0,
+            profile_name=event.profile_name, customer_name="", opened_at=event.at, outside_hours=False, bot_pending=0,
             queue_alerted=False))
 
     @handles(Chat.CustomerWrote)
@@ -149,7 +150,7 @@ class ChatsProjector(Projector):
     @handles(Chat.CustomerIdentified)
     def identified(self, connection: Connection, event: Any) -> None:
         self._update(connection, event, campaign_id=event.campaign_id, document_type=event.document_type,
-                     document_number=event.document_number)
+                     document_number=event.document_number, customer_name=event.customer_name)
 
     @handles(Chat.Queued)
     def queued(self, connection: Connection, event: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, true
 
+from domain.dispositions import disposition_label, stored_disposition
 from domain.documents import CustomerIdentity, InvalidDocumentError
 from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
@@ -19,8 +20,8 @@ from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 MESSAGES = MessagesProjector()
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
-                "document_type", "document_number", "agent_id", "opened_at", "queued_at", "assigned_at",
-                "last_customer_message_at", "last_agent_message_at", "unanswered_since", "outside_hours",
+                "customer_name", "document_type", "document_number", "agent_id", "opened_at", "queued_at",
+                "assigned_at", "last_customer_message_at", "last_agent_message_at", "unanswered_since", "outside_hours",
                 "closed_at", "close_reason", "disposition", "close_note", "alerted_streak_at")
 
 
@@ -82,8 +83,10 @@ def chat(engine: Engine, chat_id: str) -> dict[str, Any] | None:
         found = dict(row)
         campaign = connection.execute(select(campaigns.c.name, campaigns.c.dispositions)
                                       .where(campaigns.c.id == found["campaign_id"])).first()
+    dispositions = [stored_disposition(d) for d in campaign.dispositions] if campaign else []
     found["campaign_name"] = campaign.name if campaign else ""
-    found["dispositions"] = list(campaign.dispositions) if campaign else []
+    found["dispositions"] = [d.to_dict() for d in dispositions]
+    found["disposition_label"] = disposition_label(found["disposition"], dispositions) if found["disposition"] else ""
     found["agent_name"] = agent_names(engine).get(found["agent_id"] or "", "")
     return found
 
@@ -148,6 +151,13 @@ def _identity_of(chat: Mapping[str, Any]) -> CustomerIdentity | None:
         return None
 
 
+def portfolio_name(engine: Engine, campaign_id: str, document_type: str, document_number: str) -> str:
+    """The name the campaign's portfolio gives a customer (staff see it; the bot never does)."""
+    found = customer(engine, {"campaign_id": campaign_id, "document_type": document_type,
+                              "document_number": document_number})
+    return str(found["full_name"]) if found else ""
+
+
 def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[dict[str, Any]]:
     """Agents of these campaigns with status, load, campaigns and open chats; chats of a campaign the
     agent no longer belongs to are flagged `orphaned`."""
@@ -157,8 +167,8 @@ def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[d
         links = connection.execute(select(members.c.agent_id, members.c.campaign_id)).all()
         rows = [dict(r) for r in connection.execute(query).mappings()]
         open_chats = [dict(r) for r in connection.execute(
-            select(chats.c.id, chats.c.agent_id, chats.c.campaign_id, chats.c.profile_name, chats.c.customer_address,
-                   chats.c.assigned_at, chats.c.unanswered_since)
+            select(chats.c.id, chats.c.agent_id, chats.c.campaign_id, chats.c.profile_name, chats.c.customer_name,
+                   chats.c.customer_address, chats.c.assigned_at, chats.c.unanswered_since)
             .where(chats.c.status == "assigned").order_by(chats.c.assigned_at)).mappings()]
     names = campaign_names(engine)
     memberships: dict[str, set[str]] = {}

@@ -22,6 +22,7 @@ from application.staff import Identity
 from despacho.bootstrap import Despacho
 from domain.common import DomainError
 from projections.admin_queries import agent_row, membership_history
+from projections.desk_queries import agent_names
 from projections.queries import list_agents, list_campaigns
 
 router = APIRouter(prefix="/admin/agents", include_in_schema=False,
@@ -49,6 +50,7 @@ def _form_page(request: Request, pages: Pages, agent: dict[str, Any] | None, val
     return pages.render(request, "admin/agent_form.html", {
         "agent": agent, "values": values, "error": error, "campaign_options": options,
         "role_options": _role_options(identity, pages, request.state.lang), "history": history, "campaign_names": names,
+        "people": agent_names(request.app.state.despacho.read_engine),
     }, status_code=422 if error else 200)
 
 
@@ -98,7 +100,7 @@ async def create_agent(request: Request, despacho: DespachoDep, pages: PagesDep)
                                            password=str(form.get("password", "")), capacity=_capacity(values),
                                            campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
     except DomainError as error:
-        return _form_page(request, pages, None, values, str(error))
+        return _form_page(request, pages, None, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Usuario creado.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
 
@@ -123,7 +125,7 @@ async def edit_agent(agent_id: UUID, request: Request, despacho: DespachoDep, pa
         despacho.staff.edit(agent_id, name=values["name"], role=values["role"], capacity=_capacity(values),
                             campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
     except DomainError as error:
-        return _form_page(request, pages, agent, values, str(error))
+        return _form_page(request, pages, agent, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
 

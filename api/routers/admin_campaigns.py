@@ -15,6 +15,7 @@ from api.security import allow, current_identity
 from api.templating import Pages
 from domain.campaigns import CONTENT_SID_PATTERN, WEEKDAYS, CampaignSettings
 from domain.common import DomainError
+from domain.dispositions import stored_disposition
 from projections.admin_queries import campaign_row
 from projections.queries import list_campaigns
 
@@ -29,13 +30,13 @@ class FormError(DomainError):
 
 
 def settings_from_form(form: FormData) -> dict[str, Any]:
-    """The settings a campaign form posts: hours per day (blank = closed), one disposition per line."""
+    """The settings a campaign form posts: hours per day (blank = closed), one disposition's label per line."""
     settings: dict[str, Any] = {key: str(form.get(key, "")).strip() for key in TEXT_SETTINGS}
     for key in INT_SETTINGS:
         try:
             settings[key] = int(str(form.get(key, "")).strip())
         except ValueError as error:
-            raise FormError(f"'{key}' debe ser un número entero") from error
+            raise FormError("'%(field)s' debe ser un número entero", field=key) from error
     hours = {}
     for day in WEEKDAYS:
         opens, closes = str(form.get(f"{day}_open", "")).strip(), str(form.get(f"{day}_close", "")).strip()
@@ -59,14 +60,14 @@ def templates_from_form(form: FormData) -> list[dict[str, Any]]:
     for number, row in enumerate(template_rows_of(form), start=1):
         variables = [name.strip() for name in row["variables"].split(",") if name.strip()]
         if not row["name"]:
-            raise FormError(f"Plantilla {number}: falta el nombre")
+            raise FormError("Plantilla %(number)s: falta el nombre", number=number)
         if len(row["name"]) > 80:
-            raise FormError(f"Plantilla {number}: el nombre admite hasta 80 caracteres")
+            raise FormError("Plantilla %(number)s: el nombre admite hasta 80 caracteres", number=number)
         if not CONTENT_SID_PATTERN.match(row["content_sid"]):
-            raise FormError(f"Plantilla {number}: el Content SID empieza por HX y le siguen 32 caracteres "
-                            "hexadecimales (34 en total)")
+            raise FormError("Plantilla %(number)s: el Content SID empieza por HX y le siguen 32 caracteres "
+                            "hexadecimales (34 en total)", number=number)
         if len(variables) > 20:
-            raise FormError(f"Plantilla {number}: admite hasta 20 variables")
+            raise FormError("Plantilla %(number)s: admite hasta 20 variables", number=number)
         templates.append({"name": row["name"], "content_sid": row["content_sid"], "variables": variables})
     return templates
 
@@ -92,7 +93,7 @@ def _values_of(form: FormData) -> dict[str, Any]:
 
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
-    values["dispositions"] = "\n".join(row["dispositions"])
+    values["dispositions"] = "\n".join(stored_disposition(d).label for d in row["dispositions"])
     values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
                             "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():
@@ -127,7 +128,7 @@ async def create_campaign(request: Request, despacho: DespachoDep, pages: PagesD
             str(form.get("code", "")), str(form.get("name", "")), str(form.get("display_name", "")),
             settings_from_form(form), senders=senders, actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return _form_page(request, pages, None, _values_of(form), str(error))
+        return _form_page(request, pages, None, _values_of(form), pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Campaña creada.")
     return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
 
@@ -146,7 +147,8 @@ async def edit_campaign(campaign_id: UUID, request: Request, despacho: DespachoD
         despacho.campaigns.edit(campaign_id, str(form.get("name", "")), str(form.get("display_name", "")),
                                 settings_from_form(form), actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return _form_page(request, pages, campaign, {**_values_of(form), "code": campaign["code"]}, str(error))
+        values = {**_values_of(form), "code": campaign["code"]}
+        return _form_page(request, pages, campaign, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
     return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
 
@@ -167,7 +169,7 @@ async def link_sender(campaign_id: UUID, request: Request, despacho: DespachoDep
                                        is_default=form.get("is_default") == "1",
                                        actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return redirect_with_flash(request, url, "error", str(error))
+        return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
     return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente guardado."))
 
 
@@ -179,5 +181,5 @@ async def unlink_sender(campaign_id: UUID, request: Request, despacho: DespachoD
         despacho.campaigns.unlink_sender(campaign_id, str(form.get("address", "")),
                                          actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return redirect_with_flash(request, url, "error", str(error))
+        return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
     return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente retirado."))

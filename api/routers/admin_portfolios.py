@@ -21,6 +21,7 @@ from api.security import allow, current_identity
 from api.templating import Pages
 from domain.common import DomainError
 from projections.admin_queries import portfolio_imports, unfinished_or_failed_jobs
+from projections.desk_queries import agent_names
 from projections.queries import list_campaigns
 
 router = APIRouter(prefix="/admin/portfolios", include_in_schema=False, dependencies=[Depends(allow("admin"))])
@@ -32,7 +33,7 @@ def _upload_page(request: Request, pages: Pages, values: dict[str, str], error: 
     return pages.render(request, "admin/portfolios.html", {
         "campaigns": list_campaigns(engine), "values": values, "error": error,
         "jobs": unfinished_or_failed_jobs(engine), "imports": portfolio_imports(engine),
-        "max_megabytes": request.app.state.despacho.settings.max_upload_megabytes,
+        "max_megabytes": request.app.state.despacho.settings.max_upload_megabytes, "people": agent_names(engine),
     }, status_code=status_code)
 
 
@@ -60,7 +61,9 @@ async def preview(request: Request, despacho: DespachoDep, pages: PagesDep) -> R
                                             values["sheet"] or None)
     except HTTPException as error:
         return _upload_page(request, pages, values, str(error.detail), error.status_code)
-    except (DomainError, ValueError) as error:
+    except DomainError as error:
+        return _upload_page(request, pages, values, pages.explain(request.state.lang, error), 422)
+    except ValueError as error:  # a file that cannot be read: its message is already for users
         return _upload_page(request, pages, values, str(error), 422)
     replacement = (despacho.portfolios.replacement(UUID(values["campaign_id"]), checked)
                    if values["mode"] == "replace" else None)
@@ -85,7 +88,9 @@ async def confirm_import(request: Request, despacho: DespachoDep, pages: PagesDe
         job_id = queue_import(despacho, UUID(values["campaign_id"]), values["upload_id"], values["file_name"],
                               values["mode"], values["sheet"] or None, f"user:{current_identity(request).id}",
                               confirm_deactivation=form.get("confirm_deactivation") == "yes")
-    except (DomainError, ValueError) as error:
+    except DomainError as error:
+        return _upload_page(request, pages, values, pages.explain(request.state.lang, error), 422)
+    except ValueError as error:  # a file that cannot be read: its message is already for users
         return _upload_page(request, pages, values, str(error), 422)
     return RedirectResponse(f"/admin/portfolios/jobs/{job_id}", status_code=303)
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from api.deps import DespachoDep, PagesDep
 from api.security import allow
 from application.audit import EventRecord, aggregate_history, recent_events
+from projections.desk_queries import agent_names
 
 router = APIRouter(tags=["audit"])
 AUDITORS = allow("auditor", "admin")
@@ -67,4 +68,5 @@ def events_page(request: Request, despacho: DespachoDep, pages: PagesDep, aggreg
     older = min((r.position for r in records if r.position), default=None)
     return pages.render(request, "audit_events.html", {
         "records": records, "aggregate": aggregate.strip(), "error": error,
+        "people": agent_names(despacho.read_engine),
         "older_than": older if not aggregate and older and older > 1 else None})

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DespachoDep, PagesDep
-from api.security import SESSION_COOKIE, BrowserSession, allow, check_csrf, current_identity, public
+from api.security import LANGUAGE_COOKIE, SESSION_COOKIE, BrowserSession, allow, check_csrf, current_identity, public
 from application.logins import LoginRefusedError, LoginThrottledError
 from application.staff import Identity
 
@@ -69,11 +69,17 @@ def logout(request: Request, despacho: DespachoDep) -> Response:
 
 
 @router.post("/preferences/language", dependencies=[Depends(public())], include_in_schema=False)
-async def set_language(request: Request, lang: Annotated[str, Form()] = "es",
+async def set_language(request: Request, despacho: DespachoDep, lang: Annotated[str, Form()] = "es",
                        next: Annotated[str, Form()] = "/") -> Response:
+    """Remember the choice in this browser and, for a signed-in user, on their account."""
     await check_csrf(request)
+    language = "en" if lang == "en" else "es"
+    identity: Identity | None = getattr(request.state, "user", None)
+    if identity is not None:
+        despacho.staff.choose_language(UUID(identity.id), language, actor=f"user:{identity.id}")
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie("lang", "en" if lang == "en" else "es", samesite="lax", max_age=365 * 86400)
+    response.set_cookie(LANGUAGE_COOKIE, language, samesite="lax", max_age=365 * 86400,
+                        secure=request.app.state.secure_cookies)
     return response
 
 

@@ -45,7 +45,10 @@ class CampaignSettingsIn(BaseModel):
     default_capacity: int | None = None
     closing_message: str | None = None
     closing_template_sid: str | None = Field(default=None, description="WhatsApp template Content SID (HX…)")
-    dispositions: list[str] | None = Field(default=None, description="Disposition codes (tipificaciones)")
+    dispositions: list[str] | None = Field(
+        default=None, examples=[["Acuerdo de pago", "Número equivocado"]],
+        description="Dispositions (tipificaciones) as people read them; each gets a code (acuerdo_de_pago), and one "
+                    "the campaign already has keeps its code")
     flow_name: str | None = None
     templates: list[TemplateIn] | None = Field(
         default=None, description="Approved WhatsApp templates agents may send outside the 24-hour window")

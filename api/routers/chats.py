@@ -61,6 +61,7 @@ def chat_page(chat_id: UUID, request: Request, despacho: DespachoDep, pages: Pag
     members = desk_queries.campaign_members(despacho.read_engine, view["chat"]["campaign_id"] or "")
     return pages.render(request, "chats/chat.html", {
         **view, "members": members, "can_retry": may_retry_in(view["chat"], identity),
+        "people": desk_queries.agent_names(despacho.read_engine),
         "manual_allowed": despacho.settings.allow_manual_assignment})
 
 

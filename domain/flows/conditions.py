@@ -58,6 +58,7 @@ def parse_condition(text: str) -> Condition:
         operator = "equals" if comparison.group(2) == "=" else "differs"
         return Condition(written, comparison.group(1), operator, value)
     raise ConditionSyntaxError(
-        f"No entiendo la condición '{written}'. Use 'variable', 'no variable', "
-        "'variable = valor' o 'variable != valor' (nombres en minúsculas, sin tildes ni espacios)."
+        "No entiendo la condición '%(condition)s'. Use 'variable', 'no variable', "
+        "'variable = valor' o 'variable != valor' (nombres en minúsculas, sin tildes ni espacios).",
+        condition=written,
     )

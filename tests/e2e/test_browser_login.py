@@ -49,3 +49,20 @@ def test_each_role_lands_on_its_own_navigation_and_signs_out(browser_page: Any, 
     assert "/login" in browser_page.url
     assert browser_page.locator("nav.mainnav").count() == 0
 
+
+
+def test_a_chromium_left_in_english_still_gets_spanish_until_the_user_chooses(browser: Any,
+                                                                              live_server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US", timezone_id="America/Bogota")
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "auditor")
+        assert page.locator("html").get_attribute("lang") == "es"
+
+        page.click("button[name=lang][value=en]")
+        page.wait_for_selector("html[lang=en]")
+        assert "Events" in navigation_labels(page)
+        page.click("button[name=lang][value=es]")  # the demo auditor is shared by this module's tests
+        page.wait_for_selector("html[lang=es]")
+    finally:
+        context.close()

@@ -1,14 +1,22 @@
-"""Old events stay readable: a campaign stored before flows existed reads back on the default flow."""
+"""Old events stay readable: a campaign stored before flows existed reads back on the default flow, one stored
+before dispositions had labels reads its codes with labels, an identification recorded before portfolio names reads
+with none; an agent snapshotted before users chose a language has made no choice."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
+from sqlalchemy import create_engine, select
 
 from application.store import EventStore
+from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
+from domain.chats import Chat
+from domain.dispositions import Disposition
+from projections.campaigns import CampaignsProjector
 
 CREATED_AT = datetime(2025, 3, 1, 13, 0, tzinfo=UTC)
 
@@ -17,13 +25,16 @@ def in_memory_store() -> EventStore:
     return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
-def store_as_version_1(store: EventStore, campaign: Campaign) -> None:
-    """Write the campaign's Created event the way the library stored it before `class_version = 2`."""
+def store_as_version_1(store: EventStore, campaign: Campaign, dispositions: list[str] | None = None) -> None:
+    """Write the campaign's Created event the way the library stored it before `class_version = 2` (and, given
+    `dispositions`, as bare codes the way campaigns were saved before dispositions had labels)."""
     created = campaign.collect_events()[0]
     current = store.mapper.to_stored_event(created)
     state: dict[str, Any] = store.mapper.transcoder.decode(current.state)
     state.pop("class_version")
     state["settings"].pop("flow_name")
+    if dispositions is not None:
+        state["settings"]["dispositions"] = dispositions
     store.recorder.insert_events([StoredEvent(originator_id=current.originator_id,
                                               originator_version=current.originator_version,
                                               topic=current.topic, state=store.mapper.transcoder.encode(state))])
@@ -63,3 +74,68 @@ def test_a_current_campaign_keeps_the_flow_it_was_created_with() -> None:
     campaign: Campaign = store.repository.get(Campaign.create_id("banco_a"))
 
     assert campaign.settings.flow_name == "cobranza_v2"
+
+
+def without(store: EventStore, stored: StoredEvent, *fields: str, within: str = "") -> StoredEvent:
+    """The stored event or snapshot as an older release wrote it, before `fields` existed (in `within`, if given)."""
+    state: dict[str, Any] = store.mapper.transcoder.decode(stored.state)
+    for name in fields:
+        (state[within] if within else state).pop(name, None)
+    return StoredEvent(originator_id=stored.originator_id, originator_version=stored.originator_version,
+                       topic=stored.topic, state=store.mapper.transcoder.encode(state))
+
+
+def store_snapshot_without(store: EventStore, agent: Agent, attribute: str) -> None:
+    """A snapshot of the agent as an older release took it, before `attribute` existed."""
+    assert store.snapshots is not None
+    store.snapshots.recorder.insert_events([without(store, store.mapper.to_stored_event(Snapshot.take(agent)),
+                                                    attribute, within="state")])
+
+
+def test_an_agent_snapshotted_before_languages_existed_has_chosen_none_and_may_choose() -> None:
+    store = in_memory_store()
+    agent = Agent.register("ana", "Ana Asesora", "agent", 3, actor="user:admin", at=CREATED_AT)
+    store.save(agent)
+    store_snapshot_without(store, agent, "language")
+
+    restored: Agent = store.repository.get(agent.id)
+    assert (restored.name, restored.language) == ("Ana Asesora", "")
+    restored.choose_language("en", actor="user:ana", at=CREATED_AT)
+    store.save(restored)
+
+    assert store.repository.get(agent.id).language == "en"
+
+
+def test_a_campaign_saved_before_dispositions_had_labels_reads_and_projects_them_labelled() -> None:
+    store = in_memory_store()
+    store_as_version_1(store, a_campaign(CampaignSettings()), ["numero_equivocado", "pago_total"])
+    engine = create_engine("sqlite://")
+    projector = CampaignsProjector()
+    projector.metadata.create_all(engine)
+
+    campaign: Campaign = store.repository.get(Campaign.create_id("banco_a"))
+    with engine.begin() as connection:
+        for event in store.events.get(campaign.id):
+            projector.apply(connection, event)
+        [row] = connection.execute(select(projector.campaigns.c.dispositions))
+
+    assert campaign.settings.dispositions == (Disposition("numero_equivocado", "Número equivocado"),
+                                              Disposition("pago_total", "Pago total"))
+    campaign.check_dispositions("numero_equivocado")
+    assert row.dispositions == [{"code": "numero_equivocado", "label": "Número equivocado"},
+                                {"code": "pago_total", "label": "Pago total"}]
+
+
+def test_an_identification_recorded_before_portfolio_names_reads_with_none() -> None:
+    store = in_memory_store()
+    chat = Chat.open("whatsapp", "whatsapp:+573001112233", "whatsapp:+5716000001", profile_name="Cliente",
+                     flow_name="default", actor="customer:whatsapp:+573001112233", at=CREATED_AT)
+    chat.identify("banco_a", "CC", "1020304050", customer_name="María Pérez", actor="system:bot", at=CREATED_AT)
+    opened, identified = (store.mapper.to_stored_event(e) for e in chat.collect_events())
+    store.recorder.insert_events([opened, without(store, identified, "class_version", "customer_name")])
+
+    restored: Chat = store.repository.get(chat.id)
+    [_, event] = store.events.get(chat.id)
+
+    assert (restored.document_number, restored.customer_name, restored.profile_name) == ("1020304050", "", "Cliente")
+    assert isinstance(event, Chat.CustomerIdentified) and event.customer_name == ""

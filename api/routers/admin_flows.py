@@ -1,0 +1,24 @@
+"""Admin page for bot flows: every flow with its versions, the campaigns using it, and `despacho flows check`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from adapters.flow_files import flow_files
+from adapters.flow_files.checking import CampaignUsing, campaigns_without_flow, check_files, flows_in_use
+from api.deps import DespachoDep, PagesDep
+from api.security import allow
+from projections.queries import list_campaigns
+
+router = APIRouter(prefix="/admin/flows", include_in_schema=False, dependencies=[Depends(allow("admin"))])
+
+
+@router.get("")
+def flows_page(request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+    report = check_files(flow_files(despacho.settings.flows_dir))
+    campaigns = [CampaignUsing(c["name"], c["flow_name"]) for c in list_campaigns(despacho.read_engine)]
+    return pages.render(request, "admin/flows.html", {
+        "report": report, "flows": flows_in_use(report, campaigns),
+        "unreadable": [checked for checked in report.files if checked.flow is None],
+        "orphans": campaigns_without_flow(report, campaigns)})

@@ -1,0 +1,224 @@
+"""What people read for the codes the system records: one table per kind of code, in Spanish.
+
+Every label is a msgid of the pages' catalogue. Codes stay in events, read tables and the API;
+pages show these labels in the user's language (the `label` filter of api/templating.py), and
+the closing transcript, which is Spanish, prints them as written. A code missing from its table
+is shown as recorded rather than failing a page over old data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+CHAT_STATUSES = {
+    "bot": "En bot",
+    "waiting_queue": "En cola",
+    "assigned": "Asignado",
+    "closed": "Cerrado",
+}
+
+MESSAGE_STATUSES = {
+    "requested": "Pendiente de envío",
+    "accepted": "Aceptado",
+    "scheduled": "Programado",
+    "queued": "Por enviar",
+    "sending": "Enviando",
+    "sent": "Enviado",
+    "delivered": "Entregado",
+    "read": "Leído",
+    "failed": "Fallido",
+    "undelivered": "No entregado",
+    "canceled": "Cancelado",
+    "answered_by_twilio": "Respondido por Twilio",
+}
+
+MESSAGE_KINDS = {
+    "bot": "Bot",
+    "agent": "Asesor",
+    "closing": "Confirmación de cierre",
+    "template": "Plantilla",
+    "opt_out_ack": "Confirmación de baja",
+}
+
+MESSAGE_HISTORY = {
+    "requested": "Solicitado",
+    "attempt_started": "Intento de envío",
+    "submitted": "Recibido por Twilio",
+    "status_reported": "Twilio informó",
+    "failed": "Falló",
+}
+
+CLOSE_REASONS = {
+    "agent": "Cerrado por el asesor",
+    "supervisor": "Cerrado por un supervisor",
+    "auto_24h": "Cierre automático: 24 horas sin mensajes del cliente",
+    "opt_out": "El cliente pidió no recibir más mensajes",
+    "bot": "Finalizado en el bot",
+    "bot_inactivity": "Cierre automático por inactividad en el bot",
+}
+
+CHAT_ALERTS = {
+    "unanswered": "Cliente sin respuesta del asesor",
+    "queue_wait": "Espera prolongada en cola",
+    "close_incomplete": "Cierre sin confirmación o PDF",
+}
+
+ROUTING_POLICIES = {
+    "least_load": "Menor carga",
+    "round_robin": "Turno rotativo",
+    "manual": "Manual",
+}
+
+BOT_STEPS = {
+    "entered": "Entró al paso",
+    "variable_set": "Guardó un dato",
+    "answered": "El cliente respondió",
+    "invalid_answer": "Respuesta no válida",
+    "attempts_exhausted": "Se agotaron los intentos",
+    "shortcut": "El cliente usó un atajo",
+    "identified": "Cliente identificado",
+    "several_campaigns": "El documento está en varias campañas",
+    "not_found": "Documento no encontrado",
+    "handed_off": "Pasó a la cola de asesores",
+    "closed": "El bot cerró la conversación",
+    "restarted": "El bot empezó de nuevo (el flujo cambió)",
+    "safety_handoff": "Pasó a un asesor porque el flujo no pudo seguir",
+}
+
+BOT_ROUTES = {
+    "identified": "cliente identificado",
+    "number_written_to": "por el número al que escribió",
+    "unidentified_queue": "a la cola de clientes sin identificar",
+    "only_match": "su documento está en una sola campaña",
+    "customer_choice": "el cliente eligió la campaña",
+    "outside_hours": "fuera del horario de atención",
+}
+
+ASSIGNMENT_EXPLANATIONS = {
+    "least_load": "Asignado por menor carga (chats abiertos ÷ capacidad; empate: el que lleva más tiempo sin "
+                  "recibir chat) entre %(count)s candidato(s)",
+    "round_robin": "Asignado por turno rotativo entre los asesores disponibles entre %(count)s candidato(s)",
+    "": "Sin asesores disponibles de la campaña; el chat espera en cola",
+}
+"""Why the router chose, by policy ("" when nobody could take the chat); `count` is the number of candidates."""
+
+SYSTEM_ACTORS = {
+    "system:bot": "Bot",
+    "system:router": "Sistema (asignación automática)",
+    "system:timers": "Sistema (reglas de 30 minutos y 24 horas)",
+    "system:closing": "Sistema (cierre)",
+    "system:outbound": "Sistema (envío de mensajes)",
+    "system:twilio": "Twilio",
+    "system:opt_out": "Sistema (baja del cliente)",
+    "system:delivery_monitor": "Sistema (vigilancia de entregas)",
+    "system:cli": "Sistema (línea de comandos)",
+    "system:demo": "Sistema (datos de demostración)",
+}
+SYSTEM = "Sistema"
+UNKNOWN_USER = "Usuario desconocido"
+CUSTOMER = "Cliente %(address)s"
+
+EVENTS = {
+    "Agent.Registered": "Usuario creado",
+    "Agent.ProfileEdited": "Datos del usuario cambiados",
+    "Agent.PasswordSet": "Contraseña asignada",
+    "Agent.CampaignJoined": "Asesor agregado a una campaña",
+    "Agent.CampaignLeft": "Asesor retirado de una campaña",
+    "Agent.Deactivated": "Usuario desactivado",
+    "Agent.Reactivated": "Usuario reactivado",
+    "Agent.LanguageChosen": "Idioma elegido",
+    "Agent.StatusChanged": "Estado del asesor cambiado",
+    "Agent.ChatTaken": "Asesor recibió un chat",
+    "Agent.ChatReleased": "Asesor liberó un chat",
+    "Agent.ApiTokenIssued": "Token de API emitido",
+    "Agent.ApiTokenRevoked": "Token de API revocado",
+    "AgentSession.Opened": "Sesión iniciada",
+    "AgentSession.Closed": "Sesión cerrada",
+    "Campaign.Created": "Campaña creada",
+    "Campaign.Edited": "Campaña editada",
+    "Campaign.SenderLinked": "Remitente agregado a la campaña",
+    "Campaign.SenderUnlinked": "Remitente retirado de la campaña",
+    "Campaign.Archived": "Campaña archivada",
+    "Chat.Opened": "Chat abierto",
+    "Chat.CustomerWrote": "El cliente escribió",
+    "Chat.BotAdvanced": "El bot avanzó",
+    "Chat.BotInactivityRecorded": "El cliente dejó de responder al bot",
+    "Chat.CustomerIdentified": "Cliente identificado",
+    "Chat.Queued": "Chat en cola",
+    "Chat.AgentAssigned": "Chat asignado",
+    "Chat.Reassigned": "Chat reasignado",
+    "Chat.AgentReplied": "El asesor respondió",
+    "Chat.BotReplied": "El bot respondió",
+    "Chat.AlertRaised": "Alerta emitida",
+    "Chat.AlertAcknowledged": "Alerta vista",
+    "Chat.Closed": "Chat cerrado",
+    "Chat.ClosingConfirmationRequested": "Confirmación de cierre solicitada",
+    "Chat.TranscriptStored": "PDF de cierre guardado",
+    "Consent.Recorded": "Consentimiento registrado",
+    "Consent.OptedOut": "El cliente pidió la baja",
+    "Consent.OptedIn": "El cliente volvió a aceptar mensajes",
+    "CustomerThread.Started": "Conversación con el cliente iniciada",
+    "CustomerThread.ChatAttached": "Chat ligado a la conversación",
+    "CustomerThread.ChatDetached": "Chat desligado de la conversación",
+    "DeliveryAlert.Raised": "Alerta de entrega emitida",
+    "DeliveryAlert.Acknowledged": "Alerta de entrega vista",
+    "InboundMessage.Received": "Mensaje recibido de Twilio",
+    "MessageRetry.Requested": "Reintento de mensaje solicitado",
+    "OutboundMessage.Requested": "Mensaje solicitado",
+    "OutboundMessage.AttemptStarted": "Intento de envío",
+    "OutboundMessage.Submitted": "Mensaje recibido por Twilio",
+    "OutboundMessage.StatusReported": "Twilio informó un estado",
+    "OutboundMessage.Failed": "Mensaje fallido",
+    "PortfolioImport.Started": "Importación de cartera iniciada",
+    "PortfolioImport.RowsAccepted": "Clientes de la cartera registrados",
+    "PortfolioImport.Completed": "Importación de cartera terminada",
+    "PortfolioJob.Queued": "Carga de cartera en espera",
+    "PortfolioJob.Started": "Carga de cartera en proceso",
+    "PortfolioJob.Finished": "Carga de cartera terminada",
+    "PortfolioJob.Failed": "Carga de cartera fallida",
+    "UnmatchedStatus.Started": "Estado de un mensaje desconocido recibido",
+    "UnmatchedStatus.Reported": "Estado de un mensaje desconocido recibido",
+}
+"""Event types (`Aggregate.Event`, as the event log names them) for the auditors' event pages."""
+
+LABELS: Mapping[str, Mapping[str, str]] = {
+    "chat_status": CHAT_STATUSES,
+    "message_status": MESSAGE_STATUSES,
+    "message_kind": MESSAGE_KINDS,
+    "message_history": MESSAGE_HISTORY,
+    "close_reason": CLOSE_REASONS,
+    "chat_alert": CHAT_ALERTS,
+    "routing_policy": ROUTING_POLICIES,
+    "bot_step": BOT_STEPS,
+    "bot_route": BOT_ROUTES,
+    "event": EVENTS,
+}
+
+
+def label(kind: str, code: str) -> str:
+    """The Spanish label of a code of this kind (a msgid), or the code itself when it has none."""
+    return LABELS[kind].get(code, code)
+
+
+def actor_name(actor: str, people: Mapping[str, str], translate: Callable[[str], str] = str) -> str:
+    """Who did something, for people: a user by name, a customer by number, the system by the part that acted.
+
+    `actor` is what events record (`user:<id>`, `customer:<address>`, `system:bot`…); `people` maps user ids to
+    names; `translate` turns a Spanish msgid into the reader's language.
+    """
+    kind, _, who = actor.partition(":")
+    if kind == "user":
+        return people.get(who) or translate(UNKNOWN_USER)
+    if kind == "customer":
+        return translate(CUSTOMER) % {"address": who.removeprefix("whatsapp:")}
+    return translate(SYSTEM_ACTORS.get(actor, SYSTEM))
+
+
+def bot_step_action(kind: str, detail: str) -> str:
+    """A bot step as the transcript prints it: `Cliente identificado (por el número al que escribió)`."""
+    shown = label("bot_step", kind)
+    if not detail or kind == "entered":
+        return shown
+    if kind in ("identified", "handed_off"):
+        detail = ", ".join(BOT_ROUTES.get(part, part) for part in detail.split())
+    return f"{shown} ({detail})"

@@ -1,0 +1,121 @@
+"""The admin menu's "Flujos": every flow with its versions, the campaigns using each, and what `despacho flows check`
+finds in the files (the same messages, file, line and state)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from adapters.flow_files import SHIPPED_FLOWS_DIR
+from api.navigation import NAV_BY_ROLE
+from despacho.bootstrap import Despacho
+from despacho.cli_flows import flows
+from despacho.settings import Settings
+from tests.e2e.admin_support import client_fixture, despacho_fixture, log_in, staff_fixture  # noqa: F401
+from tests.e2e.test_pages_name_codes_in_spanish import visible_text
+
+BROKEN_V2 = """\
+nombre: default
+version: 2
+inicio: inicio
+estados:
+  inicio:
+    decir: Hola
+    ir_a: pagos
+  transferir:
+    decir: "Te comunico con un asesor"
+    final: transferir
+    fuera_de_horario: "Volvemos {proxima_apertura}"
+"""
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Despacho running the shipped flows from a folder of its own, which the tests then edit."""
+    flows_dir = tmp_path / "flows"
+    shutil.copytree(SHIPPED_FLOWS_DIR, flows_dir, ignore=shutil.ignore_patterns("tests"))
+    return Settings(var_dir=tmp_path / "var", flows_dir=flows_dir)
+
+
+def flows_page(client: TestClient) -> str:
+    page = client.get("/admin/flows")
+    assert page.status_code == 200
+    return " ".join(visible_text(page.text).split())
+
+
+def test_the_admin_menus_flows_item_leads_to_the_flows_page(client: TestClient, staff: SimpleNamespace) -> None:
+    log_in(client, "admin")
+    [item] = [i for i in NAV_BY_ROLE["admin"] if i.label == "Flujos"]
+
+    page = client.get(item.url)
+
+    assert page.status_code == 200
+    assert "Flujos del bot" in page.text
+
+
+def test_each_flow_shows_its_versions_and_the_campaigns_using_it(client: TestClient, despacho: Despacho,
+                                                                  staff: SimpleNamespace) -> None:
+    despacho.campaigns.register("pagos_c", "Pagos C", "Pagos C", {"flow_name": "autoservicio_pagos"},
+                                actor="system:test")
+    despacho.runner.catch_up()
+    log_in(client, "admin")
+
+    html = client.get("/admin/flows").text
+    text = flows_page(client)
+
+    rows = {name: " ".join(visible_text(row).split())
+            for name, row in re.findall(r'<td data-flow="([^"]+)">(.*?)</tr>', html, re.S)}
+    assert set(rows) == {"default", "autoservicio_pagos"}
+    assert "Banco A" in rows["default"] and "Telco B" in rows["default"] and "Pagos C" not in rows["default"]
+    assert "Pagos C" in rows["autoservicio_pagos"] and "Banco A" not in rows["autoservicio_pagos"]
+    assert "Versión 1" in rows["default"] and "12 estados" in rows["default"]
+    assert "2 archivo(s) de flujo revisados, ninguno con problemas." in text
+
+
+def test_the_page_shows_what_flows_check_finds_in_a_new_version(client: TestClient, despacho: Despacho,
+                                                               staff: SimpleNamespace) -> None:
+    broken = despacho.settings.flows_dir / "default_v2.yaml"
+    broken.write_text(BROKEN_V2, encoding="utf-8")
+    log_in(client, "admin")
+    checked = CliRunner().invoke(flows, ["check", str(despacho.settings.flows_dir)])
+
+    text = flows_page(client)
+
+    assert checked.exit_code == 1
+    cli_problems = [line for line in checked.output.splitlines() if "estado '" in line]
+    assert cli_problems and all(problem in text for problem in cli_problems), "the same messages as the command"
+    assert "2 problema(s) en 3 archivo(s) de flujo." in text
+    assert "Versión 1" in text and "Versión 2" in text
+
+
+def test_a_campaign_naming_a_missing_flow_is_pointed_out(client: TestClient, despacho: Despacho,
+                                                         staff: SimpleNamespace) -> None:
+    despacho.campaigns.register("seguros_d", "Seguros D", "Seguros D", {"flow_name": "cobranza_vieja"},
+                                actor="system:test")
+    despacho.runner.catch_up()
+    log_in(client, "admin")
+
+    text = flows_page(client)
+
+    assert "Campañas con un flujo que no existe" in text and "Seguros D → cobranza_vieja" in text
+
+
+def test_only_admins_see_the_flows_page(client: TestClient, staff: SimpleNamespace) -> None:
+    log_in(client, "supervisora")
+
+    assert client.get("/admin/flows").status_code == 403
+
+
+def test_the_flows_page_speaks_english_to_an_admin_who_chose_it(client: TestClient, staff: SimpleNamespace) -> None:
+    log_in(client, "admin")
+    client.cookies.set("lang", "en")
+
+    text = flows_page(client)
+
+    assert "Bot flows" in text and "Version 1" in text and "12 states" in text and "used by new chats" in text
