@@ -3,6 +3,7 @@ role (idempotent)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from application.campaigns import CampaignExistsError
@@ -12,6 +13,9 @@ from despacho.settings import Settings
 
 DEMO_PASSWORD = "despacho-demo"  # noqa: S105 - embedded demo only; `despacho demo` refuses other modes
 DEMO_ACTOR = "system:demo"
+# What every demo campaign holds, also one created by an earlier release: a WhatsApp campaign needs its
+# approved closing template (the fake transport accepts this made-up Content SID).
+DEMO_SETTINGS: dict[str, Any] = {"closing_template_sid": "HX" + "de" * 16}
 
 CAMPAIGNS = [
     ("banco_a", "Banco A — Cobranza", "Banco A", [("whatsapp:+5716000001", "whatsapp"), ("+5716000011", "sms")]),
@@ -56,13 +60,20 @@ def _campaigns(despacho: Despacho) -> dict[str, str]:
     ids = {}
     for code, name, display_name, senders in CAMPAIGNS:
         try:
-            campaign_id = despacho.campaigns.register(code, name, display_name, {}, actor=DEMO_ACTOR)
-            for address, channel in senders:
-                despacho.campaigns.link_sender(campaign_id, address, channel, is_default=False, actor=DEMO_ACTOR)
+            campaign_id = despacho.campaigns.register(
+                code, name, display_name, DEMO_SETTINGS, actor=DEMO_ACTOR,
+                senders=[(address, channel, False) for address, channel in senders])
         except CampaignExistsError:
             campaign_id = despacho.campaigns.id_for_code(code)
+            _bring_up_to_date(despacho, campaign_id)
         ids[code] = str(campaign_id)
     return ids
+
+
+def _bring_up_to_date(despacho: Despacho, campaign_id: UUID) -> None:
+    campaign = despacho.campaigns.get(campaign_id)
+    if any(getattr(campaign.settings, key) != value for key, value in DEMO_SETTINGS.items()):
+        despacho.campaigns.edit(campaign_id, campaign.name, campaign.display_name, DEMO_SETTINGS, actor=DEMO_ACTOR)
 
 
 def _users(despacho: Despacho, campaign_ids: dict[str, str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,9 @@ SENDER_PATTERNS = {
     "messaging_service": re.compile(r"^MG[0-9a-fA-F]{32}$"),
 }
 CONTENT_SID_PATTERN = re.compile(r"^HX[0-9a-fA-F]{32}$")
+NO_CLOSING_TEMPLATE = ("Una campaña de WhatsApp necesita el Content SID (HX…) de su plantilla de cierre aprobada: "
+                       "a las 24 horas del último mensaje del cliente solo se puede enviar una plantilla, "
+                       "y sin ella el cliente no recibe la confirmación de cierre")
 
 
 class CampaignError(DomainError):
@@ -174,6 +178,7 @@ class Campaign(Aggregate):
         self._check_active()
         _check_names(name, display_name)
         settings.check()
+        _check_closing_template(settings, self.senders.values())
         self._edited(name=name.strip(), display_name=display_name.strip(),
                      settings=settings.to_dict(), actor=actor, at=require_aware(at))
 
@@ -192,6 +197,7 @@ class Campaign(Aggregate):
         address = normalise_sender(address, channel)
         if not SENDER_PATTERNS[channel].match(address):
             raise CampaignError(f"Remitente inválido para {channel}: use whatsapp:+57…, +57… o MG… (Messaging Service)")
+        _check_closing_template(self.settings, [Sender(address, channel)])
         self._sender_linked(address=address, channel=channel,
                             is_default=is_default or not self.senders, actor=actor, at=require_aware(at))
 
@@ -244,6 +250,13 @@ def normalise_sender(address: str, channel: str) -> str:
     if channel == "whatsapp" and address.startswith("+"):
         return "whatsapp:" + address
     return address
+
+
+def _check_closing_template(settings: CampaignSettings, senders: Iterable[Sender]) -> None:
+    """An active WhatsApp campaign holds its closing template (R8, R12); campaigns recorded before this
+    rule still load, and the rule applies to their next edit or WhatsApp sender."""
+    if not settings.closing_template_sid and any(s.channel == "whatsapp" for s in senders):
+        raise CampaignError(NO_CLOSING_TEMPLATE)
 
 
 def _check_names(name: str, display_name: str) -> None:

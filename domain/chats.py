@@ -16,6 +16,7 @@ from domain.common import DomainError, require_aware
 
 CHANNELS = ("whatsapp", "sms")
 CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
+CONFIRMATION_FAILED = "confirmation_failed"
 
 
 class ChatError(DomainError):
@@ -53,6 +54,8 @@ class Chat(Aggregate):
         self.close_reason = ""
         self.closed_at: datetime | None = None
         self.confirmation_message_id = ""
+        self.confirmation_failure_on_record = ""
+        self.confirmation_alert_open = False
         self.transcript_location = ""
 
     @classmethod
@@ -208,6 +211,9 @@ class Chat(Aggregate):
 
     def acknowledge_alert(self, kind: str, streak_started_at: datetime, *, actor: str, at: datetime) -> None:
         """A supervisor or the agent has seen the alert; it stays on record until the reply resolves it."""
+        if kind == CONFIRMATION_FAILED:
+            raise ChatError("Esta alerta no se marca como vista: se resuelve reenviando la confirmación "
+                            "o anotando cómo se resolvió")
         self._alert_acknowledged(kind=kind, streak_started_at=streak_started_at, actor=actor, at=require_aware(at))
 
     @event("AlertAcknowledged")
@@ -250,6 +256,53 @@ class Chat(Aggregate):
     @event("ClosingConfirmationRequested")
     def _confirmation_requested(self, message_id: str, actor: str, at: datetime) -> None:
         self.confirmation_message_id = message_id
+
+    def record_confirmation_failed(self, message_id: str, error_code: str, *, actor: str, at: datetime) -> None:
+        """The confirmation never reached the customer (R8): an alert for supervisors stays open until a
+        confirmation sent again is accepted, or someone writes down how it was resolved."""
+        if message_id != self.confirmation_message_id or message_id == self.confirmation_failure_on_record:
+            return
+        self._confirmation_failed(message_id=message_id, error_code=error_code, actor=actor, at=require_aware(at))
+
+    @event("ConfirmationFailed")
+    def _confirmation_failed(self, message_id: str, error_code: str, actor: str, at: datetime) -> None:
+        self.confirmation_failure_on_record = message_id
+        self.confirmation_alert_open = True
+
+    def record_confirmation_accepted(self, message_id: str, *, actor: str, at: datetime) -> None:
+        """Twilio took the confirmation sent again after a failure: the alert resolves itself."""
+        if message_id == self.confirmation_message_id and self.confirmation_alert_open \
+                and message_id != self.confirmation_failure_on_record:
+            self._confirmation_accepted(message_id=message_id, actor=actor, at=require_aware(at))
+
+    @event("ConfirmationAccepted")
+    def _confirmation_accepted(self, message_id: str, actor: str, at: datetime) -> None:
+        self.confirmation_alert_open = False
+
+    def check_may_resend_confirmation(self) -> None:
+        if not self.confirmation_message_id or self.confirmation_failure_on_record != self.confirmation_message_id:
+            raise ChatError("Solo se reenvía una confirmación de cierre que no llegó al cliente")
+
+    def resend_confirmation(self, message_id: str, *, actor: str, at: datetime) -> None:
+        self.check_may_resend_confirmation()
+        self._confirmation_resent(previous_message_id=self.confirmation_message_id, message_id=message_id,
+                                  actor=actor, at=require_aware(at))
+
+    @event("ConfirmationResent")
+    def _confirmation_resent(self, previous_message_id: str, message_id: str, actor: str, at: datetime) -> None:
+        self.confirmation_message_id = message_id
+
+    def resolve_confirmation_alert(self, note: str, *, actor: str, at: datetime) -> None:
+        """Someone dealt with the missing confirmation another way (a call, a letter) and says how."""
+        if not self.confirmation_alert_open:
+            raise ChatError("La alerta de confirmación de este chat ya está resuelta")
+        if not note.strip():
+            raise ChatError("Escriba cómo se resolvió (por ejemplo: se llamó al cliente)")
+        self._confirmation_alert_resolved(note=note.strip()[:500], actor=actor, at=require_aware(at))
+
+    @event("ConfirmationAlertResolved")
+    def _confirmation_alert_resolved(self, note: str, actor: str, at: datetime) -> None:
+        self.confirmation_alert_open = False
 
     def store_transcript(self, location: str, sha256: str, *, actor: str, at: datetime) -> None:
         if not self.is_closed:

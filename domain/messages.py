@@ -12,6 +12,7 @@ from domain.common import DomainError, natural_id, require_aware
 
 OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack")
 FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "canceled")
+LOST_STATUSES = ("failed", "undelivered", "canceled")
 STATUS_RANK = {"requested": 0, "accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
                "failed": 5, "delivered": 6, "undelivered": 6, "read": 7, "canceled": 5}
 
@@ -58,6 +59,14 @@ class OutboundMessage(Aggregate):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def accepted_by_twilio(self) -> bool:
+        return accepted_by_twilio(self.sid, self.status)
+
+    @property
+    def lost(self) -> bool:
+        return self.status in LOST_STATUSES
 
     def start_attempt(self, *, actor: str, at: datetime) -> int:
         """Record the intent to call Twilio before calling it, so a crash is detectable."""
@@ -109,6 +118,11 @@ class OutboundMessage(Aggregate):
     def _advance(self, status: str) -> None:
         if STATUS_RANK.get(status, -1) > STATUS_RANK.get(self.status, -1):
             self.status = status
+
+
+def accepted_by_twilio(sid: str | None, status: str) -> bool:
+    """Twilio took the message (it has a SID) and has not reported it lost since."""
+    return bool(sid) and status not in LOST_STATUSES
 
 
 class InboundMessage(Aggregate):

@@ -21,8 +21,8 @@ from sqlalchemy import (
     update,
 )
 
-from domain.chats import Chat
-from domain.messages import OutboundMessage
+from domain.chats import CONFIRMATION_FAILED, Chat
+from domain.messages import LOST_STATUSES, OutboundMessage, accepted_by_twilio
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, event_key, uid
 
@@ -61,10 +61,15 @@ class ChatsProjector(Projector):
             Column("disposition", String(60)),
             Column("close_note", Text),
             Column("unattended", Boolean),
-            Column("confirmation_message_id", String(36)),
+            Column("confirmation_message_id", String(36), index=True),
+            Column("confirmation_status", String(12)),
+            Column("confirmation_failure_recorded", Boolean, nullable=False),
+            Column("confirmation_alert_open", Boolean, nullable=False),
             Column("transcript_location", String(400)),
             Column("transcript_sha256", String(64)),
             Index(f"ix_chats_status_queued{suffix}", "status", "campaign_id", "queued_at"),
+            Index(f"ix_chats_confirmation{suffix}", "confirmation_status", "confirmation_failure_recorded"),
+            Index(f"ix_chats_confirmation_alert{suffix}", "confirmation_alert_open"),
         )
         self.timeline = Table(
             f"chat_messages{suffix}", metadata,
@@ -92,6 +97,9 @@ class ChatsProjector(Projector):
             Column("acknowledged_by", String(80)),
             Column("acknowledged_at", UtcDateTime),
             Column("resolved_at", UtcDateTime),
+            Column("error_code", String(20)),
+            Column("resolved_by", String(80)),
+            Column("resolution_note", Text),
             Index(f"ix_chat_alerts_state{suffix}", "state", "campaign_id"),
         )
         self.assignments = Table(
@@ -124,7 +132,7 @@ class ChatsProjector(Projector):
             id=uid(event.originator_id), status="bot", channel=event.channel,
             customer_address=event.customer_address, sender_address=event.sender_address,
             profile_name=event.profile_name, opened_at=event.at, outside_hours=False, bot_pending=0,
-            queue_alerted=False))
+            queue_alerted=False, confirmation_failure_recorded=False, confirmation_alert_open=False))
 
     @handles(Chat.CustomerWrote)
     def customer_wrote(self, connection: Connection, event: Any) -> None:
@@ -199,11 +207,11 @@ class ChatsProjector(Projector):
         ).values(state="acknowledged", acknowledged_by=event.actor, acknowledged_at=event.at))
         self.touch("alerts", f"chat:{uid(event.originator_id)}")
 
-    def _resolve_alerts(self, connection: Connection, event: Any, *kinds: str) -> None:
+    def _resolve_alerts(self, connection: Connection, event: Any, *kinds: str, **how: Any) -> None:
         alerts = self.alerts.c
         connection.execute(update(self.alerts).where(
             alerts.chat_id == uid(event.originator_id), alerts.kind.in_(kinds), alerts.state != "resolved",
-        ).values(state="resolved", resolved_at=event.at))
+        ).values(state="resolved", resolved_at=event.at, **how))
         self.touch("alerts")
 
     @handles(Chat.Closed)
@@ -215,7 +223,60 @@ class ChatsProjector(Projector):
 
     @handles(Chat.ClosingConfirmationRequested)
     def confirmation_requested(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, confirmation_message_id=event.message_id)
+        self._update(connection, event, confirmation_message_id=event.message_id, confirmation_status="requested")
+
+    @handles(Chat.ConfirmationResent)
+    def confirmation_resent(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, confirmation_message_id=event.message_id, confirmation_status="requested",
+                     confirmation_failure_recorded=False)
+
+    @handles(Chat.ConfirmationFailed)
+    def confirmation_failed(self, connection: Connection, event: Any) -> None:
+        """One open alert per chat however many confirmations fail; it shows the latest reason."""
+        row = self._update(connection, event, confirmation_failure_recorded=True, confirmation_alert_open=True)
+        alerts = self.alerts.c
+        still_open = update(self.alerts).where(alerts.chat_id == uid(event.originator_id),
+                                               alerts.kind == CONFIRMATION_FAILED, alerts.state != "resolved")
+        if connection.execute(still_open.values(error_code=event.error_code[:20])).rowcount == 0:
+            closed_at = connection.execute(select(self.chats.c.closed_at)
+                                           .where(self.chats.c.id == uid(event.originator_id))).scalar_one()
+            connection.execute(insert(self.alerts).values(
+                id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"], agent_id=None,
+                kind=CONFIRMATION_FAILED, streak_started_at=closed_at or event.at, raised_at=event.at, state="open",
+                error_code=event.error_code[:20]))
+        self.touch("alerts")
+
+    @handles(Chat.ConfirmationAccepted)
+    def confirmation_accepted(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, confirmation_alert_open=False)
+        self._resolve_alerts(connection, event, CONFIRMATION_FAILED, resolved_by=event.actor)
+
+    @handles(Chat.ConfirmationAlertResolved)
+    def confirmation_alert_resolved(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, confirmation_alert_open=False)
+        self._resolve_alerts(connection, event, CONFIRMATION_FAILED, resolved_by=event.actor,
+                             resolution_note=event.note)
+
+    @handles(OutboundMessage.Submitted)
+    def message_submitted(self, connection: Connection, event: Any) -> None:
+        self._confirmation_fate(connection, event, "accepted" if accepted_by_twilio(event.sid, event.status)
+                                else "failed")
+
+    @handles(OutboundMessage.StatusReported)
+    def message_status_reported(self, connection: Connection, event: Any) -> None:
+        if event.status in LOST_STATUSES:
+            self._confirmation_fate(connection, event, "failed")
+
+    @handles(OutboundMessage.Failed)
+    def message_failed(self, connection: Connection, event: Any) -> None:
+        self._confirmation_fate(connection, event, "failed")
+
+    def _confirmation_fate(self, connection: Connection, event: Any, status: str) -> None:
+        """Whether Twilio took a chat's closing confirmation (R8), for the close audit and the confirmation sweep."""
+        chats = self.chats.c
+        connection.execute(update(self.chats).where(
+            chats.confirmation_message_id == uid(event.originator_id), chats.confirmation_status != "failed",
+        ).values(confirmation_status=status))
 
     @handles(Chat.TranscriptStored)
     def transcript_stored(self, connection: Connection, event: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from projections.agents import AgentsProjector
 from projections.campaigns import CampaignsProjector
@@ -83,6 +83,29 @@ def closed_chats_missing_their_close_work(engine: Engine, limit: int = 500) -> l
     with engine.connect() as connection:
         return list(connection.execute(select(chats.c.id).where(chats.c.status == "closed", missing)
                                        .order_by(chats.c.closed_at).limit(limit)).scalars())
+
+
+def confirmations_to_follow(engine: Engine, limit: int = 500) -> list[str]:
+    """Closed chats whose confirmation's fate is not on their record yet (R8): lost with no alert raised,
+    or accepted by Twilio after a failure while the alert is still open. Oldest close first."""
+    chats = CHATS.chats.c
+    lost = and_(chats.confirmation_status == "failed", chats.confirmation_failure_recorded.is_(False))
+    accepted_again = and_(chats.confirmation_alert_open.is_(True), chats.confirmation_status == "accepted")
+    query = select(chats.id).where(or_(lost, accepted_again)).order_by(chats.closed_at, chats.id).limit(limit)
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def closes_to_audit(engine: Engine, limit: int = 10_000) -> list[dict[str, Any]]:
+    """Closed chats whose close is not done (R8): no confirmation accepted by Twilio, or no PDF. Oldest first."""
+    chats = CHATS.chats.c
+    unconfirmed = or_(chats.confirmation_status.is_(None), chats.confirmation_status != "accepted")
+    query = (select(chats.id, chats.closed_at, chats.confirmation_message_id, chats.confirmation_status,
+                    chats.transcript_location)
+             .where(chats.status == "closed", or_(unconfirmed, chats.transcript_location.is_(None)))
+             .order_by(chats.closed_at, chats.id).limit(limit))
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(query).mappings()]
 
 
 def chats_idle_in_bot(engine: Engine, silent_since_before: datetime) -> list[str]:

@@ -44,7 +44,9 @@ class CampaignSettingsIn(BaseModel):
     routing_policy: Literal["least_load", "round_robin"] | None = None
     default_capacity: int | None = None
     closing_message: str | None = None
-    closing_template_sid: str | None = Field(default=None, description="WhatsApp template Content SID (HX…)")
+    closing_template_sid: str | None = Field(
+        default=None, description="Content SID (HX…) of the approved WhatsApp closing template; required while "
+                                  "the campaign has a WhatsApp sender (the 24-hour close can only send a template)")
     dispositions: list[str] | None = Field(default=None, description="Disposition codes (tipificaciones)")
     flow_name: str | None = None
     templates: list[TemplateIn] | None = Field(

@@ -164,3 +164,26 @@ def test_the_admin_page_edits_the_approved_whatsapp_templates(client: TestClient
     row = campaign_row(despacho.read_engine, staff.banco_a)
     assert row is not None and row["templates"] == [
         {"name": "recordatorio_pago", "content_sid": SID, "variables": ["nombre", "monto"]}]
+
+
+def test_a_whatsapp_campaign_without_its_closing_template_is_refused_by_the_api_and_the_admin_form(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+    whatsapp = {"address": "whatsapp:+5716000077", "channel": "whatsapp"}
+    created = client.post("/api/campaigns", headers=headers, json={
+        "code": "seguros_w", "name": "Seguros W", "display_name": "Seguros", "senders": [whatsapp]})
+    linked = client.post(f"/api/campaigns/{staff.telco_b}/senders", headers=headers, json=whatsapp)
+    csrf = log_in(client, "admin")
+    form = client.post("/admin/campaigns", data={
+        "csrf_token": csrf, "code": "seguros_w", "name": "Seguros W", "display_name": "Seguros",
+        "sender_channel": "whatsapp", "sender_address": "+5716000077", "time_zone": "America/Bogota",
+        "alert_after_minutes": "30", "auto_close_after_hours": "24", "routing_policy": "least_load",
+        "default_capacity": "5", "flow_name": "default", "closing_message": "Chao", "closing_template_sid": "",
+        "dispositions": "pago"})
+    despacho.runner.catch_up()
+
+    for refused in (created, linked):
+        assert refused.status_code == 422 and "plantilla de cierre" in refused.json()["detail"]
+    assert form.status_code == 422 and "plantilla de cierre" in form.text and 'value="Seguros W"' in form.text
+    assert "seguros_w" not in [c["code"] for c in client.get("/api/campaigns", headers=headers).json()]
+    assert client.get(f"/api/campaigns/{staff.telco_b}", headers=headers).json()["senders"] == []

@@ -26,6 +26,7 @@ from despacho.runtime import background
 from despacho.settings import Settings
 from projections.queries import CHATS
 from projections.runner import wait_until_projected
+from tests.conftest import WITH_CLOSING_TEMPLATE
 
 BANCO_NUMBER = "whatsapp:+5716000001"
 TELCO_NUMBER = "whatsapp:+5716000002"
@@ -78,8 +79,9 @@ class World:
 def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     transport = FakeTransport()
     despacho = build(settings, clock=clock, transport=transport)
-    banco = despacho.campaigns.register("banco_a", "Banco Andino cobranza", "Banco Andino", {}, actor="test")
-    telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", {}, actor="test")
+    banco = despacho.campaigns.register("banco_a", "Banco Andino cobranza", "Banco Andino", WITH_CLOSING_TEMPLATE,
+                                        actor="test")
+    telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", WITH_CLOSING_TEMPLATE, actor="test")
     despacho.campaigns.link_sender(banco, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
     despacho.campaigns.link_sender(telco, TELCO_NUMBER, "whatsapp", is_default=True, actor="test")
     portfolios = despacho.portfolios
@@ -306,7 +308,7 @@ def test_the_embedded_demo_reports_fake_deliveries_like_twilio_would(settings: S
     transport = FakeTransport()
     despacho = build(settings.model_copy(update={"fake_delivery_seconds": 0.05}), clock=clock, transport=transport)
     try:
-        campaign = despacho.campaigns.register("banco_a", "Banco", "Banco Andino", {}, actor="test")
+        campaign = despacho.campaigns.register("banco_a", "Banco", "Banco Andino", WITH_CLOSING_TEMPLATE, actor="test")
         despacho.campaigns.link_sender(campaign, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
         with background(despacho, projector=True, worker=True, scheduler=False):
             wait_until_projected(despacho.runner)
