@@ -19,6 +19,8 @@ from eventsourcing.persistence import IntegrityError
 from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
+from domain.business_hours import takes_chats_now
+from domain.campaigns import CampaignSettings
 from domain.chats import Chat, ChatError
 from domain.common import DomainError
 from domain.routing import AgentLoad, RoutingDecision, WaitingChat, dispatch
@@ -33,7 +35,7 @@ class RoutingDirectory(Protocol):
 
     def agent_loads(self, campaign_ids: set[str] | None) -> list[AgentLoad]: ...
 
-    def policies(self, campaign_ids: set[str]) -> dict[str, str]: ...
+    def settings(self, campaign_ids: set[str]) -> dict[str, CampaignSettings]: ...
 
     def round_robin_cursors(self, campaign_ids: set[str]) -> dict[str, str | None]: ...
 
@@ -57,10 +59,12 @@ class AssignmentService:
         waiting.update({w.chat_id: w for w in just_queued})
         if not waiting:
             return []
-        campaigns = {w.campaign_id for w in waiting.values()}
+        campaigns, now = {w.campaign_id for w in waiting.values()}, self.clock.now()
+        settings = self.directory.settings(campaigns)
         decisions = dispatch(list(waiting.values()), self.directory.agent_loads(campaigns),
-                             self.directory.policies(campaigns), self.directory.round_robin_cursors(campaigns),
-                             self.clock.now())
+                             {c: s.routing_policy for c, s in settings.items()},
+                             self.directory.round_robin_cursors(campaigns), now,
+                             closed_campaigns={c for c, s in settings.items() if not takes_chats_now(s, now)})
         return [assigned for d in decisions if d.chosen_agent_id and (assigned := self._apply(d))]
 
     def _apply(self, decision: RoutingDecision) -> Assigned | None:

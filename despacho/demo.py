@@ -10,12 +10,15 @@ from application.campaigns import CampaignExistsError
 from application.staff import AgentExistsError
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
+from domain.campaigns import MIDNIGHT, WEEKDAYS
 
 DEMO_PASSWORD = "despacho-demo"  # noqa: S105 - embedded demo only; `despacho demo` refuses other modes
 DEMO_ACTOR = "system:demo"
 # What every demo campaign holds, also one created by an earlier release: a WhatsApp campaign needs its
-# approved closing template (the fake transport accepts this made-up Content SID).
-DEMO_SETTINGS: dict[str, Any] = {"closing_template_sid": "HX" + "de" * 16}
+# approved closing template (the fake transport accepts this made-up Content SID), and the demo is open
+# 24/7 so `make run` shows the normal path at any hour.
+DEMO_SETTINGS: dict[str, Any] = {"closing_template_sid": "HX" + "de" * 16,
+                                 "business_hours": {day: [MIDNIGHT, MIDNIGHT] for day in WEEKDAYS}}
 
 CAMPAIGNS = [
     ("banco_a", "Banco A — Cobranza", "Banco A", [("whatsapp:+5716000001", "whatsapp"), ("+5716000011", "sms")]),

@@ -18,6 +18,7 @@ ROUTING_POLICIES = ("least_load", "round_robin")
 SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MIDNIGHT = "00:00"  # as a closing time: the end of the day, so 00:00–00:00 is open all day
 SENDER_PATTERNS = {
     "whatsapp": re.compile(r"^whatsapp:\+[1-9]\d{6,14}$"),
     "sms": re.compile(r"^\+[1-9]\d{6,14}$"),
@@ -49,6 +50,9 @@ class CampaignSettings:
     auto_close_after_hours: int = 24
     routing_policy: str = "least_load"
     default_capacity: int = 5
+    # Outside business hours chats wait and the bot says when agents are back; with this on, agents who
+    # work outside hours take them and the bot does not send its closed message.
+    agents_outside_hours_take_chats: bool = False
     closing_message: str = "Gracias por comunicarte con nosotros. Tu conversación ha finalizado."
     closing_template_sid: str = ""
     dispositions: tuple[str, ...] = ("acuerdo_de_pago", "promesa_de_pago", "no_interesado",
@@ -96,7 +100,7 @@ class CampaignSettings:
         for day, span in self.business_hours.items():
             if day not in WEEKDAYS or len(span) != 2 or not all(_is_hhmm(t) for t in span):
                 raise CampaignError(f"Horario de atención inválido para '{day}': use HH:MM-HH:MM")
-            if span[0] >= span[1]:
+            if span[0] >= span[1] and span[1] != MIDNIGHT:
                 raise CampaignError(f"Horario de atención de '{day}': la apertura debe ser antes del cierre")
 
     def to_dict(self) -> dict[str, Any]:

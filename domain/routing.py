@@ -7,7 +7,7 @@ is applied, so a stale snapshot can only cost a retry, never break a rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -90,16 +90,19 @@ def choose(chat: WaitingChat, agents: Iterable[AgentLoad], policy: str,
 
 
 def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], policies: Mapping[str, str],
-             last_chosen: Mapping[str, str | None], now: datetime) -> list[RoutingDecision]:
+             last_chosen: Mapping[str, str | None], now: datetime,
+             closed_campaigns: Collection[str] = ()) -> list[RoutingDecision]:
     """Decide for every waiting chat, oldest first across campaigns, as loads change with each choice.
 
     An agent in several campaigns therefore takes the oldest waiting chat among them; within a
-    campaign the queue is FIFO because a chat that finds no agent means no later one can.
+    campaign the queue is FIFO because a chat that finds no agent means no later one can. Chats of
+    `closed_campaigns` (outside business hours, see `business_hours.takes_chats_now`) wait.
     """
     loads = {a.agent_id: a for a in agents}
     cursors = dict(last_chosen)
     decisions = []
-    for chat in sorted(waiting, key=lambda w: (w.queued_at, w.chat_id)):
+    attended = (w for w in waiting if w.campaign_id not in closed_campaigns)
+    for chat in sorted(attended, key=lambda w: (w.queued_at, w.chat_id)):
         decision = choose(chat, loads.values(), policies.get(chat.campaign_id, LEAST_LOAD),
                           cursors.get(chat.campaign_id))
         if decision.chosen_agent_id is not None:

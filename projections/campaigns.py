@@ -40,6 +40,7 @@ class CampaignsProjector(Projector):
             Column("auto_close_after_hours", Integer, nullable=False),
             Column("routing_policy", String(20), nullable=False),
             Column("default_capacity", Integer, nullable=False),
+            Column("agents_outside_hours_take_chats", Boolean, nullable=False),
             Column("closing_message", Text, nullable=False),
             Column("closing_template_sid", String(64), nullable=False),
             Column("dispositions", JSON, nullable=False),
@@ -106,4 +107,5 @@ def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
     return {key: settings[key] for key in (
         "time_zone", "business_hours", "alert_after_minutes", "auto_close_after_hours", "routing_policy",
         "default_capacity", "closing_message", "closing_template_sid", "dispositions", "flow_name")} | {
-        "templates": list(settings.get("templates", []))}  # campaigns created before templates have none
+        "templates": list(settings.get("templates", [])),  # campaigns created before templates have none
+        "agents_outside_hours_take_chats": bool(settings.get("agents_outside_hours_take_chats", False))}

@@ -43,6 +43,7 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
         if opens or closes:
             hours[day] = [opens, closes]
     settings["business_hours"] = hours
+    settings["agents_outside_hours_take_chats"] = form.get("agents_outside_hours_take_chats") == "1"
     settings["dispositions"] = [line.strip() for line in str(form.get("dispositions", "")).splitlines() if line.strip()]
     settings["templates"] = templates_from_form(form)
     return settings
@@ -97,6 +98,7 @@ def _values_of(form: FormData) -> dict[str, Any]:
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
     values["dispositions"] = "\n".join(row["dispositions"])
+    values["agents_outside_hours_take_chats"] = "1" if row["agents_outside_hours_take_chats"] else ""
     values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
                             "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():

@@ -42,6 +42,9 @@ class CampaignSettingsIn(BaseModel):
     auto_close_after_hours: int | None = Field(default=None,
                                                description="Close after customer silence (R7), default 24")
     routing_policy: Literal["least_load", "round_robin"] | None = None
+    agents_outside_hours_take_chats: bool | None = Field(
+        default=None, description="Outside business hours chats wait and the bot says when agents are back; "
+                                  "true: agents working outside hours take them and the bot says nothing of hours")
     default_capacity: int | None = None
     closing_message: str | None = None
     closing_template_sid: str | None = Field(

@@ -187,3 +187,29 @@ def test_a_whatsapp_campaign_without_its_closing_template_is_refused_by_the_api_
     assert form.status_code == 422 and "plantilla de cierre" in form.text and 'value="Seguros W"' in form.text
     assert "seguros_w" not in [c["code"] for c in client.get("/api/campaigns", headers=headers).json()]
     assert client.get(f"/api/campaigns/{staff.telco_b}", headers=headers).json()["senders"] == []
+
+
+def test_agents_working_outside_hours_take_chats_is_set_by_the_api_and_the_admin_form(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+    api = client.put(f"/api/campaigns/{staff.telco_b}", headers=headers, json={
+        "name": "Telco B", "display_name": "Telco B", "settings": {"agents_outside_hours_take_chats": True}})
+    csrf = log_in(client, "admin")
+    url = f"/admin/campaigns/{staff.banco_a}"
+    form = {"csrf_token": csrf, "name": "Banco A", "display_name": "Banco A", "time_zone": "America/Bogota",
+            "alert_after_minutes": "30", "auto_close_after_hours": "24", "routing_policy": "least_load",
+            "default_capacity": "5", "flow_name": "default", "closing_message": "Chao", "closing_template_sid": "",
+            "dispositions": "pago", "mon_open": "00:00", "mon_close": "00:00", "agents_outside_hours_take_chats": "1"}
+    saved = client.post(url, data=form)
+    despacho.runner.catch_up()
+
+    assert api.status_code == 204 and saved.status_code == 303
+    assert client.get(f"/api/campaigns/{staff.telco_b}", headers=headers).json()["agents_outside_hours_take_chats"]
+    row = campaign_row(despacho.read_engine, staff.banco_a)
+    assert row is not None and row["agents_outside_hours_take_chats"] and row["business_hours"] == {
+        "mon": ["00:00", "00:00"]}
+    assert 'name="agents_outside_hours_take_chats" value="1" checked' in client.get(url).text
+    client.post(url, data={k: v for k, v in form.items() if k != "agents_outside_hours_take_chats"})
+    despacho.runner.catch_up()
+    unticked = campaign_row(despacho.read_engine, staff.banco_a)
+    assert unticked is not None and not unticked["agents_outside_hours_take_chats"]

@@ -378,3 +378,34 @@ def test_a_flow_that_ends_the_conversation_closes_the_chat_with_its_confirmation
     [chat] = world.chats_of()
     assert (chat["status"], chat["close_reason"]) == ("closed", "bot")
     assert chat["confirmation_message_id"] and chat["transcript_location"]
+
+
+# Outside business hours (banco_a: Monday to Friday 08:00–18:00 in Bogotá) the bot and routing agree.
+
+MONDAY_NIGHT = timedelta(hours=11)  # START is Monday 09:00 in Bogotá: 20:00, closed until Tuesday 08:00
+
+
+def test_outside_hours_the_bot_says_when_agents_are_back_and_the_chat_waits_until_they_are(world: World) -> None:
+    world.clock.advance(MONDAY_NIGHT)
+    chat = identify(world)
+    world.despacho.router.dispatch()
+    world.settle()
+
+    assert "Vuelven mañana a las 08:00" in world.bot_said()
+    assert (world.chats_of()[-1]["status"], chat["outside_hours"]) == ("waiting_queue", True), \
+        "an available agent of the campaign does not get it at night"
+
+    world.clock.advance(timedelta(hours=12))  # Tuesday 08:00
+    world.despacho.router.dispatch()
+    world.settle()
+    assert (world.chats_of()[-1]["status"], world.chats_of()[-1]["agent_id"]) == ("assigned", world.ana)
+
+
+def test_a_campaign_whose_agents_work_outside_hours_assigns_at_night_without_the_closed_message(world: World) -> None:
+    world.despacho.campaigns.edit(UUID(world.banco), "Banco Andino cobranza", "Banco Andino",
+                                  {"agents_outside_hours_take_chats": True}, actor="test")
+    world.clock.advance(MONDAY_NIGHT)
+    chat = identify(world)
+
+    assert "no están disponibles" not in world.bot_said() and "Vuelven" not in world.bot_said()
+    assert (chat["status"], chat["agent_id"], chat["outside_hours"]) == ("assigned", world.ana, False)

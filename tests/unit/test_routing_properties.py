@@ -38,6 +38,7 @@ class CallCenter(RuleBasedStateMachine):
         self.waiting: dict[str, WaitingChat] = {}
         self.assigned: dict[str, tuple[str, str]] = {}  # chat -> (agent, campaign)
         self.cursors: dict[str, str | None] = {}
+        self.closed: set[str] = set()  # campaigns outside business hours
         self.counter = 0
         self.last_dispatch_left: list[WaitingChat] = []
 
@@ -63,6 +64,10 @@ class CallCenter(RuleBasedStateMachine):
     def capacity_changes(self, agent: str, capacity: int) -> None:
         self.agents[agent].capacity = capacity
 
+    @rule(campaign=st.sampled_from(CAMPAIGNS), attending=st.booleans())
+    def business_hours_open_or_close(self, campaign: str, attending: bool) -> None:
+        (self.closed.discard if attending else self.closed.add)(campaign)
+
     @rule(campaign=st.sampled_from(CAMPAIGNS), policy=st.sampled_from((LEAST_LOAD, ROUND_ROBIN)))
     def policy_changes(self, campaign: str, policy: str) -> None:
         self.policies[campaign] = policy
@@ -78,13 +83,15 @@ class CallCenter(RuleBasedStateMachine):
     def router_dispatches(self) -> None:
         now = self.tick()
         loads = [self.snapshot(name) for name in AGENTS]
-        decisions = dispatch(list(self.waiting.values()), loads, self.policies, self.cursors, now)
+        decisions = dispatch(list(self.waiting.values()), loads, self.policies, self.cursors, now,
+                             closed_campaigns=frozenset(self.closed))
         for decision in decisions:
             agent_id = decision.chosen_agent_id
             assert agent_id is not None
             agent = self.agents[agent_id]
             assert decision.campaign_id in agent.campaigns, "R1: only members of the chat's campaign"
             assert agent.available, "only available agents"
+            assert decision.campaign_id not in self.closed, "outside business hours the chat waits"
             assert decision.chat_id not in self.assigned, "R3: never assigned twice"
             assert agent_id in {c.agent_id for c in decision.candidates}, "R5: the choice is among the candidates"
             self.waiting.pop(decision.chat_id)
@@ -109,7 +116,7 @@ class CallCenter(RuleBasedStateMachine):
     @invariant()
     def after_a_dispatch_nobody_waits_while_a_member_could_take_it(self) -> None:
         for chat in self.last_dispatch_left:
-            if chat.chat_id in self.waiting:
+            if chat.chat_id in self.waiting and chat.campaign_id not in self.closed:
                 assert not any(self.snapshot(name).can_take(chat.campaign_id) for name in AGENTS), \
                     "a waiting chat left behind although an agent of its campaign was free"
         self.last_dispatch_left = []
