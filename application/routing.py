@@ -23,7 +23,7 @@ from domain.business_hours import takes_chats_now
 from domain.campaigns import CampaignSettings
 from domain.chats import Chat, ChatError
 from domain.common import DomainError
-from domain.routing import AgentLoad, RoutingDecision, WaitingChat, dispatch
+from domain.routing import AgentLoad, RoutingDecision, WaitingChat, dispatch, nobody_can_serve
 
 ROUTER = "system:router"
 
@@ -66,6 +66,26 @@ class AssignmentService:
                              self.directory.round_robin_cursors(campaigns), now,
                              closed_campaigns={c for c, s in settings.items() if not takes_chats_now(s, now)})
         return [assigned for d in decisions if d.chosen_agent_id and (assigned := self._apply(d))]
+
+    def alert_unserved(self, campaign_id: str | None) -> int:
+        """Chats waiting in a campaign none of whose members is available (the unidentified queue): one alert
+        each for the supervisors; returns how many were raised."""
+        if not campaign_id:
+            return 0
+        waiting = self.directory.waiting_chats({campaign_id})
+        if not waiting or not nobody_can_serve(campaign_id, self.directory.agent_loads({campaign_id})):
+            return 0
+        return sum(self._raise_no_agent_alert(w.chat_id) for w in waiting)
+
+    def _raise_no_agent_alert(self, chat_id: str) -> bool:
+        def command() -> bool:
+            chat = self._chat(chat_id)
+            already = chat.no_agent_alerted
+            chat.raise_no_agent_alert(actor=ROUTER, at=self.clock.now())
+            self.store.save(chat)
+            return chat.no_agent_alerted and not already
+        raised: bool = retry_on_conflict(command)
+        return raised
 
     def _apply(self, decision: RoutingDecision) -> Assigned | None:
         agent_id = decision.chosen_agent_id or ""

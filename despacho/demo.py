@@ -24,12 +24,13 @@ CAMPAIGNS = [
     ("banco_a", "Banco A — Cobranza", "Banco A", [("whatsapp:+5716000001", "whatsapp"), ("+5716000011", "sms")]),
     ("telco_b", "Telco B — Cartera", "Telco B", [("whatsapp:+5716000002", "whatsapp")]),
 ]
+UNIDENTIFIED = "<unidentified>"  # the campaign of DESPACHO_UNIDENTIFIED_CAMPAIGN_CODE, whatever its code
 USERS = [
     ("admin", "Administración Demo", "admin", ()),
     ("supervisora", "Sandra Supervisora", "supervisor", ("banco_a", "telco_b")),
     ("ana", "Ana Asesora", "agent", ("banco_a",)),
     ("bruno", "Bruno Asesor", "agent", ("banco_a", "telco_b")),
-    ("carla", "Carla Asesora", "agent", ("telco_b",)),
+    ("carla", "Carla Asesora", "agent", ("telco_b", UNIDENTIFIED)),  # designated for unidentified customers
     ("auditor", "Alberto Auditor", "auditor", ()),
 ]
 # Customers the simulator can identify as: 1020304050 only in banco_a, 900100200 only in telco_b,
@@ -70,6 +71,8 @@ def _campaigns(despacho: Despacho) -> dict[str, str]:
             campaign_id = despacho.campaigns.id_for_code(code)
             _bring_up_to_date(despacho, campaign_id)
         ids[code] = str(campaign_id)
+    ids[UNIDENTIFIED] = despacho.unidentified.campaign_id()  # created with the demo, open 24/7 like the others
+    _bring_up_to_date(despacho, UUID(ids[UNIDENTIFIED]))
     return ids
 
 

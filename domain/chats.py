@@ -17,6 +17,7 @@ from domain.common import DomainError, require_aware
 CHANNELS = ("whatsapp", "sms")
 CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
 CONFIRMATION_FAILED = "confirmation_failed"
+NO_AGENT = "no_agent"
 
 
 class ChatError(DomainError):
@@ -51,6 +52,7 @@ class Chat(Aggregate):
         self.unanswered_since: datetime | None = None
         self.alerted_streaks: set[datetime] = set()
         self.queue_alerted = False
+        self.no_agent_alerted = False
         self.close_reason = ""
         self.closed_at: datetime | None = None
         self.confirmation_message_id = ""
@@ -202,6 +204,13 @@ class Chat(Aggregate):
         self._alert_raised(kind="queue_wait", streak_started_at=self.queued_at, actor=actor,
                            at=require_aware(at))
 
+    def raise_no_agent_alert(self, *, actor: str, at: datetime) -> None:
+        """The chat waits in a queue none of whose members is available (the unidentified queue without its
+        designated agents): supervisors are told at once, not after the queue-wait alert's 30 minutes."""
+        if self.status != "waiting_queue" or self.no_agent_alerted or self.queued_at is None:
+            return
+        self._alert_raised(kind=NO_AGENT, streak_started_at=self.queued_at, actor=actor, at=require_aware(at))
+
     def raise_close_incomplete_alert(self, *, actor: str, at: datetime) -> None:
         """The close's confirmation or PDF keeps failing; the workers keep retrying, supervisors should know."""
         if not self.is_closed or self.closed_at is None or self.closed_at in self.alerted_streaks:
@@ -224,6 +233,8 @@ class Chat(Aggregate):
     def _alert_raised(self, kind: str, streak_started_at: datetime, actor: str, at: datetime) -> None:
         if kind == "queue_wait":
             self.queue_alerted = True
+        elif kind == NO_AGENT:
+            self.no_agent_alerted = True
         else:
             self.alerted_streaks.add(streak_started_at)
 

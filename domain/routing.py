@@ -112,6 +112,11 @@ def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], polici
     return decisions
 
 
+def nobody_can_serve(campaign_id: str, agents: Iterable[AgentLoad]) -> bool:
+    """No member of the campaign is available, whatever their load: its waiting chats wait for nobody."""
+    return not any(a.available and campaign_id in a.campaigns for a in agents)
+
+
 def _least_load_key(agent: AgentLoad) -> tuple[float, float, str]:
     waited_since = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
     return agent.load, waited_since, agent.agent_id

@@ -21,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 
-from domain.chats import CONFIRMATION_FAILED, Chat
+from domain.chats import CONFIRMATION_FAILED, NO_AGENT, Chat
 from domain.messages import LOST_STATUSES, OutboundMessage, accepted_by_twilio
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, event_key, uid
@@ -119,7 +119,8 @@ class ChatsProjector(Projector):
 
     def _update(self, connection: Connection, event: Any, **values: Any) -> dict[str, Any]:
         chat_id = uid(event.originator_id)
-        connection.execute(update(self.chats).where(self.chats.c.id == chat_id).values(**values))
+        if values:
+            connection.execute(update(self.chats).where(self.chats.c.id == chat_id).values(**values))
         row = connection.execute(select(self.chats.c.campaign_id, self.chats.c.agent_id)
                                  .where(self.chats.c.id == chat_id)).one()
         self.touch(f"chat:{chat_id}", f"queue:{row.campaign_id}" if row.campaign_id else "queue:",
@@ -167,7 +168,7 @@ class ChatsProjector(Projector):
     @handles(Chat.AgentAssigned)
     def assigned(self, connection: Connection, event: Any) -> None:
         row = self._update(connection, event, status="assigned", agent_id=event.agent_id, assigned_at=event.at)
-        self._resolve_alerts(connection, event, "queue_wait")
+        self._resolve_alerts(connection, event, "queue_wait", NO_AGENT)
         self._assignment(connection, event, row["campaign_id"], event.agent_id, None,
                          "exceptional" if event.exceptional else "automatic", event.decision)
         self.touch(f"desk:{event.agent_id}")
@@ -189,9 +190,8 @@ class ChatsProjector(Projector):
 
     @handles(Chat.AlertRaised)
     def alert_raised(self, connection: Connection, event: Any) -> None:
-        queue_wait = event.kind == "queue_wait"
-        marker = {"queue_alerted": True} if queue_wait else {"alerted_streak_at": event.streak_started_at}
-        row = self._update(connection, event, **marker)
+        markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}}
+        row = self._update(connection, event, **markers.get(event.kind, {"alerted_streak_at": event.streak_started_at}))
         connection.execute(insert(self.alerts).values(
             id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"],
             agent_id=row["agent_id"] if event.kind == "unanswered" else None, kind=event.kind,
@@ -216,7 +216,7 @@ class ChatsProjector(Projector):
 
     @handles(Chat.Closed)
     def closed(self, connection: Connection, event: Any) -> None:
-        self._resolve_alerts(connection, event, "unanswered", "queue_wait")
+        self._resolve_alerts(connection, event, "unanswered", "queue_wait", NO_AGENT)
         self._update(connection, event, status="closed", closed_at=event.at, close_reason=event.reason,
                      closed_by=event.actor, disposition=event.disposition or None,
                      close_note=event.note or None, unattended=event.unattended)

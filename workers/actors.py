@@ -178,10 +178,12 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
             despacho.closing.follow_confirmation(chat_id)
 
     def run_timers() -> None:
-        """Alerts at 30 minutes and the 24-hour close, at the clock's now (R6, R7)."""
+        """Alerts at 30 minutes and the 24-hour close, at the clock's now (R6, R7), and an alert for every chat
+        waiting in the unidentified queue while none of its agents is available."""
         run = despacho.timers.run(despacho.clock.now())
         for chat_id in run.closed:
             actors.finish_close.send(chat_id)
+        despacho.router.alert_unserved(despacho.unidentified.campaign_id_if_exists())
         log.log(logging.INFO if run.examined else logging.DEBUG, "timers applied",
                 extra={"alerts": run.alerts, "closed": len(run.closed), "examined": run.examined})
 

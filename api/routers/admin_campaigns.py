@@ -14,6 +14,7 @@ from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
 from api.security import allow, current_identity
 from api.templating import Pages
+from api.warnings import unattended_campaign
 from domain.campaigns import CONTENT_SID_PATTERN, WEEKDAYS, CampaignSettings
 from domain.common import DomainError
 from projections.admin_queries import campaign_row
@@ -115,7 +116,9 @@ def _default_values() -> dict[str, Any]:
 @router.get("")
 def campaigns_page(request: Request, despacho: DespachoDep, pages: PagesDep, archived: bool = False) -> Response:
     rows = list_campaigns(despacho.read_engine, include_archived=archived)
-    return pages.render(request, "admin/campaigns.html", {"campaigns": rows, "show_archived": archived})
+    return pages.render(request, "admin/campaigns.html", {
+        "campaigns": rows, "show_archived": archived,
+        "unattended_campaign": unattended_campaign(despacho, current_identity(request))})
 
 
 @router.get("/new")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.chat_access import campaign_scope, see_own_writes, visible_chat
+from api.chat_access import alert_scope, campaign_scope, see_own_writes, visible_chat
 from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
 from api.forms import form_outcome
@@ -36,9 +36,12 @@ class Resent(BaseModel):
 
 
 def alerts_for(despacho: Despacho, identity: Identity, states: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The caller's alerts, each saying whether the caller may open its chat."""
     agent_id = identity.id if identity.role == "agent" else None
-    return alert_queries.alerts(despacho.read_engine, campaign_ids=campaign_scope(despacho, identity),
+    chats_scope = campaign_scope(despacho, identity)
+    rows = alert_queries.alerts(despacho.read_engine, campaign_ids=alert_scope(despacho, identity),
                                 agent_id=agent_id, states=states)
+    return [{**row, "viewable": chats_scope is None or row["campaign_id"] in chats_scope} for row in rows]
 
 
 def _states(state: str) -> tuple[str, ...]:

@@ -213,3 +213,18 @@ def test_agents_working_outside_hours_take_chats_is_set_by_the_api_and_the_admin
     despacho.runner.catch_up()
     unticked = campaign_row(despacho.read_engine, staff.banco_a)
     assert unticked is not None and not unticked["agents_outside_hours_take_chats"]
+
+
+def test_admin_pages_warn_while_the_unidentified_campaign_has_no_agent(client: TestClient, despacho: Despacho,
+                                                                       staff: SimpleNamespace) -> None:
+    despacho.unidentified.ensure_exists()
+    despacho.runner.catch_up()
+    warning = "no tiene asesores"
+    log_in(client, "admin")
+    for page in ("/admin/campaigns", "/admin/agents", "/"):
+        assert warning in client.get(page).text, page
+
+    despacho.staff.edit(UUID(staff.agent), name="Ana Asesora", role="agent", capacity=5, actor="t",
+                        campaign_ids=frozenset({staff.banco_a, despacho.unidentified.campaign_id()}))
+    despacho.runner.catch_up()
+    assert warning not in client.get("/admin/campaigns").text
