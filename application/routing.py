@@ -23,7 +23,14 @@ from domain.business_hours import takes_chats_now
 from domain.campaigns import CampaignSettings
 from domain.chats import Chat, ChatError
 from domain.common import DomainError
-from domain.routing import AgentLoad, RoutingDecision, WaitingChat, dispatch, nobody_can_serve
+from domain.routing import (
+    AgentLoad,
+    RoutingDecision,
+    WaitingChat,
+    check_reassignment_target,
+    dispatch,
+    nobody_can_serve,
+)
 
 ROUTER = "system:router"
 
@@ -100,16 +107,22 @@ class AssignmentService:
             return None  # someone else moved first; the next dispatch sees the new state
         return Assigned(decision.chat_id, agent_id)
 
-    def reassign(self, chat_id: str, to_agent_id: str, *, reason: str, actor: str) -> None:
-        """A supervisor moves an assigned chat to another member of its campaign (R4)."""
+    def reassign(self, chat_id: str, to_agent_id: str, *, reason: str, actor: str,
+                 to_unavailable: bool = False) -> None:
+        """A supervisor moves an assigned chat to another available member of its campaign (R4, R17);
+        `to_unavailable` is the explicit exception for one on a break or offline, recorded with the reason."""
         def command() -> None:
             chat = self._chat(chat_id)
             if chat.status != "assigned":
                 raise ChatError("Solo se reasignan chats ya asignados; la cola se asigna sola")
             previous, target = self._agent(chat.agent_id), self._agent(to_agent_id)
+            loads = {a.agent_id: a for a in self.directory.agent_loads({chat.campaign_id})}
+            check_reassignment_target(loads.get(to_agent_id), chat.campaign_id, target.name,
+                                      to_unavailable=to_unavailable)
             now = self.clock.now()
-            chat.reassign(to_agent_id, reason=reason, actor=actor, at=now)
-            target.take_chat(chat_id, chat.campaign_id, exceptional=True, actor=actor, at=now)
+            chat.reassign(to_agent_id, reason=reason, to_unavailable=to_unavailable, actor=actor, at=now)
+            # The aggregate re-checks membership, capacity and (unless excepted) availability on its version.
+            target.take_chat(chat_id, chat.campaign_id, exceptional=to_unavailable, actor=actor, at=now)
             previous.release_chat(chat_id, reason="reassigned", actor=actor, at=now)
             self.store.save(chat, target, previous)
         retry_on_conflict(command)

@@ -157,17 +157,34 @@ class Chat(Aggregate):
         self.agent_id = agent_id
         self.status = "assigned"
 
-    def reassign(self, to_agent_id: str, *, reason: str, actor: str, at: datetime) -> None:
+    class Reassigned(Aggregate.Event):
+        """v2 records whether the new agent was not available, an explicit exception (R17); before v2 the
+        availability of the new agent was not checked nor recorded, so old reassignments read as not exceptional."""
+
+        class_version = 2
+        from_agent_id: str
+        to_agent_id: str
+        reason: str
+        to_unavailable: bool
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["to_unavailable"] = False
+
+    def reassign(self, to_agent_id: str, *, reason: str, to_unavailable: bool, actor: str, at: datetime) -> None:
+        """`to_unavailable`: the new agent is on a break or offline, an exception the supervisor asked for."""
         self._check_status("assigned")
         if not reason.strip():
             raise ChatError("La reasignación necesita un motivo")
         if to_agent_id == self.agent_id:
             raise ChatError("El chat ya está asignado a ese asesor")
         self._reassigned(from_agent_id=self.agent_id, to_agent_id=to_agent_id, reason=reason.strip(),
-                         actor=actor, at=require_aware(at))
+                         to_unavailable=to_unavailable, actor=actor, at=require_aware(at))
 
-    @event("Reassigned")
-    def _reassigned(self, from_agent_id: str, to_agent_id: str, reason: str, actor: str,
+    @event(Reassigned)
+    def _reassigned(self, from_agent_id: str, to_agent_id: str, reason: str, to_unavailable: bool, actor: str,
                     at: datetime) -> None:
         self.agent_id = to_agent_id
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from domain.common import DomainError
+
 LEAST_LOAD = "least_load"
 ROUND_ROBIN = "round_robin"
 POLICIES = (LEAST_LOAD, ROUND_ROBIN)
@@ -110,6 +112,23 @@ def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], polici
             cursors[chat.campaign_id] = decision.chosen_agent_id
             decisions.append(decision)
     return decisions
+
+
+class ReassignmentError(DomainError):
+    pass
+
+
+def check_reassignment_target(target: AgentLoad | None, campaign_id: str, name: str, *,
+                              to_unavailable: bool) -> None:
+    """A supervisor reassigns to a member of the chat's campaign (R1) with room (R2) who is available — on
+    a break or offline only as an explicit exception (`to_unavailable`), recorded with the reason (R17)."""
+    if target is None or campaign_id not in target.campaigns:
+        raise ReassignmentError(f"{name} no pertenece a la campaña del chat")
+    if target.open_chats >= target.capacity:
+        raise ReassignmentError(f"{name} ya tiene {target.open_chats} chats (capacidad {target.capacity})")
+    if not target.available and not to_unavailable:
+        raise ReassignmentError(f"{name} no está disponible (en pausa o desconectado): marque la excepción "
+                                "para reasignarle el chat de todos modos")
 
 
 def nobody_can_serve(campaign_id: str, agents: Iterable[AgentLoad]) -> bool:

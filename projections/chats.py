@@ -177,7 +177,7 @@ class ChatsProjector(Projector):
     def reassigned(self, connection: Connection, event: Any) -> None:
         row = self._update(connection, event, agent_id=event.to_agent_id)
         self._assignment(connection, event, row["campaign_id"], event.to_agent_id, event.from_agent_id,
-                         "reassigned", {})
+                         "reassigned", {}, exceptional=event.to_unavailable)
         self.touch(f"desk:{event.from_agent_id}", f"desk:{event.to_agent_id}")
 
     @handles(Chat.AgentReplied)
@@ -301,8 +301,8 @@ class ChatsProjector(Projector):
             log_position=self.log_position))
 
     def _assignment(self, connection: Connection, event: Any, campaign_id: str, agent_id: str,
-                    previous: str | None, kind: str, decision: dict[str, Any]) -> None:
+                    previous: str | None, kind: str, decision: dict[str, Any], *, exceptional: bool = False) -> None:
         connection.execute(insert(self.assignments).values(
             event_id=event_key(event), chat_id=uid(event.originator_id), campaign_id=campaign_id,
-            agent_id=agent_id, previous_agent_id=previous, kind=kind, exceptional=kind == "exceptional",
+            agent_id=agent_id, previous_agent_id=previous, kind=kind, exceptional=exceptional or kind == "exceptional",
             reason=getattr(event, "reason", ""), decision=decision, actor=event.actor, at=event.at))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from domain.agents import presence
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
@@ -164,14 +165,19 @@ def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[d
 
 
 def campaign_members(engine: Engine, campaign_id: str) -> list[dict[str, Any]]:
-    """Active agents of one campaign: the only possible targets of a reassignment (R1)."""
+    """Active agents of one campaign, the only possible targets of a reassignment (R1), with their presence
+    (`available`, `break` or `offline`, as routing sees it): the available ones first (R17)."""
     agents, members = AGENTS.agents, AGENTS.memberships
-    query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.open_chats, agents.c.capacity)
+    query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.open_chats, agents.c.capacity,
+                    agents.c.current_session_id)
              .join(members, members.c.agent_id == agents.c.id)
              .where(members.c.campaign_id == campaign_id, agents.c.role == "agent", agents.c.active.is_(True))
              .order_by(agents.c.name))
     with engine.connect() as connection:
-        return [dict(r) for r in connection.execute(query).mappings()]
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+    for row in rows:
+        row["presence"] = presence(row.pop("status"), row.pop("current_session_id") is not None)
+    return sorted(rows, key=lambda row: row["presence"] != "available")
 
 
 def agent_status(engine: Engine, agent_id: str) -> dict[str, Any] | None:

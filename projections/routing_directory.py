@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from domain.agents import presence
 from domain.campaigns import CampaignSettings
 from domain.routing import AgentLoad, WaitingChat
 from projections.queries import AGENTS, CAMPAIGNS, CHATS
@@ -37,7 +38,7 @@ class SqlRoutingDirectory:
             campaigns.setdefault(agent_id, set()).add(campaign_id)
         return [AgentLoad(agent_id=r["id"], open_chats=r["open_chats"], capacity=r["capacity"],
                           last_assigned_at=r["last_assigned_at"], campaigns=frozenset(campaigns.get(r["id"], ())),
-                          available=r["status"] == "available" and r["current_session_id"] is not None)
+                          available=presence(r["status"], r["current_session_id"] is not None) == "available")
                 for r in rows]
 
     def settings(self, campaign_ids: set[str]) -> dict[str, CampaignSettings]:

@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.routing import LEAST_LOAD, ROUND_ROBIN, AgentLoad, WaitingChat, choose, dispatch
+from domain.common import DomainError
+from domain.routing import (
+    LEAST_LOAD,
+    ROUND_ROBIN,
+    AgentLoad,
+    WaitingChat,
+    check_reassignment_target,
+    choose,
+    dispatch,
+)
 
 CAMPAIGNS = ("banco_a", "telco_b", "seguros_c")
 AGENTS = ("ana", "bruno", "carla", "diego")
@@ -78,6 +87,26 @@ class CallCenter(RuleBasedStateMachine):
         chat_id = data.draw(st.sampled_from(sorted(self.assigned)))
         agent, _ = self.assigned.pop(chat_id)
         self.agents[agent].chats.discard(chat_id)
+
+    @precondition(lambda self: bool(self.assigned))
+    @rule(data=st.data(), to=st.sampled_from(AGENTS), exception=st.booleans())
+    def supervisor_reassigns(self, data: st.DataObject, to: str, exception: bool) -> None:
+        target = to
+        chat_id = data.draw(st.sampled_from(sorted(self.assigned)))
+        holder, campaign = self.assigned[chat_id]
+        if target == holder:
+            return
+        load = self.snapshot(target)
+        try:
+            check_reassignment_target(load, campaign, target, to_unavailable=exception)
+        except DomainError:
+            return
+        assert campaign in load.campaigns, "R1: only members of the chat's campaign"
+        assert load.open_chats < load.capacity, "R2: never beyond capacity"
+        assert load.available or exception, "R17: an unavailable agent only as an explicit exception"
+        self.agents[holder].chats.discard(chat_id)
+        self.agents[target].chats.add(chat_id)
+        self.assigned[chat_id] = (target, campaign)
 
     @rule()
     def router_dispatches(self) -> None:
