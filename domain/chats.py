@@ -103,6 +103,18 @@ class Chat(Aggregate):
         self.bot_state = bot_state
         self.pending_bot_input.pop(0)
 
+    def withhold_bot_reply(self, message_sid: str, *, actor: str, at: datetime) -> None:
+        """The customer opted out (R11): the bot reads their message once and neither answers nor moves on;
+        writing START (or the campaign's opt-in word) lets the bot take up the conversation again."""
+        self._check_status("bot")
+        if not self.pending_bot_input or self.pending_bot_input[0]["message_sid"] != message_sid:
+            raise ChatError("El bot solo procesa los mensajes del cliente en orden")
+        self._bot_reply_withheld(message_sid=message_sid, reason="opted_out", actor=actor, at=require_aware(at))
+
+    @event("BotReplyWithheld")
+    def _bot_reply_withheld(self, message_sid: str, reason: str, actor: str, at: datetime) -> None:
+        self.pending_bot_input.pop(0)
+
     def record_bot_inactivity(self, since: datetime, *, actor: str, at: datetime) -> None:
         """The customer stopped answering the bot (an abandonment, for the drop rate); recorded once per silence.
         The chat stays open: only the 24-hour rule closes for silence (R7)."""

@@ -68,6 +68,9 @@ class ChatsProjector(Projector):
             Column("transcript_location", String(400)),
             Column("transcript_sha256", String(64)),
             Index(f"ix_chats_status_queued{suffix}", "status", "campaign_id", "queued_at"),
+            # The sweeps take the oldest first: chats waiting for the bot or idle in it, closes left unfinished.
+            Index(f"ix_chats_status_last_customer{suffix}", "status", "last_customer_message_at"),
+            Index(f"ix_chats_status_closed{suffix}", "status", "closed_at"),
             Index(f"ix_chats_confirmation{suffix}", "confirmation_status", "confirmation_failure_recorded"),
             Index(f"ix_chats_confirmation_alert{suffix}", "confirmation_alert_open"),
         )
@@ -145,7 +148,7 @@ class ChatsProjector(Projector):
                      bot_pending=chat.bot_pending + 1 if in_bot else 0,
                      unanswered_since=chat.unanswered_since if in_bot else chat.unanswered_since or event.at)
 
-    @handles(Chat.BotAdvanced)
+    @handles(Chat.BotAdvanced, Chat.BotReplyWithheld)
     def bot_advanced(self, connection: Connection, event: Any) -> None:
         pending = connection.execute(select(self.chats.c.bot_pending)
                                      .where(self.chats.c.id == uid(event.originator_id))).scalar_one()

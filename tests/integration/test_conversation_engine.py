@@ -24,7 +24,7 @@ from api.app import create_app
 from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
-from projections.queries import CHATS
+from projections.queries import CHATS, chats_waiting_for_the_bot
 from projections.runner import wait_until_projected
 from tests.conftest import WITH_CLOSING_TEMPLATE
 
@@ -409,3 +409,23 @@ def test_a_campaign_whose_agents_work_outside_hours_assigns_at_night_without_the
 
     assert "no están disponibles" not in world.bot_said() and "Vuelven" not in world.bot_said()
     assert (chat["status"], chat["agent_id"], chat["outside_hours"]) == ("assigned", world.ana, False)
+
+
+def test_a_customer_who_opted_out_and_writes_again_is_handled_once_with_no_reply(world: World) -> None:
+    world.customer_says("BAJA")
+    acknowledged = len(world.transport.sent_to(CUSTOMER))
+    world.clock.advance(timedelta(minutes=5))
+    world.customer_says("Hola, ¿me pueden ayudar?")
+    [_, chat] = world.chats_of()
+    assert world.despacho.actors.process_chat.fn(chat["id"]) is None, "handled: nothing left, nothing raised"
+    world.settle()
+
+    assert len(world.transport.sent_to(CUSTOMER)) == acknowledged, "no reply to a customer who opted out (R11)"
+    assert (world.chats_of()[-1]["status"], world.chats_of()[-1]["bot_pending"]) == ("bot", 0)
+    later = world.clock.now() + timedelta(hours=1)
+    assert chats_waiting_for_the_bot(world.despacho.read_engine, later) == [], "the sweep does not take it again"
+    history = [type(e).__name__ for e in world.despacho.store.events.get(UUID(chat["id"]))]
+    assert history.count("BotReplyWithheld") == 1
+
+    world.customer_says("START")
+    assert len(world.transport.sent_to(CUSTOMER)) > acknowledged, "opted back in, the bot answers again"
