@@ -24,6 +24,16 @@ def campaign_scope(despacho: Despacho, identity: Identity) -> set[str] | None:
     return desk_queries.campaigns_of(despacho.read_engine, identity.id)
 
 
+def alert_scope(despacho: Despacho, identity: Identity) -> set[str] | None:
+    """The campaigns whose alerts the caller sees: their own, and for supervisors also the unidentified
+    queue's, which belongs to no campaign of theirs yet holds customers of any of them."""
+    scope = campaign_scope(despacho, identity)
+    unidentified = despacho.unidentified.campaign_id_if_exists()
+    if scope is None or identity.role != "supervisor" or unidentified is None:
+        return scope
+    return scope | {unidentified}
+
+
 def visible_chat(despacho: Despacho, identity: Identity, chat_id: str) -> dict[str, Any]:
     """The chat's row, or 404 when it does not exist and 403 when the caller may not see it."""
     row = desk_queries.chat(despacho.read_engine, chat_id)

@@ -57,3 +57,36 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class CloseFinding:
+    """A closed chat whose close is not done (R8), and what is missing, in Spanish for the auditor."""
+
+    chat_id: str
+    closed_at: datetime | None
+    confirmation_problem: str
+    transcript_missing: bool
+
+    @property
+    def problems(self) -> list[str]:
+        return [p for p in (self.confirmation_problem, "sin transcripción PDF" if self.transcript_missing else "") if p]
+
+
+def close_findings(closes: list[dict[str, Any]]) -> list[CloseFinding]:
+    """Every close must end with a confirmation Twilio accepted and a stored PDF; a confirmation on record
+    as failed (no closing template outside the window, opted out, refused by Twilio) counts like a missing one."""
+    findings = [CloseFinding(close["id"], close["closed_at"],
+                             _confirmation_problem(close["confirmation_message_id"], close["confirmation_status"]),
+                             not close["transcript_location"]) for close in closes]
+    return [finding for finding in findings if finding.problems]
+
+
+def _confirmation_problem(message_id: str | None, status: str | None) -> str:
+    if not message_id:
+        return "sin confirmación de cierre"
+    if status == "failed":
+        return "la confirmación de cierre no se envió o Twilio la rechazó"
+    if status != "accepted":
+        return "la confirmación de cierre aún no fue aceptada por Twilio"
+    return ""

@@ -86,6 +86,41 @@ class ClosingService:
             self.store.save(chat)
         retry_on_conflict(command)
 
+    def follow_confirmation(self, chat_id: str) -> None:
+        """Put the confirmation's fate on the chat's record: a lost one opens an alert (R8), a confirmation
+        sent again and accepted by Twilio resolves it. Safe to repeat."""
+        def command() -> None:
+            chat = self._get(Chat, UUID(chat_id))
+            if not chat.confirmation_message_id:
+                return
+            message = self._get(OutboundMessage, UUID(chat.confirmation_message_id))
+            if message.lost:
+                chat.record_confirmation_failed(str(message.id), message.error_code, actor=CLOSER, at=self.clock.now())
+            elif message.accepted_by_twilio:
+                chat.record_confirmation_accepted(str(message.id), actor=CLOSER, at=self.clock.now())
+            self.store.save(chat)
+        retry_on_conflict(command)
+
+    def resend_confirmation(self, chat_id: str, *, actor: str) -> str:
+        """Send a lost confirmation again (e.g. once the campaign has its closing template); returns the
+        message id to send. Refused, with the reason, while the rules still forbid sending it."""
+        def command() -> str:
+            chat = self._get(Chat, UUID(chat_id))
+            chat.check_may_resend_confirmation()
+            message = self._compose_confirmation(chat)
+            chat.resend_confirmation(str(message.id), actor=actor, at=self.clock.now())
+            self.store.save(chat, message)
+            return str(message.id)
+        message_id: str = retry_on_conflict(command)
+        return message_id
+
+    def resolve_confirmation_alert(self, chat_id: str, note: str, *, actor: str) -> None:
+        def command() -> None:
+            chat = self._get(Chat, UUID(chat_id))
+            chat.resolve_confirmation_alert(note, actor=actor, at=self.clock.now())
+            self.store.save(chat)
+        retry_on_conflict(command)
+
     def _request_confirmation(self, chat_id: str) -> list[str]:
         chat = self._get(Chat, UUID(chat_id))
         if not chat.is_closed:
@@ -93,28 +128,43 @@ class ClosingService:
         if chat.confirmation_message_id:
             return []
         message = self._confirmation(chat)
-        chat.request_confirmation(str(message.id), actor=CLOSER, at=self.clock.now())
+        now = self.clock.now()
+        chat.request_confirmation(str(message.id), actor=CLOSER, at=now)
+        if message.lost:
+            chat.record_confirmation_failed(str(message.id), message.error_code, actor=CLOSER, at=now)
         self.store.save(chat, message)
-        return [str(message.id)]
+        return [] if message.lost else [str(message.id)]
 
     def _confirmation(self, chat: Chat) -> OutboundMessage:
+        """The confirmation, or when the rules forbid sending it (no approved template outside the window,
+        the customer opted out) the same message on record as failed, with why."""
+        try:
+            return self._compose_confirmation(chat)
+        except (WindowClosedError, OptedOutError) as refusal:
+            text = self._campaign_of(chat).settings.closing_message if chat.campaign_id else DEFAULT_CLOSING_TEXT
+            return self.outbound.compose_refused(chat, self._kind(chat), refusal, body=text, actor=CLOSER)
+
+    def _compose_confirmation(self, chat: Chat) -> OutboundMessage:
         """Free text inside the WhatsApp window or on SMS; the campaign's template outside it."""
-        campaign = self._get(Campaign, UUID(chat.campaign_id)) if chat.campaign_id else None
+        campaign = self._campaign_of(chat) if chat.campaign_id else None
         text = campaign.settings.closing_message if campaign else DEFAULT_CLOSING_TEXT
         template = campaign.settings.closing_template_sid if campaign else ""
-        kind = "opt_out_ack" if chat.close_reason == "opt_out" else "closing"
-        if kind == "opt_out_ack" and (answered := self.outbound.answered_by_twilio(chat, actor=CLOSER)):
+        if self._kind(chat) == "opt_out_ack" and (answered := self.outbound.answered_by_twilio(chat, actor=CLOSER)):
             return answered
         inside_window = whatsapp_window_open(chat.last_customer_message_at, self.clock.now())
-        try:
-            if chat.channel == "whatsapp" and not inside_window and template:
-                return self.outbound.compose(chat, kind, content_sid=template,
-                                             content_variables={"1": campaign.display_name if campaign else ""},
-                                             actor=CLOSER)
-            return self.outbound.compose(chat, kind, body=text, actor=CLOSER)
-        except (WindowClosedError, OptedOutError) as refusal:
-            # No approved template, or the customer opted out: the confirmation is on record as failed, with why.
-            return self.outbound.compose_refused(chat, kind, refusal, body=text, actor=CLOSER)
+        if chat.channel == "whatsapp" and not inside_window and template:
+            return self.outbound.compose(chat, self._kind(chat), content_sid=template,
+                                         content_variables={"1": campaign.display_name if campaign else ""},
+                                         actor=CLOSER)
+        return self.outbound.compose(chat, self._kind(chat), body=text, actor=CLOSER)
+
+    @staticmethod
+    def _kind(chat: Chat) -> str:
+        return "opt_out_ack" if chat.close_reason == "opt_out" else "closing"
+
+    def _campaign_of(self, chat: Chat) -> Campaign:
+        campaign: Campaign = self._get(Campaign, UUID(chat.campaign_id))
+        return campaign
 
     def _record_transcript(self, chat_id: str, stored: StoredTranscript) -> None:
         chat = self._get(Chat, UUID(chat_id))

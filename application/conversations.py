@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.outbound import OutboundService
+from application.outbound import OptedOutError, OutboundService
 from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
@@ -86,6 +86,21 @@ class ConversationService:
         chat = self._chat(chat_id)
         if chat.status != "bot" or not chat.pending_bot_input:
             return False
+        if self.outbound.is_opted_out(chat.customer_address, chat.sender_address):
+            return self._withhold(chat)
+        try:
+            return self._take_turn(chat, progress)
+        except OptedOutError:  # opted out since the check (e.g. Twilio refused a reply with 21610)
+            return self._withhold(self._chat(chat_id))
+
+    def _withhold(self, chat: Chat) -> bool:
+        """An opted-out customer's message is handled once, on record, with no reply (R11): never a job that
+        fails and is retried, or swept again every minute."""
+        chat.withhold_bot_reply(chat.pending_bot_input[0]["message_sid"], actor=BOT, at=self.clock.now())
+        self.store.save(chat)
+        return True
+
+    def _take_turn(self, chat: Chat, progress: Progress) -> bool:
         pending, now = chat.pending_bot_input[0], self.clock.now()
         turn = self._turn(chat, pending["body"])
         chat.advance_bot(pending["message_sid"], turn.state.to_dict(), [s.to_dict() for s in turn.steps],

@@ -19,9 +19,18 @@ from eventsourcing.persistence import IntegrityError
 from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
+from domain.business_hours import takes_chats_now
+from domain.campaigns import CampaignSettings
 from domain.chats import Chat, ChatError
 from domain.common import DomainError
-from domain.routing import AgentLoad, RoutingDecision, WaitingChat, dispatch
+from domain.routing import (
+    AgentLoad,
+    RoutingDecision,
+    WaitingChat,
+    check_reassignment_target,
+    dispatch,
+    nobody_can_serve,
+)
 
 ROUTER = "system:router"
 
@@ -33,7 +42,7 @@ class RoutingDirectory(Protocol):
 
     def agent_loads(self, campaign_ids: set[str] | None) -> list[AgentLoad]: ...
 
-    def policies(self, campaign_ids: set[str]) -> dict[str, str]: ...
+    def settings(self, campaign_ids: set[str]) -> dict[str, CampaignSettings]: ...
 
     def round_robin_cursors(self, campaign_ids: set[str]) -> dict[str, str | None]: ...
 
@@ -57,11 +66,33 @@ class AssignmentService:
         waiting.update({w.chat_id: w for w in just_queued})
         if not waiting:
             return []
-        campaigns = {w.campaign_id for w in waiting.values()}
+        campaigns, now = {w.campaign_id for w in waiting.values()}, self.clock.now()
+        settings = self.directory.settings(campaigns)
         decisions = dispatch(list(waiting.values()), self.directory.agent_loads(campaigns),
-                             self.directory.policies(campaigns), self.directory.round_robin_cursors(campaigns),
-                             self.clock.now())
+                             {c: s.routing_policy for c, s in settings.items()},
+                             self.directory.round_robin_cursors(campaigns), now,
+                             closed_campaigns={c for c, s in settings.items() if not takes_chats_now(s, now)})
         return [assigned for d in decisions if d.chosen_agent_id and (assigned := self._apply(d))]
+
+    def alert_unserved(self, campaign_id: str | None) -> int:
+        """Chats waiting in a campaign none of whose members is available (the unidentified queue): one alert
+        each for the supervisors; returns how many were raised."""
+        if not campaign_id:
+            return 0
+        waiting = self.directory.waiting_chats({campaign_id})
+        if not waiting or not nobody_can_serve(campaign_id, self.directory.agent_loads({campaign_id})):
+            return 0
+        return sum(self._raise_no_agent_alert(w.chat_id) for w in waiting)
+
+    def _raise_no_agent_alert(self, chat_id: str) -> bool:
+        def command() -> bool:
+            chat = self._chat(chat_id)
+            already = chat.no_agent_alerted
+            chat.raise_no_agent_alert(actor=ROUTER, at=self.clock.now())
+            self.store.save(chat)
+            return chat.no_agent_alerted and not already
+        raised: bool = retry_on_conflict(command)
+        return raised
 
     def _apply(self, decision: RoutingDecision) -> Assigned | None:
         agent_id = decision.chosen_agent_id or ""
@@ -76,16 +107,22 @@ class AssignmentService:
             return None  # someone else moved first; the next dispatch sees the new state
         return Assigned(decision.chat_id, agent_id)
 
-    def reassign(self, chat_id: str, to_agent_id: str, *, reason: str, actor: str) -> None:
-        """A supervisor moves an assigned chat to another member of its campaign (R4)."""
+    def reassign(self, chat_id: str, to_agent_id: str, *, reason: str, actor: str,
+                 to_unavailable: bool = False) -> None:
+        """A supervisor moves an assigned chat to another available member of its campaign (R4, R17);
+        `to_unavailable` is the explicit exception for one on a break or offline, recorded with the reason."""
         def command() -> None:
             chat = self._chat(chat_id)
             if chat.status != "assigned":
                 raise ChatError("Solo se reasignan chats ya asignados; la cola se asigna sola")
             previous, target = self._agent(chat.agent_id), self._agent(to_agent_id)
+            loads = {a.agent_id: a for a in self.directory.agent_loads({chat.campaign_id})}
+            check_reassignment_target(loads.get(to_agent_id), chat.campaign_id, target.name,
+                                      to_unavailable=to_unavailable)
             now = self.clock.now()
-            chat.reassign(to_agent_id, reason=reason, actor=actor, at=now)
-            target.take_chat(chat_id, chat.campaign_id, exceptional=True, actor=actor, at=now)
+            chat.reassign(to_agent_id, reason=reason, to_unavailable=to_unavailable, actor=actor, at=now)
+            # The aggregate re-checks membership, capacity and (unless excepted) availability on its version.
+            target.take_chat(chat_id, chat.campaign_id, exceptional=to_unavailable, actor=actor, at=now)
             previous.release_chat(chat_id, reason="reassigned", actor=actor, at=now)
             self.store.save(chat, target, previous)
         retry_on_conflict(command)

@@ -91,8 +91,9 @@ def webhooks(despacho, name: str) -> None:
 
 def seed_call_center(despacho) -> list[str]:
     now = despacho.clock.now()
-    campaigns = [str(despacho.campaigns.register(f"camp{c:02d}", f"Campaña {c}", f"Campaña {c}", {}, actor="bench"))
-                 for c in range(CAMPAIGNS)]
+    around_the_clock = {"agents_outside_hours_take_chats": True}  # the bench runs at any hour
+    campaigns = [str(despacho.campaigns.register(f"camp{c:02d}", f"Campaña {c}", f"Campaña {c}", around_the_clock,
+                                                 actor="bench")) for c in range(CAMPAIGNS)]
     agents = []
     for n in range(AGENTS):
         agent = Agent.register(f"asesor{n:03d}", f"Asesor {n}", "agent", 40, actor="bench", at=now)

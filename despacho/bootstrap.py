@@ -92,6 +92,7 @@ class Despacho:
     timers: TimerService
     portfolios: PortfolioService
     delivery: DeliveryMonitor
+    unidentified: UnidentifiedQueue
     broker: dramatiq.Broker
     actors: Actors = field(init=False)
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
@@ -154,7 +155,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
-        broker=make_broker(settings.redis_url),
+        unidentified=unidentified, broker=make_broker(settings.redis_url),
     )
 
 
@@ -193,7 +194,8 @@ def make_transport(settings: Settings) -> Transport:
 
 
 class UnidentifiedQueue:
-    """The campaign that holds chats the bot could not identify, created the first time it is needed."""
+    """The campaign that holds chats the bot could not identify. Every process creates it when it starts
+    (`ensure_exists`), so admins see it, and are warned while it has no agent, before the first such chat."""
 
     def __init__(self, campaigns: CampaignService, code: str) -> None:
         self.campaigns = campaigns
@@ -205,6 +207,9 @@ class UnidentifiedQueue:
         except CampaignError:
             return None
 
+    def ensure_exists(self) -> None:
+        self.campaign_id()
+
     def campaign_id(self) -> str:
         existing = self.campaign_id_if_exists()
         if existing:
@@ -212,5 +217,5 @@ class UnidentifiedQueue:
         try:
             return str(self.campaigns.register(self.code, "Clientes sin identificar", "Atención general", {},
                                                actor="system:bot"))
-        except CampaignError:  # created meanwhile by another worker
+        except CampaignError:  # created meanwhile by another process
             return str(self.campaigns.id_for_code(self.code))

@@ -108,6 +108,7 @@ def create_user(login: str, name: str, role: str, capacity: int, password: str |
     try:
         agent_id = despacho.staff.register(login, name, role, password=password, capacity=capacity,
                                            actor="system:cli")
+        despacho.unidentified.ensure_exists()  # the install: the unidentified queue exists from the start
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

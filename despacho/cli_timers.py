@@ -48,20 +48,24 @@ def audit() -> None:
 
 @audit.command("closes")
 def audit_closes() -> None:
-    """List closed chats missing their confirmation or PDF transcript; exit 1 if there is any."""
+    """List closed chats without a confirmation accepted by Twilio or without their PDF; exit 1 if any."""
+    from application.audit import close_findings
     from despacho.bootstrap import build
-    from projections.queries import closed_chats_missing_their_close_work
+    from projections.queries import closes_to_audit
 
     despacho = build()
     try:
         despacho.runner.catch_up()
-        missing = closed_chats_missing_their_close_work(despacho.read_engine, limit=10_000)
+        findings = close_findings(closes_to_audit(despacho.read_engine))
     finally:
         despacho.close()
-    for chat_id in missing:
-        click.echo(f"chat {chat_id}: cerrado sin confirmación o sin transcripción PDF")
-    click.echo(f"{len(missing)} chat(s) cerrado(s) con trabajo de cierre pendiente")
-    if missing:
+    for finding in findings:
+        closed_at = finding.closed_at.isoformat() if finding.closed_at else "?"
+        click.echo(f"chat {finding.chat_id} (cerrado {closed_at}): {'; '.join(finding.problems)}")
+    unconfirmed = sum(bool(finding.confirmation_problem) for finding in findings)
+    click.echo(f"{len(findings)} cierre(s) incompleto(s): {unconfirmed} sin confirmación aceptada por Twilio, "
+               f"{len(findings) - unconfirmed} solo sin PDF")
+    if findings:
         sys.exit(1)
 
 

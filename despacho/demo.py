@@ -3,26 +3,34 @@ role (idempotent)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from application.campaigns import CampaignExistsError
 from application.staff import AgentExistsError
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
+from domain.campaigns import MIDNIGHT, WEEKDAYS
 
 DEMO_PASSWORD = "despacho-demo"  # noqa: S105 - embedded demo only; `despacho demo` refuses other modes
 DEMO_ACTOR = "system:demo"
+# What every demo campaign holds, also one created by an earlier release: a WhatsApp campaign needs its
+# approved closing template (the fake transport accepts this made-up Content SID), and the demo is open
+# 24/7 so `make run` shows the normal path at any hour.
+DEMO_SETTINGS: dict[str, Any] = {"closing_template_sid": "HX" + "de" * 16,
+                                 "business_hours": {day: [MIDNIGHT, MIDNIGHT] for day in WEEKDAYS}}
 
 CAMPAIGNS = [
     ("banco_a", "Banco A — Cobranza", "Banco A", [("whatsapp:+5716000001", "whatsapp"), ("+5716000011", "sms")]),
     ("telco_b", "Telco B — Cartera", "Telco B", [("whatsapp:+5716000002", "whatsapp")]),
 ]
+UNIDENTIFIED = "<unidentified>"  # the campaign of DESPACHO_UNIDENTIFIED_CAMPAIGN_CODE, whatever its code
 USERS = [
     ("admin", "Administración Demo", "admin", ()),
     ("supervisora", "Sandra Supervisora", "supervisor", ("banco_a", "telco_b")),
     ("ana", "Ana Asesora", "agent", ("banco_a",)),
     ("bruno", "Bruno Asesor", "agent", ("banco_a", "telco_b")),
-    ("carla", "Carla Asesora", "agent", ("telco_b",)),
+    ("carla", "Carla Asesora", "agent", ("telco_b", UNIDENTIFIED)),  # designated for unidentified customers
     ("auditor", "Alberto Auditor", "auditor", ()),
 ]
 # Customers the simulator can identify as: 1020304050 only in banco_a, 900100200 only in telco_b,
@@ -56,13 +64,22 @@ def _campaigns(despacho: Despacho) -> dict[str, str]:
     ids = {}
     for code, name, display_name, senders in CAMPAIGNS:
         try:
-            campaign_id = despacho.campaigns.register(code, name, display_name, {}, actor=DEMO_ACTOR)
-            for address, channel in senders:
-                despacho.campaigns.link_sender(campaign_id, address, channel, is_default=False, actor=DEMO_ACTOR)
+            campaign_id = despacho.campaigns.register(
+                code, name, display_name, DEMO_SETTINGS, actor=DEMO_ACTOR,
+                senders=[(address, channel, False) for address, channel in senders])
         except CampaignExistsError:
             campaign_id = despacho.campaigns.id_for_code(code)
+            _bring_up_to_date(despacho, campaign_id)
         ids[code] = str(campaign_id)
+    ids[UNIDENTIFIED] = despacho.unidentified.campaign_id()  # created with the demo, open 24/7 like the others
+    _bring_up_to_date(despacho, UUID(ids[UNIDENTIFIED]))
     return ids
+
+
+def _bring_up_to_date(despacho: Despacho, campaign_id: UUID) -> None:
+    campaign = despacho.campaigns.get(campaign_id)
+    if any(getattr(campaign.settings, key) != value for key, value in DEMO_SETTINGS.items()):
+        despacho.campaigns.edit(campaign_id, campaign.name, campaign.display_name, DEMO_SETTINGS, actor=DEMO_ACTOR)
 
 
 def _users(despacho: Despacho, campaign_ids: dict[str, str]) -> None:

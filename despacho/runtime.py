@@ -59,6 +59,7 @@ def serve_embedded(host: str, port: int, settings: Settings | None = None) -> No
     settings = settings or Settings()
     configure_logging(settings.log_level)
     despacho = build(settings)
+    despacho.unidentified.ensure_exists()
     with background(despacho, projector=True, worker=True, scheduler=True):
         uvicorn.run(create_app(despacho), host=host, port=port, log_config=None)
     despacho.close()
@@ -68,6 +69,7 @@ def serve_api(host: str, port: int) -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     despacho = build(settings)
+    despacho.unidentified.ensure_exists()
     uvicorn.run(create_app(despacho), host=host, port=port, log_config=None, proxy_headers=True)
     despacho.close()
 
@@ -77,6 +79,7 @@ def run_worker(threads: int) -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     despacho = build(settings)
+    despacho.unidentified.ensure_exists()
     stop = _wait_for_signal()
     worker = start_worker(despacho.broker, threads)
     claims = RedisSlotClaims(settings.redis_url) if settings.redis_url else InMemorySlotClaims()

@@ -200,6 +200,13 @@ class Agent(Aggregate):
         self.token_hashes.pop(token_id, None)
 
 
+def presence(status: str, has_open_session: bool) -> str:
+    """What routing and supervisors go by: available only with an open session (R17); a break stays a break."""
+    if status == "available" and has_open_session:
+        return "available"
+    return "break" if status == "break" and has_open_session else "offline"
+
+
 def _check_profile(name: str, role: str, capacity: int) -> None:
     if not name.strip() or len(name) > 120:
         raise AgentError("El nombre es obligatorio (hasta 120 caracteres)")

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.campaigns import WEEKDAYS, CampaignSettings
+from domain.campaigns import MIDNIGHT, WEEKDAYS, CampaignSettings
 
 WEEKDAY_NAMES_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+
+
+def takes_chats_now(settings: CampaignSettings, at: datetime) -> bool:
+    """The one decision behind both the bot's closed message and routing: inside business hours, or always
+    when the campaign lets agents who work outside hours take chats. Otherwise the chat waits, unassigned."""
+    return settings.agents_outside_hours_take_chats or is_open(settings, at)
 
 
 def is_open(settings: CampaignSettings, at: datetime) -> bool:
@@ -15,7 +21,7 @@ def is_open(settings: CampaignSettings, at: datetime) -> bool:
     span = settings.business_hours.get(WEEKDAYS[local.weekday()])
     if not span:
         return False
-    return _parse(span[0]) <= local.time() < _parse(span[1])
+    return _parse(span[0]) <= local.time() and (span[1] == MIDNIGHT or local.time() < _parse(span[1]))
 
 
 def next_opening(settings: CampaignSettings, at: datetime) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -18,12 +19,16 @@ ROUTING_POLICIES = ("least_load", "round_robin")
 SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MIDNIGHT = "00:00"  # as a closing time: the end of the day, so 00:00–00:00 is open all day
 SENDER_PATTERNS = {
     "whatsapp": re.compile(r"^whatsapp:\+[1-9]\d{6,14}$"),
     "sms": re.compile(r"^\+[1-9]\d{6,14}$"),
     "messaging_service": re.compile(r"^MG[0-9a-fA-F]{32}$"),
 }
 CONTENT_SID_PATTERN = re.compile(r"^HX[0-9a-fA-F]{32}$")
+NO_CLOSING_TEMPLATE = ("Una campaña de WhatsApp necesita el Content SID (HX…) de su plantilla de cierre aprobada: "
+                       "a las 24 horas del último mensaje del cliente solo se puede enviar una plantilla, "
+                       "y sin ella el cliente no recibe la confirmación de cierre")
 
 
 class CampaignError(DomainError):
@@ -46,6 +51,9 @@ class CampaignSettings:
     auto_close_after_hours: int = 24
     routing_policy: str = "least_load"
     default_capacity: int = 5
+    # Outside business hours chats wait and the bot says when agents are back; with this on, agents who
+    # work outside hours take them and the bot does not send its closed message.
+    agents_outside_hours_take_chats: bool = False
     closing_message: str = "Gracias por comunicarte con nosotros. Tu conversación ha finalizado."
     closing_template_sid: str = ""
     dispositions: tuple[Disposition, ...] = DEFAULT_DISPOSITIONS
@@ -91,7 +99,7 @@ class CampaignSettings:
         for day, span in self.business_hours.items():
             if day not in WEEKDAYS or len(span) != 2 or not all(_is_hhmm(t) for t in span):
                 raise CampaignError("Horario de atención inválido para '%(day)s': use HH:MM-HH:MM", day=day)
-            if span[0] >= span[1]:
+            if span[0] >= span[1] and span[1] != MIDNIGHT:
                 raise CampaignError("Horario de atención de '%(day)s': la apertura debe ser antes del cierre", day=day)
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +181,7 @@ class Campaign(Aggregate):
         self._check_active()
         _check_names(name, display_name)
         settings.check()
+        _check_closing_template(settings, self.senders.values())
         self._edited(name=name.strip(), display_name=display_name.strip(),
                      settings=settings.to_dict(), actor=actor, at=require_aware(at))
 
@@ -193,6 +202,7 @@ class Campaign(Aggregate):
             raise CampaignError(
                 "Remitente inválido para %(channel)s: use whatsapp:+57…, +57… o MG… (Messaging Service)",
                 channel=channel)
+        _check_closing_template(self.settings, [Sender(address, channel)])
         self._sender_linked(address=address, channel=channel,
                             is_default=is_default or not self.senders, actor=actor, at=require_aware(at))
 
@@ -246,6 +256,13 @@ def normalise_sender(address: str, channel: str) -> str:
     if channel == "whatsapp" and address.startswith("+"):
         return "whatsapp:" + address
     return address
+
+
+def _check_closing_template(settings: CampaignSettings, senders: Iterable[Sender]) -> None:
+    """An active WhatsApp campaign holds its closing template (R8, R12); campaigns recorded before this
+    rule still load, and the rule applies to their next edit or WhatsApp sender."""
+    if not settings.closing_template_sid and any(s.channel == "whatsapp" for s in senders):
+        raise CampaignError(NO_CLOSING_TEMPLATE)
 
 
 def _check_names(name: str, display_name: str) -> None:

@@ -16,6 +16,8 @@ from domain.common import DomainError, require_aware
 
 CHANNELS = ("whatsapp", "sms")
 CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
+CONFIRMATION_FAILED = "confirmation_failed"
+NO_AGENT = "no_agent"
 
 
 class ChatError(DomainError):
@@ -69,9 +71,12 @@ class Chat(Aggregate):
         self.unanswered_since: datetime | None = None
         self.alerted_streaks: set[datetime] = set()
         self.queue_alerted = False
+        self.no_agent_alerted = False
         self.close_reason = ""
         self.closed_at: datetime | None = None
         self.confirmation_message_id = ""
+        self.confirmation_failure_on_record = ""
+        self.confirmation_alert_open = False
         self.transcript_location = ""
 
     @classmethod
@@ -115,6 +120,18 @@ class Chat(Aggregate):
     def _bot_advanced(self, consumed_message_sid: str, bot_state: dict[str, Any], steps: list[dict[str, Any]],
                       actor: str, at: datetime) -> None:
         self.bot_state = bot_state
+        self.pending_bot_input.pop(0)
+
+    def withhold_bot_reply(self, message_sid: str, *, actor: str, at: datetime) -> None:
+        """The customer opted out (R11): the bot reads their message once and neither answers nor moves on;
+        writing START (or the campaign's opt-in word) lets the bot take up the conversation again."""
+        self._check_status("bot")
+        if not self.pending_bot_input or self.pending_bot_input[0]["message_sid"] != message_sid:
+            raise ChatError("El bot solo procesa los mensajes del cliente en orden")
+        self._bot_reply_withheld(message_sid=message_sid, reason="opted_out", actor=actor, at=require_aware(at))
+
+    @event("BotReplyWithheld")
+    def _bot_reply_withheld(self, message_sid: str, reason: str, actor: str, at: datetime) -> None:
         self.pending_bot_input.pop(0)
 
     def record_bot_inactivity(self, since: datetime, *, actor: str, at: datetime) -> None:
@@ -173,17 +190,34 @@ class Chat(Aggregate):
         self.agent_id = agent_id
         self.status = "assigned"
 
-    def reassign(self, to_agent_id: str, *, reason: str, actor: str, at: datetime) -> None:
+    class Reassigned(Aggregate.Event):
+        """v2 records whether the new agent was not available, an explicit exception (R17); before v2 the
+        availability of the new agent was not checked nor recorded, so old reassignments read as not exceptional."""
+
+        class_version = 2
+        from_agent_id: str
+        to_agent_id: str
+        reason: str
+        to_unavailable: bool
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["to_unavailable"] = False
+
+    def reassign(self, to_agent_id: str, *, reason: str, to_unavailable: bool, actor: str, at: datetime) -> None:
+        """`to_unavailable`: the new agent is on a break or offline, an exception the supervisor asked for."""
         self._check_status("assigned")
         if not reason.strip():
             raise ChatError("La reasignación necesita un motivo")
         if to_agent_id == self.agent_id:
             raise ChatError("El chat ya está asignado a ese asesor")
         self._reassigned(from_agent_id=self.agent_id, to_agent_id=to_agent_id, reason=reason.strip(),
-                         actor=actor, at=require_aware(at))
+                         to_unavailable=to_unavailable, actor=actor, at=require_aware(at))
 
-    @event("Reassigned")
-    def _reassigned(self, from_agent_id: str, to_agent_id: str, reason: str, actor: str,
+    @event(Reassigned)
+    def _reassigned(self, from_agent_id: str, to_agent_id: str, reason: str, to_unavailable: bool, actor: str,
                     at: datetime) -> None:
         self.agent_id = to_agent_id
 
@@ -220,6 +254,13 @@ class Chat(Aggregate):
         self._alert_raised(kind="queue_wait", streak_started_at=self.queued_at, actor=actor,
                            at=require_aware(at))
 
+    def raise_no_agent_alert(self, *, actor: str, at: datetime) -> None:
+        """The chat waits in a queue none of whose members is available (the unidentified queue without its
+        designated agents): supervisors are told at once, not after the queue-wait alert's 30 minutes."""
+        if self.status != "waiting_queue" or self.no_agent_alerted or self.queued_at is None:
+            return
+        self._alert_raised(kind=NO_AGENT, streak_started_at=self.queued_at, actor=actor, at=require_aware(at))
+
     def raise_close_incomplete_alert(self, *, actor: str, at: datetime) -> None:
         """The close's confirmation or PDF keeps failing; the workers keep retrying, supervisors should know."""
         if not self.is_closed or self.closed_at is None or self.closed_at in self.alerted_streaks:
@@ -229,6 +270,9 @@ class Chat(Aggregate):
 
     def acknowledge_alert(self, kind: str, streak_started_at: datetime, *, actor: str, at: datetime) -> None:
         """A supervisor or the agent has seen the alert; it stays on record until the reply resolves it."""
+        if kind == CONFIRMATION_FAILED:
+            raise ChatError("Esta alerta no se marca como vista: se resuelve reenviando la confirmación "
+                            "o anotando cómo se resolvió")
         self._alert_acknowledged(kind=kind, streak_started_at=streak_started_at, actor=actor, at=require_aware(at))
 
     @event("AlertAcknowledged")
@@ -239,6 +283,8 @@ class Chat(Aggregate):
     def _alert_raised(self, kind: str, streak_started_at: datetime, actor: str, at: datetime) -> None:
         if kind == "queue_wait":
             self.queue_alerted = True
+        elif kind == NO_AGENT:
+            self.no_agent_alerted = True
         else:
             self.alerted_streaks.add(streak_started_at)
 
@@ -271,6 +317,53 @@ class Chat(Aggregate):
     @event("ClosingConfirmationRequested")
     def _confirmation_requested(self, message_id: str, actor: str, at: datetime) -> None:
         self.confirmation_message_id = message_id
+
+    def record_confirmation_failed(self, message_id: str, error_code: str, *, actor: str, at: datetime) -> None:
+        """The confirmation never reached the customer (R8): an alert for supervisors stays open until a
+        confirmation sent again is accepted, or someone writes down how it was resolved."""
+        if message_id != self.confirmation_message_id or message_id == self.confirmation_failure_on_record:
+            return
+        self._confirmation_failed(message_id=message_id, error_code=error_code, actor=actor, at=require_aware(at))
+
+    @event("ConfirmationFailed")
+    def _confirmation_failed(self, message_id: str, error_code: str, actor: str, at: datetime) -> None:
+        self.confirmation_failure_on_record = message_id
+        self.confirmation_alert_open = True
+
+    def record_confirmation_accepted(self, message_id: str, *, actor: str, at: datetime) -> None:
+        """Twilio took the confirmation sent again after a failure: the alert resolves itself."""
+        if message_id == self.confirmation_message_id and self.confirmation_alert_open \
+                and message_id != self.confirmation_failure_on_record:
+            self._confirmation_accepted(message_id=message_id, actor=actor, at=require_aware(at))
+
+    @event("ConfirmationAccepted")
+    def _confirmation_accepted(self, message_id: str, actor: str, at: datetime) -> None:
+        self.confirmation_alert_open = False
+
+    def check_may_resend_confirmation(self) -> None:
+        if not self.confirmation_message_id or self.confirmation_failure_on_record != self.confirmation_message_id:
+            raise ChatError("Solo se reenvía una confirmación de cierre que no llegó al cliente")
+
+    def resend_confirmation(self, message_id: str, *, actor: str, at: datetime) -> None:
+        self.check_may_resend_confirmation()
+        self._confirmation_resent(previous_message_id=self.confirmation_message_id, message_id=message_id,
+                                  actor=actor, at=require_aware(at))
+
+    @event("ConfirmationResent")
+    def _confirmation_resent(self, previous_message_id: str, message_id: str, actor: str, at: datetime) -> None:
+        self.confirmation_message_id = message_id
+
+    def resolve_confirmation_alert(self, note: str, *, actor: str, at: datetime) -> None:
+        """Someone dealt with the missing confirmation another way (a call, a letter) and says how."""
+        if not self.confirmation_alert_open:
+            raise ChatError("La alerta de confirmación de este chat ya está resuelta")
+        if not note.strip():
+            raise ChatError("Escriba cómo se resolvió (por ejemplo: se llamó al cliente)")
+        self._confirmation_alert_resolved(note=note.strip()[:500], actor=actor, at=require_aware(at))
+
+    @event("ConfirmationAlertResolved")
+    def _confirmation_alert_resolved(self, note: str, actor: str, at: datetime) -> None:
+        self.confirmation_alert_open = False
 
     def store_transcript(self, location: str, sha256: str, *, actor: str, at: datetime) -> None:
         if not self.is_closed:

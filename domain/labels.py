@@ -61,6 +61,8 @@ CHAT_ALERTS = {
     "unanswered": "Cliente sin respuesta del asesor",
     "queue_wait": "Espera prolongada en cola",
     "close_incomplete": "Cierre sin confirmación o PDF",
+    "confirmation_failed": "Confirmación de cierre no enviada",
+    "no_agent": "Ningún asesor disponible puede atenderlo",
 }
 
 ROUTING_POLICIES = {

@@ -62,6 +62,14 @@ class OutboundMessage(Aggregate):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def accepted_by_twilio(self) -> bool:
+        return accepted_by_twilio(self.sid, self.status)
+
+    @property
+    def lost(self) -> bool:
+        return self.status in FAILED_STATUSES
+
     def start_attempt(self, *, actor: str, at: datetime) -> int:
         """Record the intent to call Twilio before calling it, so a crash is detectable."""
         if self.sid:
@@ -122,6 +130,11 @@ class OutboundMessage(Aggregate):
     def _advance(self, status: str) -> None:
         if STATUS_RANK.get(status, -1) > STATUS_RANK.get(self.status, -1):
             self.status = status
+
+
+def accepted_by_twilio(sid: str | None, status: str) -> bool:
+    """Twilio took the message (it has a SID) and has not reported it lost since."""
+    return bool(sid) and status not in FAILED_STATUSES
 
 
 class InboundMessage(Aggregate):

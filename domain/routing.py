@@ -7,11 +7,12 @@ is applied, so a stale snapshot can only cost a retry, never break a rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from domain.common import DomainError
 from domain.labels import ASSIGNMENT_EXPLANATIONS
 
 LEAST_LOAD = "least_load"
@@ -92,16 +93,19 @@ def choose(chat: WaitingChat, agents: Iterable[AgentLoad], policy: str,
 
 
 def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], policies: Mapping[str, str],
-             last_chosen: Mapping[str, str | None], now: datetime) -> list[RoutingDecision]:
+             last_chosen: Mapping[str, str | None], now: datetime,
+             closed_campaigns: Collection[str] = ()) -> list[RoutingDecision]:
     """Decide for every waiting chat, oldest first across campaigns, as loads change with each choice.
 
     An agent in several campaigns therefore takes the oldest waiting chat among them; within a
-    campaign the queue is FIFO because a chat that finds no agent means no later one can.
+    campaign the queue is FIFO because a chat that finds no agent means no later one can. Chats of
+    `closed_campaigns` (outside business hours, see `business_hours.takes_chats_now`) wait.
     """
     loads = {a.agent_id: a for a in agents}
     cursors = dict(last_chosen)
     decisions = []
-    for chat in sorted(waiting, key=lambda w: (w.queued_at, w.chat_id)):
+    attended = (w for w in waiting if w.campaign_id not in closed_campaigns)
+    for chat in sorted(attended, key=lambda w: (w.queued_at, w.chat_id)):
         decision = choose(chat, loads.values(), policies.get(chat.campaign_id, LEAST_LOAD),
                           cursors.get(chat.campaign_id))
         if decision.chosen_agent_id is not None:
@@ -109,6 +113,28 @@ def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], polici
             cursors[chat.campaign_id] = decision.chosen_agent_id
             decisions.append(decision)
     return decisions
+
+
+class ReassignmentError(DomainError):
+    pass
+
+
+def check_reassignment_target(target: AgentLoad | None, campaign_id: str, name: str, *,
+                              to_unavailable: bool) -> None:
+    """A supervisor reassigns to a member of the chat's campaign (R1) with room (R2) who is available — on
+    a break or offline only as an explicit exception (`to_unavailable`), recorded with the reason (R17)."""
+    if target is None or campaign_id not in target.campaigns:
+        raise ReassignmentError(f"{name} no pertenece a la campaña del chat")
+    if target.open_chats >= target.capacity:
+        raise ReassignmentError(f"{name} ya tiene {target.open_chats} chats (capacidad {target.capacity})")
+    if not target.available and not to_unavailable:
+        raise ReassignmentError(f"{name} no está disponible (en pausa o desconectado): marque la excepción "
+                                "para reasignarle el chat de todos modos")
+
+
+def nobody_can_serve(campaign_id: str, agents: Iterable[AgentLoad]) -> bool:
+    """No member of the campaign is available, whatever their load: its waiting chats wait for nobody."""
+    return not any(a.available and campaign_id in a.campaigns for a in agents)
 
 
 def _least_load_key(agent: AgentLoad) -> tuple[float, float, str]:

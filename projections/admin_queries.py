@@ -23,6 +23,17 @@ def campaign_row(engine: Engine, campaign_id: str) -> dict[str, Any] | None:
     return {**row, "senders": [dict(s) for s in linked]}
 
 
+def campaign_without_agents(engine: Engine, campaign_id: str | None) -> dict[str, Any] | None:
+    """The campaign (id, code, name) while no active agent belongs to it; None once one does."""
+    campaigns, agents, members = CAMPAIGNS.campaigns, AGENTS.agents, AGENTS.memberships
+    staffed = (select(members.c.agent_id).join(agents, agents.c.id == members.c.agent_id)
+               .where(members.c.campaign_id == campaign_id, agents.c.role == "agent", agents.c.active.is_(True)))
+    with engine.connect() as connection:
+        row = connection.execute(select(campaigns.c.id, campaigns.c.code, campaigns.c.name)
+                                 .where(campaigns.c.id == campaign_id, ~staffed.exists())).mappings().first()
+    return dict(row) if row else None
+
+
 def agent_row(engine: Engine, agent_id: str) -> dict[str, Any] | None:
     table, members = AGENTS.agents, AGENTS.memberships
     with engine.connect() as connection:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from adapters.caching import ttl_cache
-from domain.business_hours import describe_next_opening, is_open
+from domain.business_hours import describe_next_opening, takes_chats_now
 from domain.campaigns import CampaignSettings
 from domain.documents import CustomerIdentity
 from domain.flows.world import BusinessHours, CampaignRef
@@ -41,7 +41,7 @@ class SqlBotWorld:
         settings = campaign_settings(self.engine, campaign_id or self.unidentified_campaign_id)
         if settings is None:
             return BusinessHours(is_open=True, next_opening="")
-        open_now = is_open(settings, at)
+        open_now = takes_chats_now(settings, at)
         return BusinessHours(is_open=open_now, next_opening="" if open_now else describe_next_opening(settings, at))
 
 

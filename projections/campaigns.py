@@ -41,6 +41,7 @@ class CampaignsProjector(Projector):
             Column("auto_close_after_hours", Integer, nullable=False),
             Column("routing_policy", String(20), nullable=False),
             Column("default_capacity", Integer, nullable=False),
+            Column("agents_outside_hours_take_chats", Boolean, nullable=False),
             Column("closing_message", Text, nullable=False),
             Column("closing_template_sid", String(64), nullable=False),
             Column("dispositions", JSON, nullable=False),
@@ -109,4 +110,5 @@ def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
         "default_capacity", "closing_message", "closing_template_sid", "flow_name")} | {
         "templates": list(settings.get("templates", [])),  # campaigns created before templates have none
         # campaigns saved before labels list bare codes
-        "dispositions": [stored_disposition(d).to_dict() for d in settings["dispositions"]]}
+        "dispositions": [stored_disposition(d).to_dict() for d in settings["dispositions"]],
+        "agents_outside_hours_take_chats": bool(settings.get("agents_outside_hours_take_chats", False))}

@@ -21,8 +21,8 @@ from sqlalchemy import (
     update,
 )
 
-from domain.chats import Chat
-from domain.messages import OutboundMessage
+from domain.chats import CONFIRMATION_FAILED, NO_AGENT, Chat
+from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, event_key, uid
 
@@ -62,10 +62,18 @@ class ChatsProjector(Projector):
             Column("disposition", String(60)),
             Column("close_note", Text),
             Column("unattended", Boolean),
-            Column("confirmation_message_id", String(36)),
+            Column("confirmation_message_id", String(36), index=True),
+            Column("confirmation_status", String(12)),
+            Column("confirmation_failure_recorded", Boolean, nullable=False),
+            Column("confirmation_alert_open", Boolean, nullable=False),
             Column("transcript_location", String(400)),
             Column("transcript_sha256", String(64)),
             Index(f"ix_chats_status_queued{suffix}", "status", "campaign_id", "queued_at"),
+            # The sweeps take the oldest first: chats waiting for the bot or idle in it, closes left unfinished.
+            Index(f"ix_chats_status_last_customer{suffix}", "status", "last_customer_message_at"),
+            Index(f"ix_chats_status_closed{suffix}", "status", "closed_at"),
+            Index(f"ix_chats_confirmation{suffix}", "confirmation_status", "confirmation_failure_recorded"),
+            Index(f"ix_chats_confirmation_alert{suffix}", "confirmation_alert_open"),
         )
         self.timeline = Table(
             f"chat_messages{suffix}", metadata,
@@ -93,6 +101,9 @@ class ChatsProjector(Projector):
             Column("acknowledged_by", String(80)),
             Column("acknowledged_at", UtcDateTime),
             Column("resolved_at", UtcDateTime),
+            Column("error_code", String(20)),
+            Column("resolved_by", String(80)),
+            Column("resolution_note", Text),
             Index(f"ix_chat_alerts_state{suffix}", "state", "campaign_id"),
         )
         self.assignments = Table(
@@ -112,7 +123,8 @@ class ChatsProjector(Projector):
 
     def _update(self, connection: Connection, event: Any, **values: Any) -> dict[str, Any]:
         chat_id = uid(event.originator_id)
-        connection.execute(update(self.chats).where(self.chats.c.id == chat_id).values(**values))
+        if values:
+            connection.execute(update(self.chats).where(self.chats.c.id == chat_id).values(**values))
         row = connection.execute(select(self.chats.c.campaign_id, self.chats.c.agent_id)
                                  .where(self.chats.c.id == chat_id)).one()
         self.touch(f"chat:{chat_id}", f"queue:{row.campaign_id}" if row.campaign_id else "queue:",
@@ -125,7 +137,7 @@ class ChatsProjector(Projector):
             id=uid(event.originator_id), status="bot", channel=event.channel,
             customer_address=event.customer_address, sender_address=event.sender_address,
             profile_name=event.profile_name, customer_name="", opened_at=event.at, outside_hours=False, bot_pending=0,
-            queue_alerted=False))
+            queue_alerted=False, confirmation_failure_recorded=False, confirmation_alert_open=False))
 
     @handles(Chat.CustomerWrote)
     def customer_wrote(self, connection: Connection, event: Any) -> None:
@@ -137,7 +149,7 @@ class ChatsProjector(Projector):
                      bot_pending=chat.bot_pending + 1 if in_bot else 0,
                      unanswered_since=chat.unanswered_since if in_bot else chat.unanswered_since or event.at)
 
-    @handles(Chat.BotAdvanced)
+    @handles(Chat.BotAdvanced, Chat.BotReplyWithheld)
     def bot_advanced(self, connection: Connection, event: Any) -> None:
         pending = connection.execute(select(self.chats.c.bot_pending)
                                      .where(self.chats.c.id == uid(event.originator_id))).scalar_one()
@@ -160,7 +172,7 @@ class ChatsProjector(Projector):
     @handles(Chat.AgentAssigned)
     def assigned(self, connection: Connection, event: Any) -> None:
         row = self._update(connection, event, status="assigned", agent_id=event.agent_id, assigned_at=event.at)
-        self._resolve_alerts(connection, event, "queue_wait")
+        self._resolve_alerts(connection, event, "queue_wait", NO_AGENT)
         self._assignment(connection, event, row["campaign_id"], event.agent_id, None,
                          "exceptional" if event.exceptional else "automatic", event.decision)
         self.touch(f"desk:{event.agent_id}")
@@ -169,7 +181,7 @@ class ChatsProjector(Projector):
     def reassigned(self, connection: Connection, event: Any) -> None:
         row = self._update(connection, event, agent_id=event.to_agent_id)
         self._assignment(connection, event, row["campaign_id"], event.to_agent_id, event.from_agent_id,
-                         "reassigned", {})
+                         "reassigned", {}, exceptional=event.to_unavailable)
         self.touch(f"desk:{event.from_agent_id}", f"desk:{event.to_agent_id}")
 
     @handles(Chat.AgentReplied)
@@ -182,9 +194,8 @@ class ChatsProjector(Projector):
 
     @handles(Chat.AlertRaised)
     def alert_raised(self, connection: Connection, event: Any) -> None:
-        queue_wait = event.kind == "queue_wait"
-        marker = {"queue_alerted": True} if queue_wait else {"alerted_streak_at": event.streak_started_at}
-        row = self._update(connection, event, **marker)
+        markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}}
+        row = self._update(connection, event, **markers.get(event.kind, {"alerted_streak_at": event.streak_started_at}))
         connection.execute(insert(self.alerts).values(
             id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"],
             agent_id=row["agent_id"] if event.kind == "unanswered" else None, kind=event.kind,
@@ -200,23 +211,76 @@ class ChatsProjector(Projector):
         ).values(state="acknowledged", acknowledged_by=event.actor, acknowledged_at=event.at))
         self.touch("alerts", f"chat:{uid(event.originator_id)}")
 
-    def _resolve_alerts(self, connection: Connection, event: Any, *kinds: str) -> None:
+    def _resolve_alerts(self, connection: Connection, event: Any, *kinds: str, **how: Any) -> None:
         alerts = self.alerts.c
         connection.execute(update(self.alerts).where(
             alerts.chat_id == uid(event.originator_id), alerts.kind.in_(kinds), alerts.state != "resolved",
-        ).values(state="resolved", resolved_at=event.at))
+        ).values(state="resolved", resolved_at=event.at, **how))
         self.touch("alerts")
 
     @handles(Chat.Closed)
     def closed(self, connection: Connection, event: Any) -> None:
-        self._resolve_alerts(connection, event, "unanswered", "queue_wait")
+        self._resolve_alerts(connection, event, "unanswered", "queue_wait", NO_AGENT)
         self._update(connection, event, status="closed", closed_at=event.at, close_reason=event.reason,
                      closed_by=event.actor, disposition=event.disposition or None,
                      close_note=event.note or None, unattended=event.unattended)
 
     @handles(Chat.ClosingConfirmationRequested)
     def confirmation_requested(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, confirmation_message_id=event.message_id)
+        self._update(connection, event, confirmation_message_id=event.message_id, confirmation_status="requested")
+
+    @handles(Chat.ConfirmationResent)
+    def confirmation_resent(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, confirmation_message_id=event.message_id, confirmation_status="requested",
+                     confirmation_failure_recorded=False)
+
+    @handles(Chat.ConfirmationFailed)
+    def confirmation_failed(self, connection: Connection, event: Any) -> None:
+        """One open alert per chat however many confirmations fail; it shows the latest reason."""
+        row = self._update(connection, event, confirmation_failure_recorded=True, confirmation_alert_open=True)
+        alerts = self.alerts.c
+        still_open = update(self.alerts).where(alerts.chat_id == uid(event.originator_id),
+                                               alerts.kind == CONFIRMATION_FAILED, alerts.state != "resolved")
+        if connection.execute(still_open.values(error_code=event.error_code[:20])).rowcount == 0:
+            closed_at = connection.execute(select(self.chats.c.closed_at)
+                                           .where(self.chats.c.id == uid(event.originator_id))).scalar_one()
+            connection.execute(insert(self.alerts).values(
+                id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"], agent_id=None,
+                kind=CONFIRMATION_FAILED, streak_started_at=closed_at or event.at, raised_at=event.at, state="open",
+                error_code=event.error_code[:20]))
+        self.touch("alerts")
+
+    @handles(Chat.ConfirmationAccepted)
+    def confirmation_accepted(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, confirmation_alert_open=False)
+        self._resolve_alerts(connection, event, CONFIRMATION_FAILED, resolved_by=event.actor)
+
+    @handles(Chat.ConfirmationAlertResolved)
+    def confirmation_alert_resolved(self, connection: Connection, event: Any) -> None:
+        self._update(connection, event, confirmation_alert_open=False)
+        self._resolve_alerts(connection, event, CONFIRMATION_FAILED, resolved_by=event.actor,
+                             resolution_note=event.note)
+
+    @handles(OutboundMessage.Submitted)
+    def message_submitted(self, connection: Connection, event: Any) -> None:
+        self._confirmation_fate(connection, event, "accepted" if accepted_by_twilio(event.sid, event.status)
+                                else "failed")
+
+    @handles(OutboundMessage.StatusReported)
+    def message_status_reported(self, connection: Connection, event: Any) -> None:
+        if event.status in FAILED_STATUSES:
+            self._confirmation_fate(connection, event, "failed")
+
+    @handles(OutboundMessage.Failed)
+    def message_failed(self, connection: Connection, event: Any) -> None:
+        self._confirmation_fate(connection, event, "failed")
+
+    def _confirmation_fate(self, connection: Connection, event: Any, status: str) -> None:
+        """Whether Twilio took a chat's closing confirmation (R8), for the close audit and the confirmation sweep."""
+        chats = self.chats.c
+        connection.execute(update(self.chats).where(
+            chats.confirmation_message_id == uid(event.originator_id), chats.confirmation_status != "failed",
+        ).values(confirmation_status=status))
 
     @handles(Chat.TranscriptStored)
     def transcript_stored(self, connection: Connection, event: Any) -> None:
@@ -241,8 +305,8 @@ class ChatsProjector(Projector):
             log_position=self.log_position))
 
     def _assignment(self, connection: Connection, event: Any, campaign_id: str, agent_id: str,
-                    previous: str | None, kind: str, decision: dict[str, Any]) -> None:
+                    previous: str | None, kind: str, decision: dict[str, Any], *, exceptional: bool = False) -> None:
         connection.execute(insert(self.assignments).values(
             event_id=event_key(event), chat_id=uid(event.originator_id), campaign_id=campaign_id,
-            agent_id=agent_id, previous_agent_id=previous, kind=kind, exceptional=kind == "exceptional",
+            agent_id=agent_id, previous_agent_id=previous, kind=kind, exceptional=exceptional or kind == "exceptional",
             reason=getattr(event, "reason", ""), decision=decision, actor=event.actor, at=event.at))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, true
 
+from domain.agents import presence
 from domain.dispositions import disposition_label, stored_disposition
 from domain.documents import CustomerIdentity, InvalidDocumentError
 from projections.messages import MessagesProjector
@@ -190,14 +191,19 @@ def agents_of_campaigns(engine: Engine, campaign_ids: set[str] | None) -> list[d
 
 
 def campaign_members(engine: Engine, campaign_id: str) -> list[dict[str, Any]]:
-    """Active agents of one campaign: the only possible targets of a reassignment (R1)."""
+    """Active agents of one campaign, the only possible targets of a reassignment (R1), with their presence
+    (`available`, `break` or `offline`, as routing sees it): the available ones first (R17)."""
     agents, members = AGENTS.agents, AGENTS.memberships
-    query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.open_chats, agents.c.capacity)
+    query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.open_chats, agents.c.capacity,
+                    agents.c.current_session_id)
              .join(members, members.c.agent_id == agents.c.id)
              .where(members.c.campaign_id == campaign_id, agents.c.role == "agent", agents.c.active.is_(True))
              .order_by(agents.c.name))
     with engine.connect() as connection:
-        return [dict(r) for r in connection.execute(query).mappings()]
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+    for row in rows:
+        row["presence"] = presence(row.pop("status"), row.pop("current_session_id") is not None)
+    return sorted(rows, key=lambda row: row["presence"] != "available")
 
 
 def agent_status(engine: Engine, agent_id: str) -> dict[str, Any] | None:

@@ -92,6 +92,7 @@ class PortfoliosProjector(Projector):
             Column("actor", String(80), nullable=False),
             Column("queued_at", UtcDateTime, nullable=False),
             Column("finished_at", UtcDateTime),
+            Index(f"ix_portfolio_jobs_status_queued{suffix}", "status", "queued_at"),
         )
 
     @handles(PortfolioImport.Started)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from projections.agents import AgentsProjector
 from projections.campaigns import CampaignsProjector
@@ -61,17 +61,20 @@ def dashboard_counts(engine: Engine) -> dict[str, int]:
 
 
 def open_sessions_opened_before(engine: Engine, instant: Any) -> list[str]:
+    """Open sessions opened before `instant`, the oldest first."""
     sessions = AGENTS.sessions
     with engine.connect() as connection:
         return list(connection.execute(select(sessions.c.id).where(
-            sessions.c.closed_at.is_(None), sessions.c.opened_at < instant)).scalars())
+            sessions.c.closed_at.is_(None), sessions.c.opened_at < instant).order_by(sessions.c.opened_at)).scalars())
 
 
-def chats_waiting_for_the_bot(engine: Engine, written_before: datetime) -> list[str]:
-    """Chats in the bot with customer messages it has not answered, the newest older than the cutoff."""
+def chats_waiting_for_the_bot(engine: Engine, written_before: datetime, limit: int = 500) -> list[str]:
+    """Chats in the bot with customer messages it has not answered, the newest older than the cutoff; the
+    longest waiting first, so no batch of stuck chats keeps the others from their turn."""
     chats = CHATS.chats
-    query = select(chats.c.id).where(chats.c.status == "bot", chats.c.bot_pending > 0,
-                                     chats.c.last_customer_message_at < written_before).limit(500)
+    query = (select(chats.c.id).where(chats.c.status == "bot", chats.c.bot_pending > 0,
+                                      chats.c.last_customer_message_at < written_before)
+             .order_by(chats.c.last_customer_message_at, chats.c.id).limit(limit))
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())
 
@@ -85,20 +88,45 @@ def closed_chats_missing_their_close_work(engine: Engine, limit: int = 500) -> l
                                        .order_by(chats.c.closed_at).limit(limit)).scalars())
 
 
+def confirmations_to_follow(engine: Engine, limit: int = 500) -> list[str]:
+    """Closed chats whose confirmation's fate is not on their record yet (R8): lost with no alert raised,
+    or accepted by Twilio after a failure while the alert is still open. Oldest close first."""
+    chats = CHATS.chats.c
+    lost = and_(chats.confirmation_status == "failed", chats.confirmation_failure_recorded.is_(False))
+    accepted_again = and_(chats.confirmation_alert_open.is_(True), chats.confirmation_status == "accepted")
+    query = select(chats.id).where(or_(lost, accepted_again)).order_by(chats.closed_at, chats.id).limit(limit)
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def closes_to_audit(engine: Engine, limit: int = 10_000) -> list[dict[str, Any]]:
+    """Closed chats whose close is not done (R8): no confirmation accepted by Twilio, or no PDF. Oldest first."""
+    chats = CHATS.chats.c
+    unconfirmed = or_(chats.confirmation_status.is_(None), chats.confirmation_status != "accepted")
+    query = (select(chats.id, chats.closed_at, chats.confirmation_message_id, chats.confirmation_status,
+                    chats.transcript_location)
+             .where(chats.status == "closed", or_(unconfirmed, chats.transcript_location.is_(None)))
+             .order_by(chats.closed_at, chats.id).limit(limit))
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(query).mappings()]
+
+
 def chats_idle_in_bot(engine: Engine, silent_since_before: datetime) -> list[str]:
-    """Chats in the bot whose customer has been silent since before the cutoff and not yet recorded as idle."""
+    """Chats in the bot whose customer has been silent since before the cutoff and not yet recorded as idle,
+    the longest silent first."""
     chats = CHATS.chats
     query = select(chats.c.id).where(
         chats.c.status == "bot", chats.c.last_customer_message_at < silent_since_before,
         or_(chats.c.bot_inactive_since.is_(None), chats.c.bot_inactive_since != chats.c.last_customer_message_at),
-    ).limit(1000)
+    ).order_by(chats.c.last_customer_message_at, chats.c.id).limit(1000)
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())
 
 
 def portfolio_jobs_queued_before(engine: Engine, instant: datetime) -> list[str]:
-    """Import jobs still waiting for a worker since before `instant`."""
+    """Import jobs still waiting for a worker since before `instant`, the oldest first."""
     jobs = PORTFOLIOS.jobs
-    query = select(jobs.c.id).where(jobs.c.status == "queued", jobs.c.queued_at < instant).limit(100)
+    query = (select(jobs.c.id).where(jobs.c.status == "queued", jobs.c.queued_at < instant)
+             .order_by(jobs.c.queued_at, jobs.c.id).limit(100))
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())

@@ -1,9 +1,11 @@
-"""What the router reads: waiting chats, agents' loads and each campaign's policy."""
+"""What the router reads: waiting chats, agents' loads and each campaign's settings (policy, hours)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from domain.agents import presence
+from domain.campaigns import CampaignSettings
 from domain.routing import AgentLoad, WaitingChat
 from projections.queries import AGENTS, CAMPAIGNS, CHATS
 
@@ -36,14 +38,14 @@ class SqlRoutingDirectory:
             campaigns.setdefault(agent_id, set()).add(campaign_id)
         return [AgentLoad(agent_id=r["id"], open_chats=r["open_chats"], capacity=r["capacity"],
                           last_assigned_at=r["last_assigned_at"], campaigns=frozenset(campaigns.get(r["id"], ())),
-                          available=r["status"] == "available" and r["current_session_id"] is not None)
+                          available=presence(r["status"], r["current_session_id"] is not None) == "available")
                 for r in rows]
 
-    def policies(self, campaign_ids: set[str]) -> dict[str, str]:
+    def settings(self, campaign_ids: set[str]) -> dict[str, CampaignSettings]:
         table = CAMPAIGNS.campaigns
         with self.engine.connect() as connection:
-            return dict(connection.execute(select(table.c.id, table.c.routing_policy)
-                                           .where(table.c.id.in_(campaign_ids))).all())
+            rows = connection.execute(select(table).where(table.c.id.in_(campaign_ids))).mappings().all()
+        return {row["id"]: CampaignSettings.from_dict(dict(row)) for row in rows}
 
     def round_robin_cursors(self, campaign_ids: set[str]) -> dict[str, str | None]:
         table = CHATS.assignments

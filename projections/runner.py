@@ -65,6 +65,7 @@ class ProjectionRunner:
                     projector.metadata.drop_all(connection)
                     reset_position(connection, projector.position_key)
             projector.metadata.create_all(self.engine)
+            _create_missing_indexes(self.engine, projector)
         with self.engine.begin() as connection:
             for projector in self.projectors:
                 ensure_position_row(connection, projector.position_key)
@@ -132,6 +133,13 @@ class ProjectionRunner:
                                   name="projector", daemon=True)
         thread.start()
         return thread
+
+
+def _create_missing_indexes(engine: Engine, projector: Projector) -> None:
+    """An upgrade that only adds an index keeps the rows: the index is built beside them."""
+    for table in projector.tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def _schema_changed(engine: Engine, projector: Projector) -> bool:

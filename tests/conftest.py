@@ -14,6 +14,8 @@ from despacho.settings import Settings
 from tests.services import fresh_postgres_database
 
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in Bogotá
+CLOSING_TEMPLATE_SID = "HX" + "c" * 32  # a WhatsApp campaign must hold its approved closing template
+WITH_CLOSING_TEMPLATE = {"closing_template_sid": CLOSING_TEMPLATE_SID}
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from projections.queries import (
     chats_idle_in_bot,
     chats_waiting_for_the_bot,
     closed_chats_missing_their_close_work,
+    confirmations_to_follow,
     open_sessions_opened_before,
     portfolio_jobs_queued_before,
 )
@@ -169,15 +170,20 @@ def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
         actors.dispatch_queue.send(None, despacho.runner.head())
 
     def sweep_unfinished_closes() -> None:
-        """Resume closes a crash interrupted: closed chats still missing their confirmation or transcript."""
+        """Resume closes a crash interrupted (closed chats still missing their confirmation or transcript), and
+        put each confirmation's fate on its chat: a lost one is an open alert until it is resolved (R8)."""
         for chat_id in closed_chats_missing_their_close_work(despacho.read_engine):
             actors.finish_close.send(chat_id)
+        for chat_id in confirmations_to_follow(despacho.read_engine):
+            despacho.closing.follow_confirmation(chat_id)
 
     def run_timers() -> None:
-        """Alerts at 30 minutes and the 24-hour close, at the clock's now (R6, R7)."""
+        """Alerts at 30 minutes and the 24-hour close, at the clock's now (R6, R7), and an alert for every chat
+        waiting in the unidentified queue while none of its agents is available."""
         run = despacho.timers.run(despacho.clock.now())
         for chat_id in run.closed:
             actors.finish_close.send(chat_id)
+        despacho.router.alert_unserved(despacho.unidentified.campaign_id_if_exists())
         log.log(logging.INFO if run.examined else logging.DEBUG, "timers applied",
                 extra={"alerts": run.alerts, "closed": len(run.closed), "examined": run.examined})
 

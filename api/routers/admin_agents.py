@@ -18,6 +18,7 @@ from api.navigation import ROLE_LABELS
 from api.routers.staff import check_scope
 from api.security import allow, current_identity
 from api.templating import Pages
+from api.warnings import unattended_campaign
 from application.staff import Identity
 from despacho.bootstrap import Despacho
 from domain.common import DomainError
@@ -81,7 +82,8 @@ def agents_page(request: Request, despacho: DespachoDep, pages: PagesDep) -> Res
     if identity.role == "supervisor":
         rows = [r for r in rows if set(r["campaigns"]) & identity.campaigns]
     names = {c["id"]: c["name"] for c in list_campaigns(despacho.read_engine, include_archived=True)}
-    return pages.render(request, "admin/agents.html", {"agents": rows, "campaign_names": names})
+    return pages.render(request, "admin/agents.html", {"agents": rows, "campaign_names": names,
+                                                       "unattended_campaign": unattended_campaign(despacho, identity)})
 
 
 @router.get("/new")

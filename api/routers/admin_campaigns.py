@@ -13,6 +13,7 @@ from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
 from api.security import allow, current_identity
 from api.templating import Pages
+from api.warnings import unattended_campaign
 from domain.campaigns import CONTENT_SID_PATTERN, WEEKDAYS, CampaignSettings
 from domain.common import DomainError
 from domain.dispositions import stored_disposition
@@ -43,6 +44,7 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
         if opens or closes:
             hours[day] = [opens, closes]
     settings["business_hours"] = hours
+    settings["agents_outside_hours_take_chats"] = form.get("agents_outside_hours_take_chats") == "1"
     settings["dispositions"] = [line.strip() for line in str(form.get("dispositions", "")).splitlines() if line.strip()]
     settings["templates"] = templates_from_form(form)
     return settings
@@ -94,6 +96,7 @@ def _values_of(form: FormData) -> dict[str, Any]:
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
     values["dispositions"] = "\n".join(stored_disposition(d).label for d in row["dispositions"])
+    values["agents_outside_hours_take_chats"] = "1" if row["agents_outside_hours_take_chats"] else ""
     values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
                             "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():
@@ -110,7 +113,9 @@ def _default_values() -> dict[str, Any]:
 @router.get("")
 def campaigns_page(request: Request, despacho: DespachoDep, pages: PagesDep, archived: bool = False) -> Response:
     rows = list_campaigns(despacho.read_engine, include_archived=archived)
-    return pages.render(request, "admin/campaigns.html", {"campaigns": rows, "show_archived": archived})
+    return pages.render(request, "admin/campaigns.html", {
+        "campaigns": rows, "show_archived": archived,
+        "unattended_campaign": unattended_campaign(despacho, current_identity(request))})
 
 
 @router.get("/new")

@@ -1,31 +1,47 @@
-"""Alerts (R6): unanswered streaks and long queue waits, for the agent concerned and the supervisors."""
+"""Alerts (R6, R8): unanswered streaks, long queue waits and closing confirmations that never reached the
+customer, for the agent concerned and the supervisors."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
-from api.chat_access import campaign_scope, see_own_writes, visible_chat
+from api.chat_access import alert_scope, campaign_scope, see_own_writes, visible_chat
 from api.deps import DespachoDep, PagesDep
 from api.flash import redirect_with_flash
+from api.forms import form_outcome
 from api.routers.message_audit import delivery_alerts_for
 from api.security import allow
 from application.staff import Identity
 from despacho.bootstrap import Despacho
+from domain.chats import CONFIRMATION_FAILED
 from domain.common import actor_for_user
 from projections import alert_queries, desk_queries, message_queries
 
 router = APIRouter(tags=["alerts"])
 VIEWERS = allow("admin", "supervisor", "agent", "auditor")
 ACKNOWLEDGERS = allow("admin", "supervisor", "agent")
+RESOLVERS = allow("admin", "supervisor")
+
+
+class Resolution(BaseModel):
+    note: str = Field(min_length=1, max_length=500, description="How the customer was told another way")
+
+
+class Resent(BaseModel):
+    message_id: str
 
 
 def alerts_for(despacho: Despacho, identity: Identity, states: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The caller's alerts, each saying whether the caller may open its chat."""
     agent_id = identity.id if identity.role == "agent" else None
-    return alert_queries.alerts(despacho.read_engine, campaign_ids=campaign_scope(despacho, identity),
+    chats_scope = campaign_scope(despacho, identity)
+    rows = alert_queries.alerts(despacho.read_engine, campaign_ids=alert_scope(despacho, identity),
                                 agent_id=agent_id, states=states)
+    return [{**row, "viewable": chats_scope is None or row["campaign_id"] in chats_scope} for row in rows]
 
 
 def _states(state: str) -> tuple[str, ...]:
@@ -51,7 +67,8 @@ def alerts_page(request: Request, despacho: DespachoDep, pages: PagesDep,
     delivery = delivery_alerts_for(despacho, identity, delivery_states) if identity.role != "agent" else []
     return pages.render(request, "alerts.html", {
         "alerts": alerts_for(despacho, identity, _states(state)), "state": state,
-        "can_acknowledge": identity.role != "auditor", "delivery_alerts": delivery,
+        "can_acknowledge": identity.role != "auditor", "can_resolve": identity.role in ("admin", "supervisor"),
+        "delivery_alerts": delivery,
         "shows_delivery": identity.role != "agent",
         "can_acknowledge_delivery": identity.role in ("admin", "supervisor")})
 
@@ -81,6 +98,57 @@ def acknowledge_form(alert_id: str, request: Request, despacho: DespachoDep, pag
     see_own_writes(despacho, "chats")
     message = pages.translate(request.state.lang, "Alerta marcada como vista.")
     return redirect_with_flash(request, "/alerts", "success", message)
+
+
+def confirmation_alert(despacho: Despacho, identity: Identity, alert_id: str) -> dict[str, Any]:
+    row = alert_queries.alert(despacho.read_engine, alert_id)
+    if row is None or row["kind"] != CONFIRMATION_FAILED:
+        raise HTTPException(status_code=404, detail="Alerta de confirmación desconocida")
+    visible_chat(despacho, identity, row["chat_id"])
+    return row
+
+
+def resend_confirmation(despacho: Despacho, identity: Identity, alert_id: str) -> str:
+    row = confirmation_alert(despacho, identity, alert_id)
+    message_id = despacho.closing.resend_confirmation(row["chat_id"], actor=actor_for_user(identity.id))
+    despacho.actors.send_message.send(message_id)
+    return message_id
+
+
+def resolve_confirmation(despacho: Despacho, identity: Identity, alert_id: str, note: str) -> None:
+    row = confirmation_alert(despacho, identity, alert_id)
+    despacho.closing.resolve_confirmation_alert(row["chat_id"], note, actor=actor_for_user(identity.id))
+
+
+@router.post("/api/alerts/{alert_id}/resend-confirmation", status_code=202, response_model=Resent)
+def resend_confirmation_json(alert_id: str, despacho: DespachoDep,
+                             identity: Annotated[Identity, Depends(RESOLVERS)]) -> Resent:
+    """Send a lost closing confirmation again (e.g. once the campaign has its template); the alert resolves
+    itself when Twilio accepts it."""
+    return Resent(message_id=resend_confirmation(despacho, identity, alert_id))
+
+
+@router.post("/api/alerts/{alert_id}/resolve", status_code=204)
+def resolve_json(alert_id: str, body: Resolution, despacho: DespachoDep,
+                 identity: Annotated[Identity, Depends(RESOLVERS)]) -> None:
+    """Resolve a lost-confirmation alert by saying how the customer was told another way."""
+    resolve_confirmation(despacho, identity, alert_id, body.note)
+
+
+@router.post("/alerts/{alert_id}/resend-confirmation", include_in_schema=False)
+def resend_confirmation_form(alert_id: str, request: Request, despacho: DespachoDep, pages: PagesDep,
+                             identity: Annotated[Identity, Depends(RESOLVERS)]) -> Response:
+    return form_outcome(request, despacho, pages, lambda: resend_confirmation(despacho, identity, alert_id),
+                        back="/alerts", success="Confirmación enviada de nuevo; la alerta se resuelve cuando "
+                                            "Twilio la acepte.", projectors=("chats",))
+
+
+@router.post("/alerts/{alert_id}/resolve", include_in_schema=False)
+def resolve_form(alert_id: str, request: Request, despacho: DespachoDep, pages: PagesDep,
+                 identity: Annotated[Identity, Depends(RESOLVERS)],
+                 note: Annotated[str, Form(max_length=500)] = "") -> Response:
+    return form_outcome(request, despacho, pages, lambda: resolve_confirmation(despacho, identity, alert_id, note),
+                        back="/alerts", success="Alerta resuelta.", projectors=("chats",))
 
 
 @router.get("/chats/{chat_id}/transcript.pdf", include_in_schema=False)

@@ -42,9 +42,14 @@ class CampaignSettingsIn(BaseModel):
     auto_close_after_hours: int | None = Field(default=None,
                                                description="Close after customer silence (R7), default 24")
     routing_policy: Literal["least_load", "round_robin"] | None = None
+    agents_outside_hours_take_chats: bool | None = Field(
+        default=None, description="Outside business hours chats wait and the bot says when agents are back; "
+                                  "true: agents working outside hours take them and the bot says nothing of hours")
     default_capacity: int | None = None
     closing_message: str | None = None
-    closing_template_sid: str | None = Field(default=None, description="WhatsApp template Content SID (HX…)")
+    closing_template_sid: str | None = Field(
+        default=None, description="Content SID (HX…) of the approved WhatsApp closing template; required while "
+                                  "the campaign has a WhatsApp sender (the 24-hour close can only send a template)")
     dispositions: list[str] | None = Field(
         default=None, examples=[["Acuerdo de pago", "Número equivocado"]],
         description="Dispositions (tipificaciones) as people read them; each gets a code (acuerdo_de_pago), and one "

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import DespachoDep, PagesDep
 from api.security import allow, current_identity
+from api.warnings import unattended_campaign
 from application.staff import Identity
 from projections.queries import dashboard_counts
 
@@ -44,4 +45,5 @@ def home(request: Request, despacho: DespachoDep, pages: PagesDep,
              "url": "/audit/events"},
         ],
     }[current_identity(request).role]
-    return pages.render(request, "dashboard.html", {"cards": cards})
+    return pages.render(request, "dashboard.html", {"cards": cards,
+                                                    "unattended_campaign": unattended_campaign(despacho, identity)})

@@ -28,6 +28,8 @@ MANUAL_OFF = "La asignación manual desde la cola está desactivada (DESPACHO_AL
 class Reassignment(BaseModel):
     to_agent_id: UUID
     reason: str = Field(min_length=1, max_length=500)
+    to_unavailable: bool = Field(default=False, description="Reassign to a member on a break or offline: an "
+                                                             "explicit exception, recorded with the reason")
 
 
 class ManualAssignment(BaseModel):
@@ -84,26 +86,28 @@ def agents_fragment(request: Request, despacho: DespachoDep, pages: PagesDep,
     return pages.render(request, "supervisor/_agents.html", _agents_context(despacho, identity))
 
 
-def reassign(despacho: Despacho, identity: Identity, chat_id: str, to_agent_id: str, reason: str) -> None:
+def reassign(despacho: Despacho, identity: Identity, chat_id: str, to_agent_id: str, reason: str,
+             to_unavailable: bool) -> None:
     visible_chat(despacho, identity, chat_id)
-    despacho.router.reassign(chat_id, to_agent_id, reason=reason, actor=actor_for_user(identity.id))
+    despacho.router.reassign(chat_id, to_agent_id, reason=reason, to_unavailable=to_unavailable,
+                             actor=actor_for_user(identity.id))
 
 
 @router.post("/api/chats/{chat_id}/reassign", status_code=204)
 def reassign_json(chat_id: UUID, body: Reassignment, despacho: DespachoDep,
                   identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
-    """Move an assigned chat to another member of its campaign, with a reason."""
-    reassign(despacho, identity, str(chat_id), str(body.to_agent_id), body.reason)
+    """Move an assigned chat to another available member of its campaign, with a reason."""
+    reassign(despacho, identity, str(chat_id), str(body.to_agent_id), body.reason, body.to_unavailable)
 
 
 @router.post("/chats/{chat_id}/reassign", include_in_schema=False)
 def reassign_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
                   identity: Annotated[Identity, Depends(MANAGERS)],
                   to_agent_id: Annotated[UUID, Form()], reason: Annotated[str, Form(max_length=500)] = "",
-                  back: Annotated[str, Form(pattern="^/(supervisor/agents|chats/[0-9a-f-]+)$")] = "/supervisor/agents"
-                  ) -> Response:
+                  back: Annotated[str, Form(pattern="^/(supervisor/agents|chats/[0-9a-f-]+)$")] = "/supervisor/agents",
+                  to_unavailable: Annotated[bool, Form()] = False) -> Response:
     return form_outcome(request, despacho, pages,
-                        lambda: reassign(despacho, identity, str(chat_id), str(to_agent_id), reason),
+                        lambda: reassign(despacho, identity, str(chat_id), str(to_agent_id), reason, to_unavailable),
                         back=back, success="Chat reasignado.")
 
 

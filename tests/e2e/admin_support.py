@@ -22,6 +22,7 @@ from adapters.passwords import Argon2Passwords
 from api.app import create_app
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
+from tests.conftest import WITH_CLOSING_TEMPLATE
 
 PASSWORD = "clave-de-prueba-123"
 QUICK_PASSWORDS = Argon2Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
@@ -43,7 +44,8 @@ def client_fixture(despacho: Despacho) -> Iterator[TestClient]:
 @pytest.fixture(name="staff")
 def staff_fixture(despacho: Despacho) -> SimpleNamespace:
     """Campaigns banco_a and telco_b; the supervisor and the agent work on banco_a only."""
-    banco_a = str(despacho.campaigns.register("banco_a", "Banco A", "Banco A", {}, actor="system:test"))
+    banco_a = str(despacho.campaigns.register("banco_a", "Banco A", "Banco A", WITH_CLOSING_TEMPLATE,
+                                              actor="system:test"))
     telco_b = str(despacho.campaigns.register("telco_b", "Telco B", "Telco B", {}, actor="system:test"))
 
     def user(login: str, name: str, role: str, campaigns: frozenset[str] = frozenset()) -> str:

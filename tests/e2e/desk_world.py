@@ -25,6 +25,7 @@ from despacho.settings import Settings
 from despacho.simulator import WEBHOOK_PATH, signed_message
 from projections import desk_queries
 from projections.runner import wait_until_projected
+from tests.conftest import WITH_CLOSING_TEMPLATE
 from tests.e2e.test_api_auth import PASSWORD, QUICK_PASSWORDS
 
 BANCO_NUMBER = "whatsapp:+5716000001"
@@ -90,8 +91,9 @@ class CallCenter:
 def call_center(settings: Settings, clock: FixedClock) -> Iterator[CallCenter]:
     transport = FakeTransport()
     despacho = build(settings, clock=clock, transport=transport, passwords=QUICK_PASSWORDS)
-    banco = despacho.campaigns.register("banco_a", "Banco Andino cobranza", "Banco Andino", {}, actor="test")
-    telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", {}, actor="test")
+    banco = despacho.campaigns.register("banco_a", "Banco Andino cobranza", "Banco Andino", WITH_CLOSING_TEMPLATE,
+                                        actor="test")
+    telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", WITH_CLOSING_TEMPLATE, actor="test")
     despacho.campaigns.link_sender(banco, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
     despacho.campaigns.link_sender(telco, TELCO_NUMBER, "whatsapp", is_default=True, actor="test")
     for campaign in (banco, telco):

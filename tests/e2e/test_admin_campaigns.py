@@ -207,3 +207,67 @@ def test_the_campaign_form_refuses_an_unknown_bot_flow_and_keeps_what_was_typed(
     assert 'value="Banco A renombrado"' in refused.text
     row = campaign_row(despacho.read_engine, staff.banco_a)
     assert row is not None and (row["name"], row["flow_name"]) == ("Banco A", "default")
+
+
+def test_a_whatsapp_campaign_without_its_closing_template_is_refused_by_the_api_and_the_admin_form(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+    whatsapp = {"address": "whatsapp:+5716000077", "channel": "whatsapp"}
+    created = client.post("/api/campaigns", headers=headers, json={
+        "code": "seguros_w", "name": "Seguros W", "display_name": "Seguros", "senders": [whatsapp]})
+    linked = client.post(f"/api/campaigns/{staff.telco_b}/senders", headers=headers, json=whatsapp)
+    csrf = log_in(client, "admin")
+    form = client.post("/admin/campaigns", data={
+        "csrf_token": csrf, "code": "seguros_w", "name": "Seguros W", "display_name": "Seguros",
+        "sender_channel": "whatsapp", "sender_address": "+5716000077", "time_zone": "America/Bogota",
+        "alert_after_minutes": "30", "auto_close_after_hours": "24", "routing_policy": "least_load",
+        "default_capacity": "5", "flow_name": "default", "closing_message": "Chao", "closing_template_sid": "",
+        "dispositions": "pago"})
+    despacho.runner.catch_up()
+
+    for refused in (created, linked):
+        assert refused.status_code == 422 and "plantilla de cierre" in refused.json()["detail"]
+    assert form.status_code == 422 and "plantilla de cierre" in form.text and 'value="Seguros W"' in form.text
+    assert "seguros_w" not in [c["code"] for c in client.get("/api/campaigns", headers=headers).json()]
+    assert client.get(f"/api/campaigns/{staff.telco_b}", headers=headers).json()["senders"] == []
+
+
+def test_agents_working_outside_hours_take_chats_is_set_by_the_api_and_the_admin_form(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+    api = client.put(f"/api/campaigns/{staff.telco_b}", headers=headers, json={
+        "name": "Telco B", "display_name": "Telco B", "settings": {"agents_outside_hours_take_chats": True}})
+    csrf = log_in(client, "admin")
+    url = f"/admin/campaigns/{staff.banco_a}"
+    form = {"csrf_token": csrf, "name": "Banco A", "display_name": "Banco A", "time_zone": "America/Bogota",
+            "alert_after_minutes": "30", "auto_close_after_hours": "24", "routing_policy": "least_load",
+            "default_capacity": "5", "flow_name": "default", "closing_message": "Chao", "closing_template_sid": "",
+            "dispositions": "pago", "mon_open": "00:00", "mon_close": "00:00", "agents_outside_hours_take_chats": "1"}
+    saved = client.post(url, data=form)
+    despacho.runner.catch_up()
+
+    assert api.status_code == 204 and saved.status_code == 303
+    assert client.get(f"/api/campaigns/{staff.telco_b}", headers=headers).json()["agents_outside_hours_take_chats"]
+    row = campaign_row(despacho.read_engine, staff.banco_a)
+    assert row is not None and row["agents_outside_hours_take_chats"] and row["business_hours"] == {
+        "mon": ["00:00", "00:00"]}
+    assert 'name="agents_outside_hours_take_chats" value="1" checked' in client.get(url).text
+    client.post(url, data={k: v for k, v in form.items() if k != "agents_outside_hours_take_chats"})
+    despacho.runner.catch_up()
+    unticked = campaign_row(despacho.read_engine, staff.banco_a)
+    assert unticked is not None and not unticked["agents_outside_hours_take_chats"]
+
+
+def test_admin_pages_warn_while_the_unidentified_campaign_has_no_agent(client: TestClient, despacho: Despacho,
+                                                                       staff: SimpleNamespace) -> None:
+    despacho.unidentified.ensure_exists()
+    despacho.runner.catch_up()
+    warning = "no tiene asesores"
+    log_in(client, "admin")
+    for page in ("/admin/campaigns", "/admin/agents", "/"):
+        assert warning in client.get(page).text, page
+
+    despacho.staff.edit(UUID(staff.agent), name="Ana Asesora", role="agent", capacity=5, actor="t",
+                        campaign_ids=frozenset({staff.banco_a, despacho.unidentified.campaign_id()}))
+    despacho.runner.catch_up()
+    assert warning not in client.get("/admin/campaigns").text

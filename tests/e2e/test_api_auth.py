@@ -24,6 +24,7 @@ from api.security import SESSION_COOKIE
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
 from projections.queries import AGENTS
+from tests.conftest import WITH_CLOSING_TEMPLATE
 
 PASSWORD = "clave-de-prueba-123"
 # Real argon2id, with costs low enough for many logins per test run.
@@ -47,7 +48,8 @@ def client(despacho: Despacho) -> Iterator[TestClient]:
 def staff(despacho: Despacho) -> SimpleNamespace:
     """A campaign per client, and one user per role; the supervisor and the agent work on banco_a only."""
     banco_a = str(despacho.campaigns.register("banco_a", "Banco A", "Banco A", {}, actor="system:test"))
-    telco_b = str(despacho.campaigns.register("telco_b", "Telco B", "Telco B", {}, actor="system:test"))
+    telco_b = str(despacho.campaigns.register("telco_b", "Telco B", "Telco B", WITH_CLOSING_TEMPLATE,
+                                              actor="system:test"))
 
     def user(login: str, name: str, role: str, campaigns: frozenset[str] = frozenset()) -> str:
         return str(despacho.staff.register(login, name, role, password=PASSWORD, campaign_ids=campaigns,

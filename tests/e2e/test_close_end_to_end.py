@@ -18,6 +18,7 @@ from despacho.settings import Settings
 from projections import desk_queries
 from projections.queries import CHATS
 from tests.e2e.desk_world import CallCenter, call_center
+from tests.e2e.test_delivery_pages import status_callback
 
 
 @pytest.fixture
@@ -68,3 +69,19 @@ def test_a_close_sends_one_confirmation_stores_one_pdf_and_the_next_message_star
         connection.execute(update(CHATS.chats).where(CHATS.chats.c.id == chat["id"]).values(transcript_location=None))
     tampered = audit_closes(settings)
     assert tampered.returncode == 1 and chat["id"] in tampered.stdout
+
+
+def test_the_close_audit_counts_a_close_whose_confirmation_twilio_never_accepted(
+        center: CallCenter, settings: Settings) -> None:
+    chat = center.identified_chat()
+    closed = center.post("ana", f"/api/chats/{chat['id']}/close", {"disposition": "informacion_entregada", "note": ""})
+    assert closed.status_code == 204, closed.text
+    assert audit_closes(settings).returncode == 0
+    confirmation = desk_queries.chat(center.despacho.read_engine, chat["id"])["confirmation_message_id"]
+    status_callback(center, confirmation, "failed", "63016", "Outside the allowed window")
+
+    audited = audit_closes(settings)
+
+    assert audited.returncode == 1
+    assert f"chat {chat['id']}" in audited.stdout and "Twilio la rechazó" in audited.stdout
+    assert "1 sin confirmación aceptada por Twilio" in audited.stdout

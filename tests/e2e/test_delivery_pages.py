@@ -20,6 +20,7 @@ from adapters.twilio_signatures import sign, webhook_url
 from despacho.logs import JsonFormatter
 from despacho.settings import Settings
 from domain.delivery_errors import explain
+from projections import desk_queries
 from tests.e2e.desk_world import CallCenter, call_center
 from tests.e2e.test_api_auth import log_in, page_csrf_token
 
@@ -251,3 +252,26 @@ def test_an_agent_sends_one_of_the_campaigns_templates_with_its_variables(center
 
     delivery = center.transport.sent_to(chat["customer_address"])[-1].delivery
     assert (delivery.content_sid, delivery.content_variables, delivery.body) == (reminder, {"1": "María"}, "")
+
+
+def test_a_supervisor_sees_a_lost_closing_confirmation_and_sends_it_again_until_twilio_accepts_it(
+        center: CallCenter) -> None:
+    chat = center.identified_chat()
+    assert center.post("sandra", f"/api/chats/{chat['id']}/close", {"note": "Atendido por teléfono"}).status_code == 204
+    confirmation = desk_queries.chat(center.despacho.read_engine, chat["id"])["confirmation_message_id"]
+    status_callback(center, confirmation, "undelivered", "30003", "Unreachable destination handset")
+    center.despacho.actors.sweep_unfinished_closes.fn()
+    center.settle()
+
+    [alert] = [a for a in center.get("sandra", "/api/alerts").json() if a["kind"] == "confirmation_failed"]
+    page = signed_in(center, "sandra").get("/alerts").text
+    assert "Confirmación de cierre no enviada" in page and "Reenviar confirmación" in page
+    assert center.post("tomas", f"/api/alerts/{alert['id']}/resend-confirmation", {}).status_code == 403
+    assert center.post("sandra", f"/api/alerts/{alert['id']}/acknowledge", {}).status_code == 422
+    assert center.post("sandra", f"/api/alerts/{alert['id']}/resend-confirmation", {}).status_code == 202
+    center.despacho.actors.sweep_unfinished_closes.fn()
+    center.settle()
+
+    [resolved] = [a for a in center.get("sandra", "/api/alerts?state=resolved").json() if a["id"] == alert["id"]]
+    assert resolved["resolved_by"] == "system:closing"
+    assert len(center.transport.sent_to(chat["customer_address"])) >= 2, "the confirmation went out again"

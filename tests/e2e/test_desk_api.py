@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 
@@ -11,6 +12,7 @@ from adapters.clock import FixedClock
 from despacho.settings import Settings
 from projections import desk_queries
 from tests.e2e.desk_world import TELCO_NUMBER, CallCenter, call_center
+from tests.e2e.test_desk_pages import signed_in
 
 
 @pytest.fixture
@@ -110,6 +112,8 @@ def test_reassignment_goes_only_to_a_member_of_the_chats_campaign_with_a_reason(
     assert "no pertenece" in to_bruno.json()["detail"]
     assert (other_supervisor.status_code, by_agent.status_code) == (403, 403)
 
+    center.despacho.staff.open_session(UUID(center.ids["carla"]), "test")
+    center.set_status("carla", "available")
     assert center.post("sandra", url, {"to_agent_id": center.ids["carla"], "reason": "Ana sale a almorzar"}
                        ).status_code == 204
     body = center.get("carla", f"/api/chats/{chat['id']}").json()
@@ -118,6 +122,27 @@ def test_reassignment_goes_only_to_a_member_of_the_chats_campaign_with_a_reason(
     assert [(a["previous_agent_id"], a["agent_id"], a["reason"]) for a in reassigned] == [
         (center.ids["ana"], center.ids["carla"], "Ana sale a almorzar")]
     assert center.get("ana", f"/api/chats/{chat['id']}").status_code == 403
+
+
+def test_reassignment_to_an_agent_on_a_break_or_offline_is_only_an_explicit_recorded_exception(
+        center: CallCenter) -> None:
+    chat = center.identified_chat()
+    url = f"/api/chats/{chat['id']}/reassign"
+    form = signed_in(center, "sandra").get("/supervisor/agents").text
+    assert "Carla — Desconectado (0/2)" in form and "Excepción: reasignar aunque" in form
+
+    refused = center.post("sandra", url, {"to_agent_id": center.ids["carla"], "reason": "Ana sale a almorzar"})
+    assert refused.status_code == 422 and "no está disponible" in refused.json()["detail"]
+    assert center.get("ana", f"/api/chats/{chat['id']}").status_code == 200, "the chat stays with Ana"
+
+    excepted = center.post("sandra", url, {"to_agent_id": center.ids["carla"], "reason": "Carla entra en 5 minutos",
+                                           "to_unavailable": True})
+    assert excepted.status_code == 204
+    [reassigned] = [a for a in center.get("sandra", f"/api/chats/{chat['id']}").json()["assignments"]
+                    if a["kind"] == "reassigned"]
+    assert (reassigned["agent_id"], reassigned["exceptional"], reassigned["reason"]) == (
+        center.ids["carla"], True, "Carla entra en 5 minutos")
+    assert "Excepción: asesor no disponible" in signed_in(center, "sandra").get(f"/chats/{chat['id']}").text
 
 
 def test_manual_assignment_from_the_queue_is_off_by_default(center: CallCenter) -> None:

@@ -198,3 +198,20 @@ def test_a_supervisor_cannot_play_a_customer_on_another_campaigns_number(center:
     assert (single.status_code, crowd.status_code) == (403, 403)
     assert "Ese número no es de sus campañas" in single.text
     assert desk_queries.chats_of_customer(center.despacho.read_engine, "whatsapp:+573005550002") == []
+
+
+def test_every_supervisor_is_told_of_a_chat_waiting_in_the_unidentified_queue_with_no_agent(
+        center: CallCenter) -> None:
+    customer = "whatsapp:+573009990001"
+    for body in ("Hola", "1", "111", "222", "333"):  # a document in no portfolio, to a number of no campaign
+        center.customer_writes(customer, body, to="whatsapp:+5716009999")
+    [chat] = desk_queries.chats_of_customer(center.despacho.read_engine, customer)
+    assert (chat["status"], chat["campaign_id"]) == ("waiting_queue", center.despacho.unidentified.campaign_id())
+    center.despacho.actors.run_timers.fn()
+    center.settle()
+
+    for supervisor in ("sandra", "tomas"):
+        [alert] = [a for a in center.get(supervisor, "/api/alerts").json() if a["chat_id"] == chat["id"]]
+        assert (alert["kind"], alert["viewable"]) == ("no_agent", False)
+    page = signed_in(center, "sandra").get("/alerts").text
+    assert "Ningún asesor disponible puede atenderlo" in page and f'href="/chats/{chat["id"]}"' not in page

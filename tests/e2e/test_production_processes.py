@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from adapters.event_store import sqlalchemy_url
+from tests.conftest import WITH_CLOSING_TEMPLATE
 from tests.services import free_port, fresh_postgres_database, fresh_redis_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -162,7 +163,8 @@ def test_production_processes_serve_project_and_stop_cleanly(database_url: str, 
         csrf = {"X-CSRF-Token": log_in(client, "admin", ADMIN_PASSWORD)}
 
         response = client.post("/api/campaigns", headers=csrf,
-                               json={"code": "banco_a", "name": "Banco A — Cobranza", "display_name": "Banco A"})
+                               json={"code": "banco_a", "name": "Banco A — Cobranza", "display_name": "Banco A",
+                                     "settings": WITH_CLOSING_TEMPLATE})
         assert response.status_code == 201, response.text
         campaign_id = response.json()["id"]
         assert wait_for(lambda: listed_campaign(client, "banco_a"), "the campaign in the read table", running)
@@ -179,7 +181,8 @@ def test_production_processes_serve_project_and_stop_cleanly(database_url: str, 
         wait_for(lambda: all(lag == 0 for lag in client.get("/healthz").json()["projections"].values()),
                  "both projectors to reach the head of the log", running)
 
-        assert row_counts(database_url) == {"campaigns": 1, "campaign_senders": 2, "agents": 4, "agent_campaigns": 3,
+        # Two campaigns: banco_a and the unidentified customers' one, created by the install.
+        assert row_counts(database_url) == {"campaigns": 2, "campaign_senders": 2, "agents": 4, "agent_campaigns": 3,
                                             "agent_campaign_history": 3, "agent_sessions": 1}
         assert len(listed_campaign(client, "banco_a")["senders"]) == 2  # type: ignore[index]
         verify = subprocess.run(despacho_command("projections", "rebuild", "--verify"), env=env, cwd=tmp_path,

@@ -28,9 +28,10 @@ from despacho.settings import Settings
 from projections import message_queries
 from projections.message_queries import AuditFilter
 from projections.messages import MessagesProjector
-from projections.queries import CHATS
+from projections.queries import CHATS, chats_waiting_for_the_bot
 from projections.rebuild import rebuild
 from projections.runner import wait_until_projected
+from tests.conftest import WITH_CLOSING_TEMPLATE
 
 BANCO_NUMBER = "whatsapp:+5716000001"
 TELCO_NUMBER = "whatsapp:+5716000002"
@@ -87,8 +88,9 @@ class World:
 def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
     transport = FakeTransport()
     despacho = build(settings, clock=clock, transport=transport)
-    banco = despacho.campaigns.register("banco_a", "Banco Andino cobranza", "Banco Andino", {}, actor="test")
-    telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", {}, actor="test")
+    banco = despacho.campaigns.register("banco_a", "Banco Andino cobranza", "Banco Andino", WITH_CLOSING_TEMPLATE,
+                                        actor="test")
+    telco = despacho.campaigns.register("telco_b", "Telco Sur", "Telco Sur", WITH_CLOSING_TEMPLATE, actor="test")
     despacho.campaigns.link_sender(banco, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
     despacho.campaigns.link_sender(telco, TELCO_NUMBER, "whatsapp", is_default=True, actor="test")
     portfolios = despacho.portfolios
@@ -429,7 +431,7 @@ def test_the_embedded_demo_reports_fake_deliveries_like_twilio_would(settings: S
     transport = FakeTransport()
     despacho = build(settings.model_copy(update={"fake_delivery_seconds": 0.05}), clock=clock, transport=transport)
     try:
-        campaign = despacho.campaigns.register("banco_a", "Banco", "Banco Andino", {}, actor="test")
+        campaign = despacho.campaigns.register("banco_a", "Banco", "Banco Andino", WITH_CLOSING_TEMPLATE, actor="test")
         despacho.campaigns.link_sender(campaign, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
         with background(despacho, projector=True, worker=True, scheduler=False):
             wait_until_projected(despacho.runner)
@@ -499,3 +501,54 @@ def test_a_flow_that_ends_the_conversation_closes_the_chat_with_its_confirmation
     [chat] = world.chats_of()
     assert (chat["status"], chat["close_reason"]) == ("closed", "bot")
     assert chat["confirmation_message_id"] and chat["transcript_location"]
+
+
+# Outside business hours (banco_a: Monday to Friday 08:00–18:00 in Bogotá) the bot and routing agree.
+
+MONDAY_NIGHT = timedelta(hours=11)  # START is Monday 09:00 in Bogotá: 20:00, closed until Tuesday 08:00
+
+
+def test_outside_hours_the_bot_says_when_agents_are_back_and_the_chat_waits_until_they_are(world: World) -> None:
+    world.clock.advance(MONDAY_NIGHT)
+    chat = identify(world)
+    world.despacho.router.dispatch()
+    world.settle()
+
+    assert "Vuelven mañana a las 08:00" in world.bot_said()
+    assert (world.chats_of()[-1]["status"], chat["outside_hours"]) == ("waiting_queue", True), \
+        "an available agent of the campaign does not get it at night"
+
+    world.clock.advance(timedelta(hours=12))  # Tuesday 08:00
+    world.despacho.router.dispatch()
+    world.settle()
+    assert (world.chats_of()[-1]["status"], world.chats_of()[-1]["agent_id"]) == ("assigned", world.ana)
+
+
+def test_a_campaign_whose_agents_work_outside_hours_assigns_at_night_without_the_closed_message(world: World) -> None:
+    world.despacho.campaigns.edit(UUID(world.banco), "Banco Andino cobranza", "Banco Andino",
+                                  {"agents_outside_hours_take_chats": True}, actor="test")
+    world.clock.advance(MONDAY_NIGHT)
+    chat = identify(world)
+
+    assert "no están disponibles" not in world.bot_said() and "Vuelven" not in world.bot_said()
+    assert (chat["status"], chat["agent_id"], chat["outside_hours"]) == ("assigned", world.ana, False)
+
+
+def test_a_customer_who_opted_out_and_writes_again_is_handled_once_with_no_reply(world: World) -> None:
+    world.customer_says("BAJA")
+    acknowledged = len(world.transport.sent_to(CUSTOMER))
+    world.clock.advance(timedelta(minutes=5))
+    world.customer_says("Hola, ¿me pueden ayudar?")
+    [_, chat] = world.chats_of()
+    assert world.despacho.actors.process_chat.fn(chat["id"]) is None, "handled: nothing left, nothing raised"
+    world.settle()
+
+    assert len(world.transport.sent_to(CUSTOMER)) == acknowledged, "no reply to a customer who opted out (R11)"
+    assert (world.chats_of()[-1]["status"], world.chats_of()[-1]["bot_pending"]) == ("bot", 0)
+    later = world.clock.now() + timedelta(hours=1)
+    assert chats_waiting_for_the_bot(world.despacho.read_engine, later) == [], "the sweep does not take it again"
+    history = [type(e).__name__ for e in world.despacho.store.events.get(UUID(chat["id"]))]
+    assert history.count("BotReplyWithheld") == 1
+
+    world.customer_says("START")
+    assert len(world.transport.sent_to(CUSTOMER)) > acknowledged, "opted back in, the bot answers again"

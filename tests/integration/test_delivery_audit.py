@@ -23,6 +23,7 @@ from projections import message_queries
 from projections.message_queries import AuditFilter, SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.rebuild import rebuild
+from tests.conftest import WITH_CLOSING_TEMPLATE
 
 BANCO_NUMBER = "whatsapp:+5716000001"
 TELCO_NUMBER = "whatsapp:+5716000002"
@@ -32,7 +33,8 @@ sids = (f"SM{n:032x}" for n in itertools.count(1))
 
 @pytest.fixture
 def banco(despacho: Despacho) -> str:
-    campaign = despacho.campaigns.register("banco_a", "Banco Andino", "Banco Andino", {}, actor="test")
+    campaign = despacho.campaigns.register("banco_a", "Banco Andino", "Banco Andino", WITH_CLOSING_TEMPLATE,
+                                           actor="test")
     despacho.campaigns.link_sender(campaign, BANCO_NUMBER, "whatsapp", is_default=True, actor="test")
     return str(campaign)
 

@@ -20,6 +20,7 @@ from domain.chats import Chat
 from domain.messages import InboundMessage, OutboundMessage
 from domain.portfolios import PortfolioImport
 from domain.sessions import AgentSession
+from tests.conftest import CLOSING_TEMPLATE_SID
 
 ADMIN = "user:admin-1"
 PASSWORD = "una-clave-segura-123"
@@ -43,8 +44,8 @@ def available_agent(despacho: Despacho, login: str, campaign_id: str, *, capacit
 
 
 def a_campaign(despacho: Despacho, code: str = "banco_a") -> Campaign:
-    campaign = Campaign.register(code, "Banco A — Cobranza", "Banco A", CampaignSettings(), actor=ADMIN,
-                                 at=despacho.clock.now())
+    settings = CampaignSettings(closing_template_sid=CLOSING_TEMPLATE_SID)
+    campaign = Campaign.register(code, "Banco A — Cobranza", "Banco A", settings, actor=ADMIN, at=despacho.clock.now())
     campaign.link_sender("whatsapp:+5716000001", "whatsapp", is_default=True, actor=ADMIN, at=despacho.clock.now())
     despacho.store.save(campaign)
     return campaign

@@ -28,6 +28,7 @@ from projections.agents import AgentsProjector
 from projections.positions import projector_positions, read_position
 from projections.rebuild import REBUILD_SUFFIX, rebuild
 from projections.runner import ProjectionRunner
+from tests.conftest import CLOSING_TEMPLATE_SID
 
 ADMIN = "user:admin-1"
 CUSTOMER = "whatsapp:+573001112233"
@@ -52,19 +53,22 @@ def later(despacho: Despacho, minutes: int = 1) -> Any:
     return despacho.clock.now()
 
 
+CLOSING = CampaignSettings(closing_template_sid=CLOSING_TEMPLATE_SID)
+
+
 def a_busy_day(despacho: Despacho) -> BusyDay:
     """Campaigns, staff, sessions, a chat from first message to PDF, a queued chat and a portfolio import."""
     save = despacho.store.save
-    banco_a = Campaign.register("banco_a", "Banco A — Cobranza", "Banco A", CampaignSettings(), actor=ADMIN,
+    banco_a = Campaign.register("banco_a", "Banco A — Cobranza", "Banco A", CLOSING, actor=ADMIN,
                                 at=later(despacho))
     banco_a.link_sender("whatsapp:+5716000001", "whatsapp", is_default=True, actor=ADMIN, at=later(despacho))
     banco_a.link_sender("+5716000011", "sms", is_default=False, actor=ADMIN, at=later(despacho))
     banco_a.unlink_sender("whatsapp:+5716000001", actor=ADMIN, at=later(despacho))
-    telco_b = Campaign.register("telco_b", "Telco B — Cartera", "Telco B", CampaignSettings(), actor=ADMIN,
+    telco_b = Campaign.register("telco_b", "Telco B — Cartera", "Telco B", CLOSING, actor=ADMIN,
                                 at=later(despacho))
     telco_b.link_sender("whatsapp:+5716000002", "whatsapp", is_default=False, actor=ADMIN, at=later(despacho))
     telco_b.edit(name="Telco B — Cartera castigada", display_name="Telco B",
-                 settings=CampaignSettings(routing_policy="round_robin"), actor=ADMIN, at=later(despacho))
+                 settings=CLOSING.updated({"routing_policy": "round_robin"}), actor=ADMIN, at=later(despacho))
     archived = Campaign.register("viejo", "Campaña vieja", "Vieja", CampaignSettings(), actor=ADMIN,
                                  at=later(despacho))
     archived.archive(actor=ADMIN, at=later(despacho))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from adapters.clock import FixedClock
 from despacho.bootstrap import Despacho, build
@@ -58,5 +58,23 @@ def test_customers_keyed_by_number_alone_are_rebuilt_keyed_by_type_and_number(de
             rows = connection.execute(select(customers.c.document_type, customers.c.full_name)
                                       .order_by(customers.c.document_type)).all()
         assert [tuple(row) for row in rows] == [("CC", "Ana Citizen"), ("CE", "Ann Foreigner")]
+    finally:
+        upgraded.close()
+
+
+def test_an_index_added_by_an_upgrade_is_built_beside_the_existing_rows(despacho: Despacho, settings: Settings,
+                                                                        clock: FixedClock) -> None:
+    despacho.campaigns.register("banco_a", "banco_a", "banco_a", {}, actor="test")
+    despacho.runner.catch_up()
+    with despacho.read_engine.begin() as connection:  # an older release had no such index
+        connection.execute(text("DROP INDEX ix_portfolio_jobs_status_queued"))
+    despacho.close()
+
+    upgraded = build(settings, clock=clock)
+    try:
+        indexes = {index["name"] for index in inspect(upgraded.read_engine).get_indexes("portfolio_jobs")}
+        assert "ix_portfolio_jobs_status_queued" in indexes
+        with upgraded.read_engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(CAMPAIGNS.campaigns)).scalar_one() == 1
     finally:
         upgraded.close()

@@ -35,7 +35,9 @@ def settings_for(url: str, tmp: Path) -> Settings:
 
 def seed(url: str, tmp: Path) -> tuple[dict[str, str], list[str]]:
     despacho = build(settings_for(url, tmp))
-    campaigns = {code: str(despacho.campaigns.register(code, code, code, {}, actor="test")) for code in ("ca", "cb")}
+    around_the_clock = {"agents_outside_hours_take_chats": True}  # the wall clock may be outside business hours
+    campaigns = {code: str(despacho.campaigns.register(code, code, code, around_the_clock, actor="test"))
+                 for code in ("ca", "cb")}
     agents = {}
     for login, codes in AGENTS.items():
         agent_id = despacho.staff.register(login, login.title(), "agent", password="clave-de-prueba-1", capacity=3,

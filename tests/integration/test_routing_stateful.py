@@ -46,6 +46,7 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
                 self.despacho.staff.open_session(agent_id, "t")
                 self.agents[login] = agent_id
             self.chats: list[str] = []
+            self.status = dict.fromkeys(AGENTS, "offline")
 
         def teardown(self) -> None:
             self.despacho.close()
@@ -63,6 +64,7 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
         @rule(login=st.sampled_from(sorted(AGENTS)), status=st.sampled_from(("available", "break", "offline")))
         def an_agent_changes_status(self, login: str, status: str) -> None:
             self.despacho.staff.change_status(self.agents[login], status, actor="t")
+            self.status[login] = status
 
         @rule(login=st.sampled_from(sorted(AGENTS)), campaigns=st.sets(st.sampled_from(CAMPAIGNS)))
         def an_admin_changes_an_agents_campaigns(self, login: str, campaigns: set[str]) -> None:
@@ -84,11 +86,20 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
                 self.despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
 
         @precondition(lambda self: bool(self.chats))
-        @rule(data=st.data(), login=st.sampled_from(sorted(AGENTS)))
-        def a_supervisor_reassigns(self, data: st.DataObject, login: str) -> None:
+        @rule(data=st.data(), login=st.sampled_from(sorted(AGENTS)), exception=st.booleans(), project=st.booleans())
+        def a_supervisor_reassigns(self, data: st.DataObject, login: str, exception: bool, project: bool) -> None:
             chat_id = data.draw(st.sampled_from(self.chats))
-            with contextlib.suppress(DomainError):
-                self.despacho.router.reassign(chat_id, str(self.agents[login]), reason="carga", actor="t")
+            if project:  # otherwise the supervisor's page (and the check) may be a moment stale
+                self.despacho.runner.catch_up()
+            try:
+                self.despacho.router.reassign(chat_id, str(self.agents[login]), reason="carga", actor="t",
+                                              to_unavailable=exception)
+            except DomainError:
+                return
+            assert exception or self.status[login] == "available", \
+                "R17: a chat reassigned to an agent on a break or offline without the explicit exception"
+            chat = self.despacho.store.repository.get(UUID(chat_id))
+            assert chat.agent_id == str(self.agents[login])
 
         @invariant()
         def rules_hold(self) -> None:

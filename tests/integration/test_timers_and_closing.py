@@ -14,19 +14,23 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from adapters.clock import FixedClock
 from adapters.twilio_transport import FakeTransport
+from application.audit import CloseFinding, close_findings
 from application.closing import StoredTranscript
-from application.outbound import WindowClosedError
+from application.outbound import OptedOutError, StatusReport, WindowClosedError
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
 from domain.chats import Chat
-from projections.queries import CHATS, closed_chats_missing_their_close_work
-from tests.conftest import START
+from domain.common import DomainError
+from domain.consent import Consent
+from projections.queries import CHATS, closed_chats_missing_their_close_work, closes_to_audit
+from tests.conftest import CLOSING_TEMPLATE_SID, START, WITH_CLOSING_TEMPLATE
 from tests.services import require_binary
 
 CUSTOMER = "whatsapp:+573001112233"
@@ -223,5 +227,94 @@ def test_a_close_whose_pdf_keeps_failing_alerts_until_it_is_stored(sqlite_settin
         despacho.actors.finish_close.fn(chat_id)
         assert _alerts(despacho) == [("close_incomplete", "resolved")]
         assert closed_chats_missing_their_close_work(despacho.read_engine) == []
+    finally:
+        despacho.close()
+
+
+# R8: a confirmation that never reached the customer stays an open alert, and the close audit counts it.
+
+def _close_audit(despacho: Despacho) -> list[CloseFinding]:
+    despacho.runner.catch_up()
+    return close_findings(closes_to_audit(despacho.read_engine))
+
+
+def _follow_confirmations(despacho: Despacho) -> None:
+    despacho.runner.catch_up()
+    despacho.actors.sweep_unfinished_closes.fn()
+    despacho.runner.catch_up()
+
+
+def test_a_24_hour_close_without_closing_template_alerts_until_the_confirmation_sent_again_is_accepted(
+        settings: Settings, clock: FixedClock) -> None:
+    transport = FakeTransport()
+    despacho = build(settings, clock=clock, transport=transport)
+    try:
+        center = Center(despacho, clock)  # no closing template, like the unidentified queue
+        chat_id = center.assigned_chat(1)
+        clock.advance(timedelta(hours=24))
+        center.run_timers()
+        assert _alerts(despacho) == [("confirmation_failed", "open")]
+        [finding] = _close_audit(despacho)
+        assert (finding.chat_id, finding.confirmation_problem) == (
+            chat_id, "la confirmación de cierre no se envió o Twilio la rechazó")
+        with pytest.raises(WindowClosedError):
+            despacho.closing.resend_confirmation(chat_id, actor="user:sandra")
+
+        despacho.campaigns.edit(UUID(center.campaign), "Banco", "Banco Andino", WITH_CLOSING_TEMPLATE, actor="t")
+        despacho.outbound.send(despacho.closing.resend_confirmation(chat_id, actor="user:sandra"))
+        _follow_confirmations(despacho)
+
+        assert transport.sent_to(f"{CUSTOMER}1")[-1].delivery.content_sid == CLOSING_TEMPLATE_SID
+        assert _alerts(despacho) == [("confirmation_failed", "resolved")]
+        assert _close_audit(despacho) == []
+    finally:
+        despacho.close()
+
+
+def test_a_confirmation_twilio_reports_undelivered_opens_an_alert_resolved_only_by_saying_how(
+        settings: Settings, clock: FixedClock) -> None:
+    despacho = build(settings, clock=clock, transport=FakeTransport())
+    try:
+        center = Center(despacho, clock)
+        chat_id = center.assigned_chat(1)
+        despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+        [message_id] = despacho.closing.finish(chat_id)
+        despacho.outbound.send(message_id)
+        _follow_confirmations(despacho)
+        assert _alerts(despacho) == [] and _close_audit(despacho) == []
+
+        sid = despacho.outbound.sid_of(message_id)
+        despacho.outbound.apply_status(StatusReport(message_id, sid, "undelivered", "30003"))
+        _follow_confirmations(despacho)
+        _follow_confirmations(despacho)
+        assert _alerts(despacho) == [("confirmation_failed", "open")], "one alert, however often the sweep runs"
+        with pytest.raises(DomainError, match="no se marca como vista"):
+            despacho.timers.acknowledge(chat_id, "confirmation_failed", center.chat(chat_id).closed_at or START,
+                                        actor="user:sandra")
+        despacho.closing.resolve_confirmation_alert(chat_id, "Se llamó a la clienta", actor="user:sandra")
+        despacho.runner.catch_up()
+        assert _alerts(despacho) == [("confirmation_failed", "resolved")]
+        [finding] = _close_audit(despacho)
+        assert finding.chat_id == chat_id, "the audit still says Twilio never accepted it"
+    finally:
+        despacho.close()
+
+
+def test_a_close_of_a_customer_who_opted_out_records_the_confirmation_as_withheld_and_alerts(
+        settings: Settings, clock: FixedClock) -> None:
+    transport = FakeTransport()
+    despacho = build(settings, clock=clock, transport=transport)
+    try:
+        center = Center(despacho, clock)
+        chat_id = center.assigned_chat(1)
+        consent = Consent.for_pair(f"{CUSTOMER}1", SENDER, actor="t", at=clock.now())
+        consent.opt_out("twilio_21610", actor="t", at=clock.now())
+        despacho.store.save(consent)
+        despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+        assert despacho.closing.finish(chat_id) == [], "nothing to send to a customer who opted out (R11)"
+        assert _alerts(despacho) == [("confirmation_failed", "open")]
+        with pytest.raises(OptedOutError):
+            despacho.closing.resend_confirmation(chat_id, actor="user:sandra")
+        assert transport.sent_to(f"{CUSTOMER}1") == []
     finally:
         despacho.close()

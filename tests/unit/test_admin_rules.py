@@ -19,7 +19,8 @@ ROWS = b"documento,nombres,celular\n1001,Ana,3001234567\n1002,Luis,3007654321\n"
 
 
 def campaign() -> Campaign:
-    return Campaign.register("banco_a", "Banco A", "Banco A", CampaignSettings(), actor="t", at=AT)
+    return Campaign.register("banco_a", "Banco A", "Banco A", CampaignSettings(closing_template_sid="HX" + "c" * 32),
+                             actor="t", at=AT)
 
 
 @pytest.mark.parametrize(("address", "channel", "stored"), [

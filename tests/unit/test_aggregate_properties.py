@@ -154,7 +154,7 @@ def run_chat_command(chat: Chat, name: str, argument: Any, at: datetime, step: i
         agent, exceptional, reason = argument
         chat.assign(agent, {"policy": "least_load"}, exceptional=exceptional, reason=reason, actor="system", at=at)
     elif name == "reassign":
-        chat.reassign(argument[0], reason=argument[1], actor="user:supervisora", at=at)
+        chat.reassign(argument[0], reason=argument[1], to_unavailable=False, actor="user:supervisora", at=at)
     elif name == "agent_replies":
         chat.record_agent_reply(f"message-{step}", argument, "session-1", actor=f"user:{argument}", at=at)
     elif name == "bot_replies":

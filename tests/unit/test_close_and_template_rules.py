@@ -36,3 +36,74 @@ def test_only_approved_templates_or_the_closing_one_may_be_sent() -> None:
     for refused in ("HX" + "b" * 32, ""):
         with pytest.raises(CampaignError, match="no está aprobada"):
             campaign.check_template_approved(refused)
+
+
+CLOSING = "HX" + "c" * 32
+WHATSAPP = "whatsapp:+5716000001"
+
+
+def test_a_whatsapp_campaign_cannot_go_live_without_its_closing_template() -> None:
+    campaign = Campaign.register("banco_a", "Banco", "Banco Andino", CampaignSettings(), actor="t", at=NOW)
+    campaign.link_sender("+5716000011", "sms", is_default=True, actor="t", at=NOW)
+    with pytest.raises(CampaignError, match="plantilla de cierre"):
+        campaign.link_sender(WHATSAPP, "whatsapp", is_default=False, actor="t", at=NOW)
+    assert list(campaign.senders) == ["+5716000011"]
+
+
+def test_a_whatsapp_campaign_keeps_its_closing_template_when_edited() -> None:
+    campaign = Campaign.register("banco_a", "Banco", "Banco Andino", CampaignSettings(closing_template_sid=CLOSING),
+                                 actor="t", at=NOW)
+    campaign.link_sender(WHATSAPP, "whatsapp", is_default=True, actor="t", at=NOW)
+    with pytest.raises(CampaignError, match="plantilla de cierre"):
+        campaign.edit(name="Banco", display_name="Banco Andino",
+                      settings=campaign.settings.updated({"closing_template_sid": ""}), actor="t", at=NOW)
+    assert campaign.settings.closing_template_sid == CLOSING
+
+
+def test_a_whatsapp_campaign_recorded_before_the_rule_still_loads_and_is_asked_for_it_on_its_next_edit() -> None:
+    recorded = Campaign(code="banco_a", name="Banco", display_name="Banco Andino",
+                        settings=CampaignSettings().to_dict(), actor="t", at=NOW)
+    recorded._sender_linked(address=WHATSAPP, channel="whatsapp", is_default=True, actor="t", at=NOW)
+    campaign: Campaign | None = None
+    for old_event in recorded.collect_events():  # what the log holds from before the rule, replayed
+        campaign = old_event.mutate(campaign)
+    assert campaign is not None and campaign.senders[WHATSAPP].channel == "whatsapp"
+    with pytest.raises(CampaignError, match="plantilla de cierre"):
+        campaign.edit(name="Banco A", display_name="Banco Andino", settings=campaign.settings, actor="t", at=NOW)
+    campaign.edit(name="Banco A", display_name="Banco Andino",
+                  settings=campaign.settings.updated({"closing_template_sid": CLOSING}), actor="t", at=NOW)
+    assert campaign.name == "Banco A"
+
+
+def closed_chat() -> Chat:
+    chat = open_chat()
+    chat.close("supervisor", disposition="", note="fin", actor="t", at=NOW)
+    chat.request_confirmation("m1", actor="t", at=NOW)
+    return chat
+
+
+def test_a_lost_confirmation_opens_one_alert_until_a_confirmation_sent_again_is_accepted() -> None:
+    chat = closed_chat()
+    chat.record_confirmation_failed("m1", "outside_window", actor="t", at=NOW)
+    chat.record_confirmation_failed("m1", "outside_window", actor="t", at=NOW)
+    assert chat.confirmation_alert_open
+    with pytest.raises(ChatError, match="no se marca como vista"):
+        chat.acknowledge_alert("confirmation_failed", NOW, actor="t", at=NOW)
+    chat.resend_confirmation("m2", actor="user:s", at=NOW)
+    chat.record_confirmation_accepted("m1", actor="t", at=NOW)  # the old one: nothing changes
+    assert chat.confirmation_alert_open
+    chat.record_confirmation_accepted("m2", actor="t", at=NOW)
+    assert not chat.confirmation_alert_open
+    with pytest.raises(ChatError, match="no llegó"):
+        chat.resend_confirmation("m3", actor="user:s", at=NOW)
+
+
+def test_a_lost_confirmation_alert_is_resolved_by_hand_only_with_how() -> None:
+    chat = closed_chat()
+    chat.record_confirmation_failed("m1", "opted_out", actor="t", at=NOW)
+    with pytest.raises(ChatError, match="cómo se resolvió"):
+        chat.resolve_confirmation_alert("  ", actor="user:s", at=NOW)
+    chat.resolve_confirmation_alert("Se llamó al cliente", actor="user:s", at=NOW)
+    assert not chat.confirmation_alert_open
+    with pytest.raises(ChatError, match="ya está resuelta"):
+        chat.resolve_confirmation_alert("otra vez", actor="user:s", at=NOW)

@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.routing import LEAST_LOAD, ROUND_ROBIN, AgentLoad, WaitingChat, choose, dispatch
+from domain.common import DomainError
+from domain.routing import (
+    LEAST_LOAD,
+    ROUND_ROBIN,
+    AgentLoad,
+    WaitingChat,
+    check_reassignment_target,
+    choose,
+    dispatch,
+)
 
 CAMPAIGNS = ("banco_a", "telco_b", "seguros_c")
 AGENTS = ("ana", "bruno", "carla", "diego")
@@ -38,6 +47,7 @@ class CallCenter(RuleBasedStateMachine):
         self.waiting: dict[str, WaitingChat] = {}
         self.assigned: dict[str, tuple[str, str]] = {}  # chat -> (agent, campaign)
         self.cursors: dict[str, str | None] = {}
+        self.closed: set[str] = set()  # campaigns outside business hours
         self.counter = 0
         self.last_dispatch_left: list[WaitingChat] = []
 
@@ -63,6 +73,10 @@ class CallCenter(RuleBasedStateMachine):
     def capacity_changes(self, agent: str, capacity: int) -> None:
         self.agents[agent].capacity = capacity
 
+    @rule(campaign=st.sampled_from(CAMPAIGNS), attending=st.booleans())
+    def business_hours_open_or_close(self, campaign: str, attending: bool) -> None:
+        (self.closed.discard if attending else self.closed.add)(campaign)
+
     @rule(campaign=st.sampled_from(CAMPAIGNS), policy=st.sampled_from((LEAST_LOAD, ROUND_ROBIN)))
     def policy_changes(self, campaign: str, policy: str) -> None:
         self.policies[campaign] = policy
@@ -74,17 +88,39 @@ class CallCenter(RuleBasedStateMachine):
         agent, _ = self.assigned.pop(chat_id)
         self.agents[agent].chats.discard(chat_id)
 
+    @precondition(lambda self: bool(self.assigned))
+    @rule(data=st.data(), to=st.sampled_from(AGENTS), exception=st.booleans())
+    def supervisor_reassigns(self, data: st.DataObject, to: str, exception: bool) -> None:
+        target = to
+        chat_id = data.draw(st.sampled_from(sorted(self.assigned)))
+        holder, campaign = self.assigned[chat_id]
+        if target == holder:
+            return
+        load = self.snapshot(target)
+        try:
+            check_reassignment_target(load, campaign, target, to_unavailable=exception)
+        except DomainError:
+            return
+        assert campaign in load.campaigns, "R1: only members of the chat's campaign"
+        assert load.open_chats < load.capacity, "R2: never beyond capacity"
+        assert load.available or exception, "R17: an unavailable agent only as an explicit exception"
+        self.agents[holder].chats.discard(chat_id)
+        self.agents[target].chats.add(chat_id)
+        self.assigned[chat_id] = (target, campaign)
+
     @rule()
     def router_dispatches(self) -> None:
         now = self.tick()
         loads = [self.snapshot(name) for name in AGENTS]
-        decisions = dispatch(list(self.waiting.values()), loads, self.policies, self.cursors, now)
+        decisions = dispatch(list(self.waiting.values()), loads, self.policies, self.cursors, now,
+                             closed_campaigns=frozenset(self.closed))
         for decision in decisions:
             agent_id = decision.chosen_agent_id
             assert agent_id is not None
             agent = self.agents[agent_id]
             assert decision.campaign_id in agent.campaigns, "R1: only members of the chat's campaign"
             assert agent.available, "only available agents"
+            assert decision.campaign_id not in self.closed, "outside business hours the chat waits"
             assert decision.chat_id not in self.assigned, "R3: never assigned twice"
             assert agent_id in {c.agent_id for c in decision.candidates}, "R5: the choice is among the candidates"
             self.waiting.pop(decision.chat_id)
@@ -109,7 +145,7 @@ class CallCenter(RuleBasedStateMachine):
     @invariant()
     def after_a_dispatch_nobody_waits_while_a_member_could_take_it(self) -> None:
         for chat in self.last_dispatch_left:
-            if chat.chat_id in self.waiting:
+            if chat.chat_id in self.waiting and chat.campaign_id not in self.closed:
                 assert not any(self.snapshot(name).can_take(chat.campaign_id) for name in AGENTS), \
                     "a waiting chat left behind although an agent of its campaign was free"
         self.last_dispatch_left = []

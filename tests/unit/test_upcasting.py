@@ -139,3 +139,26 @@ def test_an_identification_recorded_before_portfolio_names_reads_with_none() -> 
 
     assert (restored.document_number, restored.customer_name, restored.profile_name) == ("1020304050", "", "Cliente")
     assert isinstance(event, Chat.CustomerIdentified) and event.customer_name == ""
+
+
+def test_a_reassignment_stored_before_availability_was_recorded_reads_back_as_not_exceptional() -> None:
+    store = in_memory_store()
+    chat = Chat.open("whatsapp", "whatsapp:+573001112233", "whatsapp:+5716000001", profile_name="",
+                     flow_name="default", actor="t", at=CREATED_AT)
+    chat.enqueue("campaign-a", outside_hours=False, actor="t", at=CREATED_AT)
+    chat.assign("agent-ana", {}, exceptional=False, reason="", actor="t", at=CREATED_AT)
+    chat.reassign("agent-carla", reason="almuerzo", to_unavailable=False, actor="user:sup", at=CREATED_AT)
+    *earlier, reassigned = chat.collect_events()
+    store.recorder.insert_events([store.mapper.to_stored_event(e) for e in earlier])
+    current = store.mapper.to_stored_event(reassigned)
+    state: dict[str, Any] = store.mapper.transcoder.decode(current.state)
+    state.pop("class_version")
+    state.pop("to_unavailable")
+    store.recorder.insert_events([StoredEvent(originator_id=current.originator_id,
+                                              originator_version=current.originator_version,
+                                              topic=current.topic, state=store.mapper.transcoder.encode(state))])
+
+    *_, old = store.events.get(chat.id)
+
+    assert isinstance(old, Chat.Reassigned) and old.to_unavailable is False
+    assert store.repository.get(chat.id).agent_id == "agent-carla"
