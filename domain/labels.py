@@ -115,6 +115,8 @@ SYSTEM_ACTORS = {
     "system:delivery_monitor": "Sistema (vigilancia de entregas)",
     "system:cli": "Sistema (línea de comandos)",
     "system:demo": "Sistema (datos de demostración)",
+    "system:sessions": "Sistema (cierre de sesiones inactivas)",
+    "anonymous": "Alguien sin sesión iniciada",  # not the system: who tried to sign in (FailedLogin.Recorded)
 }
 SYSTEM = "Sistema"
 UNKNOWN_USER = "Usuario desconocido"
@@ -135,6 +137,7 @@ EVENTS = {
     "Agent.ApiTokenIssued": "Token de API emitido",
     "Agent.ApiTokenRevoked": "Token de API revocado",
     "AgentSession.Opened": "Sesión iniciada",
+    "AgentSession.Active": "Sesión en uso",
     "AgentSession.Closed": "Sesión cerrada",
     "Campaign.Created": "Campaña creada",
     "Campaign.Edited": "Campaña editada",
@@ -151,10 +154,15 @@ EVENTS = {
     "Chat.Reassigned": "Chat reasignado",
     "Chat.AgentReplied": "El asesor respondió",
     "Chat.BotReplied": "El bot respondió",
+    "Chat.BotReplyWithheld": "El bot leyó el mensaje sin responder (el cliente está dado de baja)",
     "Chat.AlertRaised": "Alerta emitida",
     "Chat.AlertAcknowledged": "Alerta vista",
     "Chat.Closed": "Chat cerrado",
     "Chat.ClosingConfirmationRequested": "Confirmación de cierre solicitada",
+    "Chat.ConfirmationFailed": "La confirmación de cierre no llegó al cliente",
+    "Chat.ConfirmationResent": "Confirmación de cierre reenviada",
+    "Chat.ConfirmationAccepted": "Twilio aceptó la confirmación de cierre reenviada",
+    "Chat.ConfirmationAlertResolved": "Alerta de confirmación de cierre resuelta con una nota",
     "Chat.TranscriptStored": "PDF de cierre guardado",
     "Consent.Recorded": "Consentimiento registrado",
     "Consent.OptedOut": "El cliente pidió la baja",
@@ -164,6 +172,7 @@ EVENTS = {
     "CustomerThread.ChatDetached": "Chat desligado de la conversación",
     "DeliveryAlert.Raised": "Alerta de entrega emitida",
     "DeliveryAlert.Acknowledged": "Alerta de entrega vista",
+    "FailedLogin.Recorded": "Inicio de sesión fallido",
     "InboundMessage.Received": "Mensaje recibido de Twilio",
     "MessageRetry.Requested": "Reintento de mensaje solicitado",
     "OutboundMessage.Requested": "Mensaje solicitado",
@@ -171,6 +180,7 @@ EVENTS = {
     "OutboundMessage.Submitted": "Mensaje recibido por Twilio",
     "OutboundMessage.StatusReported": "Twilio informó un estado",
     "OutboundMessage.Failed": "Mensaje fallido",
+    "OutboundMessage.AnsweredByTwilio": "Mensaje respondido por Twilio en lugar de Despacho",
     "PortfolioImport.Started": "Importación de cartera iniciada",
     "PortfolioImport.RowsAccepted": "Clientes de la cartera registrados",
     "PortfolioImport.Completed": "Importación de cartera terminada",
