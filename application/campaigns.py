@@ -82,8 +82,8 @@ class CampaignService:
     def _with_known_flow(self, settings: CampaignSettings) -> CampaignSettings:
         """A name outside the catalogue would silently run the default flow (or name a path): refuse it."""
         if settings.flow_name not in self.flow_names:
-            raise UnknownFlowError(f"No existe el flujo del bot '{settings.flow_name}'. "
-                                   f"Flujos disponibles: {', '.join(self.flow_names)}")
+            raise UnknownFlowError("No existe el flujo del bot '%(flow)s'. Flujos disponibles: %(flows)s",
+                                   flow=settings.flow_name, flows=", ".join(self.flow_names))
         return settings
 
     def get(self, campaign_id: UUID) -> Campaign:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -17,8 +18,10 @@ class LoginRefusedError(DomainError):
 
 
 class LoginThrottledError(DomainError):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"Demasiados intentos fallidos; espere {seconds:.0f} s")
+    """Too many failures for the account or the address; `seconds` until a login is heard again."""
+
+    def __init__(self, message: str, /, *, seconds: int) -> None:
+        super().__init__(message, seconds=seconds)
         self.seconds = seconds
 
 
@@ -39,7 +42,7 @@ class LoginService:
         """Refused while the account or the address has failed too often, even with the right password."""
         seconds = self.limits.seconds_blocked(login, client_address)
         if seconds is not None:
-            raise LoginThrottledError(seconds)
+            raise LoginThrottledError("Demasiados intentos fallidos; espere %(seconds)s s", seconds=math.ceil(seconds))
         identity, failure = self.staff.check_credentials(login, password)
         if identity is None:
             self.limits.count_failure(login, client_address)

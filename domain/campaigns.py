@@ -26,9 +26,6 @@ SENDER_PATTERNS = {
     "messaging_service": re.compile(r"^MG[0-9a-fA-F]{32}$"),
 }
 CONTENT_SID_PATTERN = re.compile(r"^HX[0-9a-fA-F]{32}$")
-NO_CLOSING_TEMPLATE = ("Una campaña de WhatsApp necesita el Content SID (HX…) de su plantilla de cierre aprobada: "
-                       "a las 24 horas del último mensaje del cliente solo se puede enviar una plantilla, "
-                       "y sin ella el cliente no recibe la confirmación de cierre")
 
 
 class CampaignError(DomainError):
@@ -262,7 +259,9 @@ def _check_closing_template(settings: CampaignSettings, senders: Iterable[Sender
     """An active WhatsApp campaign holds its closing template (R8, R12); campaigns recorded before this
     rule still load, and the rule applies to their next edit or WhatsApp sender."""
     if not settings.closing_template_sid and any(s.channel == "whatsapp" for s in senders):
-        raise CampaignError(NO_CLOSING_TEMPLATE)
+        raise CampaignError("Una campaña de WhatsApp necesita el Content SID (HX…) de su plantilla de cierre "
+                            "aprobada: a las 24 horas del último mensaje del cliente solo se puede enviar una "
+                            "plantilla, y sin ella el cliente no recibe la confirmación de cierre")
 
 
 def _check_names(name: str, display_name: str) -> None:

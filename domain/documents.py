@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from domain.common import DomainError
 from domain.text import fold, quoted
@@ -66,7 +66,8 @@ def normalise_document_type(text: str) -> str:
     code = compact if compact in DOCUMENT_RULES else _TYPE_ALIASES.get(compact)
     if code is None:
         *first, last = DOCUMENT_RULES
-        raise InvalidDocumentError(f"Tipo de documento desconocido {quoted(text)}; use {', '.join(first)} o {last}")
+        raise InvalidDocumentError("Tipo de documento desconocido %(written)s; use %(types)s o %(last)s",
+                                   written=quoted(text), types=", ".join(first), last=last)
     return code
 
 
@@ -77,13 +78,24 @@ def normalise_document_number(text: str, document_type: str | None = None) -> st
     if rule is None:
         return number
     if rule.digits_only and not number.isdigit():
-        raise InvalidDocumentError(f"El documento {quoted(text)} tiene letras; un documento {document_type} "
-                                   "solo lleva números")
+        raise InvalidDocumentError("El documento %(written)s tiene letras; un documento %(document_type)s solo lleva "
+                                   "números", written=quoted(text), document_type=document_type)
     if not rule.min_length <= len(number) <= rule.max_length:
-        unit = "dígitos" if rule.digits_only else "caracteres"
-        raise InvalidDocumentError(f"El documento {quoted(text)} tiene {len(number)} {unit}; un documento "
-                                   f"{document_type} tiene entre {rule.min_length} y {rule.max_length}")
+        _refuse_length(quoted(text), len(number), document_type or "", rule)
     return number
+
+
+def _refuse_length(written: str, length: int, document_type: str, rule: DocumentRule) -> NoReturn:
+    """Digits or characters: one message each, so the unit is translated with the sentence."""
+    if rule.digits_only:
+        raise InvalidDocumentError(
+            "El documento %(written)s tiene %(length)s dígitos; un documento %(document_type)s tiene entre "
+            "%(min_length)s y %(max_length)s", written=written, length=length, document_type=document_type,
+            min_length=rule.min_length, max_length=rule.max_length)
+    raise InvalidDocumentError(
+        "El documento %(written)s tiene %(length)s caracteres; un documento %(document_type)s tiene entre "
+        "%(min_length)s y %(max_length)s", written=written, length=length, document_type=document_type,
+        min_length=rule.min_length, max_length=rule.max_length)
 
 
 def _cleaned_document_number(text: str) -> str:
@@ -91,10 +103,10 @@ def _cleaned_document_number(text: str) -> str:
     if not number:
         raise InvalidDocumentError("Falta el número de documento")
     if _SCIENTIFIC.fullmatch(text.strip()):
-        raise InvalidDocumentError(f"El documento {quoted(text)} está en notación científica y Excel le quitó "
-                                   "dígitos; dé a la columna formato de texto y exporte de nuevo")
+        raise InvalidDocumentError("El documento %(written)s está en notación científica y Excel le quitó dígitos; dé "
+                                   "a la columna formato de texto y exporte de nuevo", written=quoted(text))
     if not (number.isascii() and number.isalnum()):
-        raise InvalidDocumentError(f"El documento {quoted(text)} tiene caracteres no permitidos")
+        raise InvalidDocumentError("El documento %(written)s tiene caracteres no permitidos", written=quoted(text))
     return number
 
 

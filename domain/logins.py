@@ -26,6 +26,6 @@ class FailedLogin(Aggregate):
     @classmethod
     def record(cls, login: str, *, client_address: str, client: str, reason: str, at: datetime) -> FailedLogin:
         if reason not in FAILURE_REASONS:
-            raise LoginError(f"Motivo de fallo de inicio de sesión desconocido: {reason}")
+            raise LoginError("Motivo de fallo de inicio de sesión desconocido: %(reason)s", reason=reason)
         return cls(login=login.strip().lower()[:80], client_address=client_address[:64], client=client[:200],
                    reason=reason, actor="anonymous", at=require_aware(at))

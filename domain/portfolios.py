@@ -45,8 +45,9 @@ class Replacement:
     def check_confirmed(self, confirmed: bool) -> None:
         if self.needs_confirmation and not confirmed:
             raise DeactivationNotConfirmedError(
-                f"Reemplazar la cartera desactivaría {self.deactivated} de sus {self.active} clientes activos, "
-                "más de la quinta parte: confirme la desactivación para importar.")
+                "Reemplazar la cartera desactivaría %(deactivated)s de sus %(active)s clientes activos, más de la "
+                "quinta parte: confirme la desactivación para importar.", deactivated=self.deactivated,
+                active=self.active)
 
 
 CONFIRMATION_SHARE_DENOMINATOR = 5

@@ -124,12 +124,13 @@ def check_reassignment_target(target: AgentLoad | None, campaign_id: str, name: 
     """A supervisor reassigns to a member of the chat's campaign (R1) with room (R2) who is available — on
     a break or offline only as an explicit exception (`to_unavailable`), recorded with the reason (R17)."""
     if target is None or campaign_id not in target.campaigns:
-        raise ReassignmentError(f"{name} no pertenece a la campaña del chat")
+        raise ReassignmentError("%(name)s no pertenece a la campaña del chat", name=name)
     if target.open_chats >= target.capacity:
-        raise ReassignmentError(f"{name} ya tiene {target.open_chats} chats (capacidad {target.capacity})")
+        raise ReassignmentError("%(name)s ya tiene %(open)s chats (capacidad %(capacity)s)", name=name,
+                                open=target.open_chats, capacity=target.capacity)
     if not target.available and not to_unavailable:
-        raise ReassignmentError(f"{name} no está disponible (en pausa o desconectado): marque la excepción "
-                                "para reasignarle el chat de todos modos")
+        raise ReassignmentError("%(name)s no está disponible (en pausa o desconectado): marque la excepción para "
+                                "reasignarle el chat de todos modos", name=name)
 
 
 def nobody_can_serve(campaign_id: str, agents: Iterable[AgentLoad]) -> bool:
