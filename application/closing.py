@@ -16,13 +16,14 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.outbound import OptedOutError, OutboundService, WindowClosedError
+from application.outbound import OutboundService, WindowClosedError
 from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
 from domain.campaigns import Campaign
 from domain.chats import Chat, ChatError
 from domain.common import DomainError, NotFoundError
+from domain.consent import OptedOutError
 from domain.messages import OutboundMessage
 from domain.messaging_rules import whatsapp_window_open
 from domain.threads import CustomerThread

@@ -15,10 +15,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.outbound import OptedOutError, OutboundService
+from application.outbound import OutboundService
 from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
+from domain.consent import OptedOutError
 from domain.flows.interpreter import is_inactive, reply, start
 from domain.flows.model import Flow
 from domain.flows.runtime import BotState, ClosedByBot, HandedOff, TurnResult

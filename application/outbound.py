@@ -49,10 +49,6 @@ class StatusReport:
     params: dict[str, str] = field(default_factory=dict)
 
 
-class OptedOutError(DomainError):
-    pass
-
-
 class WindowClosedError(DomainError):
     pass
 
@@ -76,8 +72,8 @@ class OutboundService:
         """A message for this chat's customer, from the number they wrote to — if the rules allow it."""
         now = self.clock.now()
         consent = self._consent(chat.customer_address, chat.sender_address)
-        if kind != "opt_out_ack" and consent is not None and consent.opted_out:
-            raise OptedOutError(consent.refusal)
+        if kind != "opt_out_ack" and consent is not None:
+            consent.check_may_receive()
         if chat.channel == "whatsapp" and not content_sid and \
                 not whatsapp_window_open(chat.last_customer_message_at, now):
             raise WindowClosedError("Pasaron más de 24 h desde el último mensaje del cliente: "

@@ -13,11 +13,15 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.common import natural_id, require_aware
+from domain.common import DomainError, natural_id, require_aware
 
 KEYWORD = "keyword:"
 TWILIO_KEYWORD = "twilio_keyword:"
 TWILIO_REFUSAL = "twilio_21610"
+
+
+class OptedOutError(DomainError):
+    """A send to a customer who opted out from this number (R11); the message says what the customer did."""
 
 
 class Consent(Aggregate):
@@ -56,18 +60,20 @@ class Consent(Aggregate):
         """What the customer wrote to opt out; empty when it was not a keyword."""
         return self.opted_out_by.split(":", 1)[1] if self.opted_out_by.startswith((KEYWORD, TWILIO_KEYWORD)) else ""
 
-    @property
-    def refusal(self) -> str:
-        """Why nothing more is sent to this customer, naming what they actually did."""
+    def check_may_receive(self) -> None:
+        """After an opt-out nothing more is sent but the acknowledgement; the refusal names what the customer did."""
+        if not self.opted_out:
+            return
         if self.opted_out_by == TWILIO_REFUSAL:
-            return ("Twilio rechaza los envíos a este cliente porque respondió STOP (u otra palabra de baja) a este "
-                    "número (error 21610); no se le envía nada más")
+            raise OptedOutError("Twilio rechaza los envíos a este cliente porque respondió STOP (u otra palabra de "
+                                "baja) a este número (error 21610); no se le envía nada más")
         if self.answered_by_twilio:
-            return (f"El cliente escribió «{self.keyword}» y Twilio lo dio de baja de este número; "
-                    "no se le envía nada más")
+            raise OptedOutError("El cliente escribió «%(keyword)s» y Twilio lo dio de baja de este número; no se le "
+                                "envía nada más", keyword=self.keyword)
         if self.keyword:
-            return f"El cliente escribió «{self.keyword}» para no recibir más mensajes; no se le envía nada más"
-        return "El cliente pidió no recibir más mensajes; no se le envía nada más"
+            raise OptedOutError("El cliente escribió «%(keyword)s» para no recibir más mensajes; no se le envía nada "
+                                "más", keyword=self.keyword)
+        raise OptedOutError("El cliente pidió no recibir más mensajes; no se le envía nada más")
 
     def opt_in(self, source: str, *, actor: str, at: datetime) -> None:
         if self.opted_out:

@@ -21,10 +21,10 @@ from adapters.clock import FixedClock
 from adapters.twilio_signatures import sign, webhook_url
 from adapters.twilio_transport import FakeTransport
 from api.app import create_app
-from application.outbound import OptedOutError
 from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
+from domain.consent import OptedOutError
 from projections import message_queries
 from projections.message_queries import AuditFilter
 from projections.messages import MessagesProjector

@@ -23,12 +23,12 @@ from adapters.clock import FixedClock
 from adapters.twilio_transport import FakeTransport
 from application.audit import CloseFinding, close_findings
 from application.closing import StoredTranscript
-from application.outbound import OptedOutError, StatusReport, WindowClosedError
+from application.outbound import StatusReport, WindowClosedError
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
 from domain.chats import Chat
 from domain.common import DomainError
-from domain.consent import Consent
+from domain.consent import Consent, OptedOutError
 from projections.queries import CHATS, closed_chats_missing_their_close_work, closes_to_audit
 from tests.conftest import CLOSING_TEMPLATE_SID, START, WITH_CLOSING_TEMPLATE
 from tests.services import require_binary
