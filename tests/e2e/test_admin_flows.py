@@ -20,9 +20,9 @@ from despacho.settings import Settings
 from tests.e2e.admin_support import client_fixture, despacho_fixture, log_in, staff_fixture  # noqa: F401
 from tests.e2e.test_pages_name_codes_in_spanish import visible_text
 
-BROKEN_V2 = """\
+BROKEN_V3 = """\
 nombre: default
-version: 2
+version: 3
 inicio: inicio
 estados:
   inicio:
@@ -74,14 +74,14 @@ def test_each_flow_shows_its_versions_and_the_campaigns_using_it(client: TestCli
     assert set(rows) == {"default", "autoservicio_pagos"}
     assert "Banco A" in rows["default"] and "Telco B" in rows["default"] and "Pagos C" not in rows["default"]
     assert "Pagos C" in rows["autoservicio_pagos"] and "Banco A" not in rows["autoservicio_pagos"]
-    assert "Versión 1" in rows["default"] and "12 estados" in rows["default"]
+    assert "Versión 2" in rows["default"] and "11 estados" in rows["default"]
     assert "2 archivo(s) de flujo revisados, ninguno con problemas." in text
 
 
 def test_the_page_shows_what_flows_check_finds_in_a_new_version(client: TestClient, despacho: Despacho,
                                                                staff: SimpleNamespace) -> None:
-    broken = despacho.settings.flows_dir / "default_v2.yaml"
-    broken.write_text(BROKEN_V2, encoding="utf-8")
+    broken = despacho.settings.flows_dir / "default_v3.yaml"
+    broken.write_text(BROKEN_V3, encoding="utf-8")
     log_in(client, "admin")
     checked = CliRunner().invoke(flows, ["check", str(despacho.settings.flows_dir)])
 
@@ -91,19 +91,21 @@ def test_the_page_shows_what_flows_check_finds_in_a_new_version(client: TestClie
     cli_problems = [line for line in checked.output.splitlines() if "estado '" in line]
     assert cli_problems and all(problem in text for problem in cli_problems), "the same messages as the command"
     assert "2 problema(s) en 3 archivo(s) de flujo." in text
-    assert "Versión 1" in text and "Versión 2" in text
+    assert "Versión 2" in text and "Versión 3" in text
 
 
 def test_a_campaign_naming_a_missing_flow_is_pointed_out(client: TestClient, despacho: Despacho,
                                                          staff: SimpleNamespace) -> None:
-    despacho.campaigns.register("seguros_d", "Seguros D", "Seguros D", {"flow_name": "cobranza_vieja"},
+    """Campaigns may only name a flow that exists, but its file can be removed afterwards."""
+    despacho.campaigns.register("seguros_d", "Seguros D", "Seguros D", {"flow_name": "autoservicio_pagos"},
                                 actor="system:test")
     despacho.runner.catch_up()
+    (despacho.settings.flows_dir / "autoservicio_pagos.yaml").unlink()
     log_in(client, "admin")
 
     text = flows_page(client)
 
-    assert "Campañas con un flujo que no existe" in text and "Seguros D → cobranza_vieja" in text
+    assert "Campañas con un flujo que no existe" in text and "Seguros D → autoservicio_pagos" in text
 
 
 def test_only_admins_see_the_flows_page(client: TestClient, staff: SimpleNamespace) -> None:
@@ -118,4 +120,4 @@ def test_the_flows_page_speaks_english_to_an_admin_who_chose_it(client: TestClie
 
     text = flows_page(client)
 
-    assert "Bot flows" in text and "Version 1" in text and "12 states" in text and "used by new chats" in text
+    assert "Bot flows" in text and "Version 2" in text and "11 states" in text and "used by new chats" in text
