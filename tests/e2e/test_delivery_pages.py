@@ -123,7 +123,10 @@ def test_a_callback_with_only_an_error_code_is_explained_in_the_audit_api_csv_an
     sandra = signed_in(center, "sandra")
     spanish = sandra.get(f"/audit/messages?chat_id={chat['id']}").text
     assert window.meaning in spanish and window.action in spanish
-    english = sandra.get(f"/audit/messages?chat_id={chat['id']}", headers={"Accept-Language": "en"}).text
+    chose = sandra.post("/preferences/language",
+                        data={"lang": "en", "next": "/", "csrf_token": page_csrf_token(spanish)})
+    assert chose.status_code == 303
+    english = sandra.get(f"/audit/messages?chat_id={chat['id']}").text
     assert "WhatsApp only accepts an approved template" in english and window.meaning not in english
 
 
