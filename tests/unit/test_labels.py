@@ -57,6 +57,11 @@ def test_whoever_acted_is_named_the_way_a_person_would_say_it() -> None:
     assert labels.actor_name("customer:whatsapp:+573001112233", people) == "Cliente +573001112233"
 
 
+def test_a_failed_sign_in_and_an_expired_session_are_not_put_down_to_the_system_at_large() -> None:
+    assert labels.actor_name("anonymous", {}) == "Alguien sin sesión iniciada"
+    assert labels.actor_name("system:sessions", {}) == "Sistema (cierre de sesiones inactivas)"
+
+
 def test_a_bot_step_reads_as_what_the_bot_did() -> None:
     assert labels.bot_step_action("entered", "") == "Entró al paso"
     assert labels.bot_step_action("identified", "number_written_to") == \
