@@ -63,12 +63,13 @@ class ProjectionRunner:
                 log.warning("read tables of %s changed shape; rebuilding them from the event log", projector.name)
                 with self.engine.begin() as connection:
                     projector.metadata.drop_all(connection)
-                    reset_position(connection, projector.position_key)
+                    reset_position(connection, projector.position_key, 0 if projector.replays_history else self.head())
             projector.metadata.create_all(self.engine)
             _create_missing_indexes(self.engine, projector)
         with self.engine.begin() as connection:
             for projector in self.projectors:
-                ensure_position_row(connection, projector.position_key)
+                start = 0 if projector.replays_history else self.head()
+                ensure_position_row(connection, projector.position_key, start)
 
     def head(self) -> int:
         return int(self.store.recorder.max_notification_id() or 0)
@@ -98,11 +99,18 @@ class ProjectionRunner:
                 for notification in notifications:
                     if notification.topic in wanted:
                         projector.apply(connection, self.store.mapper.to_domain_event(notification), notification.id)
+                projector.before_commit(connection)
         except PositionMovedError:
             projector.take_touched()
+            projector.discard_batch()
             log.info("projector %s moved by another runner; batch discarded", projector.name)
             return 0
+        except BaseException:
+            projector.take_touched()
+            projector.discard_batch()
+            raise
         self.publish(projector.take_touched())
+        projector.after_commit(caught_up=len(notifications) < self.batch_size)
         return len(notifications)
 
     def catch_up(self, stop: int | None = None) -> dict[str, int]:
@@ -124,8 +132,16 @@ class ProjectionRunner:
                 worked = False
                 stop_event.wait(poll_seconds)
             if not worked:
+                self._when_idle()
                 self.wake.wait(poll_seconds)
                 self.wake.clear()
+
+    def _when_idle(self) -> None:
+        for projector in self.projectors:
+            try:
+                projector.when_idle()
+            except Exception:
+                log.exception("idle work of %s failed", projector.name)
 
     def start_thread(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> threading.Thread:
         self.store.on_new_events(self.wake.set)
