@@ -19,18 +19,15 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from domain.chats import Chat
-from domain.consent import Consent
 from domain.messages import OutboundMessage
 from domain.portfolios import PortfolioJob
 
 PROCESS_CHAT = "process_chat"
 SEND_MESSAGE = "send_message"
-CLOSE_CHAT = "close_chat"
 FINISH_CLOSE = "finish_close"
 IMPORT_PORTFOLIO = "import_portfolio"
 REPORT_FAKE_DELIVERY = "report_fake_delivery"
-JOBS = (PROCESS_CHAT, SEND_MESSAGE, CLOSE_CHAT, FINISH_CLOSE, IMPORT_PORTFOLIO, REPORT_FAKE_DELIVERY)
-OPT_OUT_CLOSER = "system:opt_out"
+JOBS = (PROCESS_CHAT, SEND_MESSAGE, FINISH_CLOSE, IMPORT_PORTFOLIO, REPORT_FAKE_DELIVERY)
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,7 @@ class FollowUp:
 
     job: str
     args: tuple[str, ...]
+    delay_seconds: float = 0
 
     def id_for(self, event: Any) -> str:
         """The same event always asks for the same follow-up id, so a replayed batch adds nothing new."""
@@ -47,19 +45,20 @@ class FollowUp:
 
 
 class FollowUpPolicy:
-    """Per event type, the follow-ups it calls for. `fake_delivery` is the embedded demo's stand-in for
-    Twilio's status callbacks (the fake transport reports `sent` and `delivered` after a submission)."""
+    """Per event type, the follow-ups it calls for. `fake_delivery_seconds` is the embedded demo's stand-in
+    for Twilio's status callbacks: the fake transport reports `sent` and `delivered` that long after a
+    submission (0: never)."""
 
-    def __init__(self, *, fake_delivery: bool = False) -> None:
+    def __init__(self, *, fake_delivery_seconds: float = 0) -> None:
         self._policies: dict[type, Callable[[Any], list[FollowUp]]] = {
             Chat.CustomerWrote: _bot_turn,
             Chat.Closed: _close_work,
-            Consent.OptedOut: _opt_out_close,
             OutboundMessage.Requested: _send,
             PortfolioJob.Queued: _portfolio_import,
         }
-        if fake_delivery:
-            self._policies[OutboundMessage.Submitted] = _fake_delivery
+        if fake_delivery_seconds > 0:
+            self._policies[OutboundMessage.Submitted] = lambda event: [
+                FollowUp(REPORT_FAKE_DELIVERY, (str(event.originator_id),), delay_seconds=fake_delivery_seconds)]
 
     @property
     def event_types(self) -> tuple[type, ...]:
@@ -80,19 +79,9 @@ def _close_work(event: Any) -> list[FollowUp]:
     return [FollowUp(FINISH_CLOSE, (str(event.originator_id),))]
 
 
-def _opt_out_close(event: Any) -> list[FollowUp]:
-    """An opt-out written in a chat closes that chat (R11); the close sends the acknowledgement."""
-    chat_id = getattr(event, "chat_id", "")
-    return [FollowUp(CLOSE_CHAT, (chat_id, "opt_out", OPT_OUT_CLOSER))] if chat_id else []
-
-
 def _send(event: Any) -> list[FollowUp]:
     return [FollowUp(SEND_MESSAGE, (str(event.originator_id),))]
 
 
 def _portfolio_import(event: Any) -> list[FollowUp]:
     return [FollowUp(IMPORT_PORTFOLIO, (str(event.originator_id),))]
-
-
-def _fake_delivery(event: Any) -> list[FollowUp]:
-    return [FollowUp(REPORT_FAKE_DELIVERY, (str(event.originator_id),))]

@@ -69,7 +69,8 @@ class RoutingAudit:
 def audit_routing(store: EventStore, *, since: datetime | None = None, until: datetime | None = None,
                   campaign_id: str | None = None) -> RoutingAudit:
     bases = {event.decision["basis_position"] for _, event in _log(store) if _is_checkable(event)}
-    world, states, expected = _World(), {}, {}
+    world, states = _World(), {}
+    expected: dict[int, list[dict[str, Any]]] = {}
     report = RoutingAudit()
     for position, event in _log(store):
         for basis in [b for b in bases if b < position and b not in states]:

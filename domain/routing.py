@@ -133,14 +133,13 @@ def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], polici
             continue
         decision = choose(chat, loads.values(), policies.get(chat.campaign_id, LEAST_LOAD),
                           cursors.get(chat.campaign_id))
-        if decision.chosen_agent_id is not None:
-            decision = replace(decision, basis_position=basis_position, pass_index=len(decisions))
+        chosen = decision.chosen_agent_id
+        if chosen is not None:
             # Inside the pass, the k-th choice's place in the log is unknown; it comes after the basis,
             # in pass order, which is all a tie-break needs.
-            loads[decision.chosen_agent_id] = loads[decision.chosen_agent_id].took_one(
-                now, basis_position + 1 + len(decisions))
-            cursors[chat.campaign_id] = decision.chosen_agent_id
-            decisions.append(decision)
+            loads[chosen] = loads[chosen].took_one(now, basis_position + 1 + len(decisions))
+            cursors[chat.campaign_id] = chosen
+            decisions.append(replace(decision, basis_position=basis_position, pass_index=len(decisions)))
     return decisions
 
 

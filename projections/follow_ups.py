@@ -50,6 +50,7 @@ class Handout:
     follow_up_id: str
     job: str
     args: tuple[str, ...]
+    delay_seconds: float = 0
 
 
 Deliver = Callable[[Sequence[Handout]], None]
@@ -87,7 +88,7 @@ class FollowUpsFollower(Projector):
         follow_ups = self.policy.after(event)
         if not follow_ups:
             return
-        handouts = [Handout(f.id_for(event), f.job, f.args) for f in follow_ups]
+        handouts = [Handout(f.id_for(event), f.job, f.args, f.delay_seconds) for f in follow_ups]
         upsert(connection, self.ledger, [
             {"id": h.follow_up_id, "job": h.job, "args": json.dumps(h.args), "cause_position": self.log_position,
              "state": PENDING, "deliveries": 1, "created_at": event.at, "delivered_at": event.at, "error": ""}
@@ -136,6 +137,6 @@ class FollowUpLedger:
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
-            found = dict(connection.execute(select(self.table.c.state, func.count())
+            found: dict[str, int] = dict(connection.execute(select(self.table.c.state, func.count())
                                             .group_by(self.table.c.state)).all())
         return {state: int(found.get(state, 0)) for state in (PENDING, FAILED)}

@@ -13,19 +13,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 
 from projections.follow_ups import FollowUpLedger, Handout
 
 log = logging.getLogger(__name__)
-QUEUE = "default"
 MARK = "follow_up"
 MAX_DELIVERIES = 10
 
 
 def hand_out(broker: dramatiq.Broker, handouts: Sequence[Handout]) -> None:
     for handout in handouts:
-        broker.enqueue(dramatiq.Message(queue_name=QUEUE, actor_name=handout.job, args=handout.args, kwargs={},
-                                        options={MARK: True}, message_id=handout.follow_up_id))
+        queue = broker.get_actor(handout.job).queue_name
+        message: dramatiq.Message[Any] = dramatiq.Message(
+            queue_name=queue, actor_name=handout.job, args=handout.args, kwargs={}, options={MARK: True},
+            message_id=handout.follow_up_id)
+        broker.enqueue(message, delay=int(handout.delay_seconds * 1000) or None)
 
 
 def hand_out_again(broker: dramatiq.Broker, ledger: FollowUpLedger, now: datetime, *, after: timedelta,
@@ -49,12 +52,12 @@ class SettleFollowUps(dramatiq.Middleware):
     def actor_options(self) -> set[str]:
         return {MARK}
 
-    def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], *,
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy, *,
                               result: Any = None, exception: BaseException | None = None) -> None:
         if exception is None and message.options.get(MARK):
             self.ledger.done(message.message_id)
 
-    def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         if message.options.get(MARK):
             error = str(message.options.get("traceback", ""))[-2000:] or "retries exhausted"
             self.ledger.failed(message.message_id, error)

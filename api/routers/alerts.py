@@ -110,8 +110,7 @@ def confirmation_alert(despacho: Despacho, identity: Identity, alert_id: str) ->
 
 def resend_confirmation(despacho: Despacho, identity: Identity, alert_id: str) -> str:
     row = confirmation_alert(despacho, identity, alert_id)
-    message_id = despacho.closing.resend_confirmation(row["chat_id"], actor=actor_for_user(identity.id))
-    despacho.actors.send_message.send(message_id)
+    message_id: str = despacho.closing.resend_confirmation(row["chat_id"], actor=actor_for_user(identity.id))
     return message_id
 
 

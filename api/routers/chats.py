@@ -86,7 +86,6 @@ def send_reply(despacho: Despacho, request: Request, identity: Identity, chat_id
     message_id = despacho.desk.reply(chat_id, identity.id, body=body, content_sid=content_sid,
                                      content_variables=content_variables,
                                      session_id=getattr(request.state, "session_id", "") or "")
-    despacho.actors.send_message.send(message_id)
     return message_id
 
 
@@ -97,7 +96,6 @@ def retry_message(despacho: Despacho, request: Request, identity: Identity, chat
         raise HTTPException(status_code=404, detail="Mensaje desconocido en este chat")
     retry_id = despacho.outbound.retry(message_id, agent_id=identity.id, actor=actor_for_user(identity.id),
                                        session_id=getattr(request.state, "session_id", "") or "")
-    despacho.actors.send_message.send(retry_id)
     return retry_id
 
 
@@ -148,7 +146,6 @@ def close_chat(despacho: Despacho, identity: Identity, chat_id: str, disposition
     visible_chat(despacho, identity, chat_id)
     reason = "agent" if identity.role == "agent" else "supervisor"
     despacho.closing.close(chat_id, reason, disposition=disposition, note=note, actor=actor_for_user(identity.id))
-    despacho.actors.finish_close.send(chat_id)  # confirmation and PDF (R8); it also serves the queue again
 
 
 @router.post("/api/chats/{chat_id}/close", status_code=204)

@@ -64,10 +64,7 @@ def my_chats_fragment(request: Request, despacho: DespachoDep, pages: PagesDep,
 def change_status(request: Request, despacho: DespachoDep, pages: PagesDep,
                   identity: Annotated[Identity, Depends(AGENT)],
                   status: Annotated[str, Form(pattern="^(available|break|offline)$")]) -> Response:
-    def command() -> None:
-        despacho.staff.change_status(UUID(identity.id), status, actor=actor_for_user(identity.id))
-        if status == "available":
-            despacho.actors.dispatch_queue.send(None, despacho.runner.head())
-
-    return form_outcome(request, despacho, pages, command, back="/desk", success="Estado actualizado.",
-                        projectors=("agents",))
+    return form_outcome(request, despacho, pages,
+                        lambda: despacho.staff.change_status(UUID(identity.id), status,
+                                                             actor=actor_for_user(identity.id)),
+                        back="/desk", success="Estado actualizado.", projectors=("agents",))

@@ -117,7 +117,6 @@ def queue_import(despacho: Despacho, campaign_id: UUID, upload_id: str, file_nam
                  sheet: str | None, actor: str, *, confirm_deactivation: bool = False) -> UUID:
     job_id = despacho.portfolios.queue_import(campaign_id, upload_id, file_name, mode=mode, sheet=sheet,
                                               confirm_deactivation=confirm_deactivation, actor=actor)
-    despacho.import_portfolio.send(str(job_id))
     return job_id
 
 

@@ -118,5 +118,3 @@ def change_my_status(body: StatusChange, despacho: DespachoDep,
                      identity: Annotated[Identity, Depends(allow("agent"))]) -> None:
     """The calling agent sets themself available, on break or offline."""
     despacho.staff.change_status(UUID(identity.id), body.status, actor=f"user:{identity.id}")
-    if body.status == "available":
-        despacho.actors.dispatch_queue.send(None, despacho.runner.head())

@@ -42,14 +42,7 @@ async def inbound_message(despacho: DespachoDep, params: dict[str, str] = Depend
     message = inbound_text(params)
     received = await run_in_threadpool(despacho.inbound.receive, message)
     facts = {"sid": message.message_sid, "chat_id": received.chat_id, "customer": message.customer_address}
-    if received.duplicate:
-        log.info("inbound retried by Twilio", extra=facts)
-    elif received.consent == "opt_out":
-        despacho.actors.close_chat.send(received.chat_id, "opt_out", "", "", "system:opt_out")
-    else:
-        despacho.actors.process_chat.send(received.chat_id)
-    if not received.duplicate:
-        log.info("inbound message", extra=facts)
+    log.info("inbound retried by Twilio" if received.duplicate else "inbound message", extra=facts)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 

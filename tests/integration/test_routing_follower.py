@@ -5,6 +5,7 @@ Real event store and runner on SQLite and PostgreSQL; no read table of any other
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -109,7 +110,7 @@ def test_the_queue_is_first_in_first_out_and_a_close_frees_its_agent_at_once(flo
     floor.settle()
     assert [floor.chat(c).status for c in chats] == ["assigned", "waiting_queue", "waiting_queue", "waiting_queue"]
 
-    for served, following in zip(chats, chats[1:], strict=False):
+    for served, following in itertools.pairwise(chats):
         chat, agent = floor.chat(served), floor.store.repository.get(UUID(ana))
         agent.release_chat(served, reason="closed", actor="t", at=floor.later())
         chat.close("agent", disposition="acuerdo_de_pago", note="", actor="t", at=floor.later())
