@@ -113,16 +113,16 @@ def _check(report: RoutingAudit, position: int, event: Any, states: dict[int, _W
     index = decision.get("pass_index", 0)
     campaign = decision.get("campaign_id", "")
     if index >= len(should):
-        report.findings.append(Finding(position, chat_id, campaign, "the policy assigns no chat at that point"))
+        report.findings.append(Finding(position, chat_id, campaign, "en ese punto la política no asigna ningún chat más"))
         return
     want = should[index]
     for label, recorded, computed in (
             ("chat", chat_id, want["chat_id"]),
-            ("choice", decision.get("chosen_agent_id"), want["chosen_agent_id"]),
-            ("candidates and loads", _loads(decision["candidates"]), _loads(want["candidates"]))):
+            ("asesor elegido", decision.get("chosen_agent_id"), want["chosen_agent_id"]),
+            ("candidatos y cargas", _loads(decision["candidates"]), _loads(want["candidates"]))):
         if recorded != computed:
             report.findings.append(Finding(position, chat_id, campaign,
-                                           f"{label}: recorded {recorded}, the log says {computed}"))
+                                           f"{label}: registrado {recorded}, según el log {computed}"))
     report.findings.extend(_overtakes(states[basis], position, chat_id, campaign, event.agent_id, should[:index]))
 
 
@@ -135,13 +135,13 @@ def _overtakes(world: _World, position: int, chat_id: str, campaign: str, agent_
                earlier_in_pass: list[dict[str, Any]]) -> list[Finding]:
     """Older waiting chats of the campaign the chosen agent could have taken instead (R16)."""
     if chat_id not in world.queue:
-        return [Finding(position, chat_id, campaign, "the chat was not waiting at that point")]
+        return [Finding(position, chat_id, campaign, "el chat no esperaba en la cola en ese punto")]
     taken = {d["chat_id"] for d in earlier_in_pass}
     queued_at = world.queue[chat_id][1]
     older = [c for c, (k, p) in world.queue.items() if k == campaign and p < queued_at and c not in taken]
     agent = world.agents.get(agent_id)
     if older and agent is not None and campaign in agent.campaigns:
-        return [Finding(position, chat_id, campaign, f"overtook {len(older)} older waiting chat(s)")]
+        return [Finding(position, chat_id, campaign, f"pasó delante de {len(older)} chat(s) más antiguo(s) de la cola (R16)")]
     return []
 
 

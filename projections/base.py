@@ -30,6 +30,9 @@ class Projector:
     # A follower whose rows are its own record of work handed out (not derived data) starts at the log's
     # head when its tables are created, and is never rebuilt: replaying would hand the history out again.
     replays_history: ClassVar[bool] = True
+    # A follower that hands work out to the workers; a one-off command catching up the read tables skips it,
+    # so the work goes to the processes that run workers rather than to a broker that exits with the command.
+    hands_out_work: ClassVar[bool] = False
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix

@@ -113,10 +113,13 @@ class ProjectionRunner:
         projector.after_commit(caught_up=len(notifications) < self.batch_size)
         return len(notifications)
 
-    def catch_up(self, stop: int | None = None) -> dict[str, int]:
-        """Apply everything up to now (or `stop`) to every projector."""
+    def catch_up(self, stop: int | None = None, *, hand_out_work: bool = True) -> dict[str, int]:
+        """Apply everything up to now (or `stop`) to every projector (but the followers that hand work out to
+        workers, when `hand_out_work` is false: one-off commands)."""
         applied: dict[str, int] = {}
         for projector in self.projectors:
+            if projector.hands_out_work and not hand_out_work:
+                continue
             total = 0
             while (count := self.run_batch(projector, stop)) > 0:
                 total += count

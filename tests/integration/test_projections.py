@@ -429,3 +429,4 @@ def test_cli_status_reports_every_projector_caught_up_as_json(cli: Callable[...,
     assert {s["name"] for s in statuses} == {"follow_ups", "routing", "campaigns", "agents", "portfolios", "chats",
                                              "messages"}
     assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses)
+

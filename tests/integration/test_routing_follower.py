@@ -8,11 +8,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
+from click.testing import CliRunner
 
 from adapters.clock import FixedClock
 from adapters.event_store import eventsourcing_env
@@ -20,6 +22,7 @@ from adapters.read_store import make_read_engine
 from application.routing import AssignmentService
 from application.routing_audit import audit_routing
 from application.store import EventStore
+from despacho.cli import main as despacho_cli
 from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
 from domain.chats import Chat
@@ -72,7 +75,9 @@ class Floor:
 
 
 @pytest.fixture
-def floor(database_url: str) -> Iterator[Floor]:
+def floor(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Floor]:
+    monkeypatch.setenv("DESPACHO_DATABASE_URL", database_url)  # `despacho audit routing` reads the same log
+    monkeypatch.setenv("DESPACHO_VAR_DIR", str(tmp_path / "var"))
     store = EventStore(env=eventsourcing_env(database_url))
     engine = make_read_engine(database_url)
     clock = FixedClock(NOW)
@@ -156,4 +161,18 @@ def test_the_audit_reports_a_decision_whose_loads_or_choice_the_log_contradicts(
 
     report = audit_routing(floor.store)
     whats = [f.what for f in report.findings if f.chat_id == str(chat.id)]
-    assert any(w.startswith("choice") for w in whats) and any(w.startswith("candidates") for w in whats)
+    assert any(w.startswith("asesor elegido") for w in whats) and any(w.startswith("candidatos") for w in whats)
+    command = CliRunner().invoke(despacho_cli, ["audit", "routing"])
+    assert command.exit_code == 1 and str(chat.id) in command.output
+
+
+def test_the_routing_audit_command_exits_0_when_every_decision_agrees_with_the_log(floor: Floor) -> None:
+    floor.agent("ana"), floor.agent("bruno")
+    for n in range(5):
+        floor.customer_waits(n)
+    floor.settle()
+
+    command = CliRunner().invoke(despacho_cli, ["audit", "routing", "--campaign", "banco_a"])
+
+    assert command.exit_code == 0, command.output
+    assert "4 decisión(es) verificada(s), 0 diferencia(s)" in command.output

@@ -17,6 +17,7 @@ FORBIDDEN = {
     "application": FRAMEWORKS | {"adapters", "api", "projections", "workers", "despacho"},
     "projections": {"fastapi", "starlette", "twilio", "dramatiq", "api", "workers", "despacho"},
     "adapters": {"api", "workers", "despacho"},
+    "api": {"workers"},
 }
 
 
@@ -36,3 +37,16 @@ def test_layer_imports_nothing_it_must_not(layer: str) -> None:
     offenders = {str(path.relative_to(ROOT)): sorted(imported_roots(path) & FORBIDDEN[layer])
                  for path in (ROOT / layer).rglob("*.py")}
     assert not {path: names for path, names in offenders.items() if names}
+
+
+ENQUEUEING = {"actors", "broker", "import_portfolio", "send_with_options"}
+
+
+def test_no_route_enqueues_work_after_a_save() -> None:
+    """What follows a save is the event-log follower's decision: routes never reach for an actor or a broker."""
+    offenders = []
+    for path in (ROOT / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ENQUEUEING:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}")
+    assert offenders == []
