@@ -43,7 +43,7 @@ from api.templating import DEFAULT_LANGUAGE, Pages, choose_language
 from application.staff import Identity
 from despacho.assets import static_fingerprint
 from despacho.bootstrap import Despacho
-from domain.common import DomainError, NotFoundError
+from domain.common import DomainError, NotAllowedError, NotFoundError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -130,7 +130,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         detail = request.app.state.pages.explain(getattr(request.state, "lang", DEFAULT_LANGUAGE), exc)
-        return JSONResponse({"detail": detail}, status_code=404 if isinstance(exc, NotFoundError) else 422)
+        status = 404 if isinstance(exc, NotFoundError) else 403 if isinstance(exc, NotAllowedError) else 422
+        return JSONResponse({"detail": detail}, status_code=status)
 
     # Starlette's class, so the router's own 404 (no such page) gets the page too, not only our raises.
     @app.exception_handler(HTTPException)

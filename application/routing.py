@@ -8,6 +8,7 @@ aggregates in one save, and the agent aggregate re-checks membership, capacity a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -20,10 +21,11 @@ from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
 from domain.business_hours import takes_chats_now
 from domain.chats import Chat, ChatError
-from domain.common import DomainError
+from domain.common import DomainError, NotAllowedError
 from domain.routing import RoutingDecision, RoutingSnapshot, check_reassignment_target, dispatch, nobody_can_serve
 
 ROUTER = "system:router"
+MANUAL_ASSIGNMENT_OFF = "La asignación manual desde la cola está desactivada (DESPACHO_ALLOW_MANUAL_ASSIGNMENT)"
 
 
 class RoutingState(Protocol):
@@ -39,10 +41,12 @@ class Assigned:
 
 
 class AssignmentService:
-    def __init__(self, store: EventStore, clock: Clock, state: RoutingState) -> None:
+    def __init__(self, store: EventStore, clock: Clock, state: RoutingState, *,
+                 manual_assignment_allowed: Callable[[], bool] = lambda: False) -> None:
         self.store = store
         self.clock = clock
         self.state = state
+        self.manual_assignment_allowed = manual_assignment_allowed
 
     def dispatch(self) -> list[Assigned]:
         """Assign waiting chats, oldest first, while available members of their campaigns can take them.
@@ -121,7 +125,10 @@ class AssignmentService:
         retry_on_conflict(command)
 
     def assign_manually(self, chat_id: str, agent_id: str, *, reason: str, actor: str) -> None:
-        """The exceptional assignment from the queue: its own permission, a reason, marked as such."""
+        """The exceptional assignment from the queue: its own permission, a reason, marked as such (R4)."""
+        if not self.manual_assignment_allowed():
+            raise NotAllowedError(MANUAL_ASSIGNMENT_OFF)
+
         def command() -> None:
             chat, agent = self._chat(chat_id), self._agent(agent_id)
             now = self.clock.now()

@@ -24,6 +24,7 @@ from domain.chats import Chat
 from domain.sessions import AgentSession
 
 PAGE = 2000
+NOTHING_TO_ASSIGN = "en ese punto la política no asigna ningún chat más"
 
 
 @dataclass
@@ -113,7 +114,7 @@ def _check(report: RoutingAudit, position: int, event: Any, states: dict[int, _W
     index = decision.get("pass_index", 0)
     campaign = decision.get("campaign_id", "")
     if index >= len(should):
-        report.findings.append(Finding(position, chat_id, campaign, "en ese punto la política no asigna ningún chat más"))
+        report.findings.append(Finding(position, chat_id, campaign, NOTHING_TO_ASSIGN))
         return
     want = should[index]
     for label, recorded, computed in (
@@ -141,7 +142,8 @@ def _overtakes(world: _World, position: int, chat_id: str, campaign: str, agent_
     older = [c for c, (k, p) in world.queue.items() if k == campaign and p < queued_at and c not in taken]
     agent = world.agents.get(agent_id)
     if older and agent is not None and campaign in agent.campaigns:
-        return [Finding(position, chat_id, campaign, f"pasó delante de {len(older)} chat(s) más antiguo(s) de la cola (R16)")]
+        return [Finding(position, chat_id, campaign,
+                        f"pasó delante de {len(older)} chat(s) más antiguo(s) de la cola (R16)")]
     return []
 
 

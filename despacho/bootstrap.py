@@ -141,7 +141,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     transport = transport or make_transport(settings)
     outbound = OutboundService(store, clock, transport, settings.public_url,
                                lambda sender: campaign_of_sender(read_engine, sender))
-    router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing))
+    router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing),
+                               manual_assignment_allowed=lambda: settings.allow_manual_assignment)
     routing.on_change = router.dispatch
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
     files = make_file_storage(settings)

@@ -78,8 +78,6 @@ def acknowledge(despacho: Despacho, identity: Identity, alert_id: str) -> None:
     if row is None:
         raise HTTPException(status_code=404, detail="Alerta desconocida")
     visible_chat(despacho, identity, row["chat_id"])
-    if row["state"] != "open":
-        raise HTTPException(status_code=409, detail="La alerta ya fue atendida")
     despacho.timers.acknowledge(row["chat_id"], row["kind"], row["streak_started_at"],
                                 actor=actor_for_user(identity.id))
 

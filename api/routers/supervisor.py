@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -22,7 +22,6 @@ from projections import desk_queries
 router = APIRouter(tags=["supervision"])
 VIEWERS = allow("admin", "supervisor", "auditor")
 MANAGERS = allow("admin", "supervisor")
-MANUAL_OFF = "La asignación manual desde la cola está desactivada (DESPACHO_ALLOW_MANUAL_ASSIGNMENT)"
 
 
 class Reassignment(BaseModel):
@@ -112,8 +111,6 @@ def reassign_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages:
 
 
 def assign_manually(despacho: Despacho, identity: Identity, chat_id: str, agent_id: str, reason: str) -> None:
-    if not despacho.settings.allow_manual_assignment:
-        raise HTTPException(status_code=403, detail=MANUAL_OFF)
     visible_chat(despacho, identity, chat_id)
     despacho.router.assign_manually(chat_id, agent_id, reason=reason, actor=actor_for_user(identity.id))
 
