@@ -129,7 +129,8 @@ class ProjectionRunner:
     def run_forever(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> None:
         while not stop_event.is_set():
             try:
-                worked = any(self.run_batch(p) for p in self.projectors)
+                # Every projector gets its batch each turn: one with constant work must not starve the rest.
+                worked = sum(self.run_batch(p) for p in self.projectors) > 0
             except Exception:
                 log.exception("projection batch failed; retrying")
                 worked = False

@@ -15,6 +15,13 @@ from typing import Any
 
 import httpx
 
+from despacho.bootstrap import build
+from despacho.settings import Settings
+from domain.campaigns import MIDNIGHT, WEEKDAYS
+from tests.conftest import WITH_CLOSING_TEMPLATE
+
+NUMBER = "whatsapp:+5716000001"
+
 WAIT_SECONDS = 30
 
 
@@ -89,3 +96,32 @@ def healthy(client: httpx.Client) -> bool:
         return client.get("/healthz").status_code == 200
     except httpx.TransportError:
         return False
+
+
+def documents(count: int) -> list[str]:
+    return [f"10{n:08d}" for n in range(1, count + 1)]
+
+
+def seed(database_url: str, redis: str, var_dir: Path, customers: int, *, capacity: int = 25,
+         agents: tuple[str, ...] = ("ana", "bruno", "carla")) -> dict[str, str]:
+    """One campaign open all day, `customers` in its portfolio, agents signed in and available; their API tokens."""
+    despacho = build(Settings(database_url=database_url, redis_url=redis, var_dir=var_dir))
+    try:
+        campaign = despacho.campaigns.register(
+            "banco_a", "Banco A", "Banco A",
+            {**WITH_CLOSING_TEMPLATE, "business_hours": {day: [MIDNIGHT, MIDNIGHT] for day in WEEKDAYS}},
+            actor="test")
+        despacho.campaigns.link_sender(campaign, NUMBER, "whatsapp", is_default=True, actor="test")
+        rows = "".join(f"CC;{doc};Cliente {n}\n" for n, doc in enumerate(documents(customers)))
+        despacho.portfolios.import_file(campaign, ("tipo_documento;documento;nombres\n" + rows).encode(),
+                                        "cartera.csv", actor="test")
+        tokens = {}
+        for login in agents:
+            agent = despacho.staff.register(login, login.title(), "agent", password="clave-de-asesor-1",
+                                            capacity=capacity, campaign_ids=frozenset({str(campaign)}), actor="test")
+            despacho.staff.open_session(agent, "test")
+            despacho.staff.change_status(agent, "available", actor="test")
+            tokens[login] = despacho.staff.issue_token(agent, "prueba", actor="test")
+        return tokens
+    finally:
+        despacho.close()

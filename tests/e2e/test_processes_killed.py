@@ -33,16 +33,22 @@ from adapters.twilio_callbacks import CallbackDispatcher
 from adapters.twilio_signatures import sign, webhook_url
 from despacho.bootstrap import build
 from despacho.settings import Settings
-from domain.campaigns import MIDNIGHT, WEEKDAYS
 from domain.messages import InboundMessage, OutboundMessage
-from tests.conftest import WITH_CLOSING_TEMPLATE
-from tests.e2e.production_support import despacho_command, healthy, processes, production_env, wait_for
+from tests.e2e.production_support import (
+    NUMBER,
+    despacho_command,
+    documents,
+    healthy,
+    processes,
+    production_env,
+    seed,
+    wait_for,
+)
 from tests.services import free_port, fresh_postgres_database, fresh_redis_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 CUSTOMERS = 60
-NUMBER = "whatsapp:+5716000001"
 SCRIPT = ("Hola", "1")  # then the document
 DEADLINE_SECONDS = 120
 REPLY_AFTER_RESTART_SECONDS = 10
@@ -68,34 +74,6 @@ def database_url() -> Iterator[str]:
 def redis_database() -> Iterator[str]:
     with fresh_redis_database() as url:
         yield url
-
-
-def documents() -> list[str]:
-    return [f"10{n:08d}" for n in range(1, CUSTOMERS + 1)]
-
-
-def seed(database_url: str, redis: str, var_dir: Path) -> dict[str, str]:
-    """One campaign open all day, its portfolio, three agents signed in and available; their API tokens."""
-    despacho = build(Settings(database_url=database_url, redis_url=redis, var_dir=var_dir))
-    try:
-        campaign = despacho.campaigns.register(
-            "banco_a", "Banco A", "Banco A",
-            {**WITH_CLOSING_TEMPLATE, "business_hours": {day: [MIDNIGHT, MIDNIGHT] for day in WEEKDAYS}},
-            actor="test")
-        despacho.campaigns.link_sender(campaign, NUMBER, "whatsapp", is_default=True, actor="test")
-        rows = "".join(f"CC;{doc};Cliente {n}\n" for n, doc in enumerate(documents()))
-        despacho.portfolios.import_file(campaign, ("tipo_documento;documento;nombres\n" + rows).encode(),
-                                        "cartera.csv", actor="test")
-        tokens = {}
-        for login in ("ana", "bruno", "carla"):
-            agent = despacho.staff.register(login, login.title(), "agent", password="clave-de-asesor-1",
-                                            capacity=25, campaign_ids=frozenset({str(campaign)}), actor="test")
-            despacho.staff.open_session(agent, "test")
-            despacho.staff.change_status(agent, "available", actor="test")
-            tokens[login] = despacho.staff.issue_token(agent, "prueba", actor="test")
-        return tokens
-    finally:
-        despacho.close()
 
 
 def post_until_one_answers(ports: list[int], public_url: str, token: str, params: dict[str, str]) -> None:
@@ -146,7 +124,7 @@ def test_nothing_is_lost_or_sent_twice_when_processes_are_killed(database_url: s
     fake = FakeTwilio(account, token, dispatcher=CallbackDispatcher(token, step_delay=0.2), failing_suffixes={})
     api_ports = [free_port(), free_port()]
     public_url = f"http://127.0.0.1:{api_ports[0]}"  # status callbacks come back to the first API
-    tokens = seed(database_url, redis_database, tmp_path / "seed")
+    tokens = seed(database_url, redis_database, tmp_path / "seed", CUSTOMERS)
     chaos = Chaos()
     with serve_fake_twilio(fake) as twilio:
         env = production_env(database_url, redis_database, tmp_path / "var", DESPACHO_PUBLIC_URL=public_url,
@@ -170,7 +148,7 @@ def test_nothing_is_lost_or_sent_twice_when_processes_are_killed(database_url: s
             wrecker.start()
             with ThreadPoolExecutor(max_workers=CUSTOMERS) as pool:
                 written = list(pool.map(lambda args: customer_writes(*args, api_ports, public_url, account, token),
-                                        enumerate(documents())))
+                                        enumerate(documents(CUSTOMERS))))
             wrecker.join()
 
             despacho = build(Settings(database_url=database_url, redis_url=redis_database, var_dir=tmp_path / "x"))
