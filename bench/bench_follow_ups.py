@@ -157,8 +157,9 @@ def measure_next_chat(despacho: Any, fake: FakeTwilio, port: int, public_url: st
     with httpx.Client(base_url=public_url, timeout=10) as client:
         me = UUID(client.get("/api/me", headers=bearer).json()["id"])
         for other in AGENTS[1:]:  # everyone else on a break: the waiting chat can only be hers
-            client.put("/api/me/status", headers={"Authorization": f"Bearer {tokens[other]}"},
-                       json={"status": "break"})
+            answer = client.put("/api/agents/me/status", headers={"Authorization": f"Bearer {tokens[other]}"},
+                                json={"status": "break"})
+            assert answer.status_code == 204, answer.text
         for r in range(ROUNDS):
             agent = despacho.staff.get(me)
             despacho.staff.edit(me, name=agent.name, role="agent", capacity=len(agent.open_chats),
@@ -169,8 +170,9 @@ def measure_next_chat(despacho: Any, fake: FakeTwilio, port: int, public_url: st
             queued_chat = chat_of(despacho, waiting)
             wait_for_event(despacho, queued_chat, Chat.Queued)
             victim = sorted(despacho.staff.get(me).open_chats)[0]
-            assert not [e for e in events_of(despacho, queued_chat) if isinstance(e, Chat.AgentAssigned)], \
-                "the waiting chat must wait for the close"
+            early = [e for e in events_of(despacho, queued_chat) if isinstance(e, Chat.AgentAssigned)]
+            assert not early, ("the waiting chat must wait for the close", early[0].agent_id, str(me),
+                               early[0].decision, len(despacho.staff.get(me).open_chats))
             response = client.post(f"/api/chats/{victim}/close", headers=bearer,
                                    json={"disposition": "acuerdo_de_pago"})
             assert response.status_code == 204, response.text

@@ -33,6 +33,9 @@ class Projector:
     # A follower that hands work out to the workers; a one-off command catching up the read tables skips it,
     # so the work goes to the processes that run workers rather than to a broker that exits with the command.
     hands_out_work: ClassVar[bool] = False
+    # A follower whose reactions people wait for (follow-ups, routing) runs in a lane of its own, never behind
+    # the read models' batches.
+    follows_closely: ClassVar[bool] = False
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix

@@ -60,6 +60,7 @@ class FollowUpsFollower(Projector):
     name = "follow_ups"
     replays_history = False  # started on a log with history, it begins at the head
     hands_out_work = True
+    follows_closely = True
 
     def __init__(self, suffix: str = "", *, policy: FollowUpPolicy | None = None,
                  deliver: Deliver | None = None) -> None:

@@ -48,6 +48,7 @@ IDLE_DISPATCH_SECONDS = 30
 
 class RoutingFollower(Projector):
     name = "routing"
+    follows_closely = True
 
     def __init__(self, suffix: str = "", *, on_change: Callable[[], object] | None = None) -> None:
         super().__init__(suffix)

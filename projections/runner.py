@@ -51,7 +51,7 @@ class ProjectionRunner:
         self.projectors = list(projectors)
         self.batch_size = batch_size
         self.publish = publish or (lambda topics: None)
-        self.wake = threading.Event()
+        self.wake = Wake()
 
     def create_tables(self) -> None:
         """Create missing tables. A projector whose live tables no longer match its definition (an upgrade
@@ -127,25 +127,14 @@ class ProjectionRunner:
         return applied
 
     def run_forever(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> None:
-        while not stop_event.is_set():
-            try:
-                # Every projector gets its batch each turn: one with constant work must not starve the rest.
-                worked = sum(self.run_batch(p) for p in self.projectors) > 0
-            except Exception:
-                log.exception("projection batch failed; retrying")
-                worked = False
-                stop_event.wait(poll_seconds)
-            if not worked:
-                self._when_idle()
-                self.wake.wait(poll_seconds)
-                self.wake.clear()
-
-    def _when_idle(self) -> None:
-        for projector in self.projectors:
-            try:
-                projector.when_idle()
-            except Exception:
-                log.exception("idle work of %s failed", projector.name)
+        """Run every lane until `stop_event`: the followers' lane in a thread of its own, so a follow-up or an
+        assignment never waits behind the read tables' batches; the read models' lane here."""
+        follow, read = self._lanes()
+        thread = threading.Thread(target=self._run_lane, args=(follow, stop_event, poll_seconds),
+                                  name="followers", daemon=True)
+        thread.start()
+        self._run_lane(read, stop_event, poll_seconds)
+        thread.join(timeout=poll_seconds * 5)
 
     def start_thread(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> threading.Thread:
         self.store.on_new_events(self.wake.set)
@@ -153,6 +142,53 @@ class ProjectionRunner:
                                   name="projector", daemon=True)
         thread.start()
         return thread
+
+    def _lanes(self) -> tuple[list[Projector], list[Projector]]:
+        follow = [p for p in self.projectors if p.follows_closely]
+        return follow, [p for p in self.projectors if not p.follows_closely]
+
+    def _run_lane(self, projectors: Sequence[Projector], stop_event: threading.Event, poll_seconds: float) -> None:
+        woken = self.wake.lane()
+        while not stop_event.is_set():
+            try:
+                # Every projector gets its batch each turn: one with constant work must not starve the rest.
+                worked = sum(self.run_batch(p) for p in projectors) > 0
+            except Exception:
+                log.exception("projection batch failed; retrying")
+                worked = False
+                stop_event.wait(poll_seconds)
+            if not worked:
+                _when_idle(projectors)
+                woken.wait(poll_seconds)
+                woken.clear()
+
+
+class Wake:
+    """Wakes every lane of the runner at once (new events were committed)."""
+
+    def __init__(self) -> None:
+        self._lanes: list[threading.Event] = []
+        self._lock = threading.Lock()
+
+    def lane(self) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            self._lanes.append(event)
+        return event
+
+    def set(self) -> None:
+        with self._lock:
+            lanes = list(self._lanes)
+        for event in lanes:
+            event.set()
+
+
+def _when_idle(projectors: Sequence[Projector]) -> None:
+    for projector in projectors:
+        try:
+            projector.when_idle()
+        except Exception:
+            log.exception("idle work of %s failed", projector.name)
 
 
 def _create_missing_indexes(engine: Engine, projector: Projector) -> None:

@@ -11,6 +11,8 @@ from dramatiq.brokers.stub import StubBroker
 # Dramatiq's defaults (60 s, one in a thousand) left a customer's reply waiting minutes after a crash.
 HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE_PER_MILLION = 100_000
+# An idle worker asks Redis for work at least this often: the longest a follow-up waits for a free worker.
+WORKER_IDLE_POLL_MS = 50
 
 
 def make_broker(redis_url: str | None) -> dramatiq.Broker:
@@ -23,6 +25,6 @@ def make_broker(redis_url: str | None) -> dramatiq.Broker:
 
 
 def start_worker(broker: dramatiq.Broker, threads: int = 4) -> dramatiq.Worker:
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=200)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=WORKER_IDLE_POLL_MS)
     worker.start()
     return worker
