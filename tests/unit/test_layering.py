@@ -1,6 +1,6 @@
 """The design card's layering, checked on the source: domain/ is pure Python (plus the eventsourcing
-aggregate base), application/ never reaches for frameworks or adapters (file readers come in through ports), and
-nothing below the API imports it."""
+aggregate base), application/ never reaches for frameworks or adapters (file readers come in through ports),
+nothing below the API imports it, and the workers never reach back to the composition root that wires them."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ FORBIDDEN = {
     "projections": {"fastapi", "starlette", "twilio", "dramatiq", "api", "workers", "despacho"},
     "adapters": {"api", "workers", "despacho"},
     "api": {"workers"},
+    "workers": {"fastapi", "starlette", "api", "despacho"},
 }
 
 
