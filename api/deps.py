@@ -4,6 +4,10 @@ A router takes exactly the services it uses. Only this module and api/app.py kno
 root's `Despacho`; tests may replace any one service with `app.dependency_overrides[get_…]`.
 The getters only read an attribute, so they are `async def`: FastAPI runs a plain `def`
 dependency in the thread pool, one hop per dependency per request for nothing.
+
+Nothing that blocks runs on the event loop: a route that needs the posted form takes `PostedForm`
+(read here, on the loop) and is itself a plain `def`, which FastAPI runs in the thread pool with
+its service and database calls.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+from starlette.datastructures import FormData
 
 from adapters.clock import Clock
 from adapters.file_storage import FileStorage
@@ -117,6 +122,11 @@ async def get_portfolios(request: Request) -> PortfolioService:
     return _despacho(request).portfolios
 
 
+async def get_posted_form(request: Request) -> FormData:
+    """The posted form (and its files), read without blocking; Starlette keeps it for the CSRF check too."""
+    return await request.form()
+
+
 def get_unidentified_campaign_id(request: Request) -> str | None:
     """The unidentified queue's campaign id; a plain `def` (so in the thread pool): it reads the event store."""
     return _despacho(request).unidentified.campaign_id_if_exists()
@@ -141,4 +151,5 @@ ClosingDep = Annotated[ClosingService, Depends(get_closing)]
 DeskDep = Annotated[DeskService, Depends(get_desk)]
 TimersDep = Annotated[TimerService, Depends(get_timers)]
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
+PostedForm = Annotated[FormData, Depends(get_posted_form)]
 UnidentifiedCampaignDep = Annotated[str | None, Depends(get_unidentified_campaign_id)]

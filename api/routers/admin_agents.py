@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
-from api.deps import PagesDep, ReadDb, StaffDep, UnidentifiedCampaignDep
+from api.deps import PagesDep, PostedForm, ReadDb, StaffDep, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
 from api.navigation import ROLE_LABELS
 from api.routers.staff import check_scope
@@ -94,9 +94,8 @@ def new_agent_page(request: Request, read_db: ReadDb, pages: PagesDep) -> Respon
 
 
 @router.post("")
-async def create_agent(request: Request, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
+def create_agent(request: Request, form: PostedForm, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
     identity = current_identity(request)
-    form = await request.form()
     values = _posted(form)
     check_scope(identity, {values["role"]}, set(), set(values["campaigns"]))
     try:
@@ -116,10 +115,10 @@ def edit_agent_page(agent_id: UUID, request: Request, read_db: ReadDb, pages: Pa
 
 
 @router.post("/{agent_id}")
-async def edit_agent(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
+def edit_agent(agent_id: UUID, request: Request, form: PostedForm, staff: StaffDep, read_db: ReadDb,
+               pages: PagesDep) -> Response:
     identity = current_identity(request)
     agent = _agent_or_404(read_db, agent_id, identity)
-    form = await request.form()
     values = {**_posted(form), "login": agent["login"]}
     if identity.role == "supervisor":  # campaigns the supervisor cannot see stay as they are
         values["campaigns"] = sorted(set(values["campaigns"]) & identity.campaigns

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
-from api.deps import CampaignsDep, PagesDep, ReadDb, UnidentifiedCampaignDep
+from api.deps import CampaignsDep, PagesDep, PostedForm, ReadDb, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
 from api.security import allow, current_identity
 from api.templating import Pages
@@ -125,8 +125,7 @@ def new_campaign_page(request: Request, campaigns: CampaignsDep, pages: PagesDep
 
 
 @router.post("")
-async def create_campaign(request: Request, campaigns: CampaignsDep, pages: PagesDep) -> Response:
-    form = await request.form()
+def create_campaign(request: Request, form: PostedForm, campaigns: CampaignsDep, pages: PagesDep) -> Response:
     sender = str(form.get("sender_address", "")).strip()
     senders = [(sender, str(form.get("sender_channel", "whatsapp")), True)] if sender else []
     try:
@@ -148,10 +147,9 @@ def edit_campaign_page(campaign_id: UUID, request: Request, campaigns: Campaigns
 
 
 @router.post("/{campaign_id}")
-async def edit_campaign(campaign_id: UUID, request: Request, campaigns: CampaignsDep, read_db: ReadDb,
-                        pages: PagesDep) -> Response:
+def edit_campaign(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep, read_db: ReadDb,
+                  pages: PagesDep) -> Response:
     campaign = _campaign_or_404(read_db, campaign_id)
-    form = await request.form()
     try:
         campaigns.edit(campaign_id, str(form.get("name", "")), str(form.get("display_name", "")),
                        settings_from_form(form), actor=f"user:{current_identity(request).id}")
@@ -171,8 +169,8 @@ def archive_campaign(campaign_id: UUID, request: Request, campaigns: CampaignsDe
 
 
 @router.post("/{campaign_id}/senders")
-async def link_sender(campaign_id: UUID, request: Request, campaigns: CampaignsDep, pages: PagesDep) -> Response:
-    form = await request.form()
+def link_sender(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep,
+                pages: PagesDep) -> Response:
     url = f"/admin/campaigns/{campaign_id}#senders"
     try:
         campaigns.link_sender(campaign_id, str(form.get("address", "")), str(form.get("channel", "")),
@@ -183,8 +181,8 @@ async def link_sender(campaign_id: UUID, request: Request, campaigns: CampaignsD
 
 
 @router.post("/{campaign_id}/senders/remove")
-async def unlink_sender(campaign_id: UUID, request: Request, campaigns: CampaignsDep, pages: PagesDep) -> Response:
-    form = await request.form()
+def unlink_sender(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep,
+                  pages: PagesDep) -> Response:
     url = f"/admin/campaigns/{campaign_id}#senders"
     try:
         campaigns.unlink_sender(campaign_id, str(form.get("address", "")), actor=f"user:{current_identity(request).id}")

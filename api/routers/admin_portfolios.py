@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import UploadFile
 
-from api.deps import CampaignsDep, PagesDep, PortfoliosDep, ReadDb, SettingsDep
+from api.deps import CampaignsDep, PagesDep, PortfoliosDep, PostedForm, ReadDb, SettingsDep
 from api.routers.portfolios import (
     SHOWN_PROBLEMS,
     checked_upload,
@@ -45,10 +45,9 @@ def portfolios_page(request: Request, pages: PagesDep, read_db: ReadDb, settings
 
 
 @router.post("/preview")
-async def preview(request: Request, campaigns: CampaignsDep, portfolios: PortfoliosDep, read_db: ReadDb,
-                  settings: SettingsDep, pages: PagesDep) -> Response:
+def preview(request: Request, form: PostedForm, campaigns: CampaignsDep, portfolios: PortfoliosDep, read_db: ReadDb,
+            settings: SettingsDep, pages: PagesDep) -> Response:
     """Check the file without importing anything; show counts, first problems and the confirm step."""
-    form = await request.form()
     values = {key: str(form.get(key) or "") for key in ("campaign_id", "mode", "upload_id", "file_name", "sheet")}
     values["mode"] = values["mode"] if values["mode"] in ("upsert", "replace") else "upsert"
     upload = form.get("file")
@@ -58,7 +57,7 @@ async def preview(request: Request, campaigns: CampaignsDep, portfolios: Portfol
         campaign = campaigns.get(UUID(values["campaign_id"]))
         content = None
         if isinstance(upload, UploadFile) and upload.filename:
-            content = await read_upload(request, portfolios, upload)
+            content = read_upload(request, portfolios, upload)
             values["file_name"], values["upload_id"], values["sheet"] = upload.filename, "", ""
         upload_id, checked = checked_upload(portfolios, content, values["upload_id"], values["file_name"],
                                             values["sheet"] or None)
@@ -84,9 +83,8 @@ def download_errors(upload_id: str, portfolios: PortfoliosDep, file_name: str = 
 
 
 @router.post("/import")
-async def confirm_import(request: Request, portfolios: PortfoliosDep, read_db: ReadDb, settings: SettingsDep,
-                         pages: PagesDep) -> Response:
-    form = await request.form()
+def confirm_import(request: Request, form: PostedForm, portfolios: PortfoliosDep, read_db: ReadDb,
+                   settings: SettingsDep, pages: PagesDep) -> Response:
     values = {key: str(form.get(key) or "") for key in ("campaign_id", "mode", "upload_id", "file_name", "sheet")}
     try:
         job_id = queue_import(portfolios, UUID(values["campaign_id"]), values["upload_id"], values["file_name"],

@@ -76,7 +76,7 @@ async def set_language(request: Request, staff: StaffDep, lang: Annotated[str, F
     language = "en" if lang == "en" else "es"
     identity: Identity | None = getattr(request.state, "user", None)
     if identity is not None:
-        staff.choose_language(UUID(identity.id), language, actor=f"user:{identity.id}")
+        await run_in_threadpool(staff.choose_language, UUID(identity.id), language, actor=f"user:{identity.id}")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, language, samesite="lax", max_age=365 * 86400,
                         secure=request.app.state.secure_cookies)

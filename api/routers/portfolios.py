@@ -30,13 +30,14 @@ class ImportQueued(BaseModel):
     status_url: str
 
 
-async def read_upload(request: Request, portfolios: PortfolioService, upload: StarletteUpload) -> bytes:
-    """The uploaded bytes, refusing (413) a file over the limit before reading it all."""
+def read_upload(request: Request, portfolios: PortfolioService, upload: StarletteUpload) -> bytes:
+    """The uploaded bytes, refusing (413) a file over the limit before reading it all. Blocking (a large upload
+    is spooled to disk): for routes that run in the thread pool."""
     limit = portfolios.max_bytes
     try:
         ensure_within_size_limit(int(request.headers.get("content-length") or 0) - 64 * 1024, limit)
         ensure_within_size_limit(upload.size or 0, limit)
-        content = await upload.read(limit + 1)
+        content = upload.file.read(limit + 1)
         ensure_within_size_limit(len(content), limit)
     except PortfolioFileError as error:
         raise HTTPException(status_code=413, detail=str(error)) from error
@@ -62,7 +63,7 @@ def error_report(preview: PortfolioPreview) -> Response:
 
 
 @router.post("/api/campaigns/{campaign_id}/portfolios/preview")
-async def preview_portfolio(campaign_id: UUID, request: Request, campaigns: CampaignsDep, portfolios: PortfoliosDep,
+def preview_portfolio(campaign_id: UUID, request: Request, campaigns: CampaignsDep, portfolios: PortfoliosDep,
                             identity: Annotated[Identity, Depends(ADMINS)],
                             file: Annotated[UploadFile | None, File(description="CSV or XLSX")] = None,
                             upload_id: Annotated[str | None, Form()] = None,
@@ -71,7 +72,7 @@ async def preview_portfolio(campaign_id: UUID, request: Request, campaigns: Camp
     """Dry run: counts of valid, invalid and duplicate rows, the first errors, what a replace would deactivate,
     and an upload id to import."""
     campaigns.get(campaign_id)
-    content = await read_upload(request, portfolios, file) if file is not None else None
+    content = read_upload(request, portfolios, file) if file is not None else None
     name = (file.filename if file is not None else file_name) or "cartera.csv"
     upload_id, preview = checked_upload(portfolios, content, upload_id, name, sheet)
     query = urlencode({"file_name": name, **({"sheet": preview.sheet} if preview.sheet else {})})
@@ -93,7 +94,7 @@ def portfolio_error_report(campaign_id: UUID, upload_id: str, campaigns: Campaig
 
 
 @router.post("/api/campaigns/{campaign_id}/portfolios/import", status_code=202, response_model=ImportQueued)
-async def import_portfolio(campaign_id: UUID, request: Request, campaigns: CampaignsDep, portfolios: PortfoliosDep,
+def import_portfolio(campaign_id: UUID, request: Request, campaigns: CampaignsDep, portfolios: PortfoliosDep,
                            identity: Annotated[Identity, Depends(ADMINS)],
                            file: Annotated[UploadFile | None, File(description="CSV or XLSX")] = None,
                            upload_id: Annotated[str | None, Form(description="From a preview")] = None,
@@ -105,7 +106,7 @@ async def import_portfolio(campaign_id: UUID, request: Request, campaigns: Campa
                                "campaign's active customers"))] = False) -> ImportQueued:
     """Import the valid rows (all or nothing) in a worker; follow `status_url` for its progress."""
     campaigns.get(campaign_id)
-    content = await read_upload(request, portfolios, file) if file is not None else None
+    content = read_upload(request, portfolios, file) if file is not None else None
     name = (file.filename if file is not None else file_name) or "cartera.csv"
     upload_id, preview = checked_upload(portfolios, content, upload_id, name, sheet)
     job_id = queue_import(portfolios, campaign_id, upload_id, name, mode, preview.sheet, f"user:{identity.id}",

@@ -13,6 +13,7 @@ import httpx
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.chat_access import campaign_scope
 from api.deps import PagesDep, ReadDb, SettingsDep, TransportDep
@@ -82,7 +83,7 @@ async def write(request: Request, settings: SettingsDep, read_db: ReadDb,
                 to: Annotated[str, Form(pattern=SENDER_PATTERN)],
                 body: Annotated[str, Form(min_length=1, max_length=1600)]) -> Response:
     embedded_only(settings)
-    _own_number(read_db, identity, to)
+    await run_in_threadpool(_own_number, read_db, identity, to)
     customer = simulator.customer_address(phone, to)
     async with _client(request, settings) as client:
         await simulator.send(client, settings, customer, to, body)
@@ -97,7 +98,7 @@ async def crowd(request: Request, settings: SettingsDep, read_db: ReadDb, pages:
                 document: Annotated[str, Form(min_length=3, max_length=20)],
                 customers: Annotated[int, Form(ge=1, le=simulator.MAX_CUSTOMERS)] = 5) -> Response:
     embedded_only(settings)
-    _own_number(read_db, identity, to)
+    await run_in_threadpool(_own_number, read_db, identity, to)
     addresses = [simulator.customer_address(p, to) for p in simulator.random_phones(customers)]
     async with _client(request, settings) as client:
         await simulator.play(client, settings, addresses, to, simulator.identification_script(document))
