@@ -13,9 +13,10 @@ import asyncio
 import re
 import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -73,6 +74,7 @@ class World:
         return bearer(self.despacho, user_id)
 
 
+T = TypeVar("T")
 Send = Callable[[httpx.AsyncClient, World], Coroutine[Any, Any, httpx.Response]]
 
 
@@ -223,6 +225,12 @@ def real_dependency(despacho: Despacho, getter: Callable[..., Any]) -> Any:
             deps.get_read_db: despacho.read_engine}[getter]
 
 
+def run_on_a_loop_of_its_own(scenario: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` in a thread of its own: the browser tests leave Playwright's event loop running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, scenario).result()
+
+
 async def health_while_stalled(client: httpx.AsyncClient, stall: Stall) -> tuple[int, bool]:
     """Wait (off the loop) until the slow call is inside its stall, then ask for the health check; says whether
     the slow call was still waiting when the health answer came."""
@@ -251,7 +259,7 @@ def test_a_request_waiting_on_a_slow_call_leaves_the_health_check_answering(worl
                 return health, still_waiting, None
             return health, still_waiting, (await slow).status_code
 
-    health, still_waiting, answer = asyncio.run(scenario())
+    health, still_waiting, answer = run_on_a_loop_of_its_own(scenario())
 
     assert health == 200
     assert still_waiting, "the health check was answered only after the slow call finished: the loop was blocked"
@@ -283,7 +291,7 @@ def test_a_live_topic_checked_again_before_delivery_leaves_the_health_check_answ
             stream.cancel()
             return health, still_waiting, delivered
 
-    health, still_waiting, delivered = asyncio.run(scenario())
+    health, still_waiting, delivered = run_on_a_loop_of_its_own(scenario())
 
     assert health == 200
     assert still_waiting, "the health check was answered only after the topic check finished: the loop was blocked"
