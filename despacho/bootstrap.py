@@ -60,7 +60,7 @@ from projections.portfolios import PortfoliosProjector
 from projections.routing import RoutingFollower, SqlRoutingState
 from projections.runner import ProjectionRunner
 from projections.timer_directory import SqlTimerDirectory
-from workers.actors import Actors, declare_actors
+from workers.actors import Actors, ActorServices, declare_actors
 from workers.broker import make_broker
 from workers.follow_up_delivery import SettleFollowUps, hand_out
 from workers.portfolio_jobs import declare_portfolio_actors
@@ -104,8 +104,12 @@ class Despacho:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.actors = declare_actors(self.broker, self)
-        self.import_portfolio = declare_portfolio_actors(self.broker, self)
+        self.actors = declare_actors(self.broker, ActorServices(
+            clock=self.clock, read_engine=self.read_engine, follow_up_ledger=self.follow_up_ledger, staff=self.staff,
+            conversations=self.conversations, outbound=self.outbound, delivery=self.delivery, closing=self.closing,
+            timers=self.timers, router=self.router,
+            unidentified_campaign_id=self.unidentified.campaign_id_if_exists))
+        self.import_portfolio = declare_portfolio_actors(self.broker, self.portfolios)
 
     def close(self) -> None:
         self.broker.close()

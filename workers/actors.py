@@ -13,19 +13,25 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 import dramatiq
+from sqlalchemy import Engine
 
-from application.outbound import StatusReport
+from adapters.clock import Clock
+from application.closing import ClosingService
+from application.conversations import ConversationService
+from application.delivery_monitor import DeliveryMonitor
+from application.outbound import OutboundService, StatusReport
 from application.ports import SendFailedError
+from application.routing import AssignmentService
+from application.staff import StaffService
+from application.timers import TimerService
+from projections.follow_ups import FollowUpLedger
 from projections.queries import chats_idle_in_bot, confirmations_to_follow, open_sessions_opened_before
 from workers.follow_up_delivery import hand_out_again
 from workers.scheduler import PeriodicJob
-
-if TYPE_CHECKING:
-    from despacho.bootstrap import Despacho
 
 log = logging.getLogger(__name__)
 SHIFT_LIMIT = timedelta(hours=12)
@@ -37,6 +43,23 @@ REDELIVER_AFTER = timedelta(minutes=10)
 UNRECONCILED = timedelta(minutes=10)
 RECONCILE_HORIZON = timedelta(hours=24)  # older ones stay as they are, alerted, for a person to look at
 RECONCILE_BATCH = 100  # Twilio rate-limits fetches; the rest wait for the next run
+
+
+@dataclass(frozen=True)
+class ActorServices:
+    """What the actors use, and nothing more; the composition root fills it in."""
+
+    clock: Clock
+    read_engine: Engine
+    follow_up_ledger: FollowUpLedger
+    staff: StaffService
+    conversations: ConversationService
+    outbound: OutboundService
+    delivery: DeliveryMonitor
+    closing: ClosingService
+    timers: TimerService
+    router: AssignmentService
+    unidentified_campaign_id: Callable[[], str | None]
 
 
 @dataclass(frozen=True)
@@ -66,82 +89,82 @@ class Actors:
         ]
 
 
-def declare_actors(broker: dramatiq.Broker, despacho: Despacho) -> Actors:
+def declare_actors(broker: dramatiq.Broker, services: ActorServices) -> Actors:
     def expire_sessions() -> None:
         """Close sessions left open past a shift (browser closed without logging out)."""
-        cutoff = despacho.clock.now() - SHIFT_LIMIT
-        stale = open_sessions_opened_before(despacho.read_engine, cutoff)
+        cutoff = services.clock.now() - SHIFT_LIMIT
+        stale = open_sessions_opened_before(services.read_engine, cutoff)
         for session_id in stale:
-            despacho.staff.close_session(UUID(session_id), "expired", actor="system")
+            services.staff.close_session(UUID(session_id), "expired", actor="system")
 
     def process_chat(chat_id: str) -> None:
         """The bot's turn for every unread customer message of a chat (a follow-up of each message)."""
-        despacho.conversations.process(chat_id)
+        services.conversations.process(chat_id)
 
     def send_message(message_id: str) -> None:
         """Hand one outbound message to Twilio; retried with backoff on retryable failures."""
         try:
-            despacho.outbound.send(message_id)
+            services.outbound.send(message_id)
         except SendFailedError as failure:
             log.warning("send failed, will retry",
-                        extra={**despacho.outbound.log_facts(message_id), "error_code": failure.code})
+                        extra={**services.outbound.log_facts(message_id), "error_code": failure.code})
             raise
-        log.info("message sent", extra=despacho.outbound.log_facts(message_id))
+        log.info("message sent", extra=services.outbound.log_facts(message_id))
 
     def reconcile_deliveries() -> None:
         """Messages handed to Twilio without a final status for a while: ask Twilio for it (a callback
         can be lost on the way)."""
-        now = despacho.clock.now()
-        unfinished = despacho.delivery.directory.unfinished_before(now - UNRECONCILED, RECONCILE_BATCH,
+        now = services.clock.now()
+        unfinished = services.delivery.directory.unfinished_before(now - UNRECONCILED, RECONCILE_BATCH,
                                                                    since=now - RECONCILE_HORIZON)
         for message in unfinished:
-            if despacho.outbound.sid_of(message.message_id):
-                despacho.outbound.reconcile(message.message_id)
+            if services.outbound.sid_of(message.message_id):
+                services.outbound.reconcile(message.message_id)
 
     def redeliver_follow_ups() -> None:
         """Follow-ups the broker lost (Redis restarted empty) are handed out again; the jobs are idempotent."""
-        hand_out_again(broker, despacho.follow_up_ledger, despacho.clock.now(), after=REDELIVER_AFTER)
+        hand_out_again(broker, services.follow_up_ledger, services.clock.now(), after=REDELIVER_AFTER)
 
     def report_fake_delivery(message_id: str) -> None:
         """Embedded demo only: report `sent` then `delivered`, as Twilio's callbacks would."""
-        sid = despacho.outbound.sid_of(message_id)
+        sid = services.outbound.sid_of(message_id)
         for status in ("sent", "delivered"):
             if sid:
-                despacho.outbound.apply_status(StatusReport(message_id, sid, status))
+                services.outbound.apply_status(StatusReport(message_id, sid, status))
 
     def check_delivery() -> None:
         """Delivery alerts for messages without a final status and for senders or campaigns failing too often."""
-        run = despacho.delivery.run(despacho.clock.now())
+        run = services.delivery.run(services.clock.now())
         log.info("delivery checked", extra={"stuck": run.stuck, "failing": run.failing})
 
     def finish_close(chat_id: str) -> None:
         """Make sure a closed chat has its one confirmation and one transcript; safe to repeat."""
         try:
-            despacho.closing.finish(chat_id)
+            services.closing.finish(chat_id)
         except Exception:
             log.exception("close not finished; retrying with backoff", extra={"chat_id": chat_id})
-            despacho.closing.alert_incomplete(chat_id)
+            services.closing.alert_incomplete(chat_id)
             raise
 
     def follow_confirmations() -> None:
         """Put each closing confirmation's fate, as Twilio reported it, on its chat: a lost one is an open alert
         until it is resolved (R8)."""
-        for chat_id in confirmations_to_follow(despacho.read_engine):
-            despacho.closing.follow_confirmation(chat_id)
+        for chat_id in confirmations_to_follow(services.read_engine):
+            services.closing.follow_confirmation(chat_id)
 
     def run_timers() -> None:
         """Alerts at 30 minutes and the 24-hour close, at the clock's now (R6, R7), and an alert for every chat
         waiting in the unidentified queue while none of its agents is available."""
-        run = despacho.timers.run(despacho.clock.now())
-        despacho.router.alert_unserved(despacho.unidentified.campaign_id_if_exists())
+        run = services.timers.run(services.clock.now())
+        services.router.alert_unserved(services.unidentified_campaign_id())
         log.log(logging.INFO if run.examined else logging.DEBUG, "timers applied",
                 extra={"alerts": run.alerts, "closed": len(run.closed), "examined": run.examined})
 
     def record_bot_inactivity() -> None:
         """Customers who left the bot waiting (each flow says how long): recorded for the drop rate."""
-        now = despacho.clock.now()
-        idle = chats_idle_in_bot(despacho.read_engine, now - MIN_BOT_INACTIVITY)
-        recorded = sum(despacho.conversations.record_inactivity(chat_id, now) for chat_id in idle)
+        now = services.clock.now()
+        idle = chats_idle_in_bot(services.read_engine, now - MIN_BOT_INACTIVITY)
+        recorded = sum(services.conversations.record_inactivity(chat_id, now) for chat_id in idle)
         log.log(logging.INFO if recorded else logging.DEBUG, "bot inactivity",
                 extra={"examined": len(idle), "recorded": recorded})
 
