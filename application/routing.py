@@ -25,7 +25,6 @@ from domain.common import DomainError, NotAllowedError
 from domain.routing import RoutingDecision, RoutingSnapshot, check_reassignment_target, dispatch, nobody_can_serve
 
 ROUTER = "system:router"
-MANUAL_ASSIGNMENT_OFF = "La asignación manual desde la cola está desactivada (DESPACHO_ALLOW_MANUAL_ASSIGNMENT)"
 
 
 class RoutingState(Protocol):
@@ -127,7 +126,8 @@ class AssignmentService:
     def assign_manually(self, chat_id: str, agent_id: str, *, reason: str, actor: str) -> None:
         """The exceptional assignment from the queue: its own permission, a reason, marked as such (R4)."""
         if not self.manual_assignment_allowed():
-            raise NotAllowedError(MANUAL_ASSIGNMENT_OFF)
+            raise NotAllowedError("La asignación manual desde la cola está desactivada "
+                                  "(DESPACHO_ALLOW_MANUAL_ASSIGNMENT)")
 
         def command() -> None:
             chat, agent = self._chat(chat_id), self._agent(agent_id)

@@ -52,6 +52,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.publish = publish or (lambda topics: None)
         self.wake = Wake()
+        self._turns = Turns()
 
     def create_tables(self) -> None:
         """Create missing tables. A projector whose live tables no longer match its definition (an upgrade
@@ -70,6 +71,10 @@ class ProjectionRunner:
             for projector in self.projectors:
                 start = 0 if projector.replays_history else self.head()
                 ensure_position_row(connection, projector.position_key, start)
+
+    def in_a_turn(self) -> bool:
+        """Whether a lane is applying a batch or reacting to one (a follower's dispatch) right now."""
+        return self._turns.running > 0
 
     def head(self) -> int:
         return int(self.store.recorder.max_notification_id() or 0)
@@ -151,8 +156,9 @@ class ProjectionRunner:
         woken = self.wake.lane()
         while not stop_event.is_set():
             try:
-                # Every projector gets its batch each turn: one with constant work must not starve the rest.
-                worked = sum(self.run_batch(p) for p in projectors) > 0
+                with self._turns:
+                    # Every projector gets its batch each turn: one with constant work must not starve the rest.
+                    worked = sum(self.run_batch(p) for p in projectors) > 0
             except Exception:
                 log.exception("projection batch failed; retrying")
                 worked = False
@@ -161,6 +167,22 @@ class ProjectionRunner:
                 _when_idle(projectors)
                 woken.wait(poll_seconds)
                 woken.clear()
+
+
+class Turns:
+    """Counts the lanes in the middle of a turn, so waiting for the read side can wait for their reactions."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.running += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self.running -= 1
 
 
 class Wake:
@@ -216,7 +238,8 @@ def wait_until_projected(runner: ProjectionRunner, timeout: float = 10.0) -> Non
     try:
         while not deadline.is_set():
             head = runner.head()
-            if all(s.position >= head for s in runner.status()):
+            if not runner.in_a_turn() and all(s.position >= head for s in runner.status()) \
+                    and runner.head() == head:
                 return
             deadline.wait(0.02)
         raise TimeoutError("projections did not catch up in time")

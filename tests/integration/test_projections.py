@@ -428,5 +428,6 @@ def test_cli_status_reports_every_projector_caught_up_as_json(cli: Callable[...,
     statuses = json.loads(result.output)
     assert {s["name"] for s in statuses} == {"follow_ups", "routing", "campaigns", "agents", "portfolios", "chats",
                                              "messages"}
-    assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses)
+    # The demo is a one-off command: it leaves handing out follow-ups to the processes that run workers.
+    assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses if s["name"] != "follow_ups")
 
