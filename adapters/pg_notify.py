@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -15,7 +16,7 @@ from psycopg import sql
 log = logging.getLogger(__name__)
 
 
-def start_listener(conninfo: str, channel: str, wake: threading.Event, stop: threading.Event) -> threading.Thread:
+def start_listener(conninfo: str, channel: str, wake: Callable[[], object], stop: threading.Event) -> threading.Thread:
     def listen() -> None:
         while not stop.is_set():
             try:
@@ -23,7 +24,7 @@ def start_listener(conninfo: str, channel: str, wake: threading.Event, stop: thr
                     connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     while not stop.is_set():
                         for _ in connection.notifies(timeout=1.0, stop_after=1):
-                            wake.set()
+                            wake()
             except psycopg.Error:
                 log.warning("LISTEN connection lost; polling until it is back")
                 stop.wait(2.0)

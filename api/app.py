@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
-from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.flash import FLASH_COOKIE, read_flashes
+from api.authentication import Authentication
 from api.routers import (
     admin_agents,
     admin_campaigns,
@@ -38,17 +34,14 @@ from api.routers import (
     supervisor,
     webhooks,
 )
-from api.security import LANGUAGE_COOKIE, SESSION_COOKIE, BrowserSession, NotAuthenticatedError, SessionCodec
-from api.templating import DEFAULT_LANGUAGE, Pages, choose_language
-from application.staff import Identity
+from api.security import NotAuthenticatedError, SessionCodec
+from api.templating import DEFAULT_LANGUAGE, Pages
 from despacho.assets import static_fingerprint
 from despacho.bootstrap import Despacho
-from domain.common import DomainError, NotFoundError
+from domain.common import DomainError, NotAllowedError, NotFoundError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-ANONYMOUS_CSRF_COOKIE = "despacho_csrf"
-WEBHOOKS_PREFIX = "/webhooks/"
 
 
 def create_app(despacho: Despacho) -> FastAPI:
@@ -70,53 +63,9 @@ def create_app(despacho: Despacho) -> FastAPI:
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
                    message_audit.router):
         app.include_router(router)
-    app.middleware("http")(authenticate)
+    app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)
     return app
-
-
-async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Resolve the caller from a bearer token or the session cookie; forget a cookie whose session ended."""
-    if request.url.path.startswith(WEBHOOKS_PREFIX):  # Twilio: its signature is the only credential; no cookies
-        request.state.user, request.state.auth_kind = None, "twilio"
-        return await call_next(request)
-    despacho: Despacho = request.app.state.despacho
-    request.state.flashes = read_flashes(request)
-    request.state.user, request.state.auth_kind = None, ""
-    authorization = request.headers.get("authorization", "")
-    session = None
-    if authorization.lower().startswith("bearer "):
-        request.state.user = await run_in_threadpool(despacho.staff.verify_token, authorization[7:].strip())
-        request.state.auth_kind = "bearer" if request.state.user else ""
-    else:
-        session = request.app.state.sessions.loads(request.cookies.get(SESSION_COOKIE))
-        if session is not None:
-            request.state.user = await run_in_threadpool(_session_identity, despacho, session)
-            request.state.auth_kind = "cookie" if request.state.user else ""
-            request.state.csrf_token = session.csrf_token
-            request.state.session_id = session.session_id if request.state.user else ""
-    request.state.lang = choose_language(getattr(request.state.user, "language", None),
-                                         request.cookies.get(LANGUAGE_COOKIE))
-    if request.state.user is None and session is None:
-        request.state.auth_kind = "anonymous"
-        request.state.csrf_token = request.cookies.get(ANONYMOUS_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response = await call_next(request)
-    if request.state.auth_kind == "anonymous" and ANONYMOUS_CSRF_COOKIE not in request.cookies:
-        response.set_cookie(ANONYMOUS_CSRF_COOKIE, request.state.csrf_token, httponly=True, samesite="strict",
-                            secure=request.app.state.secure_cookies)
-    if request.state.flashes and FLASH_COOKIE in request.cookies and "set-cookie" not in response.headers:
-        response.delete_cookie(FLASH_COOKIE)
-    if session is not None and request.state.user is None:
-        response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
-
-
-def _session_identity(despacho: Despacho, session: BrowserSession) -> Identity | None:
-    try:
-        session_id = UUID(session.session_id)
-    except ValueError:
-        return None
-    return despacho.staff.session_identity(session_id, session.user_id)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -130,7 +79,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         detail = request.app.state.pages.explain(getattr(request.state, "lang", DEFAULT_LANGUAGE), exc)
-        return JSONResponse({"detail": detail}, status_code=404 if isinstance(exc, NotFoundError) else 422)
+        status = 404 if isinstance(exc, NotFoundError) else 403 if isinstance(exc, NotAllowedError) else 422
+        return JSONResponse({"detail": detail}, status_code=status)
 
     # Starlette's class, so the router's own 404 (no such page) gets the page too, not only our raises.
     @app.exception_handler(HTTPException)

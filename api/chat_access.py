@@ -8,47 +8,46 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException
+from sqlalchemy import Engine
 
 from application.staff import Identity
-from despacho.bootstrap import Despacho
 from projections import desk_queries
-from projections.runner import wait_for_position
+from projections.runner import ProjectionRunner, wait_for_position
 
 EVERYWHERE = ("admin", "auditor")
 
 
-def campaign_scope(despacho: Despacho, identity: Identity) -> set[str] | None:
+def campaign_scope(read_db: Engine, identity: Identity) -> set[str] | None:
     """The campaigns the caller may see; None means all of them."""
     if identity.role in EVERYWHERE:
         return None
-    return desk_queries.campaigns_of(despacho.read_engine, identity.id)
+    return desk_queries.campaigns_of(read_db, identity.id)
 
 
-def alert_scope(despacho: Despacho, identity: Identity) -> set[str] | None:
+def alert_scope(read_db: Engine, identity: Identity, unidentified_campaign_id: str | None) -> set[str] | None:
     """The campaigns whose alerts the caller sees: their own, and for supervisors also the unidentified
     queue's, which belongs to no campaign of theirs yet holds customers of any of them."""
-    scope = campaign_scope(despacho, identity)
-    unidentified = despacho.unidentified.campaign_id_if_exists()
-    if scope is None or identity.role != "supervisor" or unidentified is None:
+    scope = campaign_scope(read_db, identity)
+    if scope is None or identity.role != "supervisor" or unidentified_campaign_id is None:
         return scope
-    return scope | {unidentified}
+    return scope | {unidentified_campaign_id}
 
 
-def visible_chat(despacho: Despacho, identity: Identity, chat_id: str) -> dict[str, Any]:
+def visible_chat(read_db: Engine, identity: Identity, chat_id: str) -> dict[str, Any]:
     """The chat's row, or 404 when it does not exist and 403 when the caller may not see it."""
-    row = desk_queries.chat(despacho.read_engine, chat_id)
+    row = desk_queries.chat(read_db, chat_id)
     if row is None:
         raise HTTPException(status_code=404, detail="Chat desconocido")
     if identity.role == "agent":
         if row["agent_id"] != identity.id:
             raise HTTPException(status_code=403, detail="Este chat no está asignado a usted")
         return row
-    scope = campaign_scope(despacho, identity)
+    scope = campaign_scope(read_db, identity)
     if scope is not None and row["campaign_id"] not in scope:
         raise HTTPException(status_code=403, detail="Este chat es de una campaña que usted no supervisa")
     return row
 
 
-def see_own_writes(despacho: Despacho, *projectors: str) -> None:
+def see_own_writes(projections: ProjectionRunner, *projectors: str) -> None:
     """Before a form redirects, let the read tables catch up so the next page shows the change."""
-    wait_for_position(despacho.runner, despacho.runner.head(), projectors or ("chats", "agents"), timeout=2.0)
+    wait_for_position(projections, projections.head(), projectors or ("chats", "agents"), timeout=2.0)

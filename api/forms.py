@@ -11,16 +11,16 @@ from fastapi.responses import Response
 from api.chat_access import see_own_writes
 from api.flash import redirect_with_flash
 from api.templating import Pages
-from despacho.bootstrap import Despacho
 from domain.common import DomainError
+from projections.runner import ProjectionRunner
 
 
-def form_outcome(request: Request, despacho: Despacho, pages: Pages, command: Callable[[], object], *,
+def form_outcome(request: Request, projections: ProjectionRunner, pages: Pages, command: Callable[[], object], *,
                  back: str, success: str, then: str | None = None, projectors: tuple[str, ...] = ()) -> Response:
     """Run `command`; on a domain refusal return to `back` with the reason, otherwise to `then` (or `back`)."""
     try:
         command()
     except DomainError as exc:
         return redirect_with_flash(request, back, "error", pages.explain(request.state.lang, exc))
-    see_own_writes(despacho, *projectors)
+    see_own_writes(projections, *projectors)
     return redirect_with_flash(request, then or back, "success", pages.translate(request.state.lang, success))

@@ -53,22 +53,32 @@ class ClosingService:
             chat = self._get(Chat, UUID(chat_id))
             if reason == "agent" and chat.campaign_id:
                 self._get(Campaign, UUID(chat.campaign_id)).check_dispositions(disposition)
-            now = at or self.clock.now()
-            changed: list[object] = [chat]
-            if chat.agent_id:
-                agent = self._get(Agent, UUID(chat.agent_id))
-                agent.release_chat(chat_id, reason="closed", actor=actor, at=now)
-                changed.append(agent)
-            chat.close(reason, disposition=disposition, note=note, actor=actor, at=now)
-            try:
-                thread = self._get(CustomerThread, CustomerThread.create_id(chat.customer_address, chat.sender_address))
-            except DomainError:
-                thread = None  # a chat opened outside the inbound path (imports, tests) has no thread to free
-            if thread is not None:
-                thread.detach_chat(chat_id, actor=actor, at=now)
-                changed.append(thread)
-            self.store.save(*changed)  # type: ignore[arg-type]
+            changed = self.close_in(chat, reason, disposition=disposition, note=note, actor=actor,
+                                    at=at or self.clock.now())
+            self.store.save(chat, *changed)  # type: ignore[arg-type]
         retry_on_conflict(command)
+
+    def close_in(self, chat: Chat, reason: str, *, disposition: str = "", note: str = "", actor: str,
+                 at: datetime, thread: CustomerThread | None = None) -> list[object]:
+        """Close `chat` and release what it held: the agent's capacity (at once, before any confirmation or
+        PDF) and the customer's thread (pass it when the caller already holds it). Returns the other
+        aggregates the caller saves with the chat, so a use case can close as part of its own save (the
+        bot ending a conversation, an opt-out)."""
+        changed: list[object] = []
+        if chat.agent_id:
+            agent = self._get(Agent, UUID(chat.agent_id))
+            agent.release_chat(str(chat.id), reason="closed", actor=actor, at=at)
+            changed.append(agent)
+        chat.close(reason, disposition=disposition, note=note, actor=actor, at=at)
+        if thread is None:
+            try:
+                thread = self._get(CustomerThread, CustomerThread.create_id(chat.customer_address,
+                                                                            chat.sender_address))
+            except DomainError:
+                return changed  # a chat opened outside the inbound path (imports, tests) has no thread to free
+            changed.append(thread)
+        thread.detach_chat(str(chat.id), actor=actor, at=at)
+        return changed
 
     def finish(self, chat_id: str) -> list[str]:
         """Request the confirmation and store the PDF if still missing; returns message ids to send."""

@@ -1,14 +1,15 @@
 """What happens after a customer message is recorded: the bot's turn, identification and hand-off.
 
-Runs in a worker. It consumes the chat's unread customer messages in order, one save per
-message (the chat's bot step, identification, queueing and the bot's replies together), so a
-second worker on the same chat conflicts and finds nothing left to do.
+Runs in a worker, as the follow-up of a customer message. It consumes the chat's unread customer
+messages in order, one save per message (the chat's bot step, identification, queueing or the
+close, and the bot's replies together), so a second worker on the same chat conflicts and finds
+nothing left to do. What comes next (sending the replies, routing, the close's confirmation and
+PDF) follows from the saved events, never from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -36,22 +37,17 @@ class FlowCatalog(Protocol):
     def get(self, name: str, version: int) -> Flow: ...
 
 
-@dataclass
-class Progress:
-    """What one call did, so the worker can enqueue sends and closes after the save."""
-
-    chat_id: str
-    messages: list[str] = field(default_factory=list)
-    queued_in: str = ""
-    closed_by_bot: bool = False
+class ChatCloser(Protocol):
+    def close_in(self, chat: Chat, reason: str, *, actor: str, at: datetime) -> list[object]: ...
 
 
 class ConversationService:
     def __init__(self, store: EventStore, clock: Clock, flows: FlowCatalog, world_for: Callable[[Chat], BotWorld],
-                 outbound: OutboundService, unidentified_campaign: Callable[[], str],
+                 outbound: OutboundService, closer: ChatCloser, unidentified_campaign: Callable[[], str],
                  customer_name: Callable[[str, str, str], str] = lambda campaign_id, kind, number: "") -> None:
         """`customer_name(campaign_id, document_type, document_number)` is the portfolio's name for an
         identified customer."""
+        self.closer = closer
         self.store = store
         self.customer_name = customer_name
         self.clock = clock
@@ -60,11 +56,10 @@ class ConversationService:
         self.outbound = outbound
         self.unidentified_campaign = unidentified_campaign
 
-    def process(self, chat_id: str) -> Progress:
-        progress = Progress(chat_id)
-        while retry_on_conflict(lambda: self._next_message(chat_id, progress)):
+    def process(self, chat_id: str) -> None:
+        """The bot's turn for every unread customer message of the chat."""
+        while retry_on_conflict(lambda: self._next_message(chat_id)):
             pass
-        return progress
 
     def record_inactivity(self, chat_id: str, now: datetime) -> bool:
         """Record that the customer left the bot waiting longer than its flow allows; True if newly recorded."""
@@ -83,14 +78,15 @@ class ConversationService:
         recorded: bool = retry_on_conflict(command)
         return recorded
 
-    def _next_message(self, chat_id: str, progress: Progress) -> bool:
+    def _next_message(self, chat_id: str) -> bool:
+        """Answer the oldest unread message; True while the chat stays in the bot with more to read."""
         chat = self._chat(chat_id)
         if chat.status != "bot" or not chat.pending_bot_input:
             return False
         if self.outbound.is_opted_out(chat.customer_address, chat.sender_address):
             return self._withhold(chat)
         try:
-            return self._take_turn(chat, progress)
+            return self._take_turn(chat)
         except OptedOutError:  # opted out since the check (e.g. Twilio refused a reply with 21610)
             return self._withhold(self._chat(chat_id))
 
@@ -101,7 +97,7 @@ class ConversationService:
         self.store.save(chat)
         return True
 
-    def _take_turn(self, chat: Chat, progress: Progress) -> bool:
+    def _take_turn(self, chat: Chat) -> bool:
         pending, now = chat.pending_bot_input[0], self.clock.now()
         turn = self._turn(chat, pending["body"])
         chat.advance_bot(pending["message_sid"], turn.state.to_dict(), [s.to_dict() for s in turn.steps],
@@ -111,16 +107,14 @@ class ConversationService:
             chat.identify(found.campaign_id, found.document_type, found.document_number, actor=BOT, at=now,
                           customer_name=self.customer_name(found.campaign_id, found.document_type,
                                                            found.document_number))
-        outcome = turn.outcome
+        outcome, released = turn.outcome, []
         if isinstance(outcome, HandedOff):
-            campaign_id = outcome.campaign_id or self.unidentified_campaign()
-            chat.enqueue(campaign_id, outside_hours=outcome.outside_hours, actor=BOT, at=now)
-            progress.queued_in = campaign_id
+            chat.enqueue(outcome.campaign_id or self.unidentified_campaign(), outside_hours=outcome.outside_hours,
+                         actor=BOT, at=now)
         replies = self._replies(chat, turn)  # after queueing: the hand-off reply belongs to the campaign queued in
-        self.store.save(chat, *replies)
-        progress.messages.extend(str(m.id) for m in replies)
-        if isinstance(outcome, ClosedByBot):
-            progress.closed_by_bot = True
+        if isinstance(outcome, ClosedByBot):  # the flow ended the conversation: one close like any other (R8)
+            released = self.closer.close_in(chat, "bot", actor=BOT, at=now)
+        self.store.save(chat, *replies, *released)  # type: ignore[arg-type]
         return not isinstance(outcome, (HandedOff, ClosedByBot))
 
     def _turn(self, chat: Chat, text: str) -> TurnResult:

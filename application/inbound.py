@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS, consent_keyword,
 from domain.threads import CustomerThread
 
 DEFAULT_FLOW = "default"
+OPT_OUT_CLOSER = "system:opt_out"
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,15 @@ class FlowForSender(Protocol):
     def __call__(self, sender_address: str) -> str | None: ...
 
 
+class ChatCloser(Protocol):
+    def close_in(self, chat: Chat, reason: str, *, actor: str, at: datetime,
+                 thread: CustomerThread | None = None) -> list[object]: ...
+
+
 class InboundService:
-    def __init__(self, store: EventStore, clock: Clock, flow_for_sender: FlowForSender, *,
+    def __init__(self, store: EventStore, clock: Clock, flow_for_sender: FlowForSender, closer: ChatCloser, *,
                  opt_out_words: Sequence[str] = OPT_OUT_WORDS, opt_in_words: Sequence[str] = OPT_IN_WORDS) -> None:
+        self.closer = closer
         self.opt_out_words = tuple(opt_out_words)
         self.opt_in_words = tuple(opt_in_words)
         self.store = store
@@ -90,7 +98,10 @@ class InboundService:
                                   message.params.get("OptOutType", ""))
         keyword = answered or consent_keyword(message.body, self.opt_out_words, self.opt_in_words)
         consent = self._consent_change(message, keyword, actor, by_twilio=answered is not None) if keyword else None
-        self.store.save(inbound, thread, chat, *([consent] if consent else []))
+        # An opt-out closes its chat in the same save (R11); the close's follow-up sends the acknowledgement.
+        released = self.closer.close_in(chat, "opt_out", actor=OPT_OUT_CLOSER, at=now, thread=thread) \
+            if keyword == "opt_out" else []
+        self.store.save(inbound, thread, chat, *([consent] if consent else []), *released)  # type: ignore[arg-type]
         return Received(str(chat.id), duplicate=False, new_chat=new_chat, consent=keyword)
 
     def _consent_change(self, message: InboundText, keyword: str, actor: str, *, by_twilio: bool) -> Consent:

@@ -1,14 +1,14 @@
-"""Automatic assignment (R4, R5), reassignment and the exceptional manual assignment.
+"""Automatic assignment (R4, R5, R16), reassignment and the exceptional manual assignment.
 
-Candidates and their loads come from the read tables (fast, possibly a moment stale); the
-decision is then applied to the chat and the agent aggregates in one save, and the agent
-aggregate re-checks membership and capacity (R1, R2) on its current version. A stale view can
-only cost a retry or leave a chat waiting for the next dispatch — never break a rule.
+Candidates and their loads come from the routing follower's snapshot of the log, and each
+decision records the position it was made at. The decision is applied to the chat and the agent
+aggregates in one save, and the agent aggregate re-checks membership, capacity and availability
+(R1, R2) on its current version, so a decision the world overtook fails and is made again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -20,31 +20,17 @@ from application.ports import Clock
 from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
 from domain.business_hours import takes_chats_now
-from domain.campaigns import CampaignSettings
 from domain.chats import Chat, ChatError
-from domain.common import DomainError
-from domain.routing import (
-    AgentLoad,
-    RoutingDecision,
-    WaitingChat,
-    check_reassignment_target,
-    dispatch,
-    nobody_can_serve,
-)
+from domain.common import DomainError, NotAllowedError
+from domain.routing import RoutingDecision, RoutingSnapshot, check_reassignment_target, dispatch, nobody_can_serve
 
 ROUTER = "system:router"
 
 
-class RoutingDirectory(Protocol):
-    """What routing reads from the read tables."""
+class RoutingState(Protocol):
+    """The routing follower's view of the log: one consistent snapshot, with the position it is at."""
 
-    def waiting_chats(self, campaign_ids: set[str] | None) -> list[WaitingChat]: ...
-
-    def agent_loads(self, campaign_ids: set[str] | None) -> list[AgentLoad]: ...
-
-    def settings(self, campaign_ids: set[str]) -> dict[str, CampaignSettings]: ...
-
-    def round_robin_cursors(self, campaign_ids: set[str]) -> dict[str, str | None]: ...
+    def snapshot(self, campaign_ids: set[str] | None = None) -> RoutingSnapshot: ...
 
 
 @dataclass(frozen=True)
@@ -54,35 +40,45 @@ class Assigned:
 
 
 class AssignmentService:
-    def __init__(self, store: EventStore, clock: Clock, directory: RoutingDirectory) -> None:
+    def __init__(self, store: EventStore, clock: Clock, state: RoutingState, *,
+                 manual_assignment_allowed: Callable[[], bool] = lambda: False) -> None:
         self.store = store
         self.clock = clock
-        self.directory = directory
+        self.state = state
+        self.manual_assignment_allowed = manual_assignment_allowed
 
-    def dispatch(self, campaign_ids: set[str] | None = None,
-                 just_queued: Sequence[WaitingChat] = ()) -> list[Assigned]:
-        """Assign waiting chats of these campaigns (all when None), oldest first, while agents can take them."""
-        waiting = {w.chat_id: w for w in self.directory.waiting_chats(campaign_ids)}
-        waiting.update({w.chat_id: w for w in just_queued})
-        if not waiting:
+    def dispatch(self) -> list[Assigned]:
+        """Assign waiting chats, oldest first, while available members of their campaigns can take them.
+
+        Every decision of the pass is made on one snapshot and records its position; the pass
+        stops at the first decision the aggregates refuse (someone moved first), because the
+        decisions after it assumed it, and the next dispatch starts again from the new state."""
+        snapshot = self.state.snapshot()
+        if not snapshot.waiting:
             return []
-        campaigns, now = {w.campaign_id for w in waiting.values()}, self.clock.now()
-        settings = self.directory.settings(campaigns)
-        decisions = dispatch(list(waiting.values()), self.directory.agent_loads(campaigns),
-                             {c: s.routing_policy for c, s in settings.items()},
-                             self.directory.round_robin_cursors(campaigns), now,
-                             closed_campaigns={c for c, s in settings.items() if not takes_chats_now(s, now)})
-        return [assigned for d in decisions if d.chosen_agent_id and (assigned := self._apply(d))]
+        now = self.clock.now()
+        closed = {c for c, s in snapshot.settings.items() if not takes_chats_now(s, now)}
+        decisions = dispatch(snapshot.waiting, snapshot.agents,
+                             {c: s.routing_policy for c, s in snapshot.settings.items()}, snapshot.last_chosen, now,
+                             basis_position=snapshot.position,
+                             taking_chats=lambda c: c in snapshot.settings and c not in closed)
+        assigned: list[Assigned] = []
+        for decision in decisions:
+            done = self._apply(decision)
+            if done is None:
+                break
+            assigned.append(done)
+        return assigned
 
     def alert_unserved(self, campaign_id: str | None) -> int:
         """Chats waiting in a campaign none of whose members is available (the unidentified queue): one alert
         each for the supervisors; returns how many were raised."""
         if not campaign_id:
             return 0
-        waiting = self.directory.waiting_chats({campaign_id})
-        if not waiting or not nobody_can_serve(campaign_id, self.directory.agent_loads({campaign_id})):
+        snapshot = self.state.snapshot({campaign_id})
+        if not snapshot.waiting or not nobody_can_serve(campaign_id, snapshot.agents):
             return 0
-        return sum(self._raise_no_agent_alert(w.chat_id) for w in waiting)
+        return sum(self._raise_no_agent_alert(w.chat_id) for w in snapshot.waiting)
 
     def _raise_no_agent_alert(self, chat_id: str) -> bool:
         def command() -> bool:
@@ -104,7 +100,7 @@ class AssignmentService:
                         actor=ROUTER, at=now)
             self.store.save(chat, agent)
         except (DomainError, IntegrityError):
-            return None  # someone else moved first; the next dispatch sees the new state
+            return None
         return Assigned(decision.chat_id, agent_id)
 
     def reassign(self, chat_id: str, to_agent_id: str, *, reason: str, actor: str,
@@ -116,7 +112,7 @@ class AssignmentService:
             if chat.status != "assigned":
                 raise ChatError("Solo se reasignan chats ya asignados; la cola se asigna sola")
             previous, target = self._agent(chat.agent_id), self._agent(to_agent_id)
-            loads = {a.agent_id: a for a in self.directory.agent_loads({chat.campaign_id})}
+            loads = {a.agent_id: a for a in self.state.snapshot({chat.campaign_id}).agents}
             check_reassignment_target(loads.get(to_agent_id), chat.campaign_id, target.name,
                                       to_unavailable=to_unavailable)
             now = self.clock.now()
@@ -128,7 +124,11 @@ class AssignmentService:
         retry_on_conflict(command)
 
     def assign_manually(self, chat_id: str, agent_id: str, *, reason: str, actor: str) -> None:
-        """The exceptional assignment from the queue: its own permission, a reason, marked as such."""
+        """The exceptional assignment from the queue: its own permission, a reason, marked as such (R4)."""
+        if not self.manual_assignment_allowed():
+            raise NotAllowedError("La asignación manual desde la cola está desactivada "
+                                  "(DESPACHO_ALLOW_MANUAL_ASSIGNMENT)")
+
         def command() -> None:
             chat, agent = self._chat(chat_id), self._agent(agent_id)
             now = self.clock.now()

@@ -18,7 +18,6 @@ from adapters.twilio_signatures import sign, webhook_url
 from api.app import create_app
 from domain.agents import Agent
 from domain.chats import Chat
-from domain.routing import WaitingChat
 
 REQUESTS = 600
 CAMPAIGNS = 10
@@ -120,23 +119,27 @@ def queued_chat(n: int, campaign_id: str, now) -> Chat:
 
 
 def assignment_latency(despacho, name: str) -> None:
+    """A chat queued; the runner applies it and its routing follower dispatches: the time until it is assigned,
+    beside the same runner applying the queueing to the other read tables alone."""
     campaigns = seed_call_center(despacho)
+    routing = next(p for p in despacho.runner.projectors if p.name == "routing")
+    others = [p for p in despacho.runner.projectors if p is not routing]
     latencies, projection_only = [], []
     for n in range(SAMPLES):
         now = despacho.clock.now() + timedelta(seconds=n)
         chat = queued_chat(OPEN_CHATS + n, campaigns[n % CAMPAIGNS], now)
         despacho.store.save(chat)
         began = time.perf_counter()
-        despacho.runner.catch_up()
+        for projector in others:
+            despacho.runner.run_batch(projector)
         projected = time.perf_counter()
-        assigned = despacho.router.dispatch({chat.campaign_id},
-                                            just_queued=[WaitingChat(str(chat.id), chat.campaign_id, now)])
-        latencies.append(time.perf_counter() - began)
+        despacho.runner.run_batch(routing)  # applies the queueing, then dispatches
+        latencies.append(time.perf_counter() - projected)
         projection_only.append(projected - began)
-        assert assigned, "the benchmark chat was not assigned"
+        assert despacho.store.repository.get(chat.id).status == "assigned", "the benchmark chat was not assigned"
     print(f"[{name}] identified → assigned ({AGENTS} agents, {OPEN_CHATS:,} open chats): "
           f"p50 {median(latencies) * 1000:.1f} ms  p99 {percentile(latencies, 99) * 1000:.1f} ms  (target ≤ 100 ms; "
-          f"of which projecting the queueing p99 {percentile(projection_only, 99) * 1000:.1f} ms)")
+          f"projecting the queueing into the other read tables p99 {percentile(projection_only, 99) * 1000:.1f} ms)")
 
 
 def main() -> None:

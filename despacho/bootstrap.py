@@ -33,6 +33,7 @@ from application.closing import ClosingService
 from application.conversations import ConversationService
 from application.delivery_monitor import DeliveryMonitor, DeliveryThresholds
 from application.desk import DeskService
+from application.follow_ups import FollowUpPolicy
 from application.inbound import InboundService
 from application.logins import LoginService
 from application.outbound import OutboundService
@@ -51,23 +52,26 @@ from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_send
 from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
+from projections.follow_ups import FollowUpLedger, FollowUpsFollower
 from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
-from projections.routing_directory import SqlRoutingDirectory
+from projections.routing import RoutingFollower, SqlRoutingState
 from projections.runner import ProjectionRunner
 from projections.timer_directory import SqlTimerDirectory
-from workers.actors import Actors, declare_actors
+from workers.actors import Actors, ActorServices, declare_actors
 from workers.broker import make_broker
+from workers.follow_up_delivery import SettleFollowUps, hand_out
 from workers.portfolio_jobs import declare_portfolio_actors
 
 log = logging.getLogger(__name__)
 
 
-def all_projectors(suffix: str = "") -> list[Projector]:
-    return [CampaignsProjector(suffix), AgentsProjector(suffix), PortfoliosProjector(suffix),
-            ChatsProjector(suffix), MessagesProjector(suffix)]
+def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None) -> list[Projector]:
+    """Every read model the log rebuilds, the routing follower's view included (`routing`: the live one)."""
+    return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
+            PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix)]
 
 
 @dataclass
@@ -77,6 +81,7 @@ class Despacho:
     store: EventStore
     read_engine: Engine
     runner: ProjectionRunner
+    follow_up_ledger: FollowUpLedger
     live: LiveFeed
     campaigns: CampaignService
     staff: StaffService
@@ -99,8 +104,12 @@ class Despacho:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.actors = declare_actors(self.broker, self)
-        self.import_portfolio = declare_portfolio_actors(self.broker, self)
+        self.actors = declare_actors(self.broker, ActorServices(
+            clock=self.clock, read_engine=self.read_engine, follow_up_ledger=self.follow_up_ledger, staff=self.staff,
+            conversations=self.conversations, outbound=self.outbound, delivery=self.delivery, closing=self.closing,
+            timers=self.timers, router=self.router,
+            unidentified_campaign_id=self.unidentified.campaign_id_if_exists))
+        self.import_portfolio = declare_portfolio_actors(self.broker, self.portfolios)
 
     def close(self) -> None:
         self.broker.close()
@@ -117,9 +126,15 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         env={**eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
     read_engine = make_read_engine(settings.read_store_url, settings.db_pool)
     live: LiveFeed = RedisLiveFeed(settings.redis_url) if settings.redis_url else InMemoryLiveFeed()
-    runner = ProjectionRunner(store, read_engine, all_projectors(), batch_size=settings.projection_batch_size,
-                              publish=live.publish)
+    broker = make_broker(settings.redis_url)
+    follow_ups = FollowUpsFollower(policy=FollowUpPolicy(fake_delivery_seconds=_fake_delivery_seconds(settings)),
+                                   deliver=lambda handouts: hand_out(broker, handouts))
+    routing = RoutingFollower()
+    runner = ProjectionRunner(store, read_engine, [follow_ups, *all_projectors(routing=routing)],
+                              batch_size=settings.projection_batch_size, publish=live.publish)
     _racing_other_processes(runner.create_tables)
+    ledger = FollowUpLedger(read_engine, follow_ups)
+    broker.add_middleware(SettleFollowUps(ledger))
     passwords = passwords or Argon2Passwords()
     flows = FlowCatalog.from_directory(settings.flows_dir)
     campaigns = CampaignService(store, clock, flow_names=flows.names())
@@ -130,7 +145,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     transport = transport or make_transport(settings)
     outbound = OutboundService(store, clock, transport, settings.public_url,
                                lambda sender: campaign_of_sender(read_engine, sender))
-    router = AssignmentService(store, clock, SqlRoutingDirectory(read_engine))
+    router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing),
+                               manual_assignment_allowed=lambda: settings.allow_manual_assignment)
+    routing.on_change = router.dispatch
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
     files = make_file_storage(settings)
     closing = ClosingService(store, clock, outbound, make_transcript=TranscriptMaker(store, files))
@@ -139,12 +156,13 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         return SqlBotWorld(read_engine, chat.sender_address, unidentified.campaign_id_if_exists())
 
     return Despacho(
-        settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner, live=live,
+        settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner,
+        follow_up_ledger=ledger, live=live,
         campaigns=campaigns, staff=staff, logins=LoginService(store, clock, staff, login_limits), transport=transport,
-        inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender),
+        inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
                                opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
         outbound=outbound, router=router,
-        conversations=ConversationService(store, clock, flows, world_for, outbound, unidentified.campaign_id,
+        conversations=ConversationService(store, clock, flows, world_for, outbound, closing, unidentified.campaign_id,
                                           lambda campaign, kind, number: portfolio_name(read_engine, campaign, kind,
                                                                                         number)),
         closing=closing, desk=DeskService(store, clock, outbound), files=files,
@@ -155,8 +173,13 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
-        unidentified=unidentified, broker=make_broker(settings.redis_url),
+        unidentified=unidentified, broker=broker,
     )
+
+
+def _fake_delivery_seconds(settings: Settings) -> float:
+    """The embedded demo's stand-in for Twilio's status callbacks; never with the real transport."""
+    return settings.fake_delivery_seconds if settings.twilio_transport == "fake" else 0
 
 
 T = TypeVar("T")

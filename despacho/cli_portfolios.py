@@ -81,7 +81,7 @@ def import_(file: Path, campaign_code: str, mode: str, sheet: str | None, confir
     try:
         ensure_within_size_limit(file.stat().st_size, despacho.portfolios.max_bytes)
         campaign_id = despacho.campaigns.id_for_code(campaign_code)
-        despacho.runner.catch_up()  # the portfolio a replace is measured against
+        despacho.runner.catch_up(hand_out_work=False)  # the portfolio a replace is measured against
         result = despacho.portfolios.import_file(campaign_id, file.read_bytes(), file.name, mode=mode, sheet=sheet,
                                                  confirm_deactivation=confirm_deactivation, actor="system:cli")
     except DeactivationNotConfirmedError as error:

@@ -1,4 +1,5 @@
-"""`despacho timers run` and `despacho audit closes`: the timer rules on demand, and the close audit (R8)."""
+"""`despacho timers run` and `despacho audit closes|routing`: the timer rules on demand, the close audit (R8)
+and the routing audit (R5, R16)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,11 @@ def run_timers(instant: str | None) -> None:
     at = _instant(instant)
     despacho = build(clock=FixedClock(at) if at else None)
     try:
-        despacho.runner.catch_up()
+        despacho.runner.catch_up(hand_out_work=False)
         now = despacho.clock.now()
         run = despacho.timers.run(now)
         unsent = _finish(despacho, run.closed)
-        despacho.runner.catch_up()
+        despacho.runner.catch_up(hand_out_work=False)
     finally:
         despacho.close()
     click.echo(f"{now.isoformat()}: {run.examined} chat(s) examinado(s), {run.alerts} alerta(s), "
@@ -55,7 +56,7 @@ def audit_closes() -> None:
 
     despacho = build()
     try:
-        despacho.runner.catch_up()
+        despacho.runner.catch_up(hand_out_work=False)
         findings = close_findings(closes_to_audit(despacho.read_engine))
     finally:
         despacho.close()
@@ -66,6 +67,31 @@ def audit_closes() -> None:
     click.echo(f"{len(findings)} cierre(s) incompleto(s): {unconfirmed} sin confirmación aceptada por Twilio, "
                f"{len(findings) - unconfirmed} solo sin PDF")
     if findings:
+        sys.exit(1)
+
+
+@audit.command("routing")
+@click.option("--from", "since", default=None, help="Only decisions from this instant (ISO 8601 with offset).")
+@click.option("--to", "until", default=None, help="Only decisions up to this instant (ISO 8601 with offset).")
+@click.option("--campaign", "campaign_code", default=None, help="Only this campaign (its code).")
+def audit_routing_command(since: str | None, until: str | None, campaign_code: str | None) -> None:
+    """Replay the log and check every automatic assignment against the policy at its instant; exit 1 on any
+    difference or first-in-first-out overtake."""
+    from application.routing_audit import audit_routing
+    from despacho.bootstrap import build
+
+    despacho = build()
+    try:
+        campaign_id = str(despacho.campaigns.id_for_code(campaign_code)) if campaign_code else None
+        report = audit_routing(despacho.store, since=_instant(since), until=_instant(until), campaign_id=campaign_id)
+    finally:
+        despacho.close()
+    for finding in report.findings:
+        click.echo(f"posición {finding.position}, chat {finding.chat_id}: {finding.what}")
+    click.echo(f"{report.checked} decisión(es) verificada(s), {len(report.findings)} diferencia(s)"
+               + (f", {report.unverifiable} anterior(es) a que las decisiones registraran su posición"
+                  if report.unverifiable else ""))
+    if report.findings:
         sys.exit(1)
 
 

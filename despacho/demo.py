@@ -51,7 +51,7 @@ def load_demo(settings: Settings) -> list[str]:
         ids = _campaigns(despacho)
         _users(despacho, ids)
         _portfolios(despacho, ids)
-        despacho.runner.catch_up()
+        despacho.runner.catch_up(hand_out_work=False)
     finally:
         despacho.close()
     return ["Usuarios de demostración (contraseña para todos: " + DEMO_PASSWORD + "):",
@@ -95,7 +95,7 @@ def _portfolios(despacho: Despacho, campaign_ids: dict[str, str]) -> None:
     """Import each demo portfolio once (a campaign that already has customers is left alone)."""
     from projections.desk_queries import customer
 
-    despacho.runner.catch_up()
+    despacho.runner.catch_up(hand_out_work=False)
     for code, content in PORTFOLIOS.items():
         demo_customer = {"campaign_id": campaign_ids[code], "document_type": "CC", "document_number": "52123456"}
         if customer(despacho.read_engine, demo_customer) is None:

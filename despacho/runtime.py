@@ -51,7 +51,7 @@ def _listen_for_new_events(despacho: Despacho, stop: threading.Event) -> None:
     password = f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else ""
     conninfo = (f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} dbname={env['POSTGRES_DBNAME']} "
                 f"user={env['POSTGRES_USER']}{password}")
-    start_listener(conninfo, despacho.store.recorder.channel_name, despacho.runner.wake, stop)  # type: ignore[attr-defined]
+    start_listener(conninfo, despacho.store.recorder.channel_name, despacho.runner.wake.set, stop)  # type: ignore[attr-defined]
 
 
 def serve_embedded(host: str, port: int, settings: Settings | None = None) -> None:

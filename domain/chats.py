@@ -7,6 +7,7 @@ message and the PDF transcript are then recorded against the closed chat.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -269,15 +270,31 @@ class Chat(Aggregate):
                            at=require_aware(at))
 
     def acknowledge_alert(self, kind: str, streak_started_at: datetime, *, actor: str, at: datetime) -> None:
-        """A supervisor or the agent has seen the alert; it stays on record until the reply resolves it."""
+        """A supervisor or the agent has seen the alert; it stays on record until the reply resolves it.
+        Only an alert that was raised, and not seen yet, can be marked as seen."""
         if kind == CONFIRMATION_FAILED:
             raise ChatError("Esta alerta no se marca como vista: se resuelve reenviando la confirmación "
                             "o anotando cómo se resolvió")
+        if not self._was_raised(kind, streak_started_at):
+            raise ChatError("Ese chat no tiene esa alerta")
+        if _alert_key(kind, streak_started_at) in self.acknowledged_alerts:
+            raise ChatError("La alerta ya fue atendida")
         self._alert_acknowledged(kind=kind, streak_started_at=streak_started_at, actor=actor, at=require_aware(at))
+
+    def _was_raised(self, kind: str, streak_started_at: datetime) -> bool:
+        if kind == "queue_wait":
+            return self.queue_alerted
+        if kind == "no_agent":
+            return self.no_agent_alerted
+        return streak_started_at in self.alerted_streaks
 
     @event("AlertAcknowledged")
     def _alert_acknowledged(self, kind: str, streak_started_at: datetime, actor: str, at: datetime) -> None:
-        pass
+        self.acknowledged_alerts = {*self.acknowledged_alerts, _alert_key(kind, streak_started_at)}
+
+    acknowledged_alerts: AbstractSet[str] = frozenset()
+    """Alerts seen, as `kind@streak`. A class default (replaced, never mutated), so chats snapshotted before
+    acknowledgements were kept restore with none."""
 
     @event("AlertRaised")
     def _alert_raised(self, kind: str, streak_started_at: datetime, actor: str, at: datetime) -> None:
@@ -388,3 +405,7 @@ class Chat(Aggregate):
         if expected == "waiting_queue":
             raise ChatError("El chat ya no está esperando asignación")
         raise ChatError("El chat no está asignado a un asesor")
+
+
+def _alert_key(kind: str, streak_started_at: datetime) -> str:
+    return f"{kind}@{streak_started_at.isoformat()}"

@@ -28,6 +28,10 @@ class NotFoundError(DomainError):
     """The command names something that does not exist (an unknown campaign, agent, upload)."""
 
 
+class NotAllowedError(DomainError):
+    """The command is switched off for this installation or this caller (e.g. manual assignment)."""
+
+
 def natural_id(kind: str, key: str) -> UUID:
     """Deterministic id for an aggregate identified by a natural key (a login, a code, a SID)."""
     return uuid5(DESPACHO_NAMESPACE, f"{kind}:{key}")

@@ -1,13 +1,14 @@
-"""Choosing the agent for a waiting chat (R1–R5), as pure functions over a snapshot.
+"""Choosing the agent for a waiting chat (R1–R5, R16), as pure functions over a snapshot.
 
-The snapshot (waiting chats, agents' loads) comes from the read side and may be a moment old;
-the chosen agent's aggregate re-checks membership, capacity and availability when the decision
-is applied, so a stale snapshot can only cost a retry, never break a rule.
+The snapshot (waiting chats, agents' loads) is the routing follower's view of the log at one
+position, which every decision records; the chosen agent's aggregate still re-checks
+membership, capacity and availability when the decision is applied, so a decision saved after
+the world moved on can only fail and be made again, never break a rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ class WaitingChat:
     chat_id: str
     campaign_id: str
     queued_at: datetime
+    queued_position: int = 0  # the Queued event's place in the log: the queue's order (R16), never a tie
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class AgentLoad:
     last_assigned_at: datetime | None
     campaigns: frozenset[str]
     available: bool
+    status: str = ""
+    last_assigned_position: int | None = None  # the last ChatTaken's place in the log: exact tie-breaks
 
     @property
     def load(self) -> float:
@@ -43,8 +47,19 @@ class AgentLoad:
     def can_take(self, campaign_id: str) -> bool:
         return self.available and campaign_id in self.campaigns and self.open_chats < self.capacity
 
-    def took_one(self, at: datetime) -> AgentLoad:
-        return replace(self, open_chats=self.open_chats + 1, last_assigned_at=at)
+    def took_one(self, at: datetime, position: int) -> AgentLoad:
+        return replace(self, open_chats=self.open_chats + 1, last_assigned_at=at, last_assigned_position=position)
+
+
+@dataclass(frozen=True)
+class RoutingSnapshot:
+    """What routing knew at one place in the log: `position`, the last event it had applied."""
+
+    position: int
+    waiting: tuple[WaitingChat, ...]
+    agents: tuple[AgentLoad, ...]
+    settings: Mapping[str, Any]
+    last_chosen: Mapping[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -56,15 +71,22 @@ class RoutingDecision:
     policy: str
     candidates: tuple[AgentLoad, ...]
     chosen_agent_id: str | None
+    basis_position: int = 0  # the log position whose state this decision was made on
+    pass_index: int = 0  # its place among the decisions made on that same state, in order
+    last_chosen: str | None = None  # round robin: who the campaign's previous automatic choice was
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "policy": self.policy,
             "campaign_id": self.campaign_id,
             "chosen_agent_id": self.chosen_agent_id,
+            "basis_position": self.basis_position,
+            "pass_index": self.pass_index,
+            "last_chosen": self.last_chosen,
             "candidates": [
                 {"agent_id": c.agent_id, "open_chats": c.open_chats, "capacity": c.capacity,
-                 "last_assigned_at": c.last_assigned_at.isoformat() if c.last_assigned_at else None}
+                 "last_assigned_at": c.last_assigned_at.isoformat() if c.last_assigned_at else None,
+                 "last_assigned_position": c.last_assigned_position}
                 for c in self.candidates
             ],
         }
@@ -83,35 +105,41 @@ def choose(chat: WaitingChat, agents: Iterable[AgentLoad], policy: str,
     """The decision for one chat: only available members of its campaign under capacity compete."""
     candidates = tuple(sorted((a for a in agents if a.can_take(chat.campaign_id)), key=lambda a: a.agent_id))
     if not candidates:
-        return RoutingDecision(chat.chat_id, chat.campaign_id, policy, (), None)
+        return RoutingDecision(chat.chat_id, chat.campaign_id, policy, (), None, last_chosen=last_chosen)
     if policy == ROUND_ROBIN:
         after = [a for a in candidates if last_chosen is not None and a.agent_id > last_chosen]
         chosen = (after or list(candidates))[0]
     else:
         chosen = min(candidates, key=_least_load_key)
-    return RoutingDecision(chat.chat_id, chat.campaign_id, policy, candidates, chosen.agent_id)
+    return RoutingDecision(chat.chat_id, chat.campaign_id, policy, candidates, chosen.agent_id,
+                           last_chosen=last_chosen)
 
 
 def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], policies: Mapping[str, str],
-             last_chosen: Mapping[str, str | None], now: datetime,
-             closed_campaigns: Collection[str] = ()) -> list[RoutingDecision]:
+             last_chosen: Mapping[str, str | None], now: datetime, *, basis_position: int = 0,
+             taking_chats: Callable[[str], bool] = lambda campaign_id: True) -> list[RoutingDecision]:
     """Decide for every waiting chat, oldest first across campaigns, as loads change with each choice.
 
     An agent in several campaigns therefore takes the oldest waiting chat among them; within a
-    campaign the queue is FIFO because a chat that finds no agent means no later one can. Chats of
-    `closed_campaigns` (outside business hours, see `business_hours.takes_chats_now`) wait.
+    campaign the queue is FIFO (R16) because a chat that finds no agent means no later one can.
+    Chats of a campaign not `taking_chats` (outside its hours) wait. Decision k of the pass is made
+    on the state at `basis_position` plus the k decisions before it.
     """
     loads = {a.agent_id: a for a in agents}
     cursors = dict(last_chosen)
-    decisions = []
-    attended = (w for w in waiting if w.campaign_id not in closed_campaigns)
-    for chat in sorted(attended, key=lambda w: (w.queued_at, w.chat_id)):
+    decisions: list[RoutingDecision] = []
+    for chat in sorted(waiting, key=lambda w: (w.queued_position, w.queued_at, w.chat_id)):
+        if not taking_chats(chat.campaign_id):
+            continue
         decision = choose(chat, loads.values(), policies.get(chat.campaign_id, LEAST_LOAD),
                           cursors.get(chat.campaign_id))
-        if decision.chosen_agent_id is not None:
-            loads[decision.chosen_agent_id] = loads[decision.chosen_agent_id].took_one(now)
-            cursors[chat.campaign_id] = decision.chosen_agent_id
-            decisions.append(decision)
+        chosen = decision.chosen_agent_id
+        if chosen is not None:
+            # Inside the pass, the k-th choice's place in the log is unknown; it comes after the basis,
+            # in pass order, which is all a tie-break needs.
+            loads[chosen] = loads[chosen].took_one(now, basis_position + 1 + len(decisions))
+            cursors[chat.campaign_id] = chosen
+            decisions.append(replace(decision, basis_position=basis_position, pass_index=len(decisions)))
     return decisions
 
 
@@ -138,6 +166,9 @@ def nobody_can_serve(campaign_id: str, agents: Iterable[AgentLoad]) -> bool:
     return not any(a.available and campaign_id in a.campaigns for a in agents)
 
 
-def _least_load_key(agent: AgentLoad) -> tuple[float, float, str]:
-    waited_since = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
-    return agent.load, waited_since, agent.agent_id
+def _least_load_key(agent: AgentLoad) -> tuple[float, float, float, str]:
+    """Least loaded; then the one longest without a new chat: by the log's order, which never ties, and
+    by time where the order is not known."""
+    taken = float(agent.last_assigned_position) if agent.last_assigned_position is not None else float("-inf")
+    taken_at = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
+    return agent.load, taken, taken_at, agent.agent_id

@@ -27,6 +27,15 @@ def handles(*event_classes: type) -> Callable[[Handler], Handler]:
 
 class Projector:
     name: ClassVar[str]
+    # A follower whose rows are its own record of work handed out (not derived data) starts at the log's
+    # head when its tables are created, and is never rebuilt: replaying would hand the history out again.
+    replays_history: ClassVar[bool] = True
+    # A follower that hands work out to the workers; a one-off command catching up the read tables skips it,
+    # so the work goes to the processes that run workers rather than to a broker that exits with the command.
+    hands_out_work: ClassVar[bool] = False
+    # A follower whose reactions people wait for (follow-ups, routing) runs in a lane of its own, never behind
+    # the read models' batches.
+    follows_closely: ClassVar[bool] = False
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
@@ -42,6 +51,22 @@ class Projector:
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
         raise TypeError(f"{type(self).__name__} must define its tables")
+
+    def handle(self, event_class: type, method_name: str) -> None:
+        """Register a handler at run time, for projectors whose event classes come from a policy."""
+        self._handlers[get_topic(event_class)] = method_name
+
+    def before_commit(self, connection: Connection) -> None:
+        """Called once per batch, after its last event and before its transaction commits."""
+
+    def discard_batch(self) -> None:
+        """The batch's transaction was rolled back: forget anything gathered for `before_commit`."""
+
+    def after_commit(self, caught_up: bool) -> None:
+        """Called after a batch committed; `caught_up` when it reached the end of the log."""
+
+    def when_idle(self) -> None:
+        """Called by a runner that found nothing new to apply (time-driven work of a follower)."""
 
     @property
     def position_key(self) -> str:

@@ -26,10 +26,10 @@ def read_position(connection: Connection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def ensure_position_row(connection: Connection, name: str) -> None:
+def ensure_position_row(connection: Connection, name: str, start: int = 0) -> None:
     exists = connection.execute(select(projector_positions.c.name).where(projector_positions.c.name == name)).first()
     if exists is None:
-        connection.execute(insert(projector_positions).values(name=name, position=0))
+        connection.execute(insert(projector_positions).values(name=name, position=start))
 
 
 def advance_position(connection: Connection, name: str, expected: int, new: int, at: object) -> None:
@@ -43,7 +43,7 @@ def advance_position(connection: Connection, name: str, expected: int, new: int,
         raise PositionMovedError(f"projector {name} is not at position {expected} any more")
 
 
-def reset_position(connection: Connection, name: str) -> None:
-    """Back to the start of the log: the projector's tables were recreated empty."""
+def reset_position(connection: Connection, name: str, to: int = 0) -> None:
+    """Back to the start of the log (or to `to`): the projector's tables were recreated empty."""
     connection.execute(update(projector_positions).where(projector_positions.c.name == name)
-                       .values(position=0, updated_at=None))
+                       .values(position=to, updated_at=None))

@@ -68,17 +68,6 @@ def open_sessions_opened_before(engine: Engine, instant: Any) -> list[str]:
             sessions.c.closed_at.is_(None), sessions.c.opened_at < instant).order_by(sessions.c.opened_at)).scalars())
 
 
-def chats_waiting_for_the_bot(engine: Engine, written_before: datetime, limit: int = 500) -> list[str]:
-    """Chats in the bot with customer messages it has not answered, the newest older than the cutoff; the
-    longest waiting first, so no batch of stuck chats keeps the others from their turn."""
-    chats = CHATS.chats
-    query = (select(chats.c.id).where(chats.c.status == "bot", chats.c.bot_pending > 0,
-                                      chats.c.last_customer_message_at < written_before)
-             .order_by(chats.c.last_customer_message_at, chats.c.id).limit(limit))
-    with engine.connect() as connection:
-        return list(connection.execute(query).scalars())
-
-
 def closed_chats_missing_their_close_work(engine: Engine, limit: int = 500) -> list[str]:
     """Closed chats without their closing confirmation or their PDF transcript (R8): must be none."""
     chats = CHATS.chats
@@ -119,14 +108,5 @@ def chats_idle_in_bot(engine: Engine, silent_since_before: datetime) -> list[str
         chats.c.status == "bot", chats.c.last_customer_message_at < silent_since_before,
         or_(chats.c.bot_inactive_since.is_(None), chats.c.bot_inactive_since != chats.c.last_customer_message_at),
     ).order_by(chats.c.last_customer_message_at, chats.c.id).limit(1000)
-    with engine.connect() as connection:
-        return list(connection.execute(query).scalars())
-
-
-def portfolio_jobs_queued_before(engine: Engine, instant: datetime) -> list[str]:
-    """Import jobs still waiting for a worker since before `instant`, the oldest first."""
-    jobs = PORTFOLIOS.jobs
-    query = (select(jobs.c.id).where(jobs.c.status == "queued", jobs.c.queued_at < instant)
-             .order_by(jobs.c.queued_at, jobs.c.id).limit(100))
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())

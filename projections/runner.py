@@ -51,7 +51,8 @@ class ProjectionRunner:
         self.projectors = list(projectors)
         self.batch_size = batch_size
         self.publish = publish or (lambda topics: None)
-        self.wake = threading.Event()
+        self.wake = Wake()
+        self._turns = Turns()
 
     def create_tables(self) -> None:
         """Create missing tables. A projector whose live tables no longer match its definition (an upgrade
@@ -63,12 +64,17 @@ class ProjectionRunner:
                 log.warning("read tables of %s changed shape; rebuilding them from the event log", projector.name)
                 with self.engine.begin() as connection:
                     projector.metadata.drop_all(connection)
-                    reset_position(connection, projector.position_key)
+                    reset_position(connection, projector.position_key, 0 if projector.replays_history else self.head())
             projector.metadata.create_all(self.engine)
             _create_missing_indexes(self.engine, projector)
         with self.engine.begin() as connection:
             for projector in self.projectors:
-                ensure_position_row(connection, projector.position_key)
+                start = 0 if projector.replays_history else self.head()
+                ensure_position_row(connection, projector.position_key, start)
+
+    def in_a_turn(self) -> bool:
+        """Whether a lane is applying a batch or reacting to one (a follower's dispatch) right now."""
+        return self._turns.running > 0
 
     def head(self) -> int:
         return int(self.store.recorder.max_notification_id() or 0)
@@ -98,17 +104,27 @@ class ProjectionRunner:
                 for notification in notifications:
                     if notification.topic in wanted:
                         projector.apply(connection, self.store.mapper.to_domain_event(notification), notification.id)
+                projector.before_commit(connection)
         except PositionMovedError:
             projector.take_touched()
+            projector.discard_batch()
             log.info("projector %s moved by another runner; batch discarded", projector.name)
             return 0
+        except BaseException:
+            projector.take_touched()
+            projector.discard_batch()
+            raise
         self.publish(projector.take_touched())
+        projector.after_commit(caught_up=len(notifications) < self.batch_size)
         return len(notifications)
 
-    def catch_up(self, stop: int | None = None) -> dict[str, int]:
-        """Apply everything up to now (or `stop`) to every projector."""
+    def catch_up(self, stop: int | None = None, *, hand_out_work: bool = True) -> dict[str, int]:
+        """Apply everything up to now (or `stop`) to every projector (but the followers that hand work out to
+        workers, when `hand_out_work` is false: one-off commands)."""
         applied: dict[str, int] = {}
         for projector in self.projectors:
+            if projector.hands_out_work and not hand_out_work:
+                continue
             total = 0
             while (count := self.run_batch(projector, stop)) > 0:
                 total += count
@@ -116,16 +132,14 @@ class ProjectionRunner:
         return applied
 
     def run_forever(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> None:
-        while not stop_event.is_set():
-            try:
-                worked = any(self.run_batch(p) for p in self.projectors)
-            except Exception:
-                log.exception("projection batch failed; retrying")
-                worked = False
-                stop_event.wait(poll_seconds)
-            if not worked:
-                self.wake.wait(poll_seconds)
-                self.wake.clear()
+        """Run every lane until `stop_event`: the followers' lane in a thread of its own, so a follow-up or an
+        assignment never waits behind the read tables' batches; the read models' lane here."""
+        follow, read = self._lanes()
+        thread = threading.Thread(target=self._run_lane, args=(follow, stop_event, poll_seconds),
+                                  name="followers", daemon=True)
+        thread.start()
+        self._run_lane(read, stop_event, poll_seconds)
+        thread.join(timeout=poll_seconds * 5)
 
     def start_thread(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> threading.Thread:
         self.store.on_new_events(self.wake.set)
@@ -133,6 +147,70 @@ class ProjectionRunner:
                                   name="projector", daemon=True)
         thread.start()
         return thread
+
+    def _lanes(self) -> tuple[list[Projector], list[Projector]]:
+        follow = [p for p in self.projectors if p.follows_closely]
+        return follow, [p for p in self.projectors if not p.follows_closely]
+
+    def _run_lane(self, projectors: Sequence[Projector], stop_event: threading.Event, poll_seconds: float) -> None:
+        woken = self.wake.lane()
+        while not stop_event.is_set():
+            try:
+                with self._turns:
+                    # Every projector gets its batch each turn: one with constant work must not starve the rest.
+                    worked = sum(self.run_batch(p) for p in projectors) > 0
+            except Exception:
+                log.exception("projection batch failed; retrying")
+                worked = False
+                stop_event.wait(poll_seconds)
+            if not worked:
+                _when_idle(projectors)
+                woken.wait(poll_seconds)
+                woken.clear()
+
+
+class Turns:
+    """Counts the lanes in the middle of a turn, so waiting for the read side can wait for their reactions."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.running += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self.running -= 1
+
+
+class Wake:
+    """Wakes every lane of the runner at once (new events were committed)."""
+
+    def __init__(self) -> None:
+        self._lanes: list[threading.Event] = []
+        self._lock = threading.Lock()
+
+    def lane(self) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            self._lanes.append(event)
+        return event
+
+    def set(self) -> None:
+        with self._lock:
+            lanes = list(self._lanes)
+        for event in lanes:
+            event.set()
+
+
+def _when_idle(projectors: Sequence[Projector]) -> None:
+    for projector in projectors:
+        try:
+            projector.when_idle()
+        except Exception:
+            log.exception("idle work of %s failed", projector.name)
 
 
 def _create_missing_indexes(engine: Engine, projector: Projector) -> None:
@@ -160,7 +238,8 @@ def wait_until_projected(runner: ProjectionRunner, timeout: float = 10.0) -> Non
     try:
         while not deadline.is_set():
             head = runner.head()
-            if all(s.position >= head for s in runner.status()):
+            if not runner.in_a_turn() and all(s.position >= head for s in runner.status()) \
+                    and runner.head() == head:
                 return
             deadline.wait(0.02)
         raise TimeoutError("projections did not catch up in time")

@@ -10,17 +10,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
-from api.deps import DespachoDep, PagesDep
+from api.deps import PagesDep, PostedForm, ReadDb, StaffDep, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
 from api.navigation import ROLE_LABELS
 from api.routers.staff import check_scope
 from api.security import allow, current_identity
 from api.templating import Pages
 from api.warnings import unattended_campaign
-from application.staff import Identity
-from despacho.bootstrap import Despacho
+from application.staff import Identity, StaffService
 from domain.common import DomainError
 from projections.admin_queries import agent_row, membership_history
 from projections.desk_queries import agent_names
@@ -30,9 +30,9 @@ router = APIRouter(prefix="/admin/agents", include_in_schema=False,
                    dependencies=[Depends(allow("admin", "supervisor"))])
 
 
-def _campaign_options(request: Request, identity: Identity, current: list[str]) -> list[tuple[str, str]]:
+def _campaign_options(read_db: Engine, identity: Identity, current: list[str]) -> list[tuple[str, str]]:
     """Active campaigns the caller manages, and archived ones the agent still belongs to."""
-    rows = list_campaigns(request.app.state.despacho.read_engine, include_archived=True)
+    rows = list_campaigns(read_db, include_archived=True)
     return [(c["id"], c["name"]) for c in rows if (not c["archived"] or c["id"] in current)
             and (identity.role == "admin" or c["id"] in identity.campaigns)]
 
@@ -42,21 +42,21 @@ def _role_options(identity: Identity, pages: Pages, lang: str) -> list[tuple[str
     return [(role, pages.translate(lang, label)) for role, label in roles.items()]
 
 
-def _form_page(request: Request, pages: Pages, agent: dict[str, Any] | None, values: dict[str, Any],
+def _form_page(request: Request, read_db: Engine, pages: Pages, agent: dict[str, Any] | None, values: dict[str, Any],
                error: str | None = None) -> Response:
     identity = current_identity(request)
-    history = membership_history(request.app.state.despacho.read_engine, agent["id"]) if agent else []
-    options = _campaign_options(request, identity, agent["campaigns"] if agent else [])
-    names = {c["id"]: c["name"] for c in list_campaigns(request.app.state.despacho.read_engine, include_archived=True)}
+    history = membership_history(read_db, agent["id"]) if agent else []
+    options = _campaign_options(read_db, identity, agent["campaigns"] if agent else [])
+    names = {c["id"]: c["name"] for c in list_campaigns(read_db, include_archived=True)}
     return pages.render(request, "admin/agent_form.html", {
         "agent": agent, "values": values, "error": error, "campaign_options": options,
         "role_options": _role_options(identity, pages, request.state.lang), "history": history, "campaign_names": names,
-        "people": agent_names(request.app.state.despacho.read_engine),
+        "people": agent_names(read_db),
     }, status_code=422 if error else 200)
 
 
-def _agent_or_404(request: Request, agent_id: UUID, identity: Identity) -> dict[str, Any]:
-    row = agent_row(request.app.state.despacho.read_engine, str(agent_id))
+def _agent_or_404(read_db: Engine, agent_id: UUID, identity: Identity) -> dict[str, Any]:
+    row = agent_row(read_db, str(agent_id))
     if row is None or (identity.role == "supervisor" and not set(row["campaigns"]) & identity.campaigns):
         raise HTTPException(status_code=404, detail="Usuario desconocido")
     return row
@@ -76,77 +76,79 @@ def _capacity(values: dict[str, Any]) -> int:
 
 
 @router.get("")
-def agents_page(request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+def agents_page(request: Request, read_db: ReadDb, unidentified: UnidentifiedCampaignDep, pages: PagesDep) -> Response:
     identity = current_identity(request)
-    rows = list_agents(despacho.read_engine)
+    rows = list_agents(read_db)
     if identity.role == "supervisor":
         rows = [r for r in rows if set(r["campaigns"]) & identity.campaigns]
-    names = {c["id"]: c["name"] for c in list_campaigns(despacho.read_engine, include_archived=True)}
-    return pages.render(request, "admin/agents.html", {"agents": rows, "campaign_names": names,
-                                                       "unattended_campaign": unattended_campaign(despacho, identity)})
+    names = {c["id"]: c["name"] for c in list_campaigns(read_db, include_archived=True)}
+    return pages.render(request, "admin/agents.html", {
+        "agents": rows, "campaign_names": names,
+        "unattended_campaign": unattended_campaign(read_db, identity, unidentified)})
 
 
 @router.get("/new")
-def new_agent_page(request: Request, pages: PagesDep) -> Response:
-    return _form_page(request, pages, None, {"login": "", "name": "", "role": "agent", "capacity": 5, "campaigns": []})
+def new_agent_page(request: Request, read_db: ReadDb, pages: PagesDep) -> Response:
+    return _form_page(request, read_db, pages, None,
+                      {"login": "", "name": "", "role": "agent", "capacity": 5, "campaigns": []})
 
 
 @router.post("")
-async def create_agent(request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+def create_agent(request: Request, form: PostedForm, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
     identity = current_identity(request)
-    form = await request.form()
     values = _posted(form)
     check_scope(identity, {values["role"]}, set(), set(values["campaigns"]))
     try:
-        agent_id = despacho.staff.register(values["login"], values["name"], values["role"],
-                                           password=str(form.get("password", "")), capacity=_capacity(values),
-                                           campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
+        agent_id = staff.register(values["login"], values["name"], values["role"],
+                                  password=str(form.get("password", "")), capacity=_capacity(values),
+                                  campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
     except DomainError as error:
-        return _form_page(request, pages, None, values, pages.explain(request.state.lang, error))
+        return _form_page(request, read_db, pages, None, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Usuario creado.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
 
 
 @router.get("/{agent_id}")
-def edit_agent_page(agent_id: UUID, request: Request, pages: PagesDep) -> Response:
-    agent = _agent_or_404(request, agent_id, current_identity(request))
-    return _form_page(request, pages, agent, {**agent, "campaigns": agent["campaigns"]})
+def edit_agent_page(agent_id: UUID, request: Request, read_db: ReadDb, pages: PagesDep) -> Response:
+    agent = _agent_or_404(read_db, agent_id, current_identity(request))
+    return _form_page(request, read_db, pages, agent, {**agent, "campaigns": agent["campaigns"]})
 
 
 @router.post("/{agent_id}")
-async def edit_agent(agent_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
+def edit_agent(agent_id: UUID, request: Request, form: PostedForm, staff: StaffDep, read_db: ReadDb,
+               pages: PagesDep) -> Response:
     identity = current_identity(request)
-    agent = _agent_or_404(request, agent_id, identity)
-    form = await request.form()
+    agent = _agent_or_404(read_db, agent_id, identity)
     values = {**_posted(form), "login": agent["login"]}
     if identity.role == "supervisor":  # campaigns the supervisor cannot see stay as they are
         values["campaigns"] = sorted(set(values["campaigns"]) & identity.campaigns
                                      | set(agent["campaigns"]) - identity.campaigns)
     check_scope(identity, {agent["role"], values["role"]}, set(agent["campaigns"]), set(values["campaigns"]))
     try:
-        despacho.staff.edit(agent_id, name=values["name"], role=values["role"], capacity=_capacity(values),
-                            campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
+        staff.edit(agent_id, name=values["name"], role=values["role"], capacity=_capacity(values),
+                   campaign_ids=frozenset(values["campaigns"]), actor=f"user:{identity.id}")
     except DomainError as error:
-        return _form_page(request, pages, agent, values, pages.explain(request.state.lang, error))
+        return _form_page(request, read_db, pages, agent, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
 
 
 @router.post("/{agent_id}/deactivate")
-def deactivate_agent(agent_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    return _set_active(agent_id, request, despacho, pages, active=False)
+def deactivate_agent(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
+    return _set_active(agent_id, request, staff, read_db, pages, active=False)
 
 
 @router.post("/{agent_id}/reactivate")
-def reactivate_agent(agent_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    return _set_active(agent_id, request, despacho, pages, active=True)
+def reactivate_agent(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
+    return _set_active(agent_id, request, staff, read_db, pages, active=True)
 
 
-def _set_active(agent_id: UUID, request: Request, despacho: Despacho, pages: Pages, *, active: bool) -> Response:
+def _set_active(agent_id: UUID, request: Request, staff: StaffService, read_db: Engine, pages: Pages, *,
+                active: bool) -> Response:
     identity = current_identity(request)
-    agent = _agent_or_404(request, agent_id, identity)
+    agent = _agent_or_404(read_db, agent_id, identity)
     check_scope(identity, {agent["role"]}, set(), set(agent["campaigns"]))
-    despacho.staff.set_active(agent_id, active, actor=f"user:{identity.id}")
+    staff.set_active(agent_id, active, actor=f"user:{identity.id}")
     lang = request.state.lang
     message = pages.translate(lang, "Cuenta reactivada.") if active else \
         pages.translate(lang, "Cuenta desactivada: no puede entrar ni recibir chats nuevos.")

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
-from api.deps import DespachoDep, PagesDep
+from api.deps import CampaignsDep, PagesDep, PostedForm, ReadDb, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
 from api.security import allow, current_identity
 from api.templating import Pages
@@ -74,18 +75,17 @@ def templates_from_form(form: FormData) -> list[dict[str, Any]]:
     return templates
 
 
-def _campaign_or_404(request: Request, campaign_id: UUID) -> dict[str, Any]:
-    row = campaign_row(request.app.state.despacho.read_engine, str(campaign_id))
+def _campaign_or_404(read_db: Engine, campaign_id: UUID) -> dict[str, Any]:
+    row = campaign_row(read_db, str(campaign_id))
     if row is None:
         raise HTTPException(status_code=404, detail="Campaña desconocida")
     return row
 
 
-def _form_page(request: Request, pages: Pages, campaign: dict[str, Any] | None, values: dict[str, Any],
-               error: str | None = None) -> Response:
+def _form_page(request: Request, flow_names: list[str], pages: Pages, campaign: dict[str, Any] | None,
+               values: dict[str, Any], error: str | None = None) -> Response:
     return pages.render(request, "admin/campaign_form.html", {
-        "campaign": campaign, "values": values, "error": error, "weekdays": WEEKDAYS,
-        "flow_names": request.app.state.despacho.campaigns.flow_names,
+        "campaign": campaign, "values": values, "error": error, "weekdays": WEEKDAYS, "flow_names": flow_names,
     }, status_code=422 if error else 200)
 
 
@@ -111,80 +111,81 @@ def _default_values() -> dict[str, Any]:
 
 
 @router.get("")
-def campaigns_page(request: Request, despacho: DespachoDep, pages: PagesDep, archived: bool = False) -> Response:
-    rows = list_campaigns(despacho.read_engine, include_archived=archived)
+def campaigns_page(request: Request, read_db: ReadDb, unidentified: UnidentifiedCampaignDep, pages: PagesDep,
+                   archived: bool = False) -> Response:
+    rows = list_campaigns(read_db, include_archived=archived)
     return pages.render(request, "admin/campaigns.html", {
         "campaigns": rows, "show_archived": archived,
-        "unattended_campaign": unattended_campaign(despacho, current_identity(request))})
+        "unattended_campaign": unattended_campaign(read_db, current_identity(request), unidentified)})
 
 
 @router.get("/new")
-def new_campaign_page(request: Request, pages: PagesDep) -> Response:
-    return _form_page(request, pages, None, _default_values())
+def new_campaign_page(request: Request, campaigns: CampaignsDep, pages: PagesDep) -> Response:
+    return _form_page(request, campaigns.flow_names, pages, None, _default_values())
 
 
 @router.post("")
-async def create_campaign(request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    form = await request.form()
+def create_campaign(request: Request, form: PostedForm, campaigns: CampaignsDep, pages: PagesDep) -> Response:
     sender = str(form.get("sender_address", "")).strip()
     senders = [(sender, str(form.get("sender_channel", "whatsapp")), True)] if sender else []
     try:
-        campaign_id = despacho.campaigns.register(
+        campaign_id = campaigns.register(
             str(form.get("code", "")), str(form.get("name", "")), str(form.get("display_name", "")),
             settings_from_form(form), senders=senders, actor=f"user:{current_identity(request).id}")
     except DomainError as error:
-        return _form_page(request, pages, None, _values_of(form), pages.explain(request.state.lang, error))
+        return _form_page(request, campaigns.flow_names, pages, None, _values_of(form),
+                          pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Campaña creada.")
     return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
 
 
 @router.get("/{campaign_id}")
-def edit_campaign_page(campaign_id: UUID, request: Request, pages: PagesDep) -> Response:
-    campaign = _campaign_or_404(request, campaign_id)
-    return _form_page(request, pages, campaign, _values_from_row(campaign))
+def edit_campaign_page(campaign_id: UUID, request: Request, campaigns: CampaignsDep, read_db: ReadDb,
+                       pages: PagesDep) -> Response:
+    campaign = _campaign_or_404(read_db, campaign_id)
+    return _form_page(request, campaigns.flow_names, pages, campaign, _values_from_row(campaign))
 
 
 @router.post("/{campaign_id}")
-async def edit_campaign(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    campaign = _campaign_or_404(request, campaign_id)
-    form = await request.form()
+def edit_campaign(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep, read_db: ReadDb,
+                  pages: PagesDep) -> Response:
+    campaign = _campaign_or_404(read_db, campaign_id)
     try:
-        despacho.campaigns.edit(campaign_id, str(form.get("name", "")), str(form.get("display_name", "")),
-                                settings_from_form(form), actor=f"user:{current_identity(request).id}")
+        campaigns.edit(campaign_id, str(form.get("name", "")), str(form.get("display_name", "")),
+                       settings_from_form(form), actor=f"user:{current_identity(request).id}")
     except DomainError as error:
         values = {**_values_of(form), "code": campaign["code"]}
-        return _form_page(request, pages, campaign, values, pages.explain(request.state.lang, error))
+        return _form_page(request, campaigns.flow_names, pages, campaign, values,
+                          pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
     return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
 
 
 @router.post("/{campaign_id}/archive")
-def archive_campaign(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    despacho.campaigns.archive(campaign_id, actor=f"user:{current_identity(request).id}")
+def archive_campaign(campaign_id: UUID, request: Request, campaigns: CampaignsDep, pages: PagesDep) -> Response:
+    campaigns.archive(campaign_id, actor=f"user:{current_identity(request).id}")
     message = pages.translate(request.state.lang, "Campaña archivada: ya no recibe chats nuevos ni cargas.")
     return redirect_with_flash(request, "/admin/campaigns", "success", message)
 
 
 @router.post("/{campaign_id}/senders")
-async def link_sender(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    form = await request.form()
+def link_sender(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep,
+                pages: PagesDep) -> Response:
     url = f"/admin/campaigns/{campaign_id}#senders"
     try:
-        despacho.campaigns.link_sender(campaign_id, str(form.get("address", "")), str(form.get("channel", "")),
-                                       is_default=form.get("is_default") == "1",
-                                       actor=f"user:{current_identity(request).id}")
+        campaigns.link_sender(campaign_id, str(form.get("address", "")), str(form.get("channel", "")),
+                              is_default=form.get("is_default") == "1", actor=f"user:{current_identity(request).id}")
     except DomainError as error:
         return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
     return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente guardado."))
 
 
 @router.post("/{campaign_id}/senders/remove")
-async def unlink_sender(campaign_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    form = await request.form()
+def unlink_sender(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep,
+                  pages: PagesDep) -> Response:
     url = f"/admin/campaigns/{campaign_id}#senders"
     try:
-        despacho.campaigns.unlink_sender(campaign_id, str(form.get("address", "")),
-                                         actor=f"user:{current_identity(request).id}")
+        campaigns.unlink_sender(campaign_id, str(form.get("address", "")), actor=f"user:{current_identity(request).id}")
     except DomainError as error:
         return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
     return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente retirado."))

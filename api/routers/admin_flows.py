@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from adapters.flow_files import flow_files
 from adapters.flow_files.checking import CampaignUsing, campaigns_without_flow, check_files, flows_in_use
-from api.deps import DespachoDep, PagesDep
+from api.deps import PagesDep, ReadDb, SettingsDep
 from api.security import allow
 from projections.queries import list_campaigns
 
@@ -15,9 +15,9 @@ router = APIRouter(prefix="/admin/flows", include_in_schema=False, dependencies=
 
 
 @router.get("")
-def flows_page(request: Request, despacho: DespachoDep, pages: PagesDep) -> Response:
-    report = check_files(flow_files(despacho.settings.flows_dir))
-    campaigns = [CampaignUsing(c["name"], c["flow_name"]) for c in list_campaigns(despacho.read_engine)]
+def flows_page(request: Request, settings: SettingsDep, read_db: ReadDb, pages: PagesDep) -> Response:
+    report = check_files(flow_files(settings.flows_dir))
+    campaigns = [CampaignUsing(c["name"], c["flow_name"]) for c in list_campaigns(read_db)]
     return pages.render(request, "admin/flows.html", {
         "report": report, "flows": flows_in_use(report, campaigns),
         "unreadable": [checked for checked in report.files if checked.flow is None],

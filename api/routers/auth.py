@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DespachoDep, PagesDep
+from api.deps import LoginsDep, PagesDep, StaffDep
 from api.security import LANGUAGE_COOKIE, SESSION_COOKIE, BrowserSession, allow, check_csrf, current_identity, public
 from application.logins import LoginRefusedError, LoginThrottledError
 from application.staff import Identity
@@ -34,11 +34,11 @@ def login_page(request: Request, pages: PagesDep, next: str = "/") -> Response:
 
 
 @router.post("/login", dependencies=[Depends(public())], include_in_schema=False)
-async def login(request: Request, despacho: DespachoDep, pages: PagesDep, login: Annotated[str, Form()] = "",
+async def login(request: Request, logins: LoginsDep, pages: PagesDep, login: Annotated[str, Form()] = "",
                 password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     await check_csrf(request)
     try:  # argon2 is deliberately slow: off the event loop
-        signed_in = await run_in_threadpool(despacho.logins.log_in, login, password,
+        signed_in = await run_in_threadpool(logins.log_in, login, password,
                                             client_address=request.client.host if request.client else "",
                                             client=request.headers.get("user-agent", ""))
     except LoginThrottledError as throttled:
@@ -58,25 +58,25 @@ async def login(request: Request, despacho: DespachoDep, pages: PagesDep, login:
 
 
 @router.post("/logout", dependencies=[Depends(allow(*EVERYONE))], include_in_schema=False)
-def logout(request: Request, despacho: DespachoDep) -> Response:
+def logout(request: Request, staff: StaffDep) -> Response:
     identity = current_identity(request)
     session_id = getattr(request.state, "session_id", "")
     if session_id:
-        despacho.staff.close_session(UUID(session_id), "logout", actor=f"user:{identity.id}")
+        staff.close_session(UUID(session_id), "logout", actor=f"user:{identity.id}")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.post("/preferences/language", dependencies=[Depends(public())], include_in_schema=False)
-async def set_language(request: Request, despacho: DespachoDep, lang: Annotated[str, Form()] = "es",
+async def set_language(request: Request, staff: StaffDep, lang: Annotated[str, Form()] = "es",
                        next: Annotated[str, Form()] = "/") -> Response:
     """Remember the choice in this browser and, for a signed-in user, on their account."""
     await check_csrf(request)
     language = "en" if lang == "en" else "es"
     identity: Identity | None = getattr(request.state, "user", None)
     if identity is not None:
-        despacho.staff.choose_language(UUID(identity.id), language, actor=f"user:{identity.id}")
+        await run_in_threadpool(staff.choose_language, UUID(identity.id), language, actor=f"user:{identity.id}")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, language, samesite="lax", max_age=365 * 86400,
                         secure=request.app.state.secure_cookies)
@@ -101,11 +101,10 @@ class MePublic(BaseModel):
 
 
 @router.post("/api/auth/tokens", response_model=TokenPublic, status_code=201)
-def create_token(body: TokenCreate, despacho: DespachoDep,
+def create_token(body: TokenCreate, staff: StaffDep,
                  identity: Annotated[Identity, Depends(allow(*EVERYONE))]) -> TokenPublic:
     """Issue a bearer token for the caller (API clients, the data team)."""
-    return TokenPublic(token=despacho.staff.issue_token(UUID(identity.id), body.label,
-                                                        actor=f"user:{identity.id}"))
+    return TokenPublic(token=staff.issue_token(UUID(identity.id), body.label, actor=f"user:{identity.id}"))
 
 
 @router.get("/api/me", response_model=MePublic)

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import DespachoDep
+from api.deps import CampaignsDep, ReadDb
 from api.security import allow
 from application.staff import Identity
 from projections.admin_queries import campaign_row
@@ -87,59 +87,59 @@ class CampaignRef(BaseModel):
 
 
 @router.get("")
-def campaigns(despacho: DespachoDep, identity: Annotated[Identity, Depends(STAFF)],
+def campaigns(read_db: ReadDb, identity: Annotated[Identity, Depends(STAFF)],
               include_archived: bool = False) -> list[dict[str, Any]]:
     """Campaigns the caller may see: all for admins and auditors, their own for others."""
-    rows = list_campaigns(despacho.read_engine, include_archived=include_archived)
+    rows = list_campaigns(read_db, include_archived=include_archived)
     if identity.role in ("admin", "auditor"):
         return rows
     return [r for r in rows if r["id"] in identity.campaigns]
 
 
 @router.get("/{campaign_id}")
-def campaign(campaign_id: UUID, despacho: DespachoDep, identity: Annotated[Identity, Depends(STAFF)]) -> dict[str, Any]:
+def campaign(campaign_id: UUID, read_db: ReadDb, identity: Annotated[Identity, Depends(STAFF)]) -> dict[str, Any]:
     """One campaign with its settings and senders."""
-    row = campaign_row(despacho.read_engine, str(campaign_id))
+    row = campaign_row(read_db, str(campaign_id))
     if row is None or (identity.role not in ("admin", "auditor") and row["id"] not in identity.campaigns):
         raise HTTPException(status_code=404, detail="Campaña desconocida")
     return row
 
 
 @router.post("", status_code=201, response_model=CampaignRef)
-def create_campaign(body: CampaignCreate, despacho: DespachoDep,
+def create_campaign(body: CampaignCreate, campaigns: CampaignsDep,
                     identity: Annotated[Identity, Depends(ADMINS)]) -> CampaignRef:
     """Create a campaign (with its senders, if given)."""
     senders = [(s.address, s.channel, s.is_default) for s in body.senders]
-    campaign_id = despacho.campaigns.register(body.code, body.name, body.display_name, body.settings.changes(),
+    campaign_id = campaigns.register(body.code, body.name, body.display_name, body.settings.changes(),
                                               senders=senders, actor=f"user:{identity.id}")
     return CampaignRef(id=campaign_id)
 
 
 @router.put("/{campaign_id}", status_code=204)
-def edit_campaign(campaign_id: UUID, body: CampaignUpdate, despacho: DespachoDep,
+def edit_campaign(campaign_id: UUID, body: CampaignUpdate, campaigns: CampaignsDep,
                   identity: Annotated[Identity, Depends(ADMINS)]) -> None:
     """Edit a campaign's names and settings (the code never changes: it is the campaign's identity)."""
-    despacho.campaigns.edit(campaign_id, body.name, body.display_name, body.settings.changes(),
+    campaigns.edit(campaign_id, body.name, body.display_name, body.settings.changes(),
                             actor=f"user:{identity.id}")
 
 
 @router.post("/{campaign_id}/archive", status_code=204)
-def archive_campaign(campaign_id: UUID, despacho: DespachoDep,
+def archive_campaign(campaign_id: UUID, campaigns: CampaignsDep,
                      identity: Annotated[Identity, Depends(ADMINS)]) -> None:
     """Archive a campaign (its history stays)."""
-    despacho.campaigns.archive(campaign_id, actor=f"user:{identity.id}")
+    campaigns.archive(campaign_id, actor=f"user:{identity.id}")
 
 
 @router.post("/{campaign_id}/senders", status_code=204)
-def link_sender(campaign_id: UUID, body: SenderLink, despacho: DespachoDep,
+def link_sender(campaign_id: UUID, body: SenderLink, campaigns: CampaignsDep,
                 identity: Annotated[Identity, Depends(ADMINS)]) -> None:
     """Add a WhatsApp sender, SMS number or Messaging Service to a campaign (or make it the default)."""
-    despacho.campaigns.link_sender(campaign_id, body.address, body.channel, is_default=body.is_default,
-                                   actor=f"user:{identity.id}")
+    campaigns.link_sender(campaign_id, body.address, body.channel, is_default=body.is_default,
+                          actor=f"user:{identity.id}")
 
 
 @router.delete("/{campaign_id}/senders/{address}", status_code=204)
-def unlink_sender(campaign_id: UUID, address: str, despacho: DespachoDep,
+def unlink_sender(campaign_id: UUID, address: str, campaigns: CampaignsDep,
                   identity: Annotated[Identity, Depends(ADMINS)]) -> None:
     """Stop using a sender; if it was the default, another one becomes the default."""
-    despacho.campaigns.unlink_sender(campaign_id, address, actor=f"user:{identity.id}")
+    campaigns.unlink_sender(campaign_id, address, actor=f"user:{identity.id}")

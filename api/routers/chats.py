@@ -8,13 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
 from api.chat_access import visible_chat
-from api.deps import DespachoDep, PagesDep
+from api.deps import ClosingDep, DeskDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb, SettingsDep
 from api.forms import form_outcome
 from api.security import allow
+from application.closing import ClosingService
+from application.desk import DeskService
+from application.outbound import OutboundService
 from application.staff import Identity
-from despacho.bootstrap import Despacho
 from domain.common import actor_for_user
 from projections import desk_queries, message_queries
 
@@ -40,37 +43,33 @@ class ChatClose(BaseModel):
     note: str = Field(default="", max_length=1000)
 
 
-def chat_view(despacho: Despacho, row: dict[str, Any]) -> dict[str, Any]:
-    engine = despacho.read_engine
-    return {"chat": row, "timeline": message_queries.with_delivery(engine, desk_queries.timeline(engine, row["id"])),
-            "assignments": desk_queries.assignments(engine, row["id"]),
-            "customer": desk_queries.customer(engine, row)}
+def chat_view(read_db: Engine, row: dict[str, Any]) -> dict[str, Any]:
+    return {"chat": row, "timeline": message_queries.with_delivery(read_db, desk_queries.timeline(read_db, row["id"])),
+            "assignments": desk_queries.assignments(read_db, row["id"]),
+            "customer": desk_queries.customer(read_db, row)}
 
 
 @router.get("/api/chats/{chat_id}")
-def chat_json(chat_id: UUID, despacho: DespachoDep,
-              identity: Annotated[Identity, Depends(READERS)]) -> dict[str, Any]:
+def chat_json(chat_id: UUID, read_db: ReadDb, identity: Annotated[Identity, Depends(READERS)]) -> dict[str, Any]:
     """A chat with its timeline, assignments (policy, candidates, chosen) and the customer's portfolio row."""
-    return chat_view(despacho, visible_chat(despacho, identity, str(chat_id)))
+    return chat_view(read_db, visible_chat(read_db, identity, str(chat_id)))
 
 
 @router.get("/chats/{chat_id}", include_in_schema=False)
-def chat_page(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+def chat_page(chat_id: UUID, request: Request, read_db: ReadDb, settings: SettingsDep, pages: PagesDep,
               identity: Annotated[Identity, Depends(READERS)]) -> Response:
-    view = chat_view(despacho, visible_chat(despacho, identity, str(chat_id)))
-    members = desk_queries.campaign_members(despacho.read_engine, view["chat"]["campaign_id"] or "")
+    view = chat_view(read_db, visible_chat(read_db, identity, str(chat_id)))
+    members = desk_queries.campaign_members(read_db, view["chat"]["campaign_id"] or "")
     return pages.render(request, "chats/chat.html", {
         **view, "members": members, "can_retry": may_retry_in(view["chat"], identity),
-        "people": desk_queries.agent_names(despacho.read_engine),
-        "manual_allowed": despacho.settings.allow_manual_assignment})
+        "people": desk_queries.agent_names(read_db), "manual_allowed": settings.allow_manual_assignment})
 
 
 @router.get("/fragments/chats/{chat_id}/timeline", include_in_schema=False)
-def timeline_fragment(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+def timeline_fragment(chat_id: UUID, request: Request, read_db: ReadDb, pages: PagesDep,
                       identity: Annotated[Identity, Depends(READERS)]) -> Response:
-    row = visible_chat(despacho, identity, str(chat_id))
-    engine = despacho.read_engine
-    timeline = message_queries.with_delivery(engine, desk_queries.timeline(engine, row["id"]))
+    row = visible_chat(read_db, identity, str(chat_id))
+    timeline = message_queries.with_delivery(read_db, desk_queries.timeline(read_db, row["id"]))
     return pages.render(request, "chats/_timeline.html",
                         {"messages": timeline, "can_retry": may_retry_in(row, identity)})
 
@@ -80,91 +79,94 @@ def may_retry_in(chat: dict[str, Any], identity: Identity) -> bool:
     return identity.role == "agent" and chat["agent_id"] == identity.id and chat["status"] == "assigned"
 
 
-def send_reply(despacho: Despacho, request: Request, identity: Identity, chat_id: str, body: str,
+def send_reply(desk: DeskService, read_db: Engine, request: Request, identity: Identity, chat_id: str, body: str,
                content_sid: str = "", content_variables: dict[str, str] | None = None) -> str:
-    visible_chat(despacho, identity, chat_id)
-    message_id = despacho.desk.reply(chat_id, identity.id, body=body, content_sid=content_sid,
-                                     content_variables=content_variables,
-                                     session_id=getattr(request.state, "session_id", "") or "")
-    despacho.actors.send_message.send(message_id)
+    visible_chat(read_db, identity, chat_id)
+    message_id = desk.reply(chat_id, identity.id, body=body, content_sid=content_sid,
+                            content_variables=content_variables,
+                            session_id=getattr(request.state, "session_id", "") or "")
     return message_id
 
 
-def retry_message(despacho: Despacho, request: Request, identity: Identity, chat_id: str, message_id: str) -> str:
-    visible_chat(despacho, identity, chat_id)
-    found = message_queries.message(despacho.read_engine, message_id)
+def retry_message(outbound: OutboundService, read_db: Engine, request: Request, identity: Identity, chat_id: str,
+                  message_id: str) -> str:
+    visible_chat(read_db, identity, chat_id)
+    found = message_queries.message(read_db, message_id)
     if found is None or found["chat_id"] != chat_id:
         raise HTTPException(status_code=404, detail="Mensaje desconocido en este chat")
-    retry_id = despacho.outbound.retry(message_id, agent_id=identity.id, actor=actor_for_user(identity.id),
-                                       session_id=getattr(request.state, "session_id", "") or "")
-    despacho.actors.send_message.send(retry_id)
+    retry_id = outbound.retry(message_id, agent_id=identity.id, actor=actor_for_user(identity.id),
+                              session_id=getattr(request.state, "session_id", "") or "")
     return retry_id
 
 
 @router.post("/api/chats/{chat_id}/replies", status_code=201, response_model=MessageRef)
-def reply_json(chat_id: UUID, body: ReplyCreate, request: Request, despacho: DespachoDep,
+def reply_json(chat_id: UUID, body: ReplyCreate, request: Request, desk: DeskDep, read_db: ReadDb,
                identity: Annotated[Identity, Depends(allow("agent"))]) -> MessageRef:
     """The assigned agent replies to the customer (sent by a worker)."""
-    return MessageRef(message_id=send_reply(despacho, request, identity, str(chat_id), body.body,
+    return MessageRef(message_id=send_reply(desk, read_db, request, identity, str(chat_id), body.body,
                                             body.content_sid, body.content_variables))
 
 
 @router.post("/api/chats/{chat_id}/messages/{message_id}/retry", status_code=201, response_model=MessageRef)
-def retry_json(chat_id: UUID, message_id: UUID, request: Request, despacho: DespachoDep,
+def retry_json(chat_id: UUID, message_id: UUID, request: Request, outbound: OutboundDep, read_db: ReadDb,
                identity: Annotated[Identity, Depends(allow("agent"))]) -> MessageRef:
     """Send a failed message again, as a new message, when its failure may be fixed by retrying."""
-    return MessageRef(message_id=retry_message(despacho, request, identity, str(chat_id), str(message_id)))
+    return MessageRef(message_id=retry_message(outbound, read_db, request, identity, str(chat_id), str(message_id)))
 
 
 @router.post("/chats/{chat_id}/messages/{message_id}/retry", include_in_schema=False)
-def retry_form(chat_id: UUID, message_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+def retry_form(chat_id: UUID, message_id: UUID, request: Request, outbound: OutboundDep, read_db: ReadDb,
+               projections: ProjectionsDep, pages: PagesDep,
                identity: Annotated[Identity, Depends(allow("agent"))]) -> Response:
-    return form_outcome(request, despacho, pages,
-                        lambda: retry_message(despacho, request, identity, str(chat_id), str(message_id)),
+    return form_outcome(request, projections, pages,
+                        lambda: retry_message(outbound, read_db, request, identity, str(chat_id), str(message_id)),
                         back=f"/desk?chat={chat_id}", success="Reintento enviado.", projectors=("chats", "messages"))
 
 
 @router.post("/chats/{chat_id}/template-replies", include_in_schema=False)
-def template_reply_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+def template_reply_form(chat_id: UUID, request: Request, desk: DeskDep, read_db: ReadDb, projections: ProjectionsDep,
+                        pages: PagesDep,
                         identity: Annotated[Identity, Depends(allow("agent"))],
                         content_sid: Annotated[str, Form(max_length=64)],
                         variable_names: Annotated[list[str] | None, Form(max_length=20)] = None,
                         variables: Annotated[list[str] | None, Form(max_length=20)] = None) -> Response:
     values = dict(zip(variable_names or [], [v[:500] for v in variables or []], strict=False))
-    return form_outcome(request, despacho, pages,
-                        lambda: send_reply(despacho, request, identity, str(chat_id), "", content_sid, values),
+    return form_outcome(request, projections, pages,
+                        lambda: send_reply(desk, read_db, request, identity, str(chat_id), "", content_sid, values),
                         back=f"/desk?chat={chat_id}", success="Plantilla enviada.")
 
 
 @router.post("/chats/{chat_id}/replies", include_in_schema=False)
-def reply_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
-               identity: Annotated[Identity, Depends(allow("agent"))],
+def reply_form(chat_id: UUID, request: Request, desk: DeskDep, read_db: ReadDb, projections: ProjectionsDep,
+               pages: PagesDep, identity: Annotated[Identity, Depends(allow("agent"))],
                body: Annotated[str, Form(max_length=1600)] = "") -> Response:
-    return form_outcome(request, despacho, pages, lambda: send_reply(despacho, request, identity, str(chat_id), body),
+    return form_outcome(request, projections, pages,
+                        lambda: send_reply(desk, read_db, request, identity, str(chat_id), body),
                         back=f"/desk?chat={chat_id}", success="Mensaje enviado.")
 
 
-def close_chat(despacho: Despacho, identity: Identity, chat_id: str, disposition: str, note: str) -> None:
-    visible_chat(despacho, identity, chat_id)
+def close_chat(closing: ClosingService, read_db: Engine, identity: Identity, chat_id: str, disposition: str,
+               note: str) -> None:
+    visible_chat(read_db, identity, chat_id)
     reason = "agent" if identity.role == "agent" else "supervisor"
-    despacho.closing.close(chat_id, reason, disposition=disposition, note=note, actor=actor_for_user(identity.id))
-    despacho.actors.finish_close.send(chat_id)  # confirmation and PDF (R8); it also serves the queue again
+    closing.close(chat_id, reason, disposition=disposition, note=note, actor=actor_for_user(identity.id))
 
 
 @router.post("/api/chats/{chat_id}/close", status_code=204)
-def close_json(chat_id: UUID, body: ChatClose, despacho: DespachoDep,
+def close_json(chat_id: UUID, body: ChatClose, closing: ClosingDep, read_db: ReadDb,
                identity: Annotated[Identity, Depends(CLOSERS)]) -> None:
     """Close a chat: the agent with a disposition of the campaign, a supervisor with a reason."""
-    close_chat(despacho, identity, str(chat_id), body.disposition, body.note)
+    close_chat(closing, read_db, identity, str(chat_id), body.disposition, body.note)
 
 
 @router.post("/chats/{chat_id}/close", include_in_schema=False)
-def close_form(chat_id: UUID, request: Request, despacho: DespachoDep, pages: PagesDep,
+def close_form(chat_id: UUID, request: Request, closing: ClosingDep, read_db: ReadDb, projections: ProjectionsDep,
+               pages: PagesDep,
                identity: Annotated[Identity, Depends(CLOSERS)],
                disposition: Annotated[str, Form(max_length=60)] = "",
                note: Annotated[str, Form(max_length=1000)] = "") -> Response:
     agent = identity.role == "agent"
-    return form_outcome(request, despacho, pages,
-                        lambda: close_chat(despacho, identity, str(chat_id), disposition, note),
+    return form_outcome(request, projections, pages,
+                        lambda: close_chat(closing, read_db, identity, str(chat_id), disposition, note),
                         back=f"/desk?chat={chat_id}" if agent else f"/chats/{chat_id}", success="Chat cerrado.",
                         then="/desk" if agent else f"/chats/{chat_id}")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import DespachoDep, PagesDep
+from api.deps import PagesDep, ReadDb, UnidentifiedCampaignDep
 from api.security import allow, current_identity
 from api.warnings import unattended_campaign
 from application.staff import Identity
@@ -17,11 +17,11 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def home(request: Request, despacho: DespachoDep, pages: PagesDep,
+def home(request: Request, read_db: ReadDb, unidentified: UnidentifiedCampaignDep, pages: PagesDep,
          identity: Annotated[Identity, Depends(allow("admin", "supervisor", "agent", "auditor"))]) -> Response:
     if identity.role == "agent":
         return RedirectResponse("/desk", status_code=303)
-    counts = dashboard_counts(despacho.read_engine)
+    counts = dashboard_counts(read_db)
     lang = request.state.lang
     cards = {
         "admin": [
@@ -45,5 +45,5 @@ def home(request: Request, despacho: DespachoDep, pages: PagesDep,
              "url": "/audit/events"},
         ],
     }[current_identity(request).role]
-    return pages.render(request, "dashboard.html", {"cards": cards,
-                                                    "unattended_campaign": unattended_campaign(despacho, identity)})
+    return pages.render(request, "dashboard.html", {
+        "cards": cards, "unattended_campaign": unattended_campaign(read_db, identity, unidentified)})

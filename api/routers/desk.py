@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from api.chat_access import visible_chat
-from api.deps import DespachoDep, PagesDep
+from api.deps import ClockDep, PagesDep, ProjectionsDep, ReadDb, StaffDep
 from api.flash import redirect_with_flash
 from api.forms import form_outcome
 from api.security import allow
@@ -30,44 +30,39 @@ def free_text_allowed(chat: dict[str, Any], now: datetime) -> bool:
 
 
 @router.get("/desk")
-def desk(request: Request, despacho: DespachoDep, pages: PagesDep, identity: Annotated[Identity, Depends(AGENT)],
-         chat: UUID | None = None) -> Response:
-    engine = despacho.read_engine
-    open_chats = desk_queries.open_chats_of(engine, identity.id)
+def desk(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
+         identity: Annotated[Identity, Depends(AGENT)], chat: UUID | None = None) -> Response:
+    open_chats = desk_queries.open_chats_of(read_db, identity.id)
     selected: dict[str, Any] | None = None
     chosen = str(chat) if chat else (open_chats[0]["id"] if open_chats else "")
     if chosen:
         try:
-            row = visible_chat(despacho, identity, chosen)
+            row = visible_chat(read_db, identity, chosen)
         except HTTPException:
             return redirect_with_flash(request, "/desk", "warning",
                                        pages.translate(request.state.lang, "Ese chat ya no está asignado a usted."))
-        timeline = message_queries.with_delivery(engine, desk_queries.timeline(engine, row["id"]))
+        timeline = message_queries.with_delivery(read_db, desk_queries.timeline(read_db, row["id"]))
         selected = {"chat": row, "timeline": timeline,
-                    "customer": desk_queries.customer(engine, row),
-                    "window_open": free_text_allowed(row, despacho.clock.now()),
-                    "templates": message_queries.approved_templates(engine, row["campaign_id"])}
+                    "customer": desk_queries.customer(read_db, row),
+                    "window_open": free_text_allowed(row, clock.now()),
+                    "templates": message_queries.approved_templates(read_db, row["campaign_id"])}
     return pages.render(request, "desk/desk.html", {
-        "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(engine, identity.id),
+        "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(read_db, identity.id),
         "statuses": STATUSES})
 
 
 @router.get("/desk/fragments/chats")
-def my_chats_fragment(request: Request, despacho: DespachoDep, pages: PagesDep,
+def my_chats_fragment(request: Request, read_db: ReadDb, pages: PagesDep,
                       identity: Annotated[Identity, Depends(AGENT)], chat: str = "") -> Response:
     return pages.render(request, "desk/_chat_list.html", {
-        "open_chats": desk_queries.open_chats_of(despacho.read_engine, identity.id), "selected_id": chat,
-        "me": desk_queries.agent_status(despacho.read_engine, identity.id)})
+        "open_chats": desk_queries.open_chats_of(read_db, identity.id), "selected_id": chat,
+        "me": desk_queries.agent_status(read_db, identity.id)})
 
 
 @router.post("/desk/status")
-def change_status(request: Request, despacho: DespachoDep, pages: PagesDep,
+def change_status(request: Request, staff: StaffDep, projections: ProjectionsDep, pages: PagesDep,
                   identity: Annotated[Identity, Depends(AGENT)],
                   status: Annotated[str, Form(pattern="^(available|break|offline)$")]) -> Response:
-    def command() -> None:
-        despacho.staff.change_status(UUID(identity.id), status, actor=actor_for_user(identity.id))
-        if status == "available":
-            despacho.actors.dispatch_queue.send(None, despacho.runner.head())
-
-    return form_outcome(request, despacho, pages, command, back="/desk", success="Estado actualizado.",
-                        projectors=("agents",))
+    return form_outcome(request, projections, pages,
+                        lambda: staff.change_status(UUID(identity.id), status, actor=actor_for_user(identity.id)),
+                        back="/desk", success="Estado actualizado.", projectors=("agents",))

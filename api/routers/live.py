@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from adapters.live import LiveFeed
-from api.deps import DespachoDep
+from api.deps import LiveDep, ReadDb
 from api.security import allow
 from application.live_topics import LiveSubscription, TopicScope
 from application.staff import Identity
@@ -23,12 +23,12 @@ KEEPALIVE_SECONDS = 15
 
 
 @router.get("/live")
-async def live(despacho: DespachoDep,
+async def live(feed: LiveDep, read_db: ReadDb,
                identity: Annotated[Identity, Depends(allow("admin", "supervisor", "agent", "auditor"))],
                topics: Annotated[str, Query(max_length=2000)] = "") -> StreamingResponse:
-    scope = TopicScope(identity, SqlTopicDirectory(despacho.read_engine))
+    scope = TopicScope(identity, SqlTopicDirectory(read_db))
     subscription = await run_in_threadpool(LiveSubscription, scope, topics.split())
-    return StreamingResponse(_stream(despacho.live, subscription), media_type="text/event-stream",
+    return StreamingResponse(_stream(feed, subscription), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -11,13 +11,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
 from api.chat_access import campaign_scope
-from api.deps import DespachoDep, PagesDep
+from api.deps import ClockDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb
 from api.forms import form_outcome
 from api.security import allow
+from application.outbound import OutboundService
 from application.staff import Identity
-from despacho.bootstrap import Despacho
 from domain.common import actor_for_user
 from domain.text import defused
 from projections import message_queries
@@ -99,77 +100,78 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 @router.get("/api/audit/messages")
-def audit_json(despacho: DespachoDep, identity: Annotated[Identity, Depends(AUDIT_VIEWERS)], query: AuditQueryDep,
+def audit_json(read_db: ReadDb, identity: Annotated[Identity, Depends(AUDIT_VIEWERS)], query: AuditQueryDep,
                limit: Annotated[int, Query(ge=1, le=1000)] = PAGE_SIZE,
                offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
     """Outbound messages with their status history, newest first; supervisors see their campaigns only."""
-    return message_queries.audit_messages(despacho.read_engine, query.as_filter(),
-                                          campaign_ids=campaign_scope(despacho, identity), limit=limit, offset=offset)
+    return message_queries.audit_messages(read_db, query.as_filter(), campaign_ids=campaign_scope(read_db, identity),
+                                          limit=limit, offset=offset)
 
 
 @router.get("/api/audit/messages.csv")
-def audit_csv(despacho: DespachoDep, identity: Annotated[Identity, Depends(AUDIT_VIEWERS)],
+def audit_csv(read_db: ReadDb, clock: ClockDep, identity: Annotated[Identity, Depends(AUDIT_VIEWERS)],
               query: AuditQueryDep) -> Response:
     """The same messages as CSV (UTF-8, one row per message, its history in one column)."""
-    rows = message_queries.audit_messages(despacho.read_engine, query.as_filter(),
-                                          campaign_ids=campaign_scope(despacho, identity), limit=CSV_LIMIT)
-    stamp = despacho.clock.now().strftime("%Y%m%d-%H%M")
+    rows = message_queries.audit_messages(read_db, query.as_filter(), campaign_ids=campaign_scope(read_db, identity),
+                                          limit=CSV_LIMIT)
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
     return Response("\ufeff" + csv_text(rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="mensajes-{stamp}.csv"'})
 
 
 @router.get("/audit/messages", include_in_schema=False)
-def audit_page(request: Request, despacho: DespachoDep, pages: PagesDep,
+def audit_page(request: Request, read_db: ReadDb, pages: PagesDep,
                identity: Annotated[Identity, Depends(AUDIT_VIEWERS)], query: AuditQueryDep,
                page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
-    scope = campaign_scope(despacho, identity)
-    rows = message_queries.audit_messages(despacho.read_engine, query.as_filter(), campaign_ids=scope,
+    scope = campaign_scope(read_db, identity)
+    rows = message_queries.audit_messages(read_db, query.as_filter(), campaign_ids=scope,
                                           limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    campaigns = [c for c in list_campaigns(despacho.read_engine, include_archived=True)
+    campaigns = [c for c in list_campaigns(read_db, include_archived=True)
                  if scope is None or c["id"] in scope]
     filters = urlencode({k: v for k, v in query.model_dump().items() if v})
     return pages.render(request, "audit/messages.html", {
         "messages": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page, "query": query,
         "campaigns": campaigns, "statuses": STATUSES, "filters": filters,
-        "unmatched": message_queries.unmatched_callbacks(despacho.read_engine, limit=20) if scope is None else []})
+        "unmatched": message_queries.unmatched_callbacks(read_db, limit=20) if scope is None else []})
 
 
 ALERT_VIEWERS = allow("admin", "supervisor", "auditor")
 ALERT_ACKNOWLEDGERS = allow("admin", "supervisor")
 
 
-def delivery_alerts_for(despacho: Despacho, identity: Identity, states: tuple[str, ...]) -> list[dict[str, Any]]:
+def delivery_alerts_for(read_db: Engine, identity: Identity, states: tuple[str, ...]) -> list[dict[str, Any]]:
     """Delivery alerts of the caller's campaigns (all for admins and auditors), newest first."""
-    return message_queries.delivery_alerts(despacho.read_engine, campaign_ids=campaign_scope(despacho, identity),
-                                           states=states)
+    return message_queries.delivery_alerts(read_db, campaign_ids=campaign_scope(read_db, identity), states=states)
 
 
 @router.get("/api/delivery-alerts")
-def delivery_alerts_json(despacho: DespachoDep, identity: Annotated[Identity, Depends(ALERT_VIEWERS)],
+def delivery_alerts_json(read_db: ReadDb, identity: Annotated[Identity, Depends(ALERT_VIEWERS)],
                          state: Annotated[str, Query(pattern="^(open|acknowledged|all)$")] = "open",
                          ) -> list[dict[str, Any]]:
     """Failed and stuck messages, high failure rates and account problems of the caller's campaigns."""
     states = message_queries.ALERT_STATES if state == "all" else (state,)
-    return delivery_alerts_for(despacho, identity, states)
+    return delivery_alerts_for(read_db, identity, states)
 
 
-def acknowledge_delivery_alert(despacho: Despacho, identity: Identity, alert_id: str) -> None:
-    row = message_queries.delivery_alert(despacho.read_engine, alert_id)
-    scope = campaign_scope(despacho, identity)
+def acknowledge_delivery_alert(outbound: OutboundService, read_db: Engine, identity: Identity, alert_id: str) -> None:
+    row = message_queries.delivery_alert(read_db, alert_id)
+    scope = campaign_scope(read_db, identity)
     if row is None or (scope is not None and row["campaign_id"] not in scope):
         raise HTTPException(status_code=404, detail="Alerta desconocida")
-    despacho.outbound.acknowledge_alert(alert_id, actor=actor_for_user(identity.id))
+    outbound.acknowledge_alert(alert_id, actor=actor_for_user(identity.id))
 
 
 @router.post("/api/delivery-alerts/{alert_id}/acknowledge", status_code=204)
-def acknowledge_delivery_json(alert_id: str, despacho: DespachoDep,
+def acknowledge_delivery_json(alert_id: str, outbound: OutboundDep, read_db: ReadDb,
                               identity: Annotated[Identity, Depends(ALERT_ACKNOWLEDGERS)]) -> None:
     """Mark a delivery alert as seen."""
-    acknowledge_delivery_alert(despacho, identity, alert_id)
+    acknowledge_delivery_alert(outbound, read_db, identity, alert_id)
 
 
 @router.post("/delivery-alerts/{alert_id}/acknowledge", include_in_schema=False)
-def acknowledge_delivery_form(alert_id: str, request: Request, despacho: DespachoDep, pages: PagesDep,
+def acknowledge_delivery_form(alert_id: str, request: Request, outbound: OutboundDep, read_db: ReadDb,
+                              projections: ProjectionsDep, pages: PagesDep,
                               identity: Annotated[Identity, Depends(ALERT_ACKNOWLEDGERS)]) -> Response:
-    return form_outcome(request, despacho, pages, lambda: acknowledge_delivery_alert(despacho, identity, alert_id),
+    return form_outcome(request, projections, pages,
+                        lambda: acknowledge_delivery_alert(outbound, read_db, identity, alert_id),
                         back="/alerts", success="Alerta marcada como vista.", projectors=("messages",))

@@ -9,14 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from api.deps import DespachoDep
+from api.deps import CampaignsDep, PortfoliosDep, ReadDb
 from api.security import allow
 from application.portfolio_check import PortfolioFileError, PortfolioPreview
 from application.portfolio_tables import ensure_within_size_limit
+from application.portfolios import PortfolioService
 from application.staff import Identity
-from despacho.bootstrap import Despacho
 from projections.admin_queries import job_progress, portfolio_imports, queued_job
 
 router = APIRouter(tags=["portfolios"])
@@ -29,27 +30,27 @@ class ImportQueued(BaseModel):
     status_url: str
 
 
-async def read_upload(request: Request, despacho: Despacho, upload: StarletteUpload) -> bytes:
-    """The uploaded bytes, refusing (413) a file over the limit before reading it all."""
-    limit = despacho.portfolios.max_bytes
+def read_upload(request: Request, portfolios: PortfolioService, upload: StarletteUpload) -> bytes:
+    """The uploaded bytes, refusing (413) a file over the limit before reading it all. Blocking (a large upload
+    is spooled to disk): for routes that run in the thread pool."""
+    limit = portfolios.max_bytes
     try:
         ensure_within_size_limit(int(request.headers.get("content-length") or 0) - 64 * 1024, limit)
         ensure_within_size_limit(upload.size or 0, limit)
-        content = await upload.read(limit + 1)
+        content = upload.file.read(limit + 1)
         ensure_within_size_limit(len(content), limit)
     except PortfolioFileError as error:
         raise HTTPException(status_code=413, detail=str(error)) from error
     return content
 
 
-def checked_upload(despacho: Despacho, content: bytes | None, upload_id: str | None, file_name: str,
+def checked_upload(portfolios: PortfolioService, content: bytes | None, upload_id: str | None, file_name: str,
                    sheet: str | None) -> tuple[str, PortfolioPreview]:
     """Keep a new upload (or find an earlier one) and check it; an unusable file is a 422."""
     if content is None and not upload_id:
         raise HTTPException(status_code=422, detail="Adjunte el archivo de la cartera")
     try:
-        return despacho.portfolios.preview_upload(file_name, content=content, upload_id=upload_id or "",
-                                                  sheet=sheet or None)
+        return portfolios.preview_upload(file_name, content=content, upload_id=upload_id or "", sheet=sheet or None)
     except PortfolioFileError as error:
         raise HTTPException(status_code=422, detail=str(error)) from error
 
@@ -62,7 +63,7 @@ def error_report(preview: PortfolioPreview) -> Response:
 
 
 @router.post("/api/campaigns/{campaign_id}/portfolios/preview")
-async def preview_portfolio(campaign_id: UUID, request: Request, despacho: DespachoDep,
+def preview_portfolio(campaign_id: UUID, request: Request, campaigns: CampaignsDep, portfolios: PortfoliosDep,
                             identity: Annotated[Identity, Depends(ADMINS)],
                             file: Annotated[UploadFile | None, File(description="CSV or XLSX")] = None,
                             upload_id: Annotated[str | None, Form()] = None,
@@ -70,12 +71,12 @@ async def preview_portfolio(campaign_id: UUID, request: Request, despacho: Despa
                             sheet: Annotated[str | None, Form()] = None) -> dict[str, Any]:
     """Dry run: counts of valid, invalid and duplicate rows, the first errors, what a replace would deactivate,
     and an upload id to import."""
-    despacho.campaigns.get(campaign_id)
-    content = await read_upload(request, despacho, file) if file is not None else None
+    campaigns.get(campaign_id)
+    content = read_upload(request, portfolios, file) if file is not None else None
     name = (file.filename if file is not None else file_name) or "cartera.csv"
-    upload_id, preview = checked_upload(despacho, content, upload_id, name, sheet)
+    upload_id, preview = checked_upload(portfolios, content, upload_id, name, sheet)
     query = urlencode({"file_name": name, **({"sheet": preview.sheet} if preview.sheet else {})})
-    replacement = despacho.portfolios.replacement(campaign_id, preview)
+    replacement = portfolios.replacement(campaign_id, preview)
     return {**preview.summary(limit=SHOWN_PROBLEMS), "upload_id": upload_id, "campaign_id": str(campaign_id),
             "replace": {"active": replacement.active, "deactivated": replacement.deactivated,
                         "needs_confirmation": replacement.needs_confirmation},
@@ -84,16 +85,16 @@ async def preview_portfolio(campaign_id: UUID, request: Request, despacho: Despa
 
 @router.get("/api/campaigns/{campaign_id}/portfolios/uploads/{upload_id}/errors.csv",
             dependencies=[Depends(ADMINS)])
-def portfolio_error_report(campaign_id: UUID, upload_id: str, despacho: DespachoDep, file_name: str = "cartera.csv",
-                           sheet: str | None = None) -> Response:
+def portfolio_error_report(campaign_id: UUID, upload_id: str, campaigns: CampaignsDep, portfolios: PortfoliosDep,
+                           file_name: str = "cartera.csv", sheet: str | None = None) -> Response:
     """Every problem of an uploaded file: row, column, severity and reason (CSV for Excel)."""
-    despacho.campaigns.get(campaign_id)
-    _, preview = checked_upload(despacho, None, upload_id, file_name, sheet)
+    campaigns.get(campaign_id)
+    _, preview = checked_upload(portfolios, None, upload_id, file_name, sheet)
     return error_report(preview)
 
 
 @router.post("/api/campaigns/{campaign_id}/portfolios/import", status_code=202, response_model=ImportQueued)
-async def import_portfolio(campaign_id: UUID, request: Request, despacho: DespachoDep,
+def import_portfolio(campaign_id: UUID, request: Request, campaigns: CampaignsDep, portfolios: PortfoliosDep,
                            identity: Annotated[Identity, Depends(ADMINS)],
                            file: Annotated[UploadFile | None, File(description="CSV or XLSX")] = None,
                            upload_id: Annotated[str | None, Form(description="From a preview")] = None,
@@ -104,38 +105,37 @@ async def import_portfolio(campaign_id: UUID, request: Request, despacho: Despac
                                "replace only: required when it deactivates more than a fifth of the "
                                "campaign's active customers"))] = False) -> ImportQueued:
     """Import the valid rows (all or nothing) in a worker; follow `status_url` for its progress."""
-    despacho.campaigns.get(campaign_id)
-    content = await read_upload(request, despacho, file) if file is not None else None
+    campaigns.get(campaign_id)
+    content = read_upload(request, portfolios, file) if file is not None else None
     name = (file.filename if file is not None else file_name) or "cartera.csv"
-    upload_id, preview = checked_upload(despacho, content, upload_id, name, sheet)
-    job_id = queue_import(despacho, campaign_id, upload_id, name, mode, preview.sheet, f"user:{identity.id}",
+    upload_id, preview = checked_upload(portfolios, content, upload_id, name, sheet)
+    job_id = queue_import(portfolios, campaign_id, upload_id, name, mode, preview.sheet, f"user:{identity.id}",
                           confirm_deactivation=confirm_deactivation)
     return ImportQueued(job_id=job_id, status_url=f"/api/portfolio-jobs/{job_id}")
 
 
-def queue_import(despacho: Despacho, campaign_id: UUID, upload_id: str, file_name: str, mode: str,
+def queue_import(portfolios: PortfolioService, campaign_id: UUID, upload_id: str, file_name: str, mode: str,
                  sheet: str | None, actor: str, *, confirm_deactivation: bool = False) -> UUID:
-    job_id = despacho.portfolios.queue_import(campaign_id, upload_id, file_name, mode=mode, sheet=sheet,
-                                              confirm_deactivation=confirm_deactivation, actor=actor)
-    despacho.import_portfolio.send(str(job_id))
+    job_id = portfolios.queue_import(campaign_id, upload_id, file_name, mode=mode, sheet=sheet,
+                                     confirm_deactivation=confirm_deactivation, actor=actor)
     return job_id
 
 
 @router.get("/api/portfolio-jobs/{job_id}", dependencies=[Depends(ADMINS)])
-def portfolio_job(job_id: UUID, despacho: DespachoDep) -> dict[str, Any]:
+def portfolio_job(job_id: UUID, read_db: ReadDb, portfolios: PortfoliosDep) -> dict[str, Any]:
     """An import's status (queued, running, done, completed, failed), percentage, counts and error."""
-    return progress_of(despacho, job_id)
+    return progress_of(read_db, portfolios, job_id)
 
 
-def progress_of(despacho: Despacho, job_id: UUID) -> dict[str, Any]:
-    progress = job_progress(despacho.read_engine, str(job_id))
-    if progress is None and not despacho.portfolios.job_exists(job_id):
+def progress_of(read_db: Engine, portfolios: PortfolioService, job_id: UUID) -> dict[str, Any]:
+    progress = job_progress(read_db, str(job_id))
+    if progress is None and not portfolios.job_exists(job_id):
         raise HTTPException(status_code=404, detail="Carga desconocida")
     return progress or queued_job(str(job_id))
 
 
 @router.get("/api/campaigns/{campaign_id}/portfolios/imports", dependencies=[Depends(ADMINS)])
-def campaign_imports(campaign_id: UUID, despacho: DespachoDep) -> list[dict[str, Any]]:
+def campaign_imports(campaign_id: UUID, campaigns: CampaignsDep, read_db: ReadDb) -> list[dict[str, Any]]:
     """A campaign's imports, newest first: who, when, file, sha256, mode and counts."""
-    despacho.campaigns.get(campaign_id)
-    return portfolio_imports(despacho.read_engine, {str(campaign_id)})
+    campaigns.get(campaign_id)
+    return portfolio_imports(read_db, {str(campaign_id)})

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from api.deps import DespachoDep
+from api.deps import CampaignsDep, ReadDb, StaffDep
 from api.security import allow
 from application.staff import Identity, may_manage
 from projections.admin_queries import agent_row
@@ -49,74 +49,69 @@ def check_scope(identity: Identity, roles: set[str], before: set[str], after: se
 
 
 @router.get("")
-def agents(despacho: DespachoDep, identity: Annotated[Identity, Depends(allow("admin", "supervisor", "auditor"))],
+def agents(read_db: ReadDb, identity: Annotated[Identity, Depends(allow("admin", "supervisor", "auditor"))],
            role: str | None = None) -> list[dict[str, Any]]:
     """Staff with their campaigns, status and load (supervisors: their campaigns only)."""
-    rows = list_agents(despacho.read_engine, role=role)
+    rows = list_agents(read_db, role=role)
     if identity.role == "supervisor":
         rows = [r for r in rows if set(r["campaigns"]) & identity.campaigns]
     return rows
 
 
 @router.get("/{agent_id}")
-def agent(agent_id: UUID, despacho: DespachoDep,
+def agent(agent_id: UUID, read_db: ReadDb,
           identity: Annotated[Identity, Depends(allow("admin", "supervisor", "auditor"))]) -> dict[str, Any]:
     """One staff member with their campaigns, status and load."""
-    row = agent_row(despacho.read_engine, str(agent_id))
+    row = agent_row(read_db, str(agent_id))
     if row is None or (identity.role == "supervisor" and not set(row["campaigns"]) & identity.campaigns):
         raise HTTPException(status_code=404, detail="Usuario desconocido")
     return row
 
 
 @router.post("", status_code=201, response_model=AgentRef)
-def create_agent(body: AgentCreate, despacho: DespachoDep,
+def create_agent(body: AgentCreate, staff: StaffDep, campaigns: CampaignsDep,
                  identity: Annotated[Identity, Depends(MANAGERS)]) -> AgentRef:
     """Create a staff account with its campaigns."""
-    campaigns = {str(c) for c in body.campaign_ids}
-    check_scope(identity, {body.role}, set(), campaigns)
+    campaign_ids = {str(c) for c in body.campaign_ids}
+    check_scope(identity, {body.role}, set(), campaign_ids)
     for campaign_id in body.campaign_ids:
-        despacho.campaigns.get(campaign_id)
-    agent_id = despacho.staff.register(body.login, body.name, body.role, password=body.password,
-                                       capacity=body.capacity, campaign_ids=frozenset(campaigns),
-                                       actor=f"user:{identity.id}")
+        campaigns.get(campaign_id)
+    agent_id = staff.register(body.login, body.name, body.role, password=body.password, capacity=body.capacity,
+                              campaign_ids=frozenset(campaign_ids), actor=f"user:{identity.id}")
     return AgentRef(id=agent_id)
 
 
 @router.put("/{agent_id}", status_code=204)
-def edit_agent(agent_id: UUID, body: AgentUpdate, despacho: DespachoDep,
+def edit_agent(agent_id: UUID, body: AgentUpdate, staff: StaffDep, campaigns: CampaignsDep,
                identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
     """Edit name, role, capacity and campaigns (removing a campaign stops new assignments at once)."""
-    current = despacho.staff.get(agent_id)
-    campaigns = {str(c) for c in body.campaign_ids}
-    check_scope(identity, {current.role, body.role}, set(current.campaigns), campaigns)
+    current = staff.get(agent_id)
+    campaign_ids = {str(c) for c in body.campaign_ids}
+    check_scope(identity, {current.role, body.role}, set(current.campaigns), campaign_ids)
     for campaign_id in body.campaign_ids:
-        despacho.campaigns.get(campaign_id)
-    despacho.staff.edit(agent_id, name=body.name, role=body.role, capacity=body.capacity,
-                        campaign_ids=frozenset(campaigns), actor=f"user:{identity.id}")
+        campaigns.get(campaign_id)
+    staff.edit(agent_id, name=body.name, role=body.role, capacity=body.capacity,
+               campaign_ids=frozenset(campaign_ids), actor=f"user:{identity.id}")
 
 
 @router.post("/{agent_id}/deactivate", status_code=204)
-def deactivate_agent(agent_id: UUID, despacho: DespachoDep,
-                     identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
+def deactivate_agent(agent_id: UUID, staff: StaffDep, identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
     """Deactivate an account: no login, no new chats."""
-    agent = despacho.staff.get(agent_id)
+    agent = staff.get(agent_id)
     check_scope(identity, {agent.role}, set(), set(agent.campaigns))
-    despacho.staff.set_active(agent_id, False, actor=f"user:{identity.id}")
+    staff.set_active(agent_id, False, actor=f"user:{identity.id}")
 
 
 @router.post("/{agent_id}/reactivate", status_code=204)
-def reactivate_agent(agent_id: UUID, despacho: DespachoDep,
-                     identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
+def reactivate_agent(agent_id: UUID, staff: StaffDep, identity: Annotated[Identity, Depends(MANAGERS)]) -> None:
     """Reactivate a deactivated account."""
-    agent = despacho.staff.get(agent_id)
+    agent = staff.get(agent_id)
     check_scope(identity, {agent.role}, set(), set(agent.campaigns))
-    despacho.staff.set_active(agent_id, True, actor=f"user:{identity.id}")
+    staff.set_active(agent_id, True, actor=f"user:{identity.id}")
 
 
 @router.put("/me/status", status_code=204)
-def change_my_status(body: StatusChange, despacho: DespachoDep,
+def change_my_status(body: StatusChange, staff: StaffDep,
                      identity: Annotated[Identity, Depends(allow("agent"))]) -> None:
     """The calling agent sets themself available, on break or offline."""
-    despacho.staff.change_status(UUID(identity.id), body.status, actor=f"user:{identity.id}")
-    if body.status == "available":
-        despacho.actors.dispatch_queue.send(None, despacho.runner.head())
+    staff.change_status(UUID(identity.id), body.status, actor=f"user:{identity.id}")

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from adapters.twilio_signatures import is_valid_signature, webhook_url
-from api.deps import DespachoDep
+from api.deps import InboundDep, OutboundDep, SettingsDep
 from api.security import twilio_signed
 from application.inbound import InboundText
 from application.outbound import StatusReport
@@ -24,37 +24,30 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_MEDIA = 10
 
 
-async def signed_params(request: Request, despacho: DespachoDep) -> dict[str, str]:
+async def signed_params(request: Request, settings: SettingsDep) -> dict[str, str]:
     """The form parameters, once Twilio's signature over them has been checked."""
     form = await request.form()
     params = {key: str(value) for key, value in form.multi_items()}
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    url = webhook_url(despacho.settings.public_url, path)
-    token = despacho.settings.twilio_auth_token.get_secret_value()
+    url = webhook_url(settings.public_url, path)
+    token = settings.twilio_auth_token.get_secret_value()
     if not is_valid_signature(token, url, params, request.headers.get("x-twilio-signature")):
         raise HTTPException(status_code=403, detail="Firma de Twilio inválida")
     return params
 
 
 @router.post("/messages", dependencies=[Depends(twilio_signed())])
-async def inbound_message(despacho: DespachoDep, params: dict[str, str] = Depends(signed_params)) -> Response:
+async def inbound_message(inbound: InboundDep, params: dict[str, str] = Depends(signed_params)) -> Response:
     """Twilio's inbound webhook for WhatsApp and SMS; applied once per MessageSid."""
     message = inbound_text(params)
-    received = await run_in_threadpool(despacho.inbound.receive, message)
+    received = await run_in_threadpool(inbound.receive, message)
     facts = {"sid": message.message_sid, "chat_id": received.chat_id, "customer": message.customer_address}
-    if received.duplicate:
-        log.info("inbound retried by Twilio", extra=facts)
-    elif received.consent == "opt_out":
-        despacho.actors.close_chat.send(received.chat_id, "opt_out", "", "", "system:opt_out")
-    else:
-        despacho.actors.process_chat.send(received.chat_id)
-    if not received.duplicate:
-        log.info("inbound message", extra=facts)
+    log.info("inbound retried by Twilio" if received.duplicate else "inbound message", extra=facts)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post("/status", dependencies=[Depends(twilio_signed())])
-async def message_status(despacho: DespachoDep, mid: str = "",
+async def message_status(outbound: OutboundDep, mid: str = "",
                          params: dict[str, str] = Depends(signed_params)) -> Response:
     """Twilio's status callback; idempotent and order-independent, unknown SIDs kept for reconciliation."""
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
@@ -62,8 +55,8 @@ async def message_status(despacho: DespachoDep, mid: str = "",
         raise HTTPException(status_code=400, detail="Faltan MessageSid o MessageStatus")
     report = StatusReport(message_id=mid, sid=sid, status=status, error_code=params.get("ErrorCode", ""),
                           error_message=params.get("ErrorMessage", "")[:500], params=params)
-    changed = await run_in_threadpool(despacho.outbound.apply_status, report)
-    facts = await run_in_threadpool(despacho.outbound.log_facts, mid) if mid else {}
+    changed = await run_in_threadpool(outbound.apply_status, report)
+    facts = await run_in_threadpool(outbound.log_facts, mid) if mid else {}
     log.info("status callback", extra={**facts, "sid": sid, "message_id": mid, "status": status,
                                        "error_code": report.error_code, "changed": changed})
     return Response(status_code=204)

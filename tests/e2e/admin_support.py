@@ -73,6 +73,7 @@ def worker_fixture(despacho: Despacho) -> Iterator[dramatiq.Worker]:
 
 def run_jobs(despacho: Despacho, worker: dramatiq.Worker) -> None:
     """Let queued import jobs finish, then bring the read tables up to date."""
+    despacho.runner.catch_up()
     despacho.broker.join("portfolios", fail_fast=True)
     worker.join()
     despacho.runner.catch_up()

@@ -82,8 +82,6 @@ class CallCenter:
 
     def set_status(self, login: str, status: str) -> None:
         self.despacho.staff.change_status(UUID(self.ids[login]), status, actor="test")
-        if status == "available":
-            self.despacho.actors.dispatch_queue.send(None, self.despacho.runner.head())
         self.settle()
 
 

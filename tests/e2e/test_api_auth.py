@@ -19,7 +19,8 @@ from sqlalchemy import select, text
 import api.routers.live
 from adapters.clock import FixedClock
 from adapters.passwords import Argon2Passwords
-from api.app import ANONYMOUS_CSRF_COOKIE, create_app
+from api.app import create_app
+from api.authentication import ANONYMOUS_CSRF_COOKIE
 from api.security import SESSION_COOKIE
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings

@@ -263,7 +263,7 @@ def test_a_supervisor_sees_a_lost_closing_confirmation_and_sends_it_again_until_
     assert center.post("sandra", f"/api/chats/{chat['id']}/close", {"note": "Atendido por teléfono"}).status_code == 204
     confirmation = desk_queries.chat(center.despacho.read_engine, chat["id"])["confirmation_message_id"]
     status_callback(center, confirmation, "undelivered", "30003", "Unreachable destination handset")
-    center.despacho.actors.sweep_unfinished_closes.fn()
+    center.despacho.actors.follow_confirmations.fn()
     center.settle()
 
     [alert] = [a for a in center.get("sandra", "/api/alerts").json() if a["kind"] == "confirmation_failed"]
@@ -272,7 +272,7 @@ def test_a_supervisor_sees_a_lost_closing_confirmation_and_sends_it_again_until_
     assert center.post("tomas", f"/api/alerts/{alert['id']}/resend-confirmation", {}).status_code == 403
     assert center.post("sandra", f"/api/alerts/{alert['id']}/acknowledge", {}).status_code == 422
     assert center.post("sandra", f"/api/alerts/{alert['id']}/resend-confirmation", {}).status_code == 202
-    center.despacho.actors.sweep_unfinished_closes.fn()
+    center.despacho.actors.follow_confirmations.fn()
     center.settle()
 
     [resolved] = [a for a in center.get("sandra", "/api/alerts?state=resolved").json() if a["id"] == alert["id"]]

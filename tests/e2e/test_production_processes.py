@@ -7,15 +7,10 @@ tables through the projector processes; two projectors at once apply every event
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import signal
 import subprocess
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,86 +20,13 @@ from sqlalchemy import create_engine, text
 
 from adapters.event_store import sqlalchemy_url
 from tests.conftest import WITH_CLOSING_TEMPLATE
+from tests.e2e.production_support import despacho_command, healthy, processes, production_env, wait_for
 from tests.services import free_port, fresh_postgres_database, fresh_redis_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 ADMIN_PASSWORD = "clave-de-produccion-123"
 AGENT_PASSWORD = "clave-de-asesor-456"
-WAIT_SECONDS = 30
-
-
-def despacho_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "despacho.cli", *arguments]
-
-
-def production_env(database_url: str, redis: str, var_dir: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("DESPACHO_", "TWILIO_"))}
-    return env | {
-        "DESPACHO_MODE": "production",
-        "DESPACHO_DATABASE_URL": database_url,
-        "DESPACHO_REDIS_URL": redis,
-        "DESPACHO_SECRET_KEY": secrets.token_urlsafe(48),
-        "DESPACHO_PUBLIC_URL": "http://despacho.test",
-        "DESPACHO_TWILIO_TRANSPORT": "twilio",
-        "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
-        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
-        "DESPACHO_TWILIO_API_BASE_URL": "http://127.0.0.1:9",  # nothing is sent here; if it were, it fails
-        "DESPACHO_STORAGE": "local",
-        "DESPACHO_VAR_DIR": str(var_dir),
-        "DESPACHO_LOG_LEVEL": "INFO",
-    }
-
-
-@contextmanager
-def processes(env: dict[str, str], logs: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start processes on demand; SIGTERM them all at the end and show their logs if anything failed."""
-    started: list[tuple[str, subprocess.Popen[bytes], Path]] = []
-
-    def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
-        log = logs / f"{name}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(despacho_command(*arguments), env=env, cwd=logs, stdout=output,
-                                       stderr=subprocess.STDOUT)
-        started.append((name, process, log))
-        return process
-
-    try:
-        yield start
-    except BaseException:
-        for name, _, log in started:
-            print(f"----- {name} -----\n{log.read_text(errors='replace')}")
-        raise
-    finally:
-        for _, process, _ in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for _, process, _ in started:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_for(condition: Callable[[], Any], what: str, alive: list[subprocess.Popen[bytes]]) -> Any:
-    """Poll until `condition()` is truthy; a bounded wait, not a measure of speed."""
-    pause = threading.Event()
-    for _ in range(WAIT_SECONDS * 10):
-        result = condition()
-        if result:
-            return result
-        dead = [p.args for p in alive if p.poll() is not None]
-        assert not dead, f"processes exited while waiting for {what}: {dead}"
-        pause.wait(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def healthy(client: httpx.Client) -> bool:
-    try:
-        return client.get("/healthz").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def log_in(client: httpx.Client, login: str, password: str) -> str:

@@ -28,7 +28,7 @@ from domain.consent import OptedOutError
 from projections import message_queries
 from projections.message_queries import AuditFilter
 from projections.messages import MessagesProjector
-from projections.queries import CHATS, chats_waiting_for_the_bot
+from projections.queries import CHATS
 from projections.rebuild import rebuild
 from projections.runner import wait_until_projected
 from tests.conftest import WITH_CLOSING_TEMPLATE
@@ -188,15 +188,13 @@ def test_a_chat_waits_in_its_campaign_queue_until_an_agent_of_that_campaign_is_f
     assert chat["status"] == "waiting_queue"
     assert chat["agent_id"] is None, "bruno is free but belongs to another campaign"
     world.despacho.staff.change_status(UUID(world.ana), "available", actor="test")
-    world.despacho.actors.dispatch_queue.send(None, world.despacho.runner.head())
-    world.settle()
+    world.settle()  # her status change is what dispatches the queue
     assert world.chats_of()[-1]["agent_id"] == world.ana
 
 
 def test_the_agent_replies_and_the_customer_receives_it(world: World) -> None:
     chat = identify(world)
-    message_id = world.despacho.desk.reply(chat["id"], world.ana, body="Hola María, soy Ana. ¿En qué le ayudo?")
-    world.despacho.actors.send_message.send(message_id)
+    world.despacho.desk.reply(chat["id"], world.ana, body="Hola María, soy Ana. ¿En qué le ayudo?")
     world.settle()
     assert world.transport.sent_to(CUSTOMER)[-1].delivery.body == "Hola María, soy Ana. ¿En qué le ayudo?"
     assert world.chats_of()[-1]["first_agent_reply_at"] is not None
@@ -437,9 +435,9 @@ def test_the_embedded_demo_reports_fake_deliveries_like_twilio_would(settings: S
             wait_until_projected(despacho.runner)
             from application.inbound import InboundText
 
-            received = despacho.inbound.receive(InboundText("SM" + "7" * 32, CUSTOMER, BANCO_NUMBER, "Hola"))
-            despacho.actors.process_chat.send(received.chat_id)
+            despacho.inbound.receive(InboundText("SM" + "7" * 32, CUSTOMER, BANCO_NUMBER, "Hola"))
             for _ in range(5):
+                wait_until_projected(despacho.runner)
                 despacho.broker.join("default")  # type: ignore[attr-defined]
         statuses = {despacho.store.repository.get(UUID(m.delivery.message_id)).status for m in transport.sent}
         assert transport.sent and statuses == {"delivered"}
@@ -545,8 +543,7 @@ def test_a_customer_who_opted_out_and_writes_again_is_handled_once_with_no_reply
 
     assert len(world.transport.sent_to(CUSTOMER)) == acknowledged, "no reply to a customer who opted out (R11)"
     assert (world.chats_of()[-1]["status"], world.chats_of()[-1]["bot_pending"]) == ("bot", 0)
-    later = world.clock.now() + timedelta(hours=1)
-    assert chats_waiting_for_the_bot(world.despacho.read_engine, later) == [], "the sweep does not take it again"
+    assert world.despacho.follow_up_ledger.counts() == {"pending": 0, "failed": 0}, "nothing left to run again"
     history = [type(e).__name__ for e in world.despacho.store.events.get(UUID(chat["id"]))]
     assert history.count("BotReplyWithheld") == 1
 

@@ -60,8 +60,8 @@ class Center:
         chat.receive_customer_message(f"SM{n:032x}", "Hola", [], actor="t", at=now)
         chat.enqueue(self.campaign, outside_hours=False, actor="t", at=now)
         self.despacho.store.save(chat)
-        self.despacho.runner.catch_up()
-        assert self.despacho.router.dispatch(), "the chat was not assigned"
+        self.despacho.runner.catch_up()  # the routing follower assigns it
+        assert self.chat(str(chat.id)).status == "assigned", "the chat was not assigned"
         return str(chat.id)
 
     def chat(self, chat_id: str) -> Chat:
@@ -240,7 +240,7 @@ def _close_audit(despacho: Despacho) -> list[CloseFinding]:
 
 def _follow_confirmations(despacho: Despacho) -> None:
     despacho.runner.catch_up()
-    despacho.actors.sweep_unfinished_closes.fn()
+    despacho.actors.follow_confirmations.fn()
     despacho.runner.catch_up()
 
 

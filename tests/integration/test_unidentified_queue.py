@@ -95,8 +95,7 @@ def test_chats_waiting_in_the_unidentified_queue_with_no_agent_alert_supervisors
                                     campaign_ids=frozenset({despacho.unidentified.campaign_id()}))
     despacho.staff.open_session(carla, "t")
     despacho.staff.change_status(carla, "available", actor="t")
-    despacho.runner.catch_up()
-    despacho.router.dispatch()
+    despacho.runner.catch_up()  # carla's status change dispatches the queue to her
     later = unidentified_chat(despacho, 9)
     despacho.runner.catch_up()
     despacho.actors.run_timers.fn()

@@ -107,3 +107,14 @@ def test_a_lost_confirmation_alert_is_resolved_by_hand_only_with_how() -> None:
     assert not chat.confirmation_alert_open
     with pytest.raises(ChatError, match="ya está resuelta"):
         chat.resolve_confirmation_alert("otra vez", actor="user:s", at=NOW)
+
+
+def test_only_a_raised_alert_not_yet_seen_can_be_marked_as_seen() -> None:
+    chat = open_chat()
+    chat.receive_customer_message("SM1", "Hola", [], actor="t", at=NOW)
+    with pytest.raises(ChatError, match="no tiene esa alerta"):
+        chat.acknowledge_alert("unanswered", NOW, actor="t", at=NOW)
+    chat.raise_unanswered_alert(NOW, actor="t", at=NOW)
+    chat.acknowledge_alert("unanswered", NOW, actor="t", at=NOW)
+    with pytest.raises(ChatError, match="ya fue atendida"):
+        chat.acknowledge_alert("unanswered", NOW, actor="t", at=NOW)

@@ -58,7 +58,7 @@ class CallCenter(RuleBasedStateMachine):
     @rule(campaign=st.sampled_from(CAMPAIGNS))
     def chat_reaches_queue(self, campaign: str) -> None:
         self.counter += 1
-        chat = WaitingChat(f"chat-{self.counter:04d}", campaign, self.tick())
+        chat = WaitingChat(f"chat-{self.counter:04d}", campaign, self.tick(), self.counter)
         self.waiting[chat.chat_id] = chat
 
     @rule(agent=st.sampled_from(AGENTS), available=st.booleans())
@@ -113,7 +113,7 @@ class CallCenter(RuleBasedStateMachine):
         now = self.tick()
         loads = [self.snapshot(name) for name in AGENTS]
         decisions = dispatch(list(self.waiting.values()), loads, self.policies, self.cursors, now,
-                             closed_campaigns=frozenset(self.closed))
+                             taking_chats=lambda campaign: campaign not in self.closed)
         for decision in decisions:
             agent_id = decision.chosen_agent_id
             assert agent_id is not None
