@@ -67,8 +67,8 @@ def test_a_customer_of_campaign_a_talks_with_an_agent_of_campaign_a(browser: Any
         customer_writes(customer, "1")
         customer_writes(customer, BANCO_A_DOCUMENT)
 
-        chat_link = agent.wait_for_selector(".chat-list a[data-chat-id]")  # arrives live, no reload
-        chat_link.click()
+        # It arrives live, no reload; a locator, since the live list may be redrawn between finding and clicking.
+        agent.locator(".chat-list a[data-chat-id]").first.click()
         agent.wait_for_selector("[data-field=full_name] >> text=María")
         agent.fill("#reply-body", FIRST_REPLY)
         agent.click(".reply-form button[type=submit]")
