@@ -126,21 +126,35 @@ def dispatch(waiting: Sequence[WaitingChat], agents: Iterable[AgentLoad], polici
     on the state at `basis_position` plus the k decisions before it.
     """
     loads = {a.agent_id: a for a in agents}
+    members = _members_by_campaign(loads.values())
     cursors = dict(last_chosen)
+    # Loads only grow during a pass, so a campaign whose chat found nobody stays served by nobody: its later
+    # chats are skipped unexamined, which keeps a pass over a long backlog as cheap as over its head.
+    stuck: set[str] = set()
     decisions: list[RoutingDecision] = []
     for chat in sorted(waiting, key=lambda w: (w.queued_position, w.queued_at, w.chat_id)):
-        if not taking_chats(chat.campaign_id):
+        if chat.campaign_id in stuck or not taking_chats(chat.campaign_id):
             continue
-        decision = choose(chat, loads.values(), policies.get(chat.campaign_id, LEAST_LOAD),
-                          cursors.get(chat.campaign_id))
+        decision = choose(chat, (loads[a] for a in members.get(chat.campaign_id, ())),
+                          policies.get(chat.campaign_id, LEAST_LOAD), cursors.get(chat.campaign_id))
         chosen = decision.chosen_agent_id
-        if chosen is not None:
-            # Inside the pass, the k-th choice's place in the log is unknown; it comes after the basis,
-            # in pass order, which is all a tie-break needs.
-            loads[chosen] = loads[chosen].took_one(now, basis_position + 1 + len(decisions))
-            cursors[chat.campaign_id] = chosen
-            decisions.append(replace(decision, basis_position=basis_position, pass_index=len(decisions)))
+        if chosen is None:
+            stuck.add(chat.campaign_id)
+            continue
+        # Inside the pass, the k-th choice's place in the log is unknown; it comes after the basis,
+        # in pass order, which is all a tie-break needs.
+        loads[chosen] = loads[chosen].took_one(now, basis_position + 1 + len(decisions))
+        cursors[chat.campaign_id] = chosen
+        decisions.append(replace(decision, basis_position=basis_position, pass_index=len(decisions)))
     return decisions
+
+
+def _members_by_campaign(agents: Iterable[AgentLoad]) -> dict[str, list[str]]:
+    members: dict[str, list[str]] = {}
+    for agent in agents:
+        for campaign_id in agent.campaigns:
+            members.setdefault(campaign_id, []).append(agent.agent_id)
+    return members
 
 
 class ReassignmentError(DomainError):

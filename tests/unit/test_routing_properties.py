@@ -225,3 +225,31 @@ def test_one_dispatch_never_overfills_an_agent_or_crosses_campaigns(
         assert all(d.campaign_id in agent.campaigns for d in taken)
         assert agent.available or not taken
     assert len({d.chat_id for d in decisions}) == len(decisions)
+
+
+def dispatch_chat_by_chat(waiting: list[WaitingChat], agents: list[AgentLoad], policies: dict[str, str],
+                          now: datetime) -> list[tuple[str, str | None]]:
+    """The rule stated plainly: every waiting chat, oldest first, weighed against every agent."""
+    loads = {a.agent_id: a for a in agents}
+    cursors: dict[str, str | None] = {}
+    chosen: list[tuple[str, str | None]] = []
+    for chat in sorted(waiting, key=lambda w: (w.queued_position, w.queued_at, w.chat_id)):
+        policy = policies.get(chat.campaign_id, LEAST_LOAD)
+        decision = choose(chat, loads.values(), policy, cursors.get(chat.campaign_id))
+        if decision.chosen_agent_id is not None:
+            loads[decision.chosen_agent_id] = loads[decision.chosen_agent_id].took_one(now, len(chosen) + 1)
+            cursors[chat.campaign_id] = decision.chosen_agent_id
+            chosen.append((chat.chat_id, decision.chosen_agent_id))
+    return chosen
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 5), st.booleans(),
+                          st.sets(st.sampled_from(CAMPAIGNS), max_size=3)), min_size=1, max_size=6),
+       st.lists(st.sampled_from(CAMPAIGNS), max_size=30),
+       st.fixed_dictionaries({c: st.sampled_from((LEAST_LOAD, ROUND_ROBIN)) for c in CAMPAIGNS}))
+def test_a_pass_skipping_campaigns_served_by_nobody_decides_as_chat_by_chat(
+        agents: list[tuple[int, int, bool, set[str]]], queue: list[str], policies: dict[str, str]) -> None:
+    loads = [AgentLoad(f"a{i}", min(o, c), c, None, frozenset(cs), av) for i, (o, c, av, cs) in enumerate(agents)]
+    waiting = [WaitingChat(f"c{i}", campaign, T0 + timedelta(seconds=i), i) for i, campaign in enumerate(queue)]
+    decisions = dispatch(waiting, loads, policies, {}, T0)
+    assert [(d.chat_id, d.chosen_agent_id) for d in decisions] == dispatch_chat_by_chat(waiting, loads, policies, T0)
