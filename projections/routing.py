@@ -82,6 +82,7 @@ class RoutingFollower(Projector):
             Column("queued_at", UtcDateTime, nullable=False),
             Column("queued_position", BigInteger, nullable=False),
             Index(f"ix_routing_queue_order{suffix}", "queued_position"),
+            Index(f"ix_routing_queue_campaign{suffix}", "campaign_id", "queued_position"),
         )
         self.campaigns = Table(
             f"routing_campaigns{suffix}", metadata,
@@ -202,20 +203,25 @@ class SqlRoutingState:
         self.follower = follower
 
     def snapshot(self, campaign_ids: set[str] | None = None) -> RoutingSnapshot:
+        """The state of these campaigns; without campaigns, of those a dispatch can act on: the ones with a
+        member able to take a chat now. A backlog nobody can serve is left unread, so its length costs the
+        dispatch nothing."""
         f = self.follower
         with self.engine.connect() as connection, connection.begin():
             _one_snapshot(connection)
             position = read_position(connection, f.position_key)
-            queue = select(f.queue).order_by(f.queue.c.queued_position)
-            if campaign_ids is not None:
-                queue = queue.where(f.queue.c.campaign_id.in_(campaign_ids))
+            if campaign_ids is None:
+                agents = _agent_loads(connection, f, None)
+                campaigns = {c for a in agents if a.available and a.open_chats < a.capacity for c in a.campaigns}
+            else:
+                campaigns = set(campaign_ids)
+                agents = _agent_loads(connection, f, campaigns)
+            queue = select(f.queue).where(f.queue.c.campaign_id.in_(campaigns)).order_by(f.queue.c.queued_position)
             waiting = [WaitingChat(r.chat_id, r.campaign_id, r.queued_at, r.queued_position)
                        for r in connection.execute(queue)]
-            campaigns = {w.campaign_id for w in waiting} if campaign_ids is None else set(campaign_ids)
             rows = connection.execute(select(f.campaigns).where(f.campaigns.c.campaign_id.in_(campaigns))).all()
             settings = {r.campaign_id: (CampaignSettings.from_dict(json.loads(r.settings)), r.last_chosen_agent_id)
                         for r in rows}
-            agents = _agent_loads(connection, f, campaigns)
         return RoutingSnapshot(position=position, waiting=tuple(waiting), agents=tuple(agents),
                                settings={k: v[0] for k, v in settings.items()},
                                last_chosen={k: v[1] for k, v in settings.items()})
@@ -225,11 +231,15 @@ class SqlRoutingState:
         return self.snapshot({campaign_id})
 
 
-def _agent_loads(connection: Connection, f: RoutingFollower, campaigns: set[str]) -> list[AgentLoad]:
-    if not campaigns:
+def _agent_loads(connection: Connection, f: RoutingFollower, campaigns: set[str] | None) -> list[AgentLoad]:
+    """Members of these campaigns (of any, for None) with every campaign each belongs to."""
+    if campaigns is not None and not campaigns:
         return []
-    links = connection.execute(select(f.members.c.agent_id, f.members.c.campaign_id).where(
-        f.members.c.agent_id.in_(select(f.members.c.agent_id).where(f.members.c.campaign_id.in_(campaigns))))).all()
+    links_query = select(f.members.c.agent_id, f.members.c.campaign_id)
+    if campaigns is not None:
+        links_query = links_query.where(
+            f.members.c.agent_id.in_(select(f.members.c.agent_id).where(f.members.c.campaign_id.in_(campaigns))))
+    links = connection.execute(links_query).all()
     memberships: dict[str, set[str]] = {}
     for agent_id, campaign_id in links:
         memberships.setdefault(agent_id, set()).add(campaign_id)
