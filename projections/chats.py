@@ -43,7 +43,7 @@ class ChatsProjector(Projector):
             Column("customer_name", String(200), nullable=False),
             Column("document_type", String(5)),
             Column("document_number", String(20)),
-            Column("agent_id", String(36), index=True),
+            Column("agent_id", String(36)),
             Column("opened_at", UtcDateTime, nullable=False),
             Column("queued_at", UtcDateTime),
             Column("assigned_at", UtcDateTime),
@@ -72,6 +72,12 @@ class ChatsProjector(Projector):
             # The sweeps take the oldest first: chats waiting for the bot or idle in it, closes left unfinished.
             Index(f"ix_chats_status_last_customer{suffix}", "status", "last_customer_message_at"),
             Index(f"ix_chats_status_closed{suffix}", "status", "closed_at"),
+            # The timer sweep reads only what is due, per campaign: silent for 24 hours, unanswered too long.
+            Index(f"ix_chats_status_campaign_last_customer{suffix}", "status", "campaign_id",
+                  "last_customer_message_at"),
+            Index(f"ix_chats_status_campaign_unanswered{suffix}", "status", "campaign_id", "unanswered_since"),
+            # An agent's open chats among every chat they ever had.
+            Index(f"ix_chats_agent_status{suffix}", "agent_id", "status", "assigned_at"),
             Index(f"ix_chats_confirmation{suffix}", "confirmation_status", "confirmation_failure_recorded"),
             Index(f"ix_chats_confirmation_alert{suffix}", "confirmation_alert_open"),
         )
