@@ -25,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -203,22 +204,19 @@ class SqlRoutingState:
         self.follower = follower
 
     def snapshot(self, campaign_ids: set[str] | None = None) -> RoutingSnapshot:
-        """The state of these campaigns; without campaigns, of those a dispatch can act on: the ones with a
-        member able to take a chat now. A backlog nobody can serve is left unread, so its length costs the
-        dispatch nothing."""
+        """The state of these campaigns; without campaigns, of those a dispatch can act on: waiting chats of
+        campaigns with a member able to take one now, and those campaigns' members. A backlog nobody can
+        serve is left unread, and agents of campaigns with nobody waiting too, so neither costs a dispatch."""
         f = self.follower
         with self.engine.connect() as connection, connection.begin():
             _one_snapshot(connection)
             position = read_position(connection, f.position_key)
-            if campaign_ids is None:
-                agents = _agent_loads(connection, f, None)
-                campaigns = {c for a in agents if a.available and a.open_chats < a.capacity for c in a.campaigns}
-            else:
-                campaigns = set(campaign_ids)
-                agents = _agent_loads(connection, f, campaigns)
-            queue = select(f.queue).where(f.queue.c.campaign_id.in_(campaigns)).order_by(f.queue.c.queued_position)
+            queue = select(f.queue).order_by(f.queue.c.queued_position)
+            queue = queue.where(f.queue.c.campaign_id.in_(_served_now(f) if campaign_ids is None else campaign_ids))
             waiting = [WaitingChat(r.chat_id, r.campaign_id, r.queued_at, r.queued_position)
                        for r in connection.execute(queue)]
+            campaigns = {w.campaign_id for w in waiting} if campaign_ids is None else set(campaign_ids)
+            agents = _agent_loads(connection, f, campaigns)
             rows = connection.execute(select(f.campaigns).where(f.campaigns.c.campaign_id.in_(campaigns))).all()
             settings = {r.campaign_id: (CampaignSettings.from_dict(json.loads(r.settings)), r.last_chosen_agent_id)
                         for r in rows}
@@ -231,15 +229,20 @@ class SqlRoutingState:
         return self.snapshot({campaign_id})
 
 
-def _agent_loads(connection: Connection, f: RoutingFollower, campaigns: set[str] | None) -> list[AgentLoad]:
-    """Members of these campaigns (of any, for None) with every campaign each belongs to."""
-    if campaigns is not None and not campaigns:
+def _served_now(f: RoutingFollower) -> Select[tuple[str]]:
+    """Campaigns with a member who can take a chat now (AgentLoad.can_take, in SQL)."""
+    agents = f.agents.c
+    return (select(f.members.c.campaign_id).join(f.agents, agents.agent_id == f.members.c.agent_id)
+            .where(agents.role == "agent", agents.active.is_(True), agents.status == "available",
+                   agents.session_id.is_not(None), agents.open_chats < agents.capacity))
+
+
+def _agent_loads(connection: Connection, f: RoutingFollower, campaigns: set[str]) -> list[AgentLoad]:
+    """Members of these campaigns, with every campaign each belongs to."""
+    if not campaigns:
         return []
-    links_query = select(f.members.c.agent_id, f.members.c.campaign_id)
-    if campaigns is not None:
-        links_query = links_query.where(
-            f.members.c.agent_id.in_(select(f.members.c.agent_id).where(f.members.c.campaign_id.in_(campaigns))))
-    links = connection.execute(links_query).all()
+    links = connection.execute(select(f.members.c.agent_id, f.members.c.campaign_id).where(
+        f.members.c.agent_id.in_(select(f.members.c.agent_id).where(f.members.c.campaign_id.in_(campaigns))))).all()
     memberships: dict[str, set[str]] = {}
     for agent_id, campaign_id in links:
         memberships.setdefault(agent_id, set()).add(campaign_id)
