@@ -96,7 +96,16 @@ class TimerService:
 
     def _decide_all(self, chat_ids: Sequence[str], now: datetime, slas: dict[str | None, Sla],
                     run: TimerRun) -> list[Decided]:
-        return [d for chat_id in chat_ids for d in self._decide(chat_id, now, slas, run)]
+        """The batch's chats read from the log in one go, each decided at `now`."""
+        chats = self.store.get_many([UUID(c) for c in chat_ids])
+        decided = []
+        for chat_id in chat_ids:
+            chat = chats.get(UUID(chat_id))
+            if isinstance(chat, Chat):
+                decided.append(self._decided(chat, now, slas))
+            else:
+                self._skip(chat_id, run)
+        return decided
 
     def _decide_and_save_retried(self, chat_id: str, now: datetime, slas: dict[str | None, Sla],
                                  run: TimerRun) -> list[Decided]:
@@ -114,12 +123,16 @@ class TimerService:
         except AggregateNotFoundError:
             self._skip(chat_id, run)
             return []
+        return [self._decided(chat, now, slas)]
+
+    @staticmethod
+    def _decided(chat: Chat, now: datetime, slas: dict[str | None, Sla]) -> Decided:
         actions = due_actions(chat, slas.get(chat.campaign_id or None, slas[None]), now)
         if UNANSWERED_ALERT in actions and chat.unanswered_since is not None:
             chat.raise_unanswered_alert(chat.unanswered_since, actor=TIMERS, at=now)
         if QUEUE_ALERT in actions:
             chat.raise_queue_alert(actor=TIMERS, at=now)
-        return [Decided(chat, actions)]
+        return Decided(chat, actions)
 
     def _save_alerts(self, decided: Sequence[Decided]) -> None:
         """A chat that closes is saved by the close, which loads it again; its alerts go unsaved."""

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from adapters.clock import Clock, SystemClock
-from adapters.event_store import eventsourcing_env
+from adapters.event_store import eventsourcing_env, stored_events_of
 from adapters.file_storage import FileStorage, LocalFileStorage, make_s3_storage
 from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
@@ -123,7 +123,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     store = _racing_other_processes(lambda: EventStore(
-        env={**eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
+        env={**eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000"},
+        events_of=stored_events_of))
     read_engine = make_read_engine(settings.read_store_url, settings.db_pool)
     live: LiveFeed = RedisLiveFeed(settings.redis_url) if settings.redis_url else InMemoryLiveFeed()
     broker = make_broker(settings.redis_url)

@@ -99,6 +99,12 @@ class RacingStore:
             self.store.save(other)
         return aggregate
 
+    def get_many(self, aggregate_ids: list[UUID]) -> dict[UUID, Any]:
+        found = self.store.get_many(aggregate_ids)
+        if self.racing in aggregate_ids:
+            self.get(self.racing)
+        return found
+
     def save(self, *aggregates: Any) -> Any:
         return self.store.save(*aggregates)
 
