@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from adapters.caching import ttl_cache
 from domain.business_hours import describe_next_opening, takes_chats_now
@@ -14,6 +14,15 @@ from domain.campaigns import CampaignSettings
 from domain.documents import CustomerIdentity
 from domain.flows.world import BusinessHours, CampaignRef
 from projections.queries import CAMPAIGNS, PORTFOLIOS
+
+# Built once: the bot asks it for every customer who gives a document (ix_customers_document serves it).
+CAMPAIGNS_HOLDING_DOCUMENT = (
+    select(CAMPAIGNS.campaigns.c.id, CAMPAIGNS.campaigns.c.display_name)
+    .join(PORTFOLIOS.customers, PORTFOLIOS.customers.c.campaign_id == CAMPAIGNS.campaigns.c.id)
+    .where(PORTFOLIOS.customers.c.document_number == bindparam("document_number"),
+           PORTFOLIOS.customers.c.document_type == bindparam("document_type"),
+           PORTFOLIOS.customers.c.active.is_(True), CAMPAIGNS.campaigns.c.archived.is_(False))
+    .order_by(CAMPAIGNS.campaigns.c.display_name))
 
 
 class SqlBotWorld:
@@ -23,15 +32,11 @@ class SqlBotWorld:
         self.unidentified_campaign_id = unidentified_campaign_id
 
     def campaigns_for_customer(self, customer: CustomerIdentity) -> Sequence[CampaignRef]:
-        customers, campaigns = PORTFOLIOS.customers, CAMPAIGNS.campaigns
-        query = (select(campaigns.c.id, campaigns.c.display_name)
-                 .join(customers, customers.c.campaign_id == campaigns.c.id)
-                 .where(customers.c.document_number == customer.document_number,
-                        customers.c.document_type == customer.document_type, customers.c.active.is_(True),
-                        campaigns.c.archived.is_(False))
-                 .order_by(campaigns.c.display_name))
-        with self.engine.connect() as connection:
-            return [CampaignRef(r.id, r.display_name) for r in connection.execute(query)]
+        # One read, no transaction to open and roll back around it: on PostgreSQL two round trips fewer.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            rows = connection.execute(CAMPAIGNS_HOLDING_DOCUMENT, {"document_number": customer.document_number,
+                                                                   "document_type": customer.document_type})
+            return [CampaignRef(r.id, r.display_name) for r in rows]
 
     def campaign_of_number_written_to(self) -> CampaignRef | None:
         owners = campaigns_owning_sender(self.engine, self.sender_address)
