@@ -89,7 +89,8 @@ class TimerService:
             self._save_alerts(decided)
         except IntegrityError:
             # Someone changed one of these chats since it was read: each is decided again on its own, retried.
-            decided = [d for chat_id in chat_ids for d in self._decide_and_save_retried(chat_id, now, slas, run)]
+            found = [str(d.chat.id) for d in decided]
+            decided = [d for chat_id in found for d in self._decide_and_save_retried(chat_id, now, slas, run)]
         run.alerts += sum(d.alerts for d in decided)
         for chat_id in (str(d.chat.id) for d in decided if d.closes):
             self._close(chat_id, now, run)
