@@ -22,7 +22,7 @@ ROWS = 12_345
 """Thirteen chunks: two full saves of five, and three more with the completion."""
 
 
-class WorkerKilled(Exception):
+class WorkerKilledError(Exception):
     """The worker process died: nothing after this point of the job ran."""
 
 
@@ -35,7 +35,7 @@ class KilledAfterSaves:
 
     def __call__(self, *aggregates: Any) -> Any:
         if self.left == 0:
-            raise WorkerKilled
+            raise WorkerKilledError
         self.left -= 1
         return self.save(*aggregates)
 
@@ -53,7 +53,7 @@ def queued_job(despacho: Despacho, campaign: UUID, content: bytes) -> UUID:
 def run_killed_after(despacho: Despacho, job_id: UUID, saves: int) -> None:
     despacho.store.save = KilledAfterSaves(despacho.store.save, saves)  # type: ignore[method-assign]
     try:
-        with pytest.raises(WorkerKilled):
+        with pytest.raises(WorkerKilledError):
             despacho.import_portfolio.fn(str(job_id))
     finally:
         del despacho.store.save
