@@ -4,14 +4,16 @@ upload jobs that produce them (with their progress).
 A customer is keyed by campaign and identity (document type + number, `domain.documents`): CC
 100001 and CE 100001 are two customers. Rows of every import ever recorded carry both.
 
-An import's chunks land in the staging tables, which no query reads; its `Completed` event moves
-them into `customers`/`customer_phones` in set-based statements of the same transaction, so the bot
-and the pages see the old portfolio until that commit and the whole new one after it. Every hot
-statement is built once per projector (SQLAlchemy then compiles it once) and runs as an executemany
-or an INSERT … SELECT."""
+An import's chunks land in `customer_staging` as they are saved, one row a chunk holding its
+customers as JSON; no query reads it. The import's `Completed` event expands them in SQL
+(`json_each` on SQLite, `json_to_recordset` on PostgreSQL) into `customers`/`customer_phones`
+with INSERT … SELECT … ON CONFLICT in the same transaction, so the bot and the pages see the old
+portfolio until that commit and the whole new one after it. No Python runs per customer here, and
+every statement is built once per projector (SQLAlchemy compiles it once)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -29,15 +31,16 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    TextClause,
     Update,
     bindparam,
     delete,
     select,
-    true,
+    text,
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.portfolios import PortfolioChunk, PortfolioImport, PortfolioJob
 from projections.base import Projector, handles
@@ -51,11 +54,45 @@ CUSTOMER_FIELDS = ("full_name", "phones", "email", "balance", "custom_fields")
 class _Activation:
     """The statements that make an import's staged customers live, in order."""
 
-    upsert_customers: Insert
+    upsert_customers: TextClause
     delete_replaced_phones: Delete
-    insert_phones: Insert
+    insert_phones: TextClause
     deactivate_left_out: Update
-    clear_staged: tuple[Delete, Delete]
+    clear_staged: Delete
+
+
+@dataclass(frozen=True)
+class _JsonExpansion:
+    """How each database turns a staged chunk's JSON back into rows, in SQL."""
+
+    rows: str
+    customer_columns: str
+    key_columns: str
+    phones: str
+    phone: str
+    true: str
+
+
+_SQLITE_EXPANSION = _JsonExpansion(
+    rows=", json_each(s.rows) AS r",
+    customer_columns="r.value ->> 'document_type', r.value ->> 'document_number', r.value ->> 'full_name', "
+                     "r.value -> 'phones', r.value ->> 'email', r.value ->> 'balance', "
+                     "coalesce(r.value -> 'custom_fields', '{}')",
+    key_columns="r.value ->> 'document_type', r.value ->> 'document_number'",
+    phones=", json_each(r.value -> 'phones') AS p",
+    phone="p.value",
+    true="1",
+)
+_POSTGRESQL_EXPANSION = _JsonExpansion(
+    rows="CROSS JOIN LATERAL json_to_recordset(CAST(s.rows AS json)) AS r(document_type text, document_number text, "
+         "full_name text, phones json, email text, balance text, custom_fields json)",
+    customer_columns="r.document_type, r.document_number, r.full_name, r.phones, r.email, r.balance, "
+                     "COALESCE(r.custom_fields, CAST('{}' AS json))",
+    key_columns="r.document_type, r.document_number",
+    phones="CROSS JOIN LATERAL json_array_elements_text(r.phones) AS p(phone)",
+    phone="p.phone",
+    true="true",
+)
 
 
 class PortfoliosProjector(Projector):
@@ -85,23 +122,11 @@ class PortfoliosProjector(Projector):
             Column("phone", String(20), primary_key=True),
             Index(f"ix_customer_phones_phone{suffix}", "phone"),
         )
-        self.staged = Table(
+        self.staged = Table(  # one row a chunk: its customers as the JSON the chunk's event carried
             f"customer_staging{suffix}", metadata,
             Column("import_id", String(36), primary_key=True),
-            Column("document_type", String(5), primary_key=True),
-            Column("document_number", String(20), primary_key=True),
-            Column("full_name", String(200), nullable=False),
-            Column("phones", JSON, nullable=False),
-            Column("email", String(200)),
-            Column("balance", String(32)),
-            Column("custom_fields", JSON, nullable=False),
-        )
-        self.staged_phones = Table(
-            f"customer_phone_staging{suffix}", metadata,
-            Column("import_id", String(36), primary_key=True),
-            Column("document_type", String(5), primary_key=True),
-            Column("document_number", String(20), primary_key=True),
-            Column("phone", String(20), primary_key=True),
+            Column("number", Integer, primary_key=True),
+            Column("rows", Text, nullable=False),
         )
         self.imports = Table(
             f"portfolio_imports{suffix}", metadata,
@@ -144,26 +169,23 @@ class PortfoliosProjector(Projector):
 
     @handles(PortfolioChunk.Staged)
     def chunk_staged(self, connection: Connection, event: Any) -> None:
-        self._stage(connection, event.import_id, event.rows)
+        self._stage(connection, event.import_id, event.number, event.rows)
 
     @handles(PortfolioImport.RowsAccepted)
     def rows_accepted(self, connection: Connection, event: Any) -> None:
-        """Imports recorded before chunks: their rows came in the import's own events (staged the same way;
-        the import's completion follows them in the same save)."""
+        """Imports recorded before chunks: their rows came in the import's own events, staged the same way
+        (numbered by the event's version; the import's completion follows them in the same save)."""
         latest = {(row["document_type"], row["document_number"]): row for row in event.rows}
-        self._stage(connection, uid(event.originator_id), list(latest.values()))
+        self._stage(connection, uid(event.originator_id), event.originator_version, list(latest.values()))
 
-    def _stage(self, connection: Connection, import_id: str, rows: list[dict[str, Any]]) -> None:
-        connection.execute(self.staged.insert(), [{
-            "import_id": import_id, "document_type": row["document_type"], "document_number": row["document_number"],
-            "full_name": row["full_name"], "phones": row["phones"], "email": row.get("email"),
-            "balance": row.get("balance"), "custom_fields": row.get("custom_fields", {})} for row in rows])
-        phone_rows = [{"import_id": import_id, "document_type": row["document_type"],
-                       "document_number": row["document_number"], "phone": phone}
-                      for row in rows for phone in dict.fromkeys(row["phones"])]
-        if phone_rows:
-            connection.execute(self.staged_phones.insert(), phone_rows)
+    def _stage(self, connection: Connection, import_id: str, number: int, rows: list[dict[str, Any]]) -> None:
+        """One statement a chunk: the rows stay JSON until the activation expands them in SQL."""
+        connection.execute(self._stage_chunk, {"import_id": import_id, "number": number, "rows": json.dumps(rows)})
         connection.execute(self._count_staged, {"staged_import": import_id, "rows": len(rows)})
+
+    @cached_property
+    def _stage_chunk(self) -> Insert:
+        return self.staged.insert()
 
     @cached_property
     def _count_staged(self) -> Update:
@@ -183,7 +205,7 @@ class PortfoliosProjector(Projector):
                                         activation.insert_phones]
         if imported.mode == "replace":
             statements.append(activation.deactivate_left_out)
-        for statement in (*statements, *activation.clear_staged):
+        for statement in (*statements, activation.clear_staged):
             connection.execute(statement, parameters)
         connection.execute(update(self.imports).where(self.imports.c.id == import_id)
                            .values(counts=event.counts, completed_at=event.at))
@@ -196,8 +218,7 @@ class PortfoliosProjector(Projector):
     def discarded(self, connection: Connection, event: Any) -> None:
         """An import given up leaves nothing behind: its staged customers and its row go."""
         import_id = uid(event.originator_id)
-        for statement in self._activation(connection.dialect.name).clear_staged:
-            connection.execute(statement, {"staged_import": import_id})
+        connection.execute(self._activation(connection.dialect.name).clear_staged, {"staged_import": import_id})
         connection.execute(delete(self.imports).where(self.imports.c.id == import_id))
         self.touch("portfolios")
 
@@ -207,34 +228,41 @@ class PortfoliosProjector(Projector):
         return self._activations[dialect_name]
 
     def _activation_statements(self, dialect_name: str) -> _Activation:
-        customers, phones, staged, staged_phones = self.customers, self.phones, self.staged, self.staged_phones
-        # Parameter names differ from column names: SQLAlchemy keeps those for INSERT/UPDATE values.
+        """Parameters: staged_import, campaign, import_started_at, completed_at (names differ from columns:
+        SQLAlchemy keeps those for INSERT/UPDATE values; the casts settle their types for PostgreSQL)."""
+        customers, phones, staged = self.customers.name, self.phones, self.staged
         import_id, campaign_id = bindparam("staged_import", type_=String), bindparam("campaign", type_=String)
-        dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-        upsert_customers = dialect_insert(customers).from_select(
-            [*CUSTOMER_KEY, *CUSTOMER_FIELDS, "active", "import_id", "updated_at"],
-            select(campaign_id, staged.c.document_type, staged.c.document_number,
-                   *(staged.c[name] for name in CUSTOMER_FIELDS), true(), import_id,
-                   bindparam("import_started_at", type_=UtcDateTime())).where(staged.c.import_id == import_id))
-        upsert_customers = upsert_customers.on_conflict_do_update(
-            index_elements=list(CUSTOMER_KEY), set_={name: upsert_customers.excluded[name] for name in (
-                *CUSTOMER_FIELDS, "active", "import_id", "updated_at")})
-        staged_keys = select(staged.c.document_type, staged.c.document_number).where(staged.c.import_id == import_id)
+        expand = _POSTGRESQL_EXPANSION if dialect_name == "postgresql" else _SQLITE_EXPANSION
+        conflict_updates = ", ".join(f"{name} = excluded.{name}" for name in (
+            *CUSTOMER_FIELDS, "active", "import_id", "updated_at"))
+        campaign, this_import = "CAST(:campaign AS VARCHAR(36))", "CAST(:staged_import AS VARCHAR(36))"
+        upsert_customers = text(f"""
+            INSERT INTO {customers} ({", ".join(CUSTOMER_KEY)}, {", ".join(CUSTOMER_FIELDS)}, active, import_id,
+                                     updated_at)
+            SELECT {campaign}, {expand.customer_columns}, {expand.true}, {this_import}, :import_started_at
+            FROM {staged.name} AS s {expand.rows} WHERE s.import_id = {this_import}
+            ON CONFLICT ({", ".join(CUSTOMER_KEY)}) DO UPDATE SET {conflict_updates}
+            """).bindparams(bindparam("import_started_at", type_=UtcDateTime()))  # noqa: S608 (our own tables)
+        insert_phones = text(f"""
+            INSERT INTO {phones.name} (campaign_id, document_type, document_number, phone)
+            SELECT {campaign}, {expand.key_columns}, {expand.phone}
+            FROM {staged.name} AS s {expand.rows} {expand.phones} WHERE s.import_id = {this_import}
+            ON CONFLICT DO NOTHING""")  # noqa: S608
+        live = self.customers.c
         return _Activation(
             upsert_customers=upsert_customers,
-            delete_replaced_phones=delete(phones).where(  # by primary-key prefix: an index seek per document
+            delete_replaced_phones=delete(phones).where(  # the activated customers' old phones
                 phones.c.campaign_id == campaign_id,
-                tuple_(phones.c.document_type, phones.c.document_number).in_(staged_keys)),
-            insert_phones=phones.insert().from_select(
-                ["campaign_id", "document_type", "document_number", "phone"],
-                select(campaign_id, staged_phones.c.document_type, staged_phones.c.document_number,
-                       staged_phones.c.phone).where(staged_phones.c.import_id == import_id)),
-            deactivate_left_out=update(customers).where(
-                customers.c.campaign_id == campaign_id, customers.c.import_id != import_id).values(
+                tuple_(phones.c.document_type, phones.c.document_number).in_(
+                    select(live.document_type, live.document_number).where(
+                        live.campaign_id == campaign_id, live.import_id == import_id))),
+            insert_phones=insert_phones,
+            deactivate_left_out=update(self.customers).where(
+                live.campaign_id == campaign_id, live.import_id != import_id).values(
                 active=False, updated_at=bindparam("completed_at", type_=UtcDateTime())),
-            clear_staged=(delete(staged).where(staged.c.import_id == import_id),
-                          delete(staged_phones).where(staged_phones.c.import_id == import_id)),
+            clear_staged=delete(staged).where(staged.c.import_id == import_id),
         )
+
 
     @handles(PortfolioJob.Queued)
     def job_queued(self, connection: Connection, event: Any) -> None:
