@@ -27,6 +27,14 @@ FINGERPRINT_BUCKETS = 256
 Fingerprint = Callable[[CustomerIdentity], int]
 
 
+def stable_fingerprint(identity: CustomerIdentity) -> int:
+    """64 bits of a hash that is the same in every process: a worker resuming an import after a crash must
+    cut the file into the same chunks (Python's own `hash` of a string changes from process to process)."""
+    digest = hashlib.blake2b(f"{identity.document_type}:{identity.document_number}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+
 def stream_portfolio(content: bytes, file_name: str, *, stream_table: TableStreamer, sheet: str | None = None,
                      max_bytes: int = DEFAULT_MAX_BYTES) -> StreamedCheck:
     table = stream_table(content, file_name, sheet=sheet, max_bytes=max_bytes, is_header=is_portfolio_header)
@@ -34,7 +42,8 @@ def stream_portfolio(content: bytes, file_name: str, *, stream_table: TableStrea
 
 
 class StreamedCheck:
-    def __init__(self, table: TableStream, file_name: str, sha256: str, *, fingerprint: Fingerprint = hash) -> None:
+    def __init__(self, table: TableStream, file_name: str, sha256: str, *,
+                 fingerprint: Fingerprint = stable_fingerprint) -> None:
         self.table = table
         self.file_name = file_name
         self.sha256 = sha256

@@ -3,6 +3,9 @@ for the sample portfolios and for any mix of repeated and broken documents."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,8 @@ from hypothesis import strategies as st
 
 from adapters.portfolio_files import read_table, stream_table
 from application.portfolio_check import CustomerRow, PortfolioFileError, check_portfolio
-from application.portfolio_check.stream import Fingerprint, StreamedCheck, stream_portfolio
+from application.portfolio_check.stream import Fingerprint, StreamedCheck, stable_fingerprint, stream_portfolio
+from domain.documents import CustomerIdentity
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "portfolios"
 # From the samples' EXPECTED.md: file, rows, valid, invalid.
@@ -19,7 +23,7 @@ EXPECTED = [("cartera_banco_a.csv", 50, 50, 0), ("cartera_banco_a.xlsx", 30, 30,
             ("cartera_telco_b_excel.csv", 100, 100, 0), ("cartera_con_errores.csv", 40, 30, 10)]
 
 
-def streamed(content: bytes, name: str, chunk: int = 7, fingerprint: Fingerprint = hash) -> tuple[
+def streamed(content: bytes, name: str, chunk: int = 7, fingerprint: Fingerprint = stable_fingerprint) -> tuple[
         dict[str, int], list[CustomerRow]]:
     table = stream_table(content, name)
     check = StreamedCheck(table, name, "sha", fingerprint=fingerprint)
@@ -72,5 +76,15 @@ def test_the_streamed_check_agrees_with_the_preview_on_any_mix_of_rows(
         rows: list[tuple[str, str, str]], chunk: int, colliding: bool) -> None:
     content = ("tipo_documento,documento,nombres,celular\n" + "".join(
         f"{kind},{document},Cliente,{phone}\n" for kind, document, phone in rows)).encode()
-    fingerprint: Fingerprint = (lambda identity: len(identity.document_number)) if colliding else hash
+    fingerprint: Fingerprint = (lambda identity: len(identity.document_number)) if colliding else stable_fingerprint
     assert streamed(content, "cartera.csv", chunk, fingerprint) == previewed(content, "cartera.csv")
+
+
+def test_a_resumed_import_cuts_the_file_the_same_way_in_a_new_process() -> None:
+    """Fingerprints decide which rows are held back, so a worker restarted after a crash must compute the same."""
+    identity = CustomerIdentity("CC", "52123456")
+    code = ("from application.portfolio_check.stream import stable_fingerprint; from domain.documents import "
+            "CustomerIdentity; print(stable_fingerprint(CustomerIdentity('CC', '52123456')))")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"}, cwd=Path(__file__).resolve().parents[2])
+    assert int(other.stdout) == stable_fingerprint(identity)
