@@ -18,7 +18,8 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -34,6 +35,7 @@ from application.portfolio_tables import (
     HeaderTest,
     PortfolioFileError,
     RawTable,
+    TableStream,
     ensure_within_size_limit,
     megabytes,
 )
@@ -43,6 +45,7 @@ HEADER_SEARCH_ROWS = 30
 DELIMITER_SAMPLE_ROWS = 200
 """Data rows below the header whose widths decide the delimiter."""
 DELIMITER_SAMPLE_CHARACTERS = 65536
+DECODE_SLICE_BYTES = 1 << 20
 # An XLSX is a zip: refuse one that would unpack to far more than the upload limit (zip bomb).
 MAX_UNPACKED_RATIO = 20
 
@@ -59,13 +62,22 @@ def looks_like_header(cells: Sequence[str]) -> bool:
 
 def read_table(content: bytes, file_name: str, *, sheet: str | None = None,
                max_bytes: int = DEFAULT_MAX_BYTES, is_header: HeaderTest = looks_like_header) -> RawTable:
-    """Read the file by its content, whatever its name says. `sheet` only matters for XLSX."""
+    """Read the whole file by its content, whatever its name says. `sheet` only matters for XLSX."""
+    table = stream_table(content, file_name, sheet=sheet, max_bytes=max_bytes, is_header=is_header)
+    rows = list(table.rows())
+    has_formulas = table.may_have_formulas and any(cell.startswith("=") for row in rows for cell in row)
+    return RawTable(header=table.header, rows=rows, has_formulas=has_formulas, format=table.format)
+
+
+def stream_table(content: bytes, file_name: str, *, sheet: str | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES, is_header: HeaderTest = looks_like_header) -> TableStream:
+    """The header now, the rows on every pass: a big file is never held as cell text all at once."""
     ensure_within_size_limit(len(content), max_bytes)
     if not content or content.isspace():
         raise PortfolioFileError(f"El archivo «{file_name}» está vacío.")
     if _file_type(content, file_name) == "xlsx":
-        return _read_xlsx(content, file_name, sheet, max_bytes, is_header)
-    return _read_csv(content, file_name, is_header)
+        return _stream_xlsx(content, file_name, sheet, max_bytes, is_header)
+    return _stream_csv(content, file_name, is_header)
 
 
 def _file_type(content: bytes, file_name: str) -> FileType:
@@ -93,28 +105,52 @@ def _file_type(content: bytes, file_name: str) -> FileType:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _read_csv(content: bytes, file_name: str, is_header: HeaderTest) -> RawTable:
-    text, encoding = _decode(content, file_name)
-    if not text.strip():
+def _stream_csv(content: bytes, file_name: str, is_header: HeaderTest) -> TableStream:
+    opened = _text_opener(content, file_name)
+    with opened() as text:
+        sample = text.read(DELIMITER_SAMPLE_CHARACTERS + 1)
+    if not sample.strip():
         raise PortfolioFileError(f"El archivo «{file_name}» está vacío.")
-    delimiter = _sniff_delimiter(text, is_header)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    delimiter = _sniff_delimiter(sample[:DELIMITER_SAMPLE_CHARACTERS], len(sample) > DELIMITER_SAMPLE_CHARACTERS,
+                                 is_header)
+    with opened() as text:
+        head = list(islice(_csv_records(text, delimiter, file_name), HEADER_SEARCH_ROWS))
+    header_index = _find_header(head, is_header)
+    if header_index is None:
+        raise PortfolioFileError(f"El archivo «{file_name}» está vacío.")
+
+    def rows() -> Iterator[list[str]]:
+        with opened() as text:
+            yield from islice(_csv_records(text, delimiter, file_name), header_index + 1, None)
+
+    file_format = FileFormat(file_type="csv", header_row=header_index + 1, encoding=opened.encoding,
+                             delimiter=delimiter)
+    return TableStream(header=_header_labels(head[header_index]), rows=rows, may_have_formulas=b"=" in content,
+                       format=file_format)
+
+
+def _csv_records(text: io.TextIOBase, delimiter: str, file_name: str) -> Iterator[list[str]]:
+    reader = csv.reader(text, delimiter=delimiter)
     try:
-        records = list(reader)
+        yield from reader
     except csv.Error as error:  # a cell over 128 KB: an unclosed quote swallowed the rest of the file
         raise PortfolioFileError(f"«{file_name}» no es un CSV válido cerca de la línea {reader.line_num}: "
                                  "revise que las comillas estén cerradas.") from error
-    header_index = _find_header(records, is_header)
-    if header_index is None:
-        raise PortfolioFileError(f"El archivo «{file_name}» está vacío.")
-    rows = records[header_index + 1:]
-    has_formulas = "=" in text and any(cell.startswith("=") for row in rows for cell in row)
-    file_format = FileFormat(file_type="csv", header_row=header_index + 1, encoding=encoding, delimiter=delimiter)
-    return RawTable(header=_header_labels(records[header_index]), rows=rows, has_formulas=has_formulas,
-                    format=file_format)
 
 
-def _decode(content: bytes, file_name: str) -> tuple[str, str]:
+class _TextOpener:
+    """Opens the content as text again and again, decoded as it is read (never all of it at once)."""
+
+    def __init__(self, content: bytes, encoding: str, codec: str) -> None:
+        self.content = content
+        self.encoding = encoding
+        self.codec = codec
+
+    def __call__(self) -> io.TextIOWrapper:
+        return io.TextIOWrapper(io.BytesIO(self.content), encoding=self.codec, newline="")
+
+
+def _text_opener(content: bytes, file_name: str) -> _TextOpener:
     """UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252 as Excel in Spanish writes it."""
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -123,18 +159,28 @@ def _decode(content: bytes, file_name: str) -> tuple[str, str]:
             raise _not_text(file_name) from error
         if _CONTROL_CHARACTERS.search(text):
             raise _not_text(file_name)
-        return text, "utf-16"
+        return _TextOpener(content, "utf-16", "utf-16")
     content = content.rstrip(b"\x1a")  # an old DOS end-of-file mark is not data
     # Control characters are the same bytes in UTF-8 and Windows-1252; deleting every other byte
     # finds them ten times faster than a regex over the decoded text.
     if content.translate(None, _TEXT_BYTES):
         raise _not_text(file_name)
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return content.decode(encoding), "utf-8" if encoding == "utf-8-sig" else encoding
-        except UnicodeDecodeError:
-            continue
-    raise _not_text(file_name)
+    if _is_utf8(content):
+        return _TextOpener(content, "utf-8", "utf-8-sig")
+    return _TextOpener(content, "cp1252", "cp1252")
+
+
+def _is_utf8(content: bytes) -> bool:
+    """Validated in slices: decoding a 50 MB file at once would hold its text twice over."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(content)
+    try:
+        for start in range(0, len(view), DECODE_SLICE_BYTES):
+            decoder.decode(view[start:start + DECODE_SLICE_BYTES])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _not_text(file_name: str) -> PortfolioFileError:
@@ -144,7 +190,7 @@ def _not_text(file_name: str) -> PortfolioFileError:
     )
 
 
-def _sniff_delimiter(text: str, is_header: HeaderTest) -> str:
+def _sniff_delimiter(sample: str, cut_short: bool, is_header: HeaderTest) -> str:
     """The candidate that splits the header into columns and the sample rows below it into as many.
 
     Counting characters on a line lets a `;` file lose to the commas of one cell ("Calle 5, Apto 3,
@@ -152,8 +198,6 @@ def _sniff_delimiter(text: str, is_header: HeaderTest) -> str:
     respected) and is judged by its header: one that splits it into two or more columns, then one the
     caller recognises as a header, then the share of rows as wide as it, then the widest; ties go to
     the comma. csv.Sniffer answers from character counts too, and gives up on a title row."""
-    sample = text[:DELIMITER_SAMPLE_CHARACTERS]
-    cut_short = len(text) > len(sample)
     return max(_DELIMITERS, key=lambda delimiter: _fit(sample, cut_short, delimiter, is_header))
 
 
@@ -175,31 +219,43 @@ def _fit(sample: str, cut_short: bool, delimiter: str, is_header: HeaderTest) ->
 # --- XLSX ------------------------------------------------------------------------------------
 
 
-def _read_xlsx(content: bytes, file_name: str, sheet: str | None, max_bytes: int,
-               is_header: HeaderTest) -> RawTable:
+def _stream_xlsx(content: bytes, file_name: str, sheet: str | None, max_bytes: int,
+                 is_header: HeaderTest) -> TableStream:
     _refuse_zip_bomb(content, file_name, max_bytes)
-    # openpyxl raises many exception types on damaged files; all mean the same to the user.
+    with _workbook(content, file_name) as workbook:
+        names = tuple(worksheet.title for worksheet in workbook.worksheets)
+        chosen, head = _choose_sheet(workbook, sheet, is_header)
+    header_index = _find_header(head, is_header)
+    if header_index is None:
+        raise PortfolioFileError(f"La hoja «{chosen}» de «{file_name}» está vacía.")
+    header = _header_labels(head[header_index])
+
+    def rows() -> Iterator[list[str]]:
+        with _workbook(content, file_name) as workbook:
+            records = _sheet_records(_sheet_named(list(workbook.worksheets), chosen))
+            for row in islice(records, header_index + 1, None):
+                yield _fit_to_width(row, len(header))
+
+    file_format = FileFormat(file_type="xlsx", header_row=header_index + 1, sheet=chosen, sheet_names=names)
+    return TableStream(header=header, rows=rows, may_have_formulas=True, format=file_format)
+
+
+@contextmanager
+def _workbook(content: bytes, file_name: str) -> Iterator[Any]:
+    """The workbook in read-only mode (rows parsed as they are asked for); openpyxl raises many
+    exception types on damaged files, all of which mean the same to the user."""
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
     except Exception as error:
         raise _damaged(file_name) from error
     try:
-        names = tuple(worksheet.title for worksheet in workbook.worksheets)
-        chosen, records = _choose_sheet(workbook, sheet, is_header)
+        yield workbook
     except PortfolioFileError:
         raise
     except Exception as error:
         raise _damaged(file_name) from error
     finally:
         workbook.close()
-    header_index = _find_header(records, is_header)
-    if header_index is None:
-        raise PortfolioFileError(f"La hoja «{chosen}» de «{file_name}» está vacía.")
-    header = _header_labels(records[header_index])
-    rows = [_fit_to_width(row, len(header)) for row in records[header_index + 1:]]
-    has_formulas = any(cell.startswith("=") for row in rows for cell in row)
-    file_format = FileFormat(file_type="xlsx", header_row=header_index + 1, sheet=chosen, sheet_names=names)
-    return RawTable(header=header, rows=rows, has_formulas=has_formulas, format=file_format)
 
 
 def _refuse_zip_bomb(content: bytes, file_name: str, max_bytes: int) -> None:
@@ -217,23 +273,30 @@ def _damaged(file_name: str) -> PortfolioFileError:
 
 
 def _choose_sheet(workbook: Any, wanted: str | None, is_header: HeaderTest) -> tuple[str, list[list[str]]]:
-    """The sheet asked for; else the first with a recognisable header; else the first with data."""
+    """The sheet asked for; else the first with a recognisable header; else the first with data.
+    Returns its name and its first rows, where the header is looked for."""
     worksheets = list(workbook.worksheets)
     if wanted is not None:
         worksheet = _sheet_named(worksheets, wanted)
-        return worksheet.title, list(_sheet_records(worksheet))
+        return worksheet.title, _head(worksheet)
     first_with_data = None
     for worksheet in worksheets:
-        records = _sheet_records(worksheet)
-        head = list(islice(records, HEADER_SEARCH_ROWS))
+        head = _head(worksheet)
         if any(is_header(row) for row in head):
-            return worksheet.title, head + list(records)
-        records.close()
+            return worksheet.title, head
         if first_with_data is None and any(_has_data(row) for row in head):
-            first_with_data = worksheet
+            first_with_data = worksheet.title, head
     if first_with_data is None:
         raise PortfolioFileError("El archivo de Excel no tiene datos en ninguna hoja.")
-    return first_with_data.title, list(_sheet_records(first_with_data))
+    return first_with_data
+
+
+def _head(worksheet: Any) -> list[list[str]]:
+    records = _sheet_records(worksheet)
+    try:
+        return list(islice(records, HEADER_SEARCH_ROWS))
+    finally:
+        records.close()
 
 
 def _sheet_named(worksheets: list[Any], wanted: str) -> Any:

@@ -1,12 +1,13 @@
 """What the portfolio check needs from a file reader: a header and rows of cell text (the port).
 
-`adapters/portfolio_files.py` reads CSV and XLSX into a `RawTable`; the composition root hands its
-`read_table` to the application, which never imports the adapter.
+`adapters/portfolio_files.py` reads CSV and XLSX into a `RawTable` (every row in memory, for the
+preview) or a `TableStream` (rows read again from the file on every pass, for the import); the
+composition root hands its readers to the application, which never imports the adapter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -42,9 +43,26 @@ class RawTable:
     format: FileFormat
 
 
+@dataclass(frozen=True)
+class TableStream:
+    """A table whose data rows are read from the file as they are used, in constant memory."""
+
+    header: list[str]
+    rows: Callable[[], Iterator[list[str]]]
+    """Data rows from the first below the header, read again from the file on every call."""
+    may_have_formulas: bool
+    """False only when no cell can start with "=" (the check then skips looking for formulas)."""
+    format: FileFormat
+
+
 class TableReader(Protocol):
     def __call__(self, content: bytes, file_name: str, *, sheet: str | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, is_header: HeaderTest = ...) -> RawTable: ...
+
+
+class TableStreamer(Protocol):
+    def __call__(self, content: bytes, file_name: str, *, sheet: str | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES, is_header: HeaderTest = ...) -> TableStream: ...
 
 
 def ensure_within_size_limit(size_in_bytes: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:

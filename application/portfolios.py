@@ -1,11 +1,15 @@
 """Use cases for customer portfolios: preview a file, then import its valid rows for one campaign.
 
-An import is one save: the import's events (start, the rows in batches, completion with counts)
-are recorded together or not at all. Customers of another campaign are never touched.
+An import streams: the file is read and checked as it goes (`stream_portfolio`), its customers are
+staged in chunks of ROWS_PER_CHUNK rows saved CHUNKS_PER_SAVE at a time, and one save completes
+it, which is when the new portfolio goes live. Nothing of it is visible before (a failed import
+leaves the previous portfolio in place). Customers of another campaign are never touched.
 
 Browsers and API clients upload once: the file is kept (`stage_upload`), previewed, and a
-confirmed import becomes a `PortfolioJob` that a worker runs (`run_job`). The job finishes in
-the same save as its import, so running it twice imports nothing twice.
+confirmed import becomes a `PortfolioJob` that a worker runs (`run_job`). The job's import has an
+id derived from the job's, so a worker restarted after a crash continues after the chunks already
+saved; the job finishes in the same save as its import completes, so running it twice imports
+nothing twice.
 
 A `replace` import deactivates the campaign's active customers it leaves out; `replacement` says how
 many, and above a fifth of the portfolio the import (CLI) or its queueing (pages, API) needs
@@ -16,18 +20,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from application.campaigns import CampaignService
 from application.portfolio_check import PortfolioFileError, PortfolioPreview, check_portfolio
-from application.portfolio_tables import TableReader
+from application.portfolio_check.stream import StreamedCheck, stream_portfolio
+from application.portfolio_tables import TableReader, TableStreamer
 from application.ports import Clock
 from application.store import EventStore
 from domain.common import SYSTEM, DomainError, NotFoundError
 from domain.documents import CustomerIdentity
-from domain.portfolios import PortfolioImport, PortfolioImportError, PortfolioJob, Replacement
+from domain.portfolios import (
+    ROWS_PER_CHUNK,
+    PortfolioChunk,
+    PortfolioImport,
+    PortfolioImportError,
+    PortfolioJob,
+    Replacement,
+)
 
 UPLOADS_PREFIX = "portfolio-uploads"
+CHUNKS_PER_SAVE = 5
+"""5,000 rows a transaction: small enough for any driver's pipeline, large enough that commits are rare."""
 
 
 class UnknownUploadError(PortfolioImportError, NotFoundError):
@@ -68,8 +82,10 @@ class ImportResult:
 
 class PortfolioService:
     def __init__(self, store: EventStore, clock: Clock, campaigns: CampaignService, max_bytes: int, *,
-                 read_table: TableReader, customers: CustomerDirectory, uploads: UploadStore | None = None) -> None:
+                 read_table: TableReader, stream_table: TableStreamer, customers: CustomerDirectory,
+                 uploads: UploadStore | None = None) -> None:
         self.read_table = read_table
+        self.stream_table = stream_table
         self.customers = customers
         self.store = store
         self.clock = clock
@@ -88,13 +104,16 @@ class PortfolioService:
 
     def import_file(self, campaign_id: UUID, content: bytes, file_name: str, *, mode: str = "upsert",
                     sheet: str | None = None, confirm_deactivation: bool = False, actor: str) -> ImportResult:
-        """Import now, in the caller's process (the CLI, small files)."""
+        """Import now, in the caller's process (the CLI)."""
         self._active_campaign(campaign_id)
-        preview = self.preview(content, file_name, sheet=sheet)
-        replacement = self._checked_replacement(campaign_id, preview, mode, confirm_deactivation)
-        portfolio_import, counts = self._prepared_import(campaign_id, preview, mode, actor)
-        self.store.save(portfolio_import)
-        return ImportResult(str(portfolio_import.id), str(campaign_id), counts, replacement)
+        replacement = None
+        if mode == "replace":
+            replacement = self._checked_replacement(campaign_id, self.preview(content, file_name, sheet=sheet), mode,
+                                                    confirm_deactivation)
+        check = self._streamed(content, file_name, sheet)
+        portfolio_import, last_chunks = self._staged_import(uuid4(), campaign_id, check, mode, actor)
+        self.store.save(*last_chunks, portfolio_import)
+        return ImportResult(str(portfolio_import.id), str(campaign_id), check.counts, replacement)
 
     def preview_upload(self, file_name: str, *, content: bytes | None = None, upload_id: str = "",
                        sheet: str | None = None) -> tuple[str, PortfolioPreview]:
@@ -127,23 +146,24 @@ class PortfolioService:
         return job.id
 
     def run_job(self, job_id: UUID) -> str:
-        """What the worker does; safe to run again. Returns the job's status."""
+        """What the worker does; safe to run again, and after a crash it continues. Returns the job's status."""
         job: PortfolioJob = self.store.repository.get(job_id)
         if job.finished:
             return job.status
         job.start(actor=SYSTEM, at=self.clock.now())
         self.store.save(job)
+        import_id = PortfolioImport.id_for_job(job_id)
         try:
             self._active_campaign(UUID(job.campaign_id))
-            preview = self.preview(self._uploads().get(job.file_location), job.file_name, sheet=job.sheet)
-            portfolio_import, counts = self._prepared_import(UUID(job.campaign_id), preview, job.mode,
-                                                             job.requested_by)
+            check = self._streamed(self._uploads().get(job.file_location), job.file_name, job.sheet)
+            portfolio_import, last_chunks = self._staged_import(import_id, UUID(job.campaign_id), check, job.mode,
+                                                                job.requested_by)
         except (DomainError, PortfolioFileError) as error:
-            job.fail(str(error), actor=SYSTEM, at=self.clock.now())
-            self.store.save(job)
+            self._fail(job, import_id, str(error))
             return job.status
-        job.finish(str(portfolio_import.id), counts, actor=SYSTEM, at=self.clock.now())
-        self.store.save(job, portfolio_import)  # job first: the import's rows find it when projected
+        job.finish(str(portfolio_import.id), check.counts, actor=SYSTEM, at=self.clock.now())
+        # The job first (the activation finds it when projected), the import's completion after its last chunks.
+        self.store.save(job, *last_chunks, portfolio_import)
         return job.status
 
     def job_exists(self, job_id: UUID) -> bool:
@@ -158,16 +178,63 @@ class PortfolioService:
         replacement.check_confirmed(confirmed)
         return replacement
 
-    def _prepared_import(self, campaign_id: UUID, preview: PortfolioPreview, mode: str,
-                         actor: str) -> tuple[PortfolioImport, dict[str, int]]:
-        if preview.valid_count == 0:
+    def _streamed(self, content: bytes, file_name: str, sheet: str | None) -> StreamedCheck:
+        return stream_portfolio(content, file_name, stream_table=self.stream_table, sheet=sheet,
+                                max_bytes=self.max_bytes)
+
+    def _staged_import(self, import_id: UUID, campaign_id: UUID, check: StreamedCheck, mode: str,
+                       actor: str) -> tuple[PortfolioImport, list[PortfolioChunk]]:
+        """Stage every valid row, saving the chunks as they fill (the first save starts the import),
+        and complete the import; returns it with the chunks its completing save must carry before it.
+        Chunks saved by an earlier attempt are checked again but not staged twice."""
+        portfolio_import = self._resumed_import(import_id) or PortfolioImport.start(
+            str(campaign_id), check.file_name, check.sha256, mode, actor=actor, at=self.clock.now(),
+            import_id=import_id)
+        already_saved = self._chunks_saved(import_id)
+        pending: list[PortfolioChunk] = []
+        staged_rows = 0
+        for number, rows in enumerate(check.chunks(ROWS_PER_CHUNK)):
+            staged_rows += len(rows)
+            if number < already_saved:
+                continue
+            pending.append(portfolio_import.stage(number, [row.to_dict() for row in rows]))
+            if len(pending) == CHUNKS_PER_SAVE:
+                self.store.save(portfolio_import, *pending)
+                pending = []
+        if staged_rows == 0:
             raise PortfolioImportError("El archivo no tiene filas válidas: no se importó nada")
-        counts = counts_of(preview)
-        portfolio_import = PortfolioImport.start(str(campaign_id), preview.file_name, preview.sha256, mode,
-                                                 actor=actor, at=self.clock.now())
-        portfolio_import.accept_rows([row.to_dict() for row in preview.valid_rows])
-        portfolio_import.complete(counts, actor=actor, at=self.clock.now())
-        return portfolio_import, counts
+        if not self._is_saved(import_id):  # a small file: its start must be projected before its chunks
+            self.store.save(portfolio_import, *pending)
+            pending = []
+        portfolio_import.complete(check.counts, staged_rows, actor=actor, at=self.clock.now())
+        return portfolio_import, pending
+
+    def _resumed_import(self, import_id: UUID) -> PortfolioImport | None:
+        if self._is_saved(import_id):
+            portfolio_import: PortfolioImport = self.store.repository.get(import_id)
+            return portfolio_import
+        return None
+
+    def _chunks_saved(self, import_id: UUID) -> int:
+        """Saves are sequential and each is whole, so the saved chunks are the first N."""
+        count = 0
+        while self._is_saved(PortfolioChunk.create_id(str(import_id), count)):
+            count += 1
+        return count
+
+    def _is_saved(self, aggregate_id: UUID) -> bool:
+        """Without decoding it (a chunk holds a thousand rows)."""
+        return bool(self.store.recorder.select_events(aggregate_id, limit=1))
+
+    def _fail(self, job: PortfolioJob, import_id: UUID, reason: str) -> None:
+        """The job fails, and an import it had begun is discarded with what it staged."""
+        job.fail(reason, actor=SYSTEM, at=self.clock.now())
+        portfolio_import = self._resumed_import(import_id)
+        if portfolio_import is not None and not portfolio_import.completed:
+            portfolio_import.discard(reason, actor=SYSTEM, at=self.clock.now())
+            self.store.save(job, portfolio_import)
+        else:
+            self.store.save(job)
 
     def _active_campaign(self, campaign_id: UUID) -> None:
         campaign = self.campaigns.get(campaign_id)
@@ -184,7 +251,3 @@ class PortfolioService:
             raise UnknownUploadError("Archivo subido desconocido")
         return self._uploads().location(f"{UPLOADS_PREFIX}/{upload_id}")
 
-
-def counts_of(preview: PortfolioPreview) -> dict[str, int]:
-    return {"rows": preview.total_rows, "valid": preview.valid_count, "invalid": preview.invalid_count,
-            "duplicates": preview.duplicate_rows, "warnings": preview.warning_rows}

@@ -25,7 +25,7 @@ from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
 from adapters.login_limits import MovingWindowLoginLimits
 from adapters.passwords import Argon2Passwords
-from adapters.portfolio_files import read_table
+from adapters.portfolio_files import read_table, stream_table
 from adapters.read_store import make_read_engine
 from adapters.transcript_source import TranscriptMaker
 from application.campaigns import CampaignService
@@ -169,7 +169,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         closing=closing, desk=DeskService(store, clock, outbound), files=files,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
         portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,
-                                    read_table=read_table, customers=SqlCustomerDirectory(read_engine),
+                                    read_table=read_table, stream_table=stream_table,
+                                    customers=SqlCustomerDirectory(read_engine),
                                     uploads=files),
         delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,

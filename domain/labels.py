@@ -184,6 +184,8 @@ EVENTS = {
     "PortfolioImport.Started": "Importación de cartera iniciada",
     "PortfolioImport.RowsAccepted": "Clientes de la cartera registrados",
     "PortfolioImport.Completed": "Importación de cartera terminada",
+    "PortfolioImport.Discarded": "Importación de cartera descartada",
+    "PortfolioChunk.Staged": "Bloque de clientes de la cartera preparado",
     "PortfolioJob.Queued": "Carga de cartera en espera",
     "PortfolioJob.Started": "Carga de cartera en proceso",
     "PortfolioJob.Finished": "Carga de cartera terminada",

@@ -1,9 +1,14 @@
-"""One upload of a campaign's customer portfolio (cartera), recorded whole or not at all.
+"""One upload of a campaign's customer portfolio (cartera), live whole or not at all.
 
-Customers travel in batches inside `RowsAccepted` events; the `customers` read table is built
-from them. A `replace` import makes every customer of the campaign missing from it inactive;
-when that is more than a fifth of the active portfolio, the person importing must confirm it
-(a one-row file once silently deactivated a whole campaign).
+An import is saved in many small transactions and made live by one event. Its customers are staged
+in `PortfolioChunk`s of at most ROWS_PER_CHUNK rows, each saved on its own (a big file never makes
+one huge transaction, and a worker that died continues from the chunks already saved, whose ids are
+derived from the import's); they stay invisible until `Completed`, which makes the whole new version
+of the portfolio live at once. `Discarded` drops what was staged.
+
+A `replace` import makes every customer of the campaign missing from it inactive; when that is
+more than a fifth of the active portfolio, the person importing must confirm it (a one-row file
+once silently deactivated a whole campaign).
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, require_aware
 
 IMPORT_MODES = ("upsert", "replace")
-ROWS_PER_EVENT = 1000
+ROWS_PER_CHUNK = 1000
 
 
 class PortfolioImportError(DomainError):
@@ -64,36 +70,76 @@ class PortfolioImport(Aggregate):
         self.mode = mode
         self.rows_accepted = 0
         self.completed = False
+        self.discarded = False
 
     @classmethod
-    def start(cls, campaign_id: str, file_name: str, sha256: str, mode: str, *, actor: str,
-              at: datetime) -> PortfolioImport:
+    def start(cls, campaign_id: str, file_name: str, sha256: str, mode: str, *, actor: str, at: datetime,
+              import_id: UUID | None = None) -> PortfolioImport:
         if mode not in IMPORT_MODES:
             raise PortfolioImportError("Modo de importación desconocido: %(mode)s", mode=mode)
-        return cls(campaign_id=campaign_id, file_name=file_name[:255], sha256=sha256, mode=mode,
-                   actor=actor, at=require_aware(at))
+        # `_create` takes the id; `Started` is the class `@event("Started")` made (mypy cannot see it).
+        return cls._create(cls.Started, id=import_id,  # type: ignore[attr-defined]
+                           campaign_id=campaign_id, file_name=file_name[:255], sha256=sha256, mode=mode, actor=actor,
+                           at=require_aware(at))
 
-    def accept_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Record customers in events of at most ROWS_PER_EVENT rows each."""
-        if self.completed:
+    @staticmethod
+    def id_for_job(job_id: UUID) -> UUID:
+        """A job's import has one id, so a worker resuming the job finds the chunks already staged."""
+        return uuid5(job_id, "portfolio-import")
+
+    def stage(self, number: int, rows: Sequence[dict[str, Any]]) -> PortfolioChunk:
+        """Chunk `number` (from 0) of the customers, staged until the import completes."""
+        if self.completed or self.discarded:
             raise PortfolioImportError("La importación ya terminó")
-        for start in range(0, len(rows), ROWS_PER_EVENT):
-            self._rows_accepted(rows=list(rows[start:start + ROWS_PER_EVENT]))
+        if not 0 < len(rows) <= ROWS_PER_CHUNK:
+            raise PortfolioImportError("Un bloque de la importación tiene entre 1 y %(most)s filas",
+                                       most=ROWS_PER_CHUNK)
+        return PortfolioChunk(import_id=str(self.id), number=number, rows=list(rows))
 
     @event("RowsAccepted")
     def _rows_accepted(self, rows: list[dict[str, Any]]) -> None:
+        """Imports recorded before chunks carried their rows in their own events; kept so that those logs
+        still replay (nothing records it any more)."""
         self.rows_accepted += len(rows)
 
-    def complete(self, counts: dict[str, int], *, actor: str, at: datetime) -> None:
-        if self.completed:
+    def complete(self, counts: dict[str, int], staged_rows: int, *, actor: str, at: datetime) -> None:
+        """Make the staged customers the campaign's live portfolio, all at once."""
+        if self.completed or self.discarded:
             raise PortfolioImportError("La importación ya terminó")
-        if counts.get("valid") != self.rows_accepted:
+        if counts.get("valid") != staged_rows:
             raise PortfolioImportError("Las filas registradas no coinciden con las filas válidas")
         self._completed(counts=dict(counts), actor=actor, at=require_aware(at))
 
     @event("Completed")
     def _completed(self, counts: dict[str, int], actor: str, at: datetime) -> None:
         self.completed = True
+        self.rows_accepted = counts["valid"]
+
+    def discard(self, reason: str, *, actor: str, at: datetime) -> None:
+        """Give up: what was staged is dropped and the campaign's portfolio stays as it was."""
+        if self.completed:
+            raise PortfolioImportError("La importación ya terminó")
+        if not self.discarded:
+            self._discarded(reason=reason[:500], actor=actor, at=require_aware(at))
+
+    @event("Discarded")
+    def _discarded(self, reason: str, actor: str, at: datetime) -> None:
+        self.discarded = True
+
+
+class PortfolioChunk(Aggregate):
+    """Up to ROWS_PER_CHUNK customers of one import, staged; one aggregate each so that a chunk is its own
+    small save, and saving the same chunk twice (a worker retried) fails instead of doubling rows."""
+
+    @staticmethod
+    def create_id(import_id: str, number: int) -> UUID:
+        return uuid5(UUID(import_id), f"chunk-{number}")
+
+    @event("Staged")
+    def __init__(self, import_id: str, number: int, rows: list[dict[str, Any]]) -> None:
+        self.import_id = import_id
+        self.number = number
+        self.size = len(rows)
 
 
 JOB_STATUSES = ("queued", "running", "done", "failed")

@@ -57,6 +57,7 @@ def portfolio_imports(engine: Engine, campaign_ids: set[str] | None = None, limi
     imports, campaigns = PORTFOLIOS.imports, CAMPAIGNS.campaigns
     query = (select(imports, campaigns.c.name.label("campaign_name"))
              .join(campaigns, campaigns.c.id == imports.c.campaign_id, isouter=True)
+             .where(imports.c.completed_at.is_not(None))  # one still staging its chunks is not live yet
              .order_by(imports.c.started_at.desc()).limit(limit))
     if campaign_ids is not None:
         query = query.where(imports.c.campaign_id.in_(campaign_ids))

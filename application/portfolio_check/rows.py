@@ -31,7 +31,10 @@ class RowChecker:
     the full normaliser only for the rest, and messages are only built when something is wrong.
     """
 
-    def __init__(self, columns: ColumnMap, has_formulas: bool) -> None:
+    def __init__(self, columns: ColumnMap, has_formulas: bool, *, keep_results: bool = True) -> None:
+        """`keep_results=False` (the streaming import) keeps neither rows nor problems, only counts: the
+        caller takes each valid row as `check` returns it and finds repeated documents itself."""
+        self.keep_results = keep_results
         self.columns = columns
         self.labels = columns.labels
         self.width = len(columns.labels)
@@ -41,24 +44,54 @@ class RowChecker:
         self.valid_rows: list[CustomerRow] = []
         self.problems: list[RowProblem] = []
         self.counted_rows = 0
+        self.warning_rows = 0
         self.ignored_total_rows: list[int] = []
         self.first_row_of: dict[CustomerIdentity, int] = {}
         self.repeated: dict[CustomerIdentity, list[int]] = {}
         """Rows of every document found more than once."""
 
-    def check(self, number: int, cells: list[str]) -> None:
-        if not any(cells):
-            return
-        if self.has_formulas and self._is_totals_row(cells):
-            self.ignored_total_rows.append(number)
-            return
+    def check(self, number: int, cells: list[str]) -> CustomerRow | None:
+        """Check one row; returns it normalised when it is valid (repeated documents aside)."""
+        if not self.is_counted(cells):
+            if any(cells):
+                self.ignored_total_rows.append(number)
+            return None
         self.counted_rows += 1
         found: list[RowProblem] = []
         row = self._customer(number, cells, found)
+        warnings_only = not found or all(problem.severity == "warning" for problem in found)
         if found:
-            self.problems.extend(found)
-        if row is not None and (not found or all(problem.severity == "warning" for problem in found)):
+            self.warning_rows += any(problem.severity == "warning" for problem in found)
+            if self.keep_results:
+                self.problems.extend(found)
+        if row is None or not warnings_only:
+            return None
+        if self.keep_results:
             self.valid_rows.append(row)
+        return row
+
+    def identity(self, number: int, cells: list[str]) -> CustomerIdentity | None:
+        """The customer a row names, as the repeated-document rule counts it: a usable type and number
+        on a row of the right width without formulas, whatever its other cells say."""
+        if not self.is_counted(cells):
+            return None
+        found: list[RowProblem] = []
+        if len(cells) != self.width and not self._fits_header(number, cells, found):
+            return None
+        if self.has_formulas and self._reported_formulas(number, cells, found):
+            return None
+        document_type = self._document_type(number, cells, found)
+        if not document_type:
+            return None
+        try:
+            return CustomerIdentity(document_type,
+                                    normalise_document_number(cells[self.columns.document_number], document_type))
+        except InvalidDocumentError:
+            return None
+
+    def is_counted(self, cells: list[str]) -> bool:
+        """Blank rows and totals rows (formulas only) are not customers and are not counted."""
+        return any(cells) and not (self.has_formulas and self._is_totals_row(cells))
 
     def _is_totals_row(self, cells: list[str]) -> bool:
         if not any(cell.startswith("=") for cell in cells):
@@ -123,7 +156,7 @@ class RowChecker:
         except InvalidDocumentError as error:
             found.append(RowProblem(number, self.labels[index], str(error)))
             return None
-        if document_type:
+        if document_type and self.keep_results:
             identity = CustomerIdentity(document_type, document_number)
             first_row = self.first_row_of.setdefault(identity, number)
             if first_row != number:

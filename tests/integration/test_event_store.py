@@ -60,9 +60,9 @@ def test_every_kind_of_aggregate_reloads_exactly_as_it_was_saved(despacho: Despa
     session = AgentSession.open(str(agent.id), client="Firefox", actor=f"user:{agent.id}", at=now)
     session.close("logout", actor=f"user:{agent.id}", at=now + timedelta(hours=8))
     portfolio = PortfolioImport.start(str(campaign.id), "cartera.xlsx", "ab" * 32, "upsert", actor=ADMIN, at=now)
-    portfolio.accept_rows([{"document_type": "CC", "document_number": "1020", "full_name": "Luz Díaz",
-                            "phones": ["+573001112233"]}])
-    portfolio.complete({"valid": 1, "invalid": 0}, actor=ADMIN, at=now)
+    chunk = portfolio.stage(0, [{"document_type": "CC", "document_number": "1020", "full_name": "Luz Díaz",
+                                 "phones": ["+573001112233"]}])
+    portfolio.complete({"valid": 1, "invalid": 0}, chunk.size, actor=ADMIN, at=now)
     chat = Chat.open("whatsapp", "whatsapp:+573001112233", "whatsapp:+5716000001", profile_name="Luz",
                      flow_name="default", actor="customer:whatsapp:+573001112233", at=now)
     chat.receive_customer_message("SM1", "Hola", [], actor="customer:whatsapp:+573001112233", at=now)
@@ -78,7 +78,7 @@ def test_every_kind_of_aggregate_reloads_exactly_as_it_was_saved(despacho: Despa
     outbound.record_submission("SM900", "queued", actor="system", at=now)
     outbound.record_status("delivered", "", "", actor="twilio", at=now)
     inbound = InboundMessage.receive("SM1", str(chat.id), {"Body": "Hola"}, actor="twilio", at=now)
-    saved = [campaign, agent, session, portfolio, chat, outbound, inbound]
+    saved = [campaign, agent, session, portfolio, chunk, chat, outbound, inbound]
 
     despacho.store.save(*saved)
 

@@ -118,10 +118,11 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
     queued.enqueue(b, outside_hours=True, actor="system", at=later(despacho))
     bruno_session.close("logout", actor=f"user:{bruno.id}", at=later(despacho))
     portfolio = PortfolioImport.start(a, "cartera.xlsx", "cd" * 32, "upsert", actor=ADMIN, at=later(despacho))
-    portfolio.accept_rows([{"document_type": "CC", "document_number": str(1000 + n), "full_name": f"Cliente {n}",
-                            "phones": [f"+57300111{n:04d}"]} for n in range(3)])
-    portfolio.complete({"valid": 3, "invalid": 0}, actor=ADMIN, at=later(despacho))
-    save(queued, bruno_session, portfolio)
+    chunk = portfolio.stage(0, [{"document_type": "CC", "document_number": str(1000 + n), "full_name": f"Cliente {n}",
+                                 "phones": [f"+57300111{n:04d}"]} for n in range(3)])
+    save(queued, bruno_session, portfolio, chunk)  # staged...
+    portfolio.complete({"valid": 3, "invalid": 0}, chunk.size, actor=ADMIN, at=later(despacho))
+    save(portfolio)  # ...then live
     return BusyDay(a, b, str(archived.id), str(ana.id), str(bruno.id), str(supervisora.id), str(ana_session.id),
                    str(bruno_session.id), str(chat.id), str(queued.id))
 
