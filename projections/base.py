@@ -115,7 +115,8 @@ class BatchProjector(Projector):
 
     def __init__(self, suffix: str = "") -> None:
         super().__init__(suffix)
-        self._statements = {table: TableStatements(table) for table in self.tables}
+        self._tables = self.tables  # sorting the metadata's tables costs more than a small batch
+        self._statements = {table: TableStatements(table) for table in self._tables}
 
     def project(self, connection: Connection, events: Sequence[Positioned]) -> None:
         batch = UnitOfWork(connection, self._statements)
@@ -124,7 +125,7 @@ class BatchProjector(Projector):
         for position, topic, domain_event in events:
             self.log_position = position
             getattr(self, handlers[topic])(batch, domain_event)
-        batch.flush(self.tables)
+        batch.flush(self._tables)
 
     def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
         """Read ahead the rows this batch's handlers will look at (optional: they are read on demand)."""

@@ -10,10 +10,12 @@ in the batch's transaction. Nothing the batch wrote is ever read back from the d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, tuple_
+from sqlalchemy import Connection, Table, bindparam, delete, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 Row = dict[str, Any]
@@ -41,6 +43,15 @@ class TableStatements:
         self.select_keys = select(table).where(self.key_expression.in_(bindparam("keys", expanding=True)))
         self._upserts: dict[str, Any] = {}
         self._group_selects: dict[str, Any] = {}
+        self._recordset: RecordsetStatements | None = None
+
+    def recordset(self, dialect: str) -> RecordsetStatements | None:
+        """PostgreSQL takes a batch's rows as one JSON parameter (executemany parses and plans every row)."""
+        if dialect != "postgresql":
+            return None
+        if self._recordset is None:
+            self._recordset = RecordsetStatements(self.table, self.key_columns)
+        return self._recordset
 
     def upsert(self, dialect: str) -> Any:
         if dialect not in self._upserts:
@@ -56,6 +67,36 @@ class TableStatements:
             self._group_selects[column] = select(self.table).where(
                 self.table.c[column].in_(bindparam("values", expanding=True)))
         return self._group_selects[column]
+
+
+class RecordsetStatements:
+    """INSERT, upsert and DELETE of many rows sent as one `json_populate_recordset` parameter, whose row type is
+    the table's own: PostgreSQL reads each column's JSON as the column's type."""
+
+    def __init__(self, table: Table, key_columns: Sequence[str]) -> None:
+        name = table.name  # our own tables' names: identifiers that need no quoting
+        columns = ", ".join(c.name for c in table.columns)
+        rows = f"json_populate_recordset(NULL::{name}, CAST(:rows AS json))"
+        changing = [c.name for c in table.columns if c.name not in key_columns]
+        conflict = (f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in changing)}" if changing
+                    else "DO NOTHING")
+        self.insert = text(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {rows}")  # noqa: S608
+        self.upsert = text(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {rows} "  # noqa: S608
+                           f"ON CONFLICT ({', '.join(key_columns)}) {conflict}")
+        matching = " AND ".join(f"{name}.{c} = r.{c}" for c in key_columns)
+        self.delete = text(f"DELETE FROM {name} USING {rows} AS r WHERE {matching}")  # noqa: S608
+
+    @staticmethod
+    def rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        return {"rows": json.dumps(rows, default=_json_value, separators=(",", ":"))}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime written to a read table")
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"{type(value).__name__} is not a read-table value")
 
 
 class TableWork:
@@ -96,7 +137,9 @@ class TableWork:
 
     def where(self, column: str, value: Any) -> list[Row]:
         """Every row whose current `column` is `value`: the database's, as the batch has changed them, and the
-        batch's own."""
+        batch's own. Not for NULL, which SQL's `=` never matches."""
+        if value is None:
+            raise ValueError("where() compares with =, which no NULL satisfies")
         if (column, value) not in self.loaded_groups:
             self.load_groups(column, [value])
         return [row for key in self._group(column).get(value, ()) if (row := self.current[key]) is not None]
@@ -204,15 +247,27 @@ class TableWork:
             elif before is UNKNOWN or now != before:
                 upserts.append(now)
         statements, connection = self.statements, self.connection
-        if deletes:
-            connection.execute(statements.delete, [self._key_parameters(k) for k in deletes])
-        if inserts:
-            connection.execute(statements.insert, inserts)
-        if upserts:
-            connection.execute(statements.upsert(connection.dialect.name), upserts)
+        recordset = statements.recordset(connection.dialect.name)
+        if recordset is not None:
+            if deletes:
+                connection.execute(recordset.delete, recordset.rows([self._key_row(k) for k in deletes]))
+            if inserts:
+                connection.execute(recordset.insert, recordset.rows(inserts))
+            if upserts:
+                connection.execute(recordset.upsert, recordset.rows(upserts))
+        else:
+            if deletes:
+                connection.execute(statements.delete, [self._key_parameters(k) for k in deletes])
+            if inserts:
+                connection.execute(statements.insert, inserts)
+            if upserts:
+                connection.execute(statements.upsert(connection.dialect.name), upserts)
         for key in self.dirty:
             self.base[key] = None if self.current[key] is None else dict(self.current[key])  # type: ignore[arg-type]
         self.dirty.clear()
+
+    def _key_row(self, key: Any) -> dict[str, Any]:
+        return dict(zip(self.key_columns, (key,) if self.single_key else key, strict=True))
 
     def _key_parameters(self, key: Any) -> dict[str, Any]:
         values = (key,) if self.single_key else key
