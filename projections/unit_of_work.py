@@ -3,9 +3,10 @@
 Handlers insert, update and delete rows by primary key; the unit of work keeps each touched row's
 current value (what the batch has made of it so far) beside its value in the database before the
 batch (read at most once, by primary key or by a column's value). At the end of the batch each row
-is written once, whatever number of events changed it: new rows in one INSERT executemany, changed
-rows in one INSERT … ON CONFLICT DO UPDATE executemany, removed rows in one DELETE executemany, all
-in the batch's transaction. Nothing the batch wrote is ever read back from the database.
+is written once, whatever number of events changed it: new rows in one INSERT, changed rows in one
+INSERT … ON CONFLICT DO UPDATE, removed rows in one DELETE, all in the batch's transaction (on SQLite
+the driver's executemany of ready tuples; on PostgreSQL one statement over `json_populate_recordset`).
+Nothing the batch wrote is ever read back from the database.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, bindparam, select, text, tuple_
 
 Row = dict[str, Any]
 UNKNOWN: Any = object()  # the row's value before the batch has not been read (a blind insert or delete)
@@ -28,7 +28,7 @@ class DuplicateRowError(Exception):
 
 
 class TableStatements:
-    """One table's statements, built once per projector and reused by every batch (SQLAlchemy compiles each once)."""
+    """One table's statements, built once per projector and reused by every batch."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -37,36 +37,57 @@ class TableStatements:
         self.defaults = {c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
                          for c in table.columns}
         keys = [table.c[name] for name in self.key_columns]
-        self.key_expression = keys[0] if len(keys) == 1 else tuple_(*keys)
-        self.insert = table.insert()
-        self.delete = delete(table).where(*(c == bindparam(f"k_{c.name}") for c in keys))
-        self.select_keys = select(table).where(self.key_expression.in_(bindparam("keys", expanding=True)))
-        self._upserts: dict[str, Any] = {}
+        key_expression = keys[0] if len(keys) == 1 else tuple_(*keys)
+        self.select_keys = select(table).where(key_expression.in_(bindparam("keys", expanding=True)))
         self._group_selects: dict[str, Any] = {}
-        self._recordset: RecordsetStatements | None = None
+        self._writers: dict[str, SqliteStatements | RecordsetStatements] = {}
 
-    def recordset(self, dialect: str) -> RecordsetStatements | None:
-        """PostgreSQL takes a batch's rows as one JSON parameter (executemany parses and plans every row)."""
-        if dialect != "postgresql":
-            return None
-        if self._recordset is None:
-            self._recordset = RecordsetStatements(self.table, self.key_columns)
-        return self._recordset
-
-    def upsert(self, dialect: str) -> Any:
-        if dialect not in self._upserts:
-            statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self.table)
-            changing = {name: statement.excluded[name] for name in self.columns if name not in self.key_columns}
-            self._upserts[dialect] = statement.on_conflict_do_update(index_elements=list(self.key_columns),
-                                                                     set_=changing) if changing \
-                else statement.on_conflict_do_nothing(index_elements=list(self.key_columns))
-        return self._upserts[dialect]
+    def writer(self, dialect: Any) -> SqliteStatements | RecordsetStatements:
+        """SQLite's driver takes the rows as tuples; PostgreSQL as one JSON parameter."""
+        if dialect.name not in self._writers:
+            if dialect.name == "sqlite":
+                self._writers[dialect.name] = SqliteStatements(self.table, self.key_columns, dialect)
+            elif dialect.name == "postgresql":
+                self._writers[dialect.name] = RecordsetStatements(self.table, self.key_columns)
+            else:
+                raise NotImplementedError(f"read tables on {dialect.name}")
+        return self._writers[dialect.name]
 
     def select_group(self, column: str) -> Any:
         if column not in self._group_selects:
             self._group_selects[column] = select(self.table).where(
                 self.table.c[column].in_(bindparam("values", expanding=True)))
         return self._group_selects[column]
+
+
+class SqliteStatements:
+    """The same statements in SQLite's own SQL, run by the driver's executemany on tuples that the columns' types
+    have already converted: SQLAlchemy's per-row parameter handling costs more than SQLite's writing."""
+
+    def __init__(self, table: Table, key_columns: Sequence[str], dialect: Any) -> None:
+        name, columns = table.name, [c.name for c in table.columns]
+        marks = ", ".join("?" for _ in columns)
+        changing = [c for c in columns if c not in key_columns]
+        conflict = (f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in changing)}" if changing
+                    else "DO NOTHING")
+        self.insert = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+        self.upsert = f"{self.insert} ON CONFLICT ({', '.join(key_columns)}) {conflict}"
+        self.delete = f"DELETE FROM {name} WHERE {' AND '.join(f'{c} = ?' for c in key_columns)}"  # noqa: S608
+        self._columns = [(c.name, c.type.bind_processor(dialect)) for c in table.columns]
+        self._key_columns = key_columns
+
+    def write(self, connection: Connection, deletes: list[Row], inserts: list[Row], upserts: list[Row]) -> None:
+        if deletes:
+            connection.exec_driver_sql(self.delete, [tuple(k[c] for c in self._key_columns) for k in deletes])
+        if inserts:
+            connection.exec_driver_sql(self.insert, self._tuples(inserts))
+        if upserts:
+            connection.exec_driver_sql(self.upsert, self._tuples(upserts))
+
+    def _tuples(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        columns = self._columns
+        return [tuple(row[name] if process is None else process(row[name]) for name, process in columns)
+                for row in rows]
 
 
 class RecordsetStatements:
@@ -86,9 +107,10 @@ class RecordsetStatements:
         matching = " AND ".join(f"{name}.{c} = r.{c}" for c in key_columns)
         self.delete = text(f"DELETE FROM {name} USING {rows} AS r WHERE {matching}")  # noqa: S608
 
-    @staticmethod
-    def rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-        return {"rows": json.dumps(rows, default=_json_value, separators=(",", ":"))}
+    def write(self, connection: Connection, deletes: list[Row], inserts: list[Row], upserts: list[Row]) -> None:
+        for statement, rows in ((self.delete, deletes), (self.insert, inserts), (self.upsert, upserts)):
+            if rows:
+                connection.execute(statement, {"rows": json.dumps(rows, default=_json_value, separators=(",", ":"))})
 
 
 def _json_value(value: Any) -> Any:
@@ -246,32 +268,14 @@ class TableWork:
                 inserts.append(now)
             elif before is UNKNOWN or now != before:
                 upserts.append(now)
-        statements, connection = self.statements, self.connection
-        recordset = statements.recordset(connection.dialect.name)
-        if recordset is not None:
-            if deletes:
-                connection.execute(recordset.delete, recordset.rows([self._key_row(k) for k in deletes]))
-            if inserts:
-                connection.execute(recordset.insert, recordset.rows(inserts))
-            if upserts:
-                connection.execute(recordset.upsert, recordset.rows(upserts))
-        else:
-            if deletes:
-                connection.execute(statements.delete, [self._key_parameters(k) for k in deletes])
-            if inserts:
-                connection.execute(statements.insert, inserts)
-            if upserts:
-                connection.execute(statements.upsert(connection.dialect.name), upserts)
+        self.statements.writer(self.connection.dialect).write(
+            self.connection, [self._key_row(k) for k in deletes], inserts, upserts)
         for key in self.dirty:
             self.base[key] = None if self.current[key] is None else dict(self.current[key])  # type: ignore[arg-type]
         self.dirty.clear()
 
     def _key_row(self, key: Any) -> dict[str, Any]:
         return dict(zip(self.key_columns, (key,) if self.single_key else key, strict=True))
-
-    def _key_parameters(self, key: Any) -> dict[str, Any]:
-        values = (key,) if self.single_key else key
-        return {f"k_{name}": value for name, value in zip(self.key_columns, values, strict=True)}
 
 
 class UnitOfWork:
