@@ -191,25 +191,26 @@ def rebuild_into_fresh_tables(despacho: Any, make_projector: Callable[[str], Any
 
 
 def measure(despacho: Any, name: str, rounds: int) -> None:
+    """Per projector (the busiest first, so a long run shows them first), its rounds interleaved with the raw read."""
     from despacho.bootstrap import all_projectors
 
     head = despacho.runner.head()
-    projectors = [type(p) for p in all_projectors()]
-    ratios: dict[str, list[float]] = {p.name: [] for p in projectors}
-    rates: dict[str, list[tuple[float, float]]] = {p.name: [] for p in projectors}
-    for _ in range(rounds):
-        for make_projector in projectors:
-            topics = make_projector().topics
+    busiest_first = sorted((type(p) for p in all_projectors()), key=lambda c: BUSIEST.index(c.name))
+    for make_projector in busiest_first:
+        topics = make_projector().topics
+        ratios, rebuilt, raw = [], [], []
+        for _ in range(rounds):
             raw_seconds = timed(lambda topics=topics: raw_read(despacho, topics))
             rebuild_seconds = timed(lambda make=make_projector: rebuild_into_fresh_tables(despacho, make))
-            ratios[make_projector.name].append(raw_seconds / rebuild_seconds)
-            rates[make_projector.name].append((rate(head, rebuild_seconds), rate(head, raw_seconds)))
-    for projector_name, samples in ratios.items():
-        rebuilt = median([r for r, _ in rates[projector_name]])
-        raw = median([r for _, r in rates[projector_name]])
-        print(f"[{name}] rebuild {projector_name:<11} {rebuilt:>10,.0f} events/s   raw read+decode {raw:>10,.0f}"
-              f" events/s   ratio median {median(samples):5.2f}  spread {min(samples):.2f}–{max(samples):.2f}"
-              f"  ({len(samples)} rounds)")
+            ratios.append(raw_seconds / rebuild_seconds)
+            rebuilt.append(rate(head, rebuild_seconds))
+            raw.append(rate(head, raw_seconds))
+        print(f"[{name}] rebuild {make_projector.name:<11} {median(rebuilt):>10,.0f} events/s   raw read+decode"
+              f" {median(raw):>10,.0f} events/s   ratio median {median(ratios):5.2f}  spread {min(ratios):.2f}–"
+              f"{max(ratios):.2f}  ({rounds} rounds, load average {os.getloadavg()[0]:.1f})", flush=True)
+
+
+BUSIEST = ["chats", "messages", "agents", "routing", "portfolios", "campaigns"]
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -230,7 +231,7 @@ def main() -> None:
         with backend(name) as despacho:
             began = time.perf_counter()
             head = write_log(despacho, arguments.events)
-            print(f"[{name}] log of {head:,} events written in {time.perf_counter() - began:.0f} s")
+            print(f"[{name}] log of {head:,} events written in {time.perf_counter() - began:.0f} s", flush=True)
             measure(despacho, name, arguments.rounds)
         print(f"load average {os.getloadavg()}")
 

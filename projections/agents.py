@@ -68,9 +68,14 @@ class AgentsProjector(BatchProjector):
         agent_ids = [uid(e.originator_id) for e in events if isinstance(e, Agent.Event)]
         agent_ids += [e.agent_id for e in events if isinstance(e, AgentSession.Opened | Chat.AgentAssigned)]
         agent_ids += [e.to_agent_id for e in events if isinstance(e, Chat.Reassigned)]
+        agent_ids += [e.actor.removeprefix("user:") for e in events
+                      if isinstance(e, Chat.Closed) and e.actor.startswith("user:")]
         batch.load(self.agents, agent_ids)
-        batch.load(self.sessions, [e.session_id for e in events
-                                   if isinstance(e, OutboundMessage.Requested) and e.session_id])
+        session_ids = [agent["current_session_id"] for agent_id in agent_ids
+                       if (agent := batch.get(self.agents, agent_id)) is not None and agent["current_session_id"]]
+        session_ids += [e.session_id for e in events if isinstance(e, OutboundMessage.Requested) and e.session_id]
+        session_ids += [uid(e.originator_id) for e in events if isinstance(e, AgentSession.Closed)]
+        batch.load(self.sessions, session_ids)
 
     def _agent(self, batch: UnitOfWork, event: Any, **values: Any) -> None:
         batch.update(self.agents, uid(event.originator_id), **values)
@@ -78,9 +83,9 @@ class AgentsProjector(BatchProjector):
 
     @handles(Agent.Registered)
     def registered(self, batch: UnitOfWork, event: Any) -> None:
-        batch.upsert(self.agents, id=uid(event.originator_id), login=event.login, name=event.name, role=event.role,
-                     capacity=event.capacity, active=True, status="offline", status_since=event.at, open_chats=0,
-                     last_assigned_at=None, current_session_id=None, created_at=event.at)
+        batch.replace(self.agents, id=uid(event.originator_id), login=event.login, name=event.name, role=event.role,
+                      capacity=event.capacity, active=True, status="offline", status_since=event.at, open_chats=0,
+                      last_assigned_at=None, current_session_id=None, created_at=event.at)
         self.touch("agents")
 
     @handles(Agent.ProfileEdited)
@@ -101,8 +106,8 @@ class AgentsProjector(BatchProjector):
 
     @handles(Agent.CampaignJoined)
     def campaign_joined(self, batch: UnitOfWork, event: Any) -> None:
-        batch.upsert(self.memberships, agent_id=uid(event.originator_id), campaign_id=event.campaign_id,
-                     joined_at=event.at)
+        batch.replace(self.memberships, agent_id=uid(event.originator_id), campaign_id=event.campaign_id,
+                      joined_at=event.at)
         self._record_history(batch, event, "joined")
 
     @handles(Agent.CampaignLeft)

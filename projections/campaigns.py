@@ -53,9 +53,9 @@ class CampaignsProjector(BatchProjector):
 
     @handles(Campaign.Created)
     def created(self, batch: UnitOfWork, event: Any) -> None:
-        batch.upsert(self.campaigns, id=uid(event.originator_id), code=event.code, name=event.name,
-                     display_name=event.display_name, archived=False, **_settings_columns(event.settings),
-                     created_at=event.at, updated_at=event.at)
+        batch.replace(self.campaigns, id=uid(event.originator_id), code=event.code, name=event.name,
+                      display_name=event.display_name, archived=False, **_settings_columns(event.settings),
+                      created_at=event.at, updated_at=event.at)
         self.touch("campaigns")
 
     @handles(Campaign.Edited)
@@ -75,8 +75,8 @@ class CampaignsProjector(BatchProjector):
         if event.is_default:
             for sender in batch.where(self.senders, "campaign_id", campaign_id):
                 batch.update(self.senders, (campaign_id, sender["address"]), is_default=False)
-        batch.upsert(self.senders, campaign_id=campaign_id, address=event.address, channel=event.channel,
-                     is_default=event.is_default)
+        batch.replace(self.senders, campaign_id=campaign_id, address=event.address, channel=event.channel,
+                      is_default=event.is_default)
 
     @handles(Campaign.SenderUnlinked)
     def sender_unlinked(self, batch: UnitOfWork, event: Any) -> None:

@@ -93,6 +93,8 @@ class RoutingFollower(BatchProjector):
     def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
         batch.load(self.agents, [uid(e.originator_id) for e in events if isinstance(e, Agent.Event)]
                    + [e.agent_id for e in events if isinstance(e, AgentSession.Opened)])
+        batch.load(self.campaigns, [uid(e.originator_id) for e in events if isinstance(e, Campaign.Event)]
+                   + [e.decision.get("campaign_id", "") for e in events if isinstance(e, Chat.AgentAssigned)])
 
     def _agent(self, batch: UnitOfWork, agent_id: str, **values: Any) -> None:
         batch.update(self.agents, agent_id, **values)
@@ -100,9 +102,9 @@ class RoutingFollower(BatchProjector):
 
     @handles(Agent.Registered)
     def registered(self, batch: UnitOfWork, event: Any) -> None:
-        batch.upsert(self.agents, agent_id=uid(event.originator_id), role=event.role, active=True,
-                     capacity=event.capacity, open_chats=0, status="offline", session_id=None, last_assigned_at=None,
-                     last_assigned_position=None)
+        batch.replace(self.agents, agent_id=uid(event.originator_id), role=event.role, active=True,
+                      capacity=event.capacity, open_chats=0, status="offline", session_id=None, last_assigned_at=None,
+                      last_assigned_position=None)
 
     @handles(Agent.ProfileEdited)
     def profile_edited(self, batch: UnitOfWork, event: Any) -> None:
@@ -122,7 +124,7 @@ class RoutingFollower(BatchProjector):
 
     @handles(Agent.CampaignJoined)
     def campaign_joined(self, batch: UnitOfWork, event: Any) -> None:
-        batch.upsert(self.members, agent_id=uid(event.originator_id), campaign_id=event.campaign_id)
+        batch.replace(self.members, agent_id=uid(event.originator_id), campaign_id=event.campaign_id)
         self.changed = True
 
     @handles(Agent.CampaignLeft)

@@ -61,8 +61,8 @@ class TableStatements:
 
 
 class SqliteStatements:
-    """The same statements in SQLite's own SQL, run by the driver's executemany on tuples that the columns' types
-    have already converted: SQLAlchemy's per-row parameter handling costs more than SQLite's writing."""
+    """A table's writes in SQLite's own SQL, run by the driver's executemany on tuples the columns' types have
+    already converted: SQLAlchemy's per-row parameter handling costs more than SQLite's writing."""
 
     def __init__(self, table: Table, key_columns: Sequence[str], dialect: Any) -> None:
         name, columns = table.name, [c.name for c in table.columns]
