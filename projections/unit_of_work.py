@@ -73,7 +73,7 @@ class SqliteStatements:
         self.insert = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
         self.upsert = f"{self.insert} ON CONFLICT ({', '.join(key_columns)}) {conflict}"
         self.delete = f"DELETE FROM {name} WHERE {' AND '.join(f'{c} = ?' for c in key_columns)}"  # noqa: S608
-        self._columns = [(c.name, c.type.bind_processor(dialect)) for c in table.columns]
+        self._columns = [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.columns]
         self._key_columns = key_columns
 
     def write(self, connection: Connection, deletes: list[Row], inserts: list[Row], upserts: list[Row]) -> None:
