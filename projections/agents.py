@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    delete,
-    insert,
-    update,
-)
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table
 
 from domain.agents import Agent
 from domain.chats import Chat
 from domain.messages import OutboundMessage
 from domain.sessions import AgentSession
-from projections.base import Projector, handles
-from projections.sql import UtcDateTime, event_key, uid, upsert
+from projections.base import BatchProjector, handles
+from projections.sql import UtcDateTime, event_key, uid
+from projections.unit_of_work import UnitOfWork
 
 
-class AgentsProjector(Projector):
+class AgentsProjector(BatchProjector):
     name = "agents"
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
@@ -74,104 +64,112 @@ class AgentsProjector(Projector):
             Column("messages_sent", Integer, nullable=False),
         )
 
-    def _agent(self, connection: Connection, event: Any, **values: Any) -> None:
-        connection.execute(update(self.agents).where(self.agents.c.id == uid(event.originator_id))
-                                 .values(**values))
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        agent_ids = [uid(e.originator_id) for e in events if isinstance(e, Agent.Event)]
+        agent_ids += [e.agent_id for e in events if isinstance(e, AgentSession.Opened | Chat.AgentAssigned)]
+        agent_ids += [e.to_agent_id for e in events if isinstance(e, Chat.Reassigned)]
+        agent_ids += [e.actor.removeprefix("user:") for e in events
+                      if isinstance(e, Chat.Closed) and e.actor.startswith("user:")]
+        batch.load(self.agents, agent_ids)
+        session_ids = [agent["current_session_id"] for agent_id in agent_ids
+                       if (agent := batch.get(self.agents, agent_id)) is not None and agent["current_session_id"]]
+        session_ids += [e.session_id for e in events if isinstance(e, OutboundMessage.Requested) and e.session_id]
+        session_ids += [uid(e.originator_id) for e in events if isinstance(e, AgentSession.Closed)]
+        batch.load(self.sessions, session_ids)
+
+    def _agent(self, batch: UnitOfWork, event: Any, **values: Any) -> None:
+        batch.update(self.agents, uid(event.originator_id), **values)
         self.touch("agents")
 
     @handles(Agent.Registered)
-    def registered(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.agents, [{
-            "id": uid(event.originator_id), "login": event.login, "name": event.name, "role": event.role,
-            "capacity": event.capacity, "active": True, "status": "offline", "status_since": event.at,
-            "open_chats": 0, "last_assigned_at": None, "current_session_id": None, "created_at": event.at,
-        }], ["id"])
+    def registered(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.agents, id=uid(event.originator_id), login=event.login, name=event.name, role=event.role,
+                      capacity=event.capacity, active=True, status="offline", status_since=event.at, open_chats=0,
+                      last_assigned_at=None, current_session_id=None, created_at=event.at)
         self.touch("agents")
 
     @handles(Agent.ProfileEdited)
-    def profile_edited(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, name=event.name, role=event.role, capacity=event.capacity)
+    def profile_edited(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, event, name=event.name, role=event.role, capacity=event.capacity)
 
     @handles(Agent.Deactivated)
-    def deactivated(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, active=False, status="offline", status_since=event.at)
+    def deactivated(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, event, active=False, status="offline", status_since=event.at)
 
     @handles(Agent.Reactivated)
-    def reactivated(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, active=True)
+    def reactivated(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, event, active=True)
 
     @handles(Agent.StatusChanged)
-    def status_changed(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, status=event.status, status_since=event.at)
+    def status_changed(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, event, status=event.status, status_since=event.at)
 
     @handles(Agent.CampaignJoined)
-    def campaign_joined(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.memberships, [{"agent_id": uid(event.originator_id),
-                                               "campaign_id": event.campaign_id, "joined_at": event.at}],
-               ["agent_id", "campaign_id"])
-        self._record_history(connection, event, "joined")
+    def campaign_joined(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.memberships, agent_id=uid(event.originator_id), campaign_id=event.campaign_id,
+                      joined_at=event.at)
+        self._record_history(batch, event, "joined")
 
     @handles(Agent.CampaignLeft)
-    def campaign_left(self, connection: Connection, event: Any) -> None:
-        connection.execute(delete(self.memberships).where(self.memberships.c.agent_id == uid(event.originator_id),
-                                                          self.memberships.c.campaign_id == event.campaign_id))
-        self._record_history(connection, event, "left")
+    def campaign_left(self, batch: UnitOfWork, event: Any) -> None:
+        batch.delete(self.memberships, (uid(event.originator_id), event.campaign_id))
+        self._record_history(batch, event, "left")
 
-    def _record_history(self, connection: Connection, event: Any, change: str) -> None:
-        connection.execute(insert(self.history).values(
-            event_id=event_key(event),
-            agent_id=uid(event.originator_id), campaign_id=event.campaign_id, change=change,
-            actor=event.actor, at=event.at))
+    def _record_history(self, batch: UnitOfWork, event: Any, change: str) -> None:
+        batch.insert(self.history, event_id=event_key(event), agent_id=uid(event.originator_id),
+                     campaign_id=event.campaign_id, change=change, actor=event.actor, at=event.at)
         self.touch("agents", f"campaign:{event.campaign_id}")
 
     @handles(Agent.ChatTaken)
-    def chat_taken(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, open_chats=self.agents.c.open_chats + 1, last_assigned_at=event.at)
-        self.touch(f"desk:{event.originator_id}", f"campaign:{event.campaign_id}")
+    def chat_taken(self, batch: UnitOfWork, event: Any) -> None:
+        agent = batch.get(self.agents, uid(event.originator_id))
+        if agent is not None:
+            self._agent(batch, event, open_chats=agent["open_chats"] + 1, last_assigned_at=event.at)
+        self.touch("agents", f"desk:{event.originator_id}", f"campaign:{event.campaign_id}")
 
     @handles(Agent.ChatReleased)
-    def chat_released(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, open_chats=self.agents.c.open_chats - 1)
-        self.touch(f"desk:{event.originator_id}")
+    def chat_released(self, batch: UnitOfWork, event: Any) -> None:
+        agent = batch.get(self.agents, uid(event.originator_id))
+        if agent is not None:
+            self._agent(batch, event, open_chats=agent["open_chats"] - 1)
+        self.touch("agents", f"desk:{event.originator_id}")
 
     @handles(AgentSession.Opened)
-    def session_opened(self, connection: Connection, event: Any) -> None:
-        connection.execute(insert(self.sessions).values(
-            id=uid(event.originator_id), agent_id=event.agent_id, opened_at=event.at, client=event.client,
-            chats_assigned=0, chats_closed=0, messages_sent=0))
-        connection.execute(update(self.agents).where(self.agents.c.id == event.agent_id)
-                           .values(current_session_id=uid(event.originator_id)))
+    def session_opened(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.sessions, id=uid(event.originator_id), agent_id=event.agent_id, opened_at=event.at,
+                     client=event.client, chats_assigned=0, chats_closed=0, messages_sent=0)
+        batch.update(self.agents, event.agent_id, current_session_id=uid(event.originator_id))
         self.touch("agents")
 
     @handles(AgentSession.Closed)
-    def session_closed(self, connection: Connection, event: Any) -> None:
+    def session_closed(self, batch: UnitOfWork, event: Any) -> None:
         session_id = uid(event.originator_id)
-        connection.execute(update(self.sessions).where(self.sessions.c.id == session_id)
-                           .values(closed_at=event.at, close_reason=event.reason))
-        connection.execute(update(self.agents).where(self.agents.c.current_session_id == session_id)
-                           .values(current_session_id=None))
+        batch.update(self.sessions, session_id, closed_at=event.at, close_reason=event.reason)
+        for agent in batch.where(self.agents, "current_session_id", session_id):
+            batch.update(self.agents, agent["id"], current_session_id=None)
         self.touch("agents")
 
     @handles(Chat.AgentAssigned, Chat.Reassigned)
-    def chat_assigned(self, connection: Connection, event: Any) -> None:
+    def chat_assigned(self, batch: UnitOfWork, event: Any) -> None:
         agent_id = getattr(event, "to_agent_id", None) or event.agent_id
-        self._count_in_current_session(connection, agent_id, "chats_assigned")
+        self._count_in_current_session(batch, agent_id, "chats_assigned")
 
     @handles(Chat.Closed)
-    def chat_closed(self, connection: Connection, event: Any) -> None:
+    def chat_closed(self, batch: UnitOfWork, event: Any) -> None:
         if event.actor.startswith("user:"):
-            self._count_in_current_session(connection, event.actor.removeprefix("user:"), "chats_closed")
+            self._count_in_current_session(batch, event.actor.removeprefix("user:"), "chats_closed")
 
     @handles(OutboundMessage.Requested)
-    def message_requested(self, connection: Connection, event: Any) -> None:
+    def message_requested(self, batch: UnitOfWork, event: Any) -> None:
         if event.session_id:
-            connection.execute(update(self.sessions).where(self.sessions.c.id == event.session_id)
-                               .values(messages_sent=self.sessions.c.messages_sent + 1))
+            self._count_in_session(batch, event.session_id, "messages_sent")
 
-    def _count_in_current_session(self, connection: Connection, agent_id: str, column: str) -> None:
-        session_id = connection.execute(self.agents.select().with_only_columns(self.agents.c.current_session_id)
-                                        .where(self.agents.c.id == agent_id)).scalar()
-        if session_id:
-            connection.execute(update(self.sessions).where(self.sessions.c.id == session_id)
-                               .values({column: self.sessions.c[column] + 1}))
+    def _count_in_current_session(self, batch: UnitOfWork, agent_id: str, column: str) -> None:
+        agent = batch.get(self.agents, agent_id)
+        if agent is not None and agent["current_session_id"]:
+            self._count_in_session(batch, agent["current_session_id"], column)
 
+    def _count_in_session(self, batch: UnitOfWork, session_id: str, column: str) -> None:
+        session = batch.get(self.sessions, session_id)
+        if session is not None:
+            batch.update(self.sessions, session_id, **{column: session[column] + 1})

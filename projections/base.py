@@ -1,18 +1,24 @@
 """What a projector is: tables it owns, handlers per event class, topics it touches.
 
 A projector's tables are defined for a name suffix so `projections rebuild --verify` can build
-fresh copies beside the live ones and compare them.
+fresh copies beside the live ones and compare them. A `BatchProjector` (every read model) applies
+a batch to a unit of work (`projections/unit_of_work.py`) written once at the end of the batch; a
+plain `Projector`'s handlers write through the connection, event by event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, MetaData, Table
 
-Handler = Callable[[Any, Connection, Any], None]
+from projections.unit_of_work import TableStatements, UnitOfWork
+
+Handler = Callable[[Any, Any, Any], None]
+# One event of a batch: its position in the log, its topic and the domain event.
+Positioned = tuple[int, str, Any]
 
 
 def handles(*event_classes: type) -> Callable[[Handler], Handler]:
@@ -80,12 +86,17 @@ class Projector:
     def topics(self) -> frozenset[str]:
         return frozenset(self._handlers)
 
+    def project(self, connection: Connection, events: Sequence[Positioned]) -> None:
+        """Apply a batch of events (those of this projector's topics) in the batch's transaction."""
+        for position, topic, domain_event in events:
+            self.log_position = position
+            getattr(self, self._handlers[topic])(connection, domain_event)
+
     def apply(self, connection: Connection, domain_event: Any, position: int = 0) -> None:
         """Apply one event; `position` (its place in the log) is there for handlers that order rows by it."""
-        self.log_position = position
-        handler_name = self._handlers.get(get_topic(type(domain_event)))
-        if handler_name is not None:
-            getattr(self, handler_name)(connection, domain_event)
+        topic = get_topic(type(domain_event))
+        if topic in self._handlers:
+            self.project(connection, [(position, topic, domain_event)])
 
     def touch(self, *topics: str) -> None:
         """Tell live pages that what they show under these topics changed."""
@@ -94,3 +105,27 @@ class Projector:
     def take_touched(self) -> set[str]:
         touched, self._touched = self._touched, set()
         return touched
+
+
+class BatchProjector(Projector):
+    """A projector whose handlers take the batch's unit of work: `batch.insert/update/delete/get/where`.
+
+    `prefetch` may read, in a few statements, the rows the batch's handlers will need (by key or by a
+    column's value); whatever it does not read is read on first use, once per batch."""
+
+    def __init__(self, suffix: str = "") -> None:
+        super().__init__(suffix)
+        self._tables = self.tables  # sorting the metadata's tables costs more than a small batch
+        self._statements = {table: TableStatements(table) for table in self._tables}
+
+    def project(self, connection: Connection, events: Sequence[Positioned]) -> None:
+        batch = UnitOfWork(connection, self._statements)
+        self.prefetch(batch, [event for _, _, event in events])
+        handlers = self._handlers
+        for position, topic, domain_event in events:
+            self.log_position = position
+            getattr(self, handlers[topic])(batch, domain_event)
+        batch.flush(self._tables)
+
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        """Read ahead the rows this batch's handlers will look at (optional: they are read on demand)."""

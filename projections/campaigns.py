@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
-    update,
-)
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
 
 from domain.campaigns import Campaign
 from domain.dispositions import stored_disposition
-from projections.base import Projector, handles
-from projections.sql import UtcDateTime, uid, upsert
+from projections.base import BatchProjector, handles
+from projections.sql import UtcDateTime, uid
+from projections.unit_of_work import UnitOfWork
 
 
-class CampaignsProjector(Projector):
+class CampaignsProjector(BatchProjector):
     name = "campaigns"
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
@@ -58,50 +48,44 @@ class CampaignsProjector(Projector):
             Column("is_default", Boolean, nullable=False),
         )
 
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        batch.load(self.campaigns, [uid(e.originator_id) for e in events])
+
     @handles(Campaign.Created)
-    def created(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.campaigns, [{
-            "id": uid(event.originator_id), "code": event.code, "name": event.name,
-            "display_name": event.display_name, "archived": False, **_settings_columns(event.settings),
-            "created_at": event.at, "updated_at": event.at,
-        }], ["id"])
+    def created(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.campaigns, id=uid(event.originator_id), code=event.code, name=event.name,
+                      display_name=event.display_name, archived=False, **_settings_columns(event.settings),
+                      created_at=event.at, updated_at=event.at)
         self.touch("campaigns")
 
     @handles(Campaign.Edited)
-    def edited(self, connection: Connection, event: Any) -> None:
-        connection.execute(update(self.campaigns).where(self.campaigns.c.id == uid(event.originator_id)).values(
-            name=event.name, display_name=event.display_name, updated_at=event.at,
-            **_settings_columns(event.settings)))
+    def edited(self, batch: UnitOfWork, event: Any) -> None:
+        batch.update(self.campaigns, uid(event.originator_id), name=event.name, display_name=event.display_name,
+                     updated_at=event.at, **_settings_columns(event.settings))
         self.touch("campaigns")
 
     @handles(Campaign.Archived)
-    def archived(self, connection: Connection, event: Any) -> None:
-        connection.execute(update(self.campaigns).where(self.campaigns.c.id == uid(event.originator_id))
-                           .values(archived=True, updated_at=event.at))
+    def archived(self, batch: UnitOfWork, event: Any) -> None:
+        batch.update(self.campaigns, uid(event.originator_id), archived=True, updated_at=event.at)
         self.touch("campaigns")
 
     @handles(Campaign.SenderLinked)
-    def sender_linked(self, connection: Connection, event: Any) -> None:
+    def sender_linked(self, batch: UnitOfWork, event: Any) -> None:
         campaign_id = uid(event.originator_id)
         if event.is_default:
-            connection.execute(update(self.senders).where(self.senders.c.campaign_id == campaign_id)
-                               .values(is_default=False))
-        upsert(connection, self.senders, [{"campaign_id": campaign_id, "address": event.address,
-                                           "channel": event.channel, "is_default": event.is_default}],
-               ["campaign_id", "address"])
+            for sender in batch.where(self.senders, "campaign_id", campaign_id):
+                batch.update(self.senders, (campaign_id, sender["address"]), is_default=False)
+        batch.replace(self.senders, campaign_id=campaign_id, address=event.address, channel=event.channel,
+                      is_default=event.is_default)
 
     @handles(Campaign.SenderUnlinked)
-    def sender_unlinked(self, connection: Connection, event: Any) -> None:
+    def sender_unlinked(self, batch: UnitOfWork, event: Any) -> None:
         campaign_id = uid(event.originator_id)
-        connection.execute(delete(self.senders).where(self.senders.c.campaign_id == campaign_id,
-                                                      self.senders.c.address == event.address))
-        remaining = connection.execute(self.senders.select().where(self.senders.c.campaign_id == campaign_id)
-                                       .order_by(self.senders.c.address)).mappings().all()
+        batch.delete(self.senders, (campaign_id, event.address))
+        remaining = batch.where(self.senders, "campaign_id", campaign_id)
         if remaining and not any(r["is_default"] for r in remaining):
             first = min(remaining, key=lambda r: r["address"])
-            connection.execute(update(self.senders).where(self.senders.c.campaign_id == campaign_id,
-                                                          self.senders.c.address == first["address"])
-                               .values(is_default=True))
+            batch.update(self.senders, (campaign_id, first["address"]), is_default=True)
 
 
 def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:

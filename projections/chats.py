@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
 from domain.chats import CONFIRMATION_FAILED, NO_AGENT, Chat
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
-from projections.base import Projector, handles
+from projections.base import BatchProjector, handles
 from projections.sql import UtcDateTime, event_key, uid
+from projections.unit_of_work import Row, UnitOfWork
 
 
-class ChatsProjector(Projector):
+class ChatsProjector(BatchProjector):
     name = "chats"
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
@@ -127,192 +114,201 @@ class ChatsProjector(Projector):
             Column("at", UtcDateTime, nullable=False),
         )
 
-    def _update(self, connection: Connection, event: Any, **values: Any) -> dict[str, Any]:
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        """The chats of the batch with their alerts, and the chats whose closing confirmation a message is."""
+        chat_ids = [uid(e.originator_id) for e in events if isinstance(e, Chat.Event)]
+        batch.load(self.chats, chat_ids)
+        batch.load_groups(self.alerts, "chat_id", chat_ids)
+        batch.load_groups(self.chats, "confirmation_message_id",
+                          [uid(e.originator_id) for e in events if isinstance(e, OutboundMessage.Event)
+                           and not isinstance(e, OutboundMessage.Requested)])
+
+    def _update(self, batch: UnitOfWork, event: Any, **values: Any) -> Row:
         chat_id = uid(event.originator_id)
-        if values:
-            connection.execute(update(self.chats).where(self.chats.c.id == chat_id).values(**values))
-        row = connection.execute(select(self.chats.c.campaign_id, self.chats.c.agent_id)
-                                 .where(self.chats.c.id == chat_id)).one()
-        self.touch(f"chat:{chat_id}", f"queue:{row.campaign_id}" if row.campaign_id else "queue:",
-                   f"desk:{row.agent_id}" if row.agent_id else "")
-        return dict(row._mapping)
+        row = batch.update(self.chats, chat_id, **values)
+        if row is None:
+            raise LookupError(f"no chat {chat_id} in {self.chats.name}")
+        self.touch(f"chat:{chat_id}", f"queue:{row['campaign_id']}" if row["campaign_id"] else "queue:",
+                   f"desk:{row['agent_id']}" if row["agent_id"] else "")
+        return row
+
+    def _chat(self, batch: UnitOfWork, event: Any) -> Row:
+        row = batch.get(self.chats, uid(event.originator_id))
+        if row is None:
+            raise LookupError(f"no chat {event.originator_id} in {self.chats.name}")
+        return row
 
     @handles(Chat.Opened)
-    def opened(self, connection: Connection, event: Any) -> None:
-        connection.execute(insert(self.chats).values(
-            id=uid(event.originator_id), status="bot", channel=event.channel,
-            customer_address=event.customer_address, sender_address=event.sender_address,
-            profile_name=event.profile_name, customer_name="", opened_at=event.at, outside_hours=False, bot_pending=0,
-            queue_alerted=False, confirmation_failure_recorded=False, confirmation_alert_open=False))
+    def opened(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.chats, id=uid(event.originator_id), status="bot", channel=event.channel,
+                     customer_address=event.customer_address, sender_address=event.sender_address,
+                     profile_name=event.profile_name, customer_name="", opened_at=event.at, outside_hours=False,
+                     bot_pending=0, queue_alerted=False, confirmation_failure_recorded=False,
+                     confirmation_alert_open=False)
 
     @handles(Chat.CustomerWrote)
-    def customer_wrote(self, connection: Connection, event: Any) -> None:
-        self._timeline(connection, event, "customer", "customer", event.body, event.media, event.message_sid)
-        chat = connection.execute(select(self.chats.c.status, self.chats.c.unanswered_since, self.chats.c.bot_pending)
-                                  .where(self.chats.c.id == uid(event.originator_id))).one()
-        in_bot = chat.status == "bot"
-        self._update(connection, event, last_customer_message_at=event.at,
-                     bot_pending=chat.bot_pending + 1 if in_bot else 0,
-                     unanswered_since=chat.unanswered_since if in_bot else chat.unanswered_since or event.at)
+    def customer_wrote(self, batch: UnitOfWork, event: Any) -> None:
+        self._timeline(batch, event, "customer", "customer", event.body, event.media, event.message_sid)
+        chat = self._chat(batch, event)
+        in_bot = chat["status"] == "bot"
+        self._update(batch, event, last_customer_message_at=event.at,
+                     bot_pending=chat["bot_pending"] + 1 if in_bot else 0,
+                     unanswered_since=chat["unanswered_since"] if in_bot else chat["unanswered_since"] or event.at)
 
     @handles(Chat.BotAdvanced, Chat.BotReplyWithheld)
-    def bot_advanced(self, connection: Connection, event: Any) -> None:
-        pending = connection.execute(select(self.chats.c.bot_pending)
-                                     .where(self.chats.c.id == uid(event.originator_id))).scalar_one()
-        self._update(connection, event, bot_pending=max(pending - 1, 0))
+    def bot_advanced(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, bot_pending=max(self._chat(batch, event)["bot_pending"] - 1, 0))
 
     @handles(Chat.BotInactivityRecorded)
-    def bot_inactive(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, bot_inactive_since=event.since)
+    def bot_inactive(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, bot_inactive_since=event.since)
 
     @handles(Chat.CustomerIdentified)
-    def identified(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, campaign_id=event.campaign_id, document_type=event.document_type,
+    def identified(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, campaign_id=event.campaign_id, document_type=event.document_type,
                      document_number=event.document_number, customer_name=event.customer_name)
 
     @handles(Chat.Queued)
-    def queued(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, campaign_id=event.campaign_id, status="waiting_queue",
+    def queued(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, campaign_id=event.campaign_id, status="waiting_queue",
                      bot_pending=0, queued_at=event.at, outside_hours=event.outside_hours, unanswered_since=event.at)
 
     @handles(Chat.AgentAssigned)
-    def assigned(self, connection: Connection, event: Any) -> None:
-        row = self._update(connection, event, status="assigned", agent_id=event.agent_id, assigned_at=event.at)
-        self._resolve_alerts(connection, event, "queue_wait", NO_AGENT)
-        self._assignment(connection, event, row["campaign_id"], event.agent_id, None,
+    def assigned(self, batch: UnitOfWork, event: Any) -> None:
+        row = self._update(batch, event, status="assigned", agent_id=event.agent_id, assigned_at=event.at)
+        self._resolve_alerts(batch, event, "queue_wait", NO_AGENT)
+        self._assignment(batch, event, row["campaign_id"], event.agent_id, None,
                          "exceptional" if event.exceptional else "automatic", event.decision)
         self.touch(f"desk:{event.agent_id}")
 
     @handles(Chat.Reassigned)
-    def reassigned(self, connection: Connection, event: Any) -> None:
-        row = self._update(connection, event, agent_id=event.to_agent_id)
-        self._assignment(connection, event, row["campaign_id"], event.to_agent_id, event.from_agent_id,
+    def reassigned(self, batch: UnitOfWork, event: Any) -> None:
+        row = self._update(batch, event, agent_id=event.to_agent_id)
+        self._assignment(batch, event, row["campaign_id"], event.to_agent_id, event.from_agent_id,
                          "reassigned", {}, exceptional=event.to_unavailable)
         self.touch(f"desk:{event.from_agent_id}", f"desk:{event.to_agent_id}")
 
     @handles(Chat.AgentReplied)
-    def agent_replied(self, connection: Connection, event: Any) -> None:
-        first = connection.execute(select(self.chats.c.first_agent_reply_at)
-                                   .where(self.chats.c.id == uid(event.originator_id))).scalar()
-        self._update(connection, event, last_agent_message_at=event.at, unanswered_since=None,
+    def agent_replied(self, batch: UnitOfWork, event: Any) -> None:
+        first = self._chat(batch, event)["first_agent_reply_at"]
+        self._update(batch, event, last_agent_message_at=event.at, unanswered_since=None,
                      first_agent_reply_at=first or event.at)
-        self._resolve_alerts(connection, event, "unanswered")
+        self._resolve_alerts(batch, event, "unanswered")
 
     @handles(Chat.AlertRaised)
-    def alert_raised(self, connection: Connection, event: Any) -> None:
+    def alert_raised(self, batch: UnitOfWork, event: Any) -> None:
         markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}}
-        row = self._update(connection, event, **markers.get(event.kind, {"alerted_streak_at": event.streak_started_at}))
-        connection.execute(insert(self.alerts).values(
-            id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"],
-            agent_id=row["agent_id"] if event.kind == "unanswered" else None, kind=event.kind,
-            streak_started_at=event.streak_started_at, raised_at=event.at, state="open"))
+        row = self._update(batch, event, **markers.get(event.kind, {"alerted_streak_at": event.streak_started_at}))
+        batch.insert(self.alerts, id=event_key(event), chat_id=uid(event.originator_id),
+                     campaign_id=row["campaign_id"], agent_id=row["agent_id"] if event.kind == "unanswered" else None,
+                     kind=event.kind, streak_started_at=event.streak_started_at, raised_at=event.at, state="open")
         self.touch("alerts")
 
     @handles(Chat.AlertAcknowledged)
-    def alert_acknowledged(self, connection: Connection, event: Any) -> None:
-        alerts = self.alerts.c
-        connection.execute(update(self.alerts).where(
-            alerts.chat_id == uid(event.originator_id), alerts.kind == event.kind,
-            alerts.streak_started_at == event.streak_started_at, alerts.state == "open",
-        ).values(state="acknowledged", acknowledged_by=event.actor, acknowledged_at=event.at))
+    def alert_acknowledged(self, batch: UnitOfWork, event: Any) -> None:
+        for alert in self._alerts(batch, event):
+            if alert["kind"] == event.kind and alert["streak_started_at"] == event.streak_started_at \
+                    and alert["state"] == "open":
+                batch.update(self.alerts, alert["id"], state="acknowledged", acknowledged_by=event.actor,
+                             acknowledged_at=event.at)
         self.touch("alerts", f"chat:{uid(event.originator_id)}")
 
-    def _resolve_alerts(self, connection: Connection, event: Any, *kinds: str, **how: Any) -> None:
-        alerts = self.alerts.c
-        connection.execute(update(self.alerts).where(
-            alerts.chat_id == uid(event.originator_id), alerts.kind.in_(kinds), alerts.state != "resolved",
-        ).values(state="resolved", resolved_at=event.at, **how))
+    def _alerts(self, batch: UnitOfWork, event: Any) -> list[Row]:
+        return batch.where(self.alerts, "chat_id", uid(event.originator_id))
+
+    def _resolve_alerts(self, batch: UnitOfWork, event: Any, *kinds: str, **how: Any) -> None:
+        for alert in self._alerts(batch, event):
+            if alert["kind"] in kinds and alert["state"] != "resolved":
+                batch.update(self.alerts, alert["id"], state="resolved", resolved_at=event.at, **how)
         self.touch("alerts")
 
     @handles(Chat.Closed)
-    def closed(self, connection: Connection, event: Any) -> None:
-        self._resolve_alerts(connection, event, "unanswered", "queue_wait", NO_AGENT)
-        self._update(connection, event, status="closed", closed_at=event.at, close_reason=event.reason,
+    def closed(self, batch: UnitOfWork, event: Any) -> None:
+        self._resolve_alerts(batch, event, "unanswered", "queue_wait", NO_AGENT)
+        self._update(batch, event, status="closed", closed_at=event.at, close_reason=event.reason,
                      closed_by=event.actor, disposition=event.disposition or None,
                      close_note=event.note or None, unattended=event.unattended)
 
     @handles(Chat.ClosingConfirmationRequested)
-    def confirmation_requested(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, confirmation_message_id=event.message_id, confirmation_status="requested")
+    def confirmation_requested(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, confirmation_message_id=event.message_id, confirmation_status="requested")
 
     @handles(Chat.ConfirmationResent)
-    def confirmation_resent(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, confirmation_message_id=event.message_id, confirmation_status="requested",
+    def confirmation_resent(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, confirmation_message_id=event.message_id, confirmation_status="requested",
                      confirmation_failure_recorded=False)
 
     @handles(Chat.ConfirmationFailed)
-    def confirmation_failed(self, connection: Connection, event: Any) -> None:
+    def confirmation_failed(self, batch: UnitOfWork, event: Any) -> None:
         """One open alert per chat however many confirmations fail; it shows the latest reason."""
-        row = self._update(connection, event, confirmation_failure_recorded=True, confirmation_alert_open=True)
-        alerts = self.alerts.c
-        still_open = update(self.alerts).where(alerts.chat_id == uid(event.originator_id),
-                                               alerts.kind == CONFIRMATION_FAILED, alerts.state != "resolved")
-        if connection.execute(still_open.values(error_code=event.error_code[:20])).rowcount == 0:
-            closed_at = connection.execute(select(self.chats.c.closed_at)
-                                           .where(self.chats.c.id == uid(event.originator_id))).scalar_one()
-            connection.execute(insert(self.alerts).values(
-                id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"], agent_id=None,
-                kind=CONFIRMATION_FAILED, streak_started_at=closed_at or event.at, raised_at=event.at, state="open",
-                error_code=event.error_code[:20]))
+        row = self._update(batch, event, confirmation_failure_recorded=True, confirmation_alert_open=True)
+        still_open = [alert for alert in self._alerts(batch, event)
+                      if alert["kind"] == CONFIRMATION_FAILED and alert["state"] != "resolved"]
+        for alert in still_open:
+            batch.update(self.alerts, alert["id"], error_code=event.error_code[:20])
+        if not still_open:
+            batch.insert(self.alerts, id=event_key(event), chat_id=uid(event.originator_id),
+                         campaign_id=row["campaign_id"], agent_id=None, kind=CONFIRMATION_FAILED,
+                         streak_started_at=row["closed_at"] or event.at, raised_at=event.at, state="open",
+                         error_code=event.error_code[:20])
         self.touch("alerts")
 
     @handles(Chat.ConfirmationAccepted)
-    def confirmation_accepted(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, confirmation_alert_open=False)
-        self._resolve_alerts(connection, event, CONFIRMATION_FAILED, resolved_by=event.actor)
+    def confirmation_accepted(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, confirmation_alert_open=False)
+        self._resolve_alerts(batch, event, CONFIRMATION_FAILED, resolved_by=event.actor)
 
     @handles(Chat.ConfirmationAlertResolved)
-    def confirmation_alert_resolved(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, confirmation_alert_open=False)
-        self._resolve_alerts(connection, event, CONFIRMATION_FAILED, resolved_by=event.actor,
+    def confirmation_alert_resolved(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, confirmation_alert_open=False)
+        self._resolve_alerts(batch, event, CONFIRMATION_FAILED, resolved_by=event.actor,
                              resolution_note=event.note)
 
     @handles(OutboundMessage.Submitted)
-    def message_submitted(self, connection: Connection, event: Any) -> None:
-        self._confirmation_fate(connection, event, "accepted" if accepted_by_twilio(event.sid, event.status)
+    def message_submitted(self, batch: UnitOfWork, event: Any) -> None:
+        self._confirmation_fate(batch, event, "accepted" if accepted_by_twilio(event.sid, event.status)
                                 else "failed")
 
     @handles(OutboundMessage.StatusReported)
-    def message_status_reported(self, connection: Connection, event: Any) -> None:
+    def message_status_reported(self, batch: UnitOfWork, event: Any) -> None:
         if event.status in FAILED_STATUSES:
-            self._confirmation_fate(connection, event, "failed")
+            self._confirmation_fate(batch, event, "failed")
 
     @handles(OutboundMessage.Failed)
-    def message_failed(self, connection: Connection, event: Any) -> None:
-        self._confirmation_fate(connection, event, "failed")
+    def message_failed(self, batch: UnitOfWork, event: Any) -> None:
+        self._confirmation_fate(batch, event, "failed")
 
-    def _confirmation_fate(self, connection: Connection, event: Any, status: str) -> None:
+    def _confirmation_fate(self, batch: UnitOfWork, event: Any, status: str) -> None:
         """Whether Twilio took a chat's closing confirmation (R8), for the close audit and the confirmation sweep."""
-        chats = self.chats.c
-        connection.execute(update(self.chats).where(
-            chats.confirmation_message_id == uid(event.originator_id), chats.confirmation_status != "failed",
-        ).values(confirmation_status=status))
+        for chat in batch.where(self.chats, "confirmation_message_id", uid(event.originator_id)):
+            # As SQL's `confirmation_status != 'failed'`, which a NULL status does not satisfy.
+            if chat["confirmation_status"] is not None and chat["confirmation_status"] != "failed":
+                batch.update(self.chats, chat["id"], confirmation_status=status)
 
     @handles(Chat.TranscriptStored)
-    def transcript_stored(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, transcript_location=event.location, transcript_sha256=event.sha256)
-        self._resolve_alerts(connection, event, "close_incomplete")
+    def transcript_stored(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, transcript_location=event.location, transcript_sha256=event.sha256)
+        self._resolve_alerts(batch, event, "close_incomplete")
 
     @handles(OutboundMessage.Requested)
-    def outbound_requested(self, connection: Connection, event: Any) -> None:
+    def outbound_requested(self, batch: UnitOfWork, event: Any) -> None:
         if event.chat_id:
             author = event.agent_id or event.kind
-            self._timeline(connection, event, "agent" if event.agent_id else "bot", author,
+            self._timeline(batch, event, "agent" if event.agent_id else "bot", author,
                            event.body or f"[plantilla {event.content_sid}]", [], None,
                            row_id=uid(event.originator_id), chat_id=event.chat_id)
             self.touch(f"chat:{event.chat_id}")
 
-    def _timeline(self, connection: Connection, event: Any, author_kind: str, author_id: str, body: str,
+    def _timeline(self, batch: UnitOfWork, event: Any, author_kind: str, author_id: str, body: str,
                   media: list[dict[str, str]], message_sid: str | None, *, row_id: str | None = None,
                   chat_id: str | None = None) -> None:
-        connection.execute(insert(self.timeline).values(
-            id=row_id or event_key(event), chat_id=chat_id or uid(event.originator_id), at=event.at,
-            author_kind=author_kind, author_id=author_id, body=body, media=media, message_sid=message_sid,
-            log_position=self.log_position))
+        batch.insert(self.timeline, id=row_id or event_key(event), chat_id=chat_id or uid(event.originator_id),
+                     at=event.at, author_kind=author_kind, author_id=author_id, body=body, media=media,
+                     message_sid=message_sid, log_position=self.log_position)
 
-    def _assignment(self, connection: Connection, event: Any, campaign_id: str, agent_id: str,
+    def _assignment(self, batch: UnitOfWork, event: Any, campaign_id: str, agent_id: str,
                     previous: str | None, kind: str, decision: dict[str, Any], *, exceptional: bool = False) -> None:
-        connection.execute(insert(self.assignments).values(
-            event_id=event_key(event), chat_id=uid(event.originator_id), campaign_id=campaign_id,
-            agent_id=agent_id, previous_agent_id=previous, kind=kind, exceptional=exceptional or kind == "exceptional",
-            reason=getattr(event, "reason", ""), decision=decision, actor=event.actor, at=event.at))
+        batch.insert(self.assignments, event_id=event_key(event), chat_id=uid(event.originator_id),
+                     campaign_id=campaign_id, agent_id=agent_id, previous_agent_id=previous, kind=kind,
+                     exceptional=exceptional or kind == "exceptional", reason=getattr(event, "reason", ""),
+                     decision=decision, actor=event.actor, at=event.at)

@@ -37,8 +37,9 @@ from sqlalchemy import (
 )
 
 from application.follow_ups import FollowUpPolicy
-from projections.base import Projector
-from projections.sql import UtcDateTime, upsert
+from projections.base import BatchProjector
+from projections.sql import UtcDateTime
+from projections.unit_of_work import UnitOfWork
 
 PENDING, FAILED = "pending", "failed"
 
@@ -56,7 +57,7 @@ class Handout:
 Deliver = Callable[[Sequence[Handout]], None]
 
 
-class FollowUpsFollower(Projector):
+class FollowUpsFollower(BatchProjector):
     name = "follow_ups"
     replays_history = False  # started on a log with history, it begins at the head
     hands_out_work = True
@@ -86,15 +87,15 @@ class FollowUpsFollower(Projector):
             Index(f"ix_follow_ups_state_delivered{suffix}", "state", "delivered_at"),
         )
 
-    def follow(self, connection: Connection, event: Any) -> None:
+    def follow(self, batch: UnitOfWork, event: Any) -> None:
         follow_ups = self.policy.after(event)
         if not follow_ups:
             return
         handouts = [Handout(f.id_for(event), f.job, f.args, f.delay_seconds) for f in follow_ups]
-        upsert(connection, self.ledger, [
-            {"id": h.follow_up_id, "job": h.job, "args": json.dumps(h.args), "cause_position": self.log_position,
-             "state": PENDING, "deliveries": 1, "created_at": event.at, "delivered_at": event.at, "error": ""}
-            for h in handouts], ["id"])
+        for h in handouts:
+            batch.replace(self.ledger, id=h.follow_up_id, job=h.job, args=json.dumps(h.args),
+                          cause_position=self.log_position, state=PENDING, deliveries=1, created_at=event.at,
+                          delivered_at=event.at, error="")
         self._batch.extend(handouts)
 
     def before_commit(self, connection: Connection) -> None:

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text
 
 from domain.delivery_alerts import DeliveryAlert, MessageRetry
 from domain.messages import FINAL_STATUSES, STATUS_RANK, OutboundMessage, UnmatchedStatus
-from projections.base import Projector, handles
+from projections.base import BatchProjector, handles
 from projections.sql import UtcDateTime, event_key, uid
+from projections.unit_of_work import Row, UnitOfWork
 
 
 def customer_phone(address: str) -> str:
@@ -30,7 +19,7 @@ def customer_phone(address: str) -> str:
     return address.split(":", 1)[-1]
 
 
-class MessagesProjector(Projector):
+class MessagesProjector(BatchProjector):
     name = "messages"
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
@@ -104,103 +93,101 @@ class MessagesProjector(Projector):
             Index(f"ix_delivery_alerts_state{suffix}", "state", "campaign_id", "raised_at"),
         )
 
-    def _history(self, connection: Connection, event: Any, name: str, **values: Any) -> None:
-        connection.execute(insert(self.history).values(
-            event_id=event_key(event), message_id=uid(event.originator_id), version=event.originator_version,
-            event=name, actor=event.actor,
-            at=event.at, **values))
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        ids = [uid(e.originator_id) for e in events if isinstance(e, OutboundMessage.Event)]
+        ids += [key for e in events if isinstance(e, MessageRetry.Requested)
+                for key in (e.original_message_id, e.retry_message_id)]
+        batch.load(self.messages, ids)
 
-    def _current(self, connection: Connection, event: Any) -> Any:
-        table = self.messages
-        return connection.execute(select(table.c.status, table.c.chat_id, table.c.final_at)
-                                  .where(table.c.id == uid(event.originator_id))).one()
+    def _history(self, batch: UnitOfWork, event: Any, name: str, **values: Any) -> None:
+        batch.insert(self.history, event_id=event_key(event), message_id=uid(event.originator_id),
+                     version=event.originator_version, event=name, actor=event.actor, at=event.at, **values)
 
-    def _update(self, connection: Connection, event: Any, **values: Any) -> None:
-        message_id = uid(event.originator_id)
-        connection.execute(update(self.messages).where(self.messages.c.id == message_id)
-                           .values(updated_at=event.at, **values))
+    def _current(self, batch: UnitOfWork, event: Any) -> Row:
+        row = batch.get(self.messages, uid(event.originator_id))
+        if row is None:
+            raise LookupError(f"no message {event.originator_id} in {self.messages.name}")
+        return row
 
-    def _moved_to(self, connection: Connection, event: Any, status: str) -> dict[str, Any]:
+    def _update(self, batch: UnitOfWork, event: Any, **values: Any) -> None:
+        batch.update(self.messages, uid(event.originator_id), updated_at=event.at, **values)
+
+    def _moved_to(self, batch: UnitOfWork, event: Any, status: str) -> dict[str, Any]:
         """Values for a status change, never backwards (as the aggregate), stamping the first final one."""
-        current = self._current(connection, event)
-        self.touch(f"chat:{current.chat_id}" if current.chat_id else "", "audit")
-        if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(current.status, -1):
+        current = self._current(batch, event)
+        self.touch(f"chat:{current['chat_id']}" if current["chat_id"] else "", "audit")
+        if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(current["status"], -1):
             return {}
         values: dict[str, Any] = {"status": status}
-        if status in FINAL_STATUSES and current.final_at is None:
+        if status in FINAL_STATUSES and current["final_at"] is None:
             values["final_at"] = event.at
         return values
 
     @handles(OutboundMessage.Requested)
-    def requested(self, connection: Connection, event: Any) -> None:
-        connection.execute(insert(self.messages).values(
-            id=uid(event.originator_id), chat_id=event.chat_id or None, campaign_id=event.campaign_id or None,
-            agent_id=event.agent_id or None, kind=event.kind, channel=event.channel, to_address=event.to,
-            customer_phone=customer_phone(event.to), sender_address=event.sender, content_sid=event.content_sid,
-            status="requested", attempts=0, actor=event.actor, requested_at=event.at, updated_at=event.at))
-        self._history(connection, event, "requested", status="requested")
+    def requested(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.messages, id=uid(event.originator_id), chat_id=event.chat_id or None,
+                     campaign_id=event.campaign_id or None, agent_id=event.agent_id or None, kind=event.kind,
+                     channel=event.channel, to_address=event.to, customer_phone=customer_phone(event.to),
+                     sender_address=event.sender, content_sid=event.content_sid, status="requested", attempts=0,
+                     actor=event.actor, requested_at=event.at, updated_at=event.at)
+        self._history(batch, event, "requested", status="requested")
         self.touch("audit")
 
     @handles(OutboundMessage.AttemptStarted)
-    def attempt_started(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, attempts=event.attempt)
-        self._history(connection, event, "attempt_started", attempt=event.attempt)
+    def attempt_started(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, attempts=event.attempt)
+        self._history(batch, event, "attempt_started", attempt=event.attempt)
 
     @handles(OutboundMessage.Submitted)
-    def submitted(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, sid=event.sid, submitted_at=event.at,
-                     **self._moved_to(connection, event, event.status))
-        self._history(connection, event, "submitted", status=event.status, sid=event.sid)
+    def submitted(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, sid=event.sid, submitted_at=event.at,
+                     **self._moved_to(batch, event, event.status))
+        self._history(batch, event, "submitted", status=event.status, sid=event.sid)
 
     @handles(OutboundMessage.StatusReported)
-    def status_reported(self, connection: Connection, event: Any) -> None:
+    def status_reported(self, batch: UnitOfWork, event: Any) -> None:
         errors = {"error_code": event.error_code, "error_message": event.error_message[:500] or None} \
             if event.error_code else {}
-        self._update(connection, event, **self._moved_to(connection, event, event.status), **errors)
-        self._history(connection, event, "status_reported", status=event.status,
+        self._update(batch, event, **self._moved_to(batch, event, event.status), **errors)
+        self._history(batch, event, "status_reported", status=event.status,
                       error_code=event.error_code or None, detail=event.error_message[:500] or None)
 
     @handles(OutboundMessage.Failed)
-    def failed(self, connection: Connection, event: Any) -> None:
-        current = self._current(connection, event)
-        self._update(connection, event, status="failed", error_code=event.error_code,
-                     error_message=event.reason[:500], final_at=current.final_at or event.at)
-        self._history(connection, event, "failed", status="failed", error_code=event.error_code,
+    def failed(self, batch: UnitOfWork, event: Any) -> None:
+        current = self._current(batch, event)
+        self._update(batch, event, status="failed", error_code=event.error_code,
+                     error_message=event.reason[:500], final_at=current["final_at"] or event.at)
+        self._history(batch, event, "failed", status="failed", error_code=event.error_code,
                       detail=event.reason[:500])
-        self.touch(f"chat:{current.chat_id}" if current.chat_id else "", "audit")
+        self.touch(f"chat:{current['chat_id']}" if current["chat_id"] else "", "audit")
 
     @handles(OutboundMessage.AnsweredByTwilio)
-    def answered_by_twilio(self, connection: Connection, event: Any) -> None:
-        self._update(connection, event, **self._moved_to(connection, event, "answered_by_twilio"))
-        self._history(connection, event, "answered_by_twilio", status="answered_by_twilio", detail=event.reason[:500])
+    def answered_by_twilio(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, **self._moved_to(batch, event, "answered_by_twilio"))
+        self._history(batch, event, "answered_by_twilio", status="answered_by_twilio", detail=event.reason[:500])
 
     @handles(MessageRetry.Requested)
-    def retried(self, connection: Connection, event: Any) -> None:
-        table = self.messages
-        connection.execute(update(table).where(table.c.id == event.original_message_id)
-                           .values(retried_by=event.retry_message_id))
-        connection.execute(update(table).where(table.c.id == event.retry_message_id)
-                           .values(retry_of=event.original_message_id))
-        chat_id = connection.execute(select(table.c.chat_id).where(table.c.id == event.original_message_id)).scalar()
+    def retried(self, batch: UnitOfWork, event: Any) -> None:
+        original = batch.update(self.messages, event.original_message_id, retried_by=event.retry_message_id)
+        batch.update(self.messages, event.retry_message_id, retry_of=event.original_message_id)
+        chat_id = original["chat_id"] if original is not None else None
         self.touch(f"chat:{chat_id}" if chat_id else "", "audit")
 
     @handles(UnmatchedStatus.Reported)
-    def unmatched_reported(self, connection: Connection, event: Any) -> None:
-        connection.execute(insert(self.unmatched).values(
-            event_id=event_key(event), sid=event.params.get("MessageSid", ""), status=event.status,
-            error_code=event.error_code, params=event.params, received_at=event.at))
+    def unmatched_reported(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.unmatched, event_id=event_key(event), sid=event.params.get("MessageSid", ""),
+                     status=event.status, error_code=event.error_code, params=event.params, received_at=event.at)
 
     @handles(DeliveryAlert.Raised)
-    def alert_raised(self, connection: Connection, event: Any) -> None:
-        connection.execute(insert(self.alerts).values(
-            id=uid(event.originator_id), kind=event.kind, campaign_id=event.campaign_id or None,
-            message_id=event.message_id or None, chat_id=event.chat_id or None, sender_address=event.sender,
-            error_code=event.error_code, detail=event.detail, figures=event.figures, raised_at=event.at,
-            state="open"))
+    def alert_raised(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.alerts, id=uid(event.originator_id), kind=event.kind, campaign_id=event.campaign_id or None,
+                     message_id=event.message_id or None, chat_id=event.chat_id or None, sender_address=event.sender,
+                     error_code=event.error_code, detail=event.detail, figures=event.figures, raised_at=event.at,
+                     state="open")
         self.touch("alerts")
 
     @handles(DeliveryAlert.Acknowledged)
-    def alert_acknowledged(self, connection: Connection, event: Any) -> None:
-        connection.execute(update(self.alerts).where(self.alerts.c.id == uid(event.originator_id))
-                           .values(state="acknowledged", acknowledged_by=event.actor, acknowledged_at=event.at))
+    def alert_acknowledged(self, batch: UnitOfWork, event: Any) -> None:
+        batch.update(self.alerts, uid(event.originator_id), state="acknowledged", acknowledged_by=event.actor,
+                     acknowledged_at=event.at)
         self.touch("alerts")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -29,10 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    delete,
-    insert,
     select,
-    update,
 )
 
 from domain.agents import Agent
@@ -40,14 +37,15 @@ from domain.campaigns import Campaign, CampaignSettings
 from domain.chats import Chat
 from domain.routing import AgentLoad, RoutingSnapshot, WaitingChat
 from domain.sessions import AgentSession
-from projections.base import Projector, handles
+from projections.base import BatchProjector, handles
 from projections.positions import read_position
-from projections.sql import UtcDateTime, uid, upsert
+from projections.sql import UtcDateTime, uid
+from projections.unit_of_work import UnitOfWork
 
 IDLE_DISPATCH_SECONDS = 30
 
 
-class RoutingFollower(Projector):
+class RoutingFollower(BatchProjector):
     name = "routing"
     follows_closely = True
 
@@ -94,86 +92,95 @@ class RoutingFollower(Projector):
 
     # ---- applying events ----
 
-    def _agent(self, connection: Connection, agent_id: str, **values: Any) -> None:
-        connection.execute(update(self.agents).where(self.agents.c.agent_id == agent_id).values(**values))
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        batch.load(self.agents, [uid(e.originator_id) for e in events if isinstance(e, Agent.Event)]
+                   + [e.agent_id for e in events if isinstance(e, AgentSession.Opened)])
+        batch.load(self.campaigns, [uid(e.originator_id) for e in events if isinstance(e, Campaign.Event)]
+                   + [e.decision.get("campaign_id", "") for e in events if isinstance(e, Chat.AgentAssigned)])
+
+    def _agent(self, batch: UnitOfWork, agent_id: str, **values: Any) -> None:
+        batch.update(self.agents, agent_id, **values)
         self.changed = True
 
     @handles(Agent.Registered)
-    def registered(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.agents, [{
-            "agent_id": uid(event.originator_id), "role": event.role, "active": True, "capacity": event.capacity,
-            "open_chats": 0, "status": "offline", "session_id": None, "last_assigned_at": None,
-            "last_assigned_position": None}], ["agent_id"])
+    def registered(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.agents, agent_id=uid(event.originator_id), role=event.role, active=True,
+                      capacity=event.capacity, open_chats=0, status="offline", session_id=None, last_assigned_at=None,
+                      last_assigned_position=None)
 
     @handles(Agent.ProfileEdited)
-    def profile_edited(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, uid(event.originator_id), role=event.role, capacity=event.capacity)
+    def profile_edited(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, uid(event.originator_id), role=event.role, capacity=event.capacity)
 
     @handles(Agent.Deactivated)
-    def deactivated(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, uid(event.originator_id), active=False, status="offline")
+    def deactivated(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, uid(event.originator_id), active=False, status="offline")
 
     @handles(Agent.Reactivated)
-    def reactivated(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, uid(event.originator_id), active=True)
+    def reactivated(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, uid(event.originator_id), active=True)
 
     @handles(Agent.StatusChanged)
-    def status_changed(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, uid(event.originator_id), status=event.status)
+    def status_changed(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, uid(event.originator_id), status=event.status)
 
     @handles(Agent.CampaignJoined)
-    def campaign_joined(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.members, [{"agent_id": uid(event.originator_id), "campaign_id": event.campaign_id}],
-               ["agent_id", "campaign_id"])
+    def campaign_joined(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.members, agent_id=uid(event.originator_id), campaign_id=event.campaign_id)
         self.changed = True
 
     @handles(Agent.CampaignLeft)
-    def campaign_left(self, connection: Connection, event: Any) -> None:
-        connection.execute(delete(self.members).where(self.members.c.agent_id == uid(event.originator_id),
-                                                      self.members.c.campaign_id == event.campaign_id))
+    def campaign_left(self, batch: UnitOfWork, event: Any) -> None:
+        batch.delete(self.members, (uid(event.originator_id), event.campaign_id))
         self.changed = True
 
     @handles(Agent.ChatTaken)
-    def chat_taken(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, uid(event.originator_id), open_chats=self.agents.c.open_chats + 1,
-                    last_assigned_at=event.at, last_assigned_position=self.log_position)
+    def chat_taken(self, batch: UnitOfWork, event: Any) -> None:
+        agent_id = uid(event.originator_id)
+        agent = batch.get(self.agents, agent_id)
+        if agent is not None:
+            self._agent(batch, agent_id, open_chats=agent["open_chats"] + 1, last_assigned_at=event.at,
+                        last_assigned_position=self.log_position)
+        self.changed = True
 
     @handles(Agent.ChatReleased)
-    def chat_released(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, uid(event.originator_id), open_chats=self.agents.c.open_chats - 1)
+    def chat_released(self, batch: UnitOfWork, event: Any) -> None:
+        agent_id = uid(event.originator_id)
+        agent = batch.get(self.agents, agent_id)
+        if agent is not None:
+            self._agent(batch, agent_id, open_chats=agent["open_chats"] - 1)
+        self.changed = True
 
     @handles(AgentSession.Opened)
-    def session_opened(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event.agent_id, session_id=uid(event.originator_id))
+    def session_opened(self, batch: UnitOfWork, event: Any) -> None:
+        self._agent(batch, event.agent_id, session_id=uid(event.originator_id))
 
     @handles(AgentSession.Closed)
-    def session_closed(self, connection: Connection, event: Any) -> None:
-        connection.execute(update(self.agents).where(self.agents.c.session_id == uid(event.originator_id))
-                           .values(session_id=None))
+    def session_closed(self, batch: UnitOfWork, event: Any) -> None:
+        for agent in batch.where(self.agents, "session_id", uid(event.originator_id)):
+            batch.update(self.agents, agent["agent_id"], session_id=None)
         self.changed = True
 
     @handles(Chat.Queued)
-    def queued(self, connection: Connection, event: Any) -> None:
-        connection.execute(insert(self.queue).values(chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
-                                                     queued_at=event.at, queued_position=self.log_position))
+    def queued(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.queue, chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
+                     queued_at=event.at, queued_position=self.log_position)
         self.changed = True
 
     @handles(Chat.AgentAssigned)
-    def assigned(self, connection: Connection, event: Any) -> None:
-        connection.execute(delete(self.queue).where(self.queue.c.chat_id == uid(event.originator_id)))
+    def assigned(self, batch: UnitOfWork, event: Any) -> None:
+        batch.delete(self.queue, uid(event.originator_id))
         if not event.exceptional:  # the round-robin cursor follows the automatic choices only
-            campaign_id = event.decision.get("campaign_id", "")
-            connection.execute(update(self.campaigns).where(self.campaigns.c.campaign_id == campaign_id)
-                               .values(last_chosen_agent_id=event.agent_id))
+            batch.update(self.campaigns, event.decision.get("campaign_id", ""), last_chosen_agent_id=event.agent_id)
 
     @handles(Chat.Closed)
-    def closed(self, connection: Connection, event: Any) -> None:
-        connection.execute(delete(self.queue).where(self.queue.c.chat_id == uid(event.originator_id)))
+    def closed(self, batch: UnitOfWork, event: Any) -> None:
+        batch.delete(self.queue, uid(event.originator_id))
 
     @handles(Campaign.Created, Campaign.Edited)
-    def campaign_settings(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.campaigns, [{"campaign_id": uid(event.originator_id),
-                                             "settings": json.dumps(event.settings, default=str)}], ["campaign_id"])
+    def campaign_settings(self, batch: UnitOfWork, event: Any) -> None:
+        batch.upsert(self.campaigns, campaign_id=uid(event.originator_id),
+                     settings=json.dumps(event.settings, default=str))
         self.changed = True
 
     # ---- triggering the dispatch ----

@@ -101,9 +101,9 @@ class ProjectionRunner:
                 # Claim the batch first: a second runner waits on the position row, then finds it moved,
                 # instead of applying the batch next to ours and failing on duplicate rows.
                 advance_position(connection, projector.position_key, start, notifications[-1].id, datetime.now(UTC))
-                for notification in notifications:
-                    if notification.topic in wanted:
-                        projector.apply(connection, self.store.mapper.to_domain_event(notification), notification.id)
+                to_domain_event = self.store.mapper.to_domain_event
+                projector.project(connection, [(n.id, n.topic, to_domain_event(n))
+                                               for n in notifications if n.topic in wanted])
                 projector.before_commit(connection)
         except PositionMovedError:
             projector.take_touched()

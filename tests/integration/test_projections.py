@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, event, select, text, update
 
 from adapters.read_store import make_read_engine
 from despacho.bootstrap import Despacho, all_projectors
@@ -432,3 +432,61 @@ def test_cli_status_reports_every_projector_caught_up_as_json(cli: Callable[...,
     # The demo is a one-off command: it leaves handing out follow-ups to the processes that run workers.
     assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses if s["name"] != "follow_ups")
 
+
+
+def chats_from_first_message_to_close(despacho: Despacho, count: int) -> None:
+    """`count` chats, each opened, queued, assigned, answered and closed with its confirmation, in one save each."""
+    now = despacho.clock.now()
+    campaign = Campaign.register(f"lote{count}", "Campaña de lote", "Lote", CLOSING, actor=ADMIN, at=now)
+    agent = Agent.register(f"asesor{count}", "Asesor de lote", "agent", 50, actor=ADMIN, at=now)
+    agent.join_campaign(str(campaign.id), actor=ADMIN, at=now)
+    agent.change_status("available", actor=ADMIN, at=now)
+    despacho.store.save(campaign, agent)
+    for n in range(count):
+        customer = f"whatsapp:+5731{count:03d}{n:05d}"
+        chat = Chat.open("whatsapp", customer, "+5716000011", profile_name="", flow_name="default",
+                         actor=f"customer:{customer}", at=now)
+        chat.receive_customer_message(f"SM{count}-{n}", "Hola", [], actor=f"customer:{customer}", at=now)
+        chat.enqueue(str(campaign.id), outside_hours=False, actor="system", at=now)
+        agent.take_chat(str(chat.id), str(campaign.id), exceptional=False, actor="system", at=now)
+        chat.assign(str(agent.id), {}, exceptional=False, reason="", actor="system", at=now)
+        reply = OutboundMessage.request(chat_id=str(chat.id), campaign_id=str(campaign.id), kind="agent",
+                                        channel="whatsapp", to=customer, sender="+5716000011", body="Hola",
+                                        agent_id=str(agent.id), actor=f"user:{agent.id}", at=now)
+        reply.record_submission(f"SMo{count}-{n}", "queued", actor="worker", at=now)
+        chat.record_agent_reply(str(reply.id), str(agent.id), "", actor=f"user:{agent.id}", at=now)
+        chat.close("agent", disposition="acuerdo_de_pago", note="", actor=f"user:{agent.id}", at=now)
+        agent.release_chat(str(chat.id), reason="closed", actor="system", at=now)
+        chat.request_confirmation(f"confirmation-{count}-{n}", actor="system", at=now)
+        despacho.store.save(chat, reply, agent)
+
+
+def statements_to_project_in_one_batch(despacho: Despacho, projector_class: type[Any]) -> list[str]:
+    fresh = projector_class(REBUILD_SUFFIX)
+    runner = ProjectionRunner(despacho.store, despacho.read_engine, [fresh], batch_size=100_000)
+    runner.create_tables()
+    statements: list[str] = []
+
+    def count(*arguments: Any) -> None:
+        statements.append(" ".join(arguments[2].split()[:4]))
+
+    event.listen(despacho.read_engine, "before_cursor_execute", count)
+    try:
+        assert runner.run_batch(fresh) == despacho.runner.head()
+    finally:
+        event.remove(despacho.read_engine, "before_cursor_execute", count)
+        fresh.metadata.drop_all(despacho.read_engine)
+        with despacho.read_engine.begin() as connection:
+            connection.execute(delete(projector_positions).where(projector_positions.c.name == fresh.position_key))
+    return sorted(statements)
+
+
+@pytest.mark.parametrize("projector_class", [type(p) for p in all_projectors() if p.name != "portfolios"],
+                         ids=lambda c: c.name)
+def test_a_batch_costs_the_same_statements_for_five_chats_as_for_forty(
+        despacho: Despacho, projector_class: type[Any]) -> None:
+    chats_from_first_message_to_close(despacho, 5)
+    for_five = statements_to_project_in_one_batch(despacho, projector_class)
+    chats_from_first_message_to_close(despacho, 40)
+
+    assert statements_to_project_in_one_batch(despacho, projector_class) == for_five
