@@ -53,6 +53,7 @@ from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
 from projections.follow_ups import FollowUpLedger, FollowUpsFollower
+from projections.inbound_attachments import InboundFollower
 from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.portfolio_directory import SqlCustomerDirectory
@@ -130,7 +131,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     follow_ups = FollowUpsFollower(policy=FollowUpPolicy(fake_delivery_seconds=_fake_delivery_seconds(settings)),
                                    deliver=lambda handouts: hand_out(broker, handouts))
     routing = RoutingFollower()
-    runner = ProjectionRunner(store, read_engine, [follow_ups, *all_projectors(routing=routing)],
+    inbound_follower = InboundFollower(engine=read_engine)
+    runner = ProjectionRunner(store, read_engine, [follow_ups, inbound_follower, *all_projectors(routing=routing)],
                               batch_size=settings.projection_batch_size, publish=live.publish)
     _racing_other_processes(runner.create_tables)
     ledger = FollowUpLedger(read_engine, follow_ups)
@@ -152,6 +154,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     files = make_file_storage(settings)
     closing = ClosingService(store, clock, outbound, make_transcript=TranscriptMaker(store, files))
 
+    inbound = InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
+                             opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words)
+    inbound_follower.attach = inbound.attach
+
     def world_for(chat: Chat) -> SqlBotWorld:
         return SqlBotWorld(read_engine, chat.sender_address, unidentified.campaign_id_if_exists())
 
@@ -159,8 +165,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner,
         follow_up_ledger=ledger, live=live,
         campaigns=campaigns, staff=staff, logins=LoginService(store, clock, staff, login_limits), transport=transport,
-        inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
-                               opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
+        inbound=inbound,
         outbound=outbound, router=router,
         conversations=ConversationService(store, clock, flows, world_for, outbound, closing, unidentified.campaign_id,
                                           lambda campaign, kind, number: portfolio_name(read_engine, campaign, kind,

@@ -21,7 +21,6 @@ from application.outbound import StatusReport
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-MAX_MEDIA = 10
 
 
 async def signed_params(request: Request, settings: SettingsDep) -> dict[str, str]:
@@ -38,11 +37,14 @@ async def signed_params(request: Request, settings: SettingsDep) -> dict[str, st
 
 @router.post("/messages", dependencies=[Depends(twilio_signed())])
 async def inbound_message(inbound: InboundDep, params: dict[str, str] = Depends(signed_params)) -> Response:
-    """Twilio's inbound webhook for WhatsApp and SMS; applied once per MessageSid."""
-    message = inbound_text(params)
-    received = await run_in_threadpool(inbound.receive, message)
-    facts = {"sid": message.message_sid, "chat_id": received.chat_id, "customer": message.customer_address}
-    log.info("inbound retried by Twilio" if received.duplicate else "inbound message", extra=facts)
+    """Twilio's inbound webhook for WhatsApp and SMS: the message is recorded once per MessageSid; the
+    inbound follower then puts it on its chat."""
+    message = InboundText.from_params(params)
+    if message is None:
+        raise HTTPException(status_code=400, detail="Faltan MessageSid, From o To")
+    recorded = await run_in_threadpool(inbound.receive, message)
+    facts = {"sid": message.message_sid, "inbound_id": recorded.inbound_id, "customer": message.customer_address}
+    log.info("inbound retried by Twilio" if recorded.duplicate else "inbound message", extra=facts)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -60,22 +62,3 @@ async def message_status(outbound: OutboundDep, mid: str = "",
     log.info("status callback", extra={**facts, "sid": sid, "message_id": mid, "status": status,
                                        "error_code": report.error_code, "changed": changed})
     return Response(status_code=204)
-
-
-def inbound_text(params: dict[str, str]) -> InboundText:
-    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
-    customer, sender = params.get("From", ""), params.get("To", "")
-    if not sid or not customer or not sender:
-        raise HTTPException(status_code=400, detail="Faltan MessageSid, From o To")
-    return InboundText(
-        message_sid=sid, customer_address=customer, sender_address=sender, body=params.get("Body", "")[:4096],
-        profile_name=params.get("ProfileName", ""), media=_media(params), params=params)
-
-
-def _media(params: dict[str, str]) -> list[dict[str, str]]:
-    try:
-        count = min(int(params.get("NumMedia", "0") or 0), MAX_MEDIA)
-    except ValueError:
-        count = 0
-    return [{"url": params[f"MediaUrl{i}"], "content_type": params.get(f"MediaContentType{i}", "")}
-            for i in range(count) if params.get(f"MediaUrl{i}")]
