@@ -147,7 +147,7 @@ class InboundService:
         # An opt-out closes its chat in the same save (R11); the close's follow-up sends the acknowledgement.
         released = self.closer.close_in(chat, "opt_out", actor=OPT_OUT_CLOSER, at=now, thread=thread) \
             if keyword == "opt_out" else []
-        self.store.save(inbound, thread, chat, *([consent] if consent else []), *released)  # type: ignore[arg-type]
+        self.store.save(inbound, thread, chat, *([consent] if consent else []), *released)
         return Received(str(chat.id), new_chat=new_chat, consent=keyword)
 
     def _consent_change(self, message: InboundText, keyword: str, actor: str, now: datetime, *,

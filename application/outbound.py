@@ -172,7 +172,7 @@ class OutboundService:
                 touched.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             if changed and report.status in FAILED_STATUSES:
                 touched += self._failure_alerts(message, report.error_code, report.error_message)
-            self.store.save(*touched)  # type: ignore[arg-type]
+            self.store.save(*touched)
             return changed
         result: bool = retry_on_conflict(command)
         return result
@@ -203,7 +203,7 @@ class OutboundService:
             if failure.opted_out:
                 changed.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             changed += self._failure_alerts(message, failure.code, failure.reason)
-            self.store.save(*changed)  # type: ignore[arg-type]
+            self.store.save(*changed)
         retry_on_conflict(command)
 
     def retry(self, message_id: str, *, agent_id: str = "", session_id: str = "", actor: str) -> str:

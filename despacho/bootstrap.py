@@ -41,7 +41,7 @@ from application.portfolios import PortfolioService
 from application.ports import PasswordHasher, Transport
 from application.routing import AssignmentService
 from application.staff import StaffService
-from application.store import EventStore
+from application.store import AUTHORITATIVE_CACHE, EventStore
 from application.timers import TimerService
 from despacho.settings import Settings
 from domain.campaigns import CampaignError
@@ -123,8 +123,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     settings = settings or Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
-    store = _racing_other_processes(lambda: EventStore(
-        env={**eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000"}))
+    store = _racing_other_processes(lambda: EventStore(env={
+        **eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000",
+        AUTHORITATIVE_CACHE: "y" if _one_writer(settings) else "n"}))
     read_engine = make_read_engine(settings.read_store_url, settings.db_pool)
     live: LiveFeed = RedisLiveFeed(settings.redis_url) if settings.redis_url else InMemoryLiveFeed()
     broker = make_broker(settings.redis_url)
@@ -180,6 +181,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
         unidentified=unidentified, broker=broker,
     )
+
+
+def _one_writer(settings: Settings) -> bool:
+    """The embedded server on its SQLite file is the only process that changes existing aggregates, so what it
+    cached is what the store holds; several API and worker processes (PostgreSQL) each need the store's word."""
+    return settings.is_embedded and settings.event_store_url.startswith("sqlite")
 
 
 def _fake_delivery_seconds(settings: Settings) -> float:
