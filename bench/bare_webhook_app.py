@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -25,6 +26,10 @@ inbound = Table("bare_inbound", metadata, Column("id", Integer, primary_key=True
 
 def create_app() -> FastAPI:
     engine = make_read_engine(os.environ["BARE_DATABASE_URL"])  # the product's own engine settings (WAL on SQLite)
+    if engine.dialect.name == "sqlite":
+        # As durable as the product's event store (the library leaves SQLite's synchronous=FULL): a webhook
+        # answered 200 is one Twilio will not send again, so its row must be on disk when the answer goes.
+        event.listen(engine, "connect", _synchronous_full)
     metadata.create_all(engine)
     app = FastAPI()
 
@@ -36,3 +41,7 @@ def create_app() -> FastAPI:
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type="text/xml")
 
     return app
+
+
+def _synchronous_full(dbapi_connection: Any, _: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=FULL")

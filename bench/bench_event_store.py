@@ -81,6 +81,17 @@ def catch_up_vs_raw_read(despacho) -> tuple[float, float]:
     return projected, rate(head, timed(raw))
 
 
+def append_rounds(despacho, scale: int) -> dict[str, list[float]]:
+    agent_ids, statuses, batches = agents_to_command(despacho, AGENTS * scale), \
+        itertools.cycle(["available", "break"]), itertools.count()
+    return interleaved(ROUNDS, {
+        "app 1": lambda: app_command_one_per_save(despacho, agent_ids, statuses),
+        "raw 1": lambda: raw_append(despacho, 1, AGENTS * scale),
+        "app 10": lambda: app_save_ten_per_save(despacho, SAVES_OF_TEN * scale, batches),
+        "raw 10": lambda: raw_append(despacho, 10, SAVES_OF_TEN * scale),
+    })
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=1)
@@ -88,14 +99,7 @@ def main() -> None:
     print(f"== event store: application vs raw eventsourcing recorder, load average {os.getloadavg()[0]:.2f} ==")
     for name in available_backends():
         with backend(name) as despacho:
-            agent_ids, statuses, batches = agents_to_command(despacho, AGENTS * scale), \
-                itertools.cycle(["available", "break"]), itertools.count()
-            results = interleaved(ROUNDS, {
-                "app 1": lambda: app_command_one_per_save(despacho, agent_ids, statuses),
-                "raw 1": lambda: raw_append(despacho, 1, AGENTS * scale),
-                "app 10": lambda: app_save_ten_per_save(despacho, SAVES_OF_TEN * scale, batches),
-                "raw 10": lambda: raw_append(despacho, 10, SAVES_OF_TEN * scale),
-            })
+            results = append_rounds(despacho, scale)
             report_rounds(f"[{name}] app command, 1 event/save", results["app 1"], "events/s",
                           "raw 1/insert", results["raw 1"])
             report_rounds(f"[{name}] app save, 10 events/save", results["app 10"], "events/s",

@@ -3,8 +3,11 @@ INSERT in another, on the same kind of database (SQLite, then PostgreSQL), both 
 webhooks by one keep-alive client, in interleaved rounds. Prints each round's throughput ratio, the median
 and the spread. Target: median ratio ≥ 0.6.
 
-The product's API runs alone, as in production (`despacho api`): attaching the message to its chat is the
-inbound follower's work in the projector process, not the webhook's. `--scale N` multiplies the requests.
+The product's API runs alone, as in production (`despacho api`, logging at INFO as shipped): attaching the
+message to its chat is the inbound follower's work in the projector process, not the webhook's. On SQLite the
+bare INSERT commits as durably as the event store does (synchronous=FULL). Beside the throughput, each server's
+CPU time per request (from /proc), steadier than wall time on a shared machine. `--scale N` multiplies the
+requests.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -34,15 +38,26 @@ SENDER = "whatsapp:+5716000001"
 sids = (f"SM{n:032x}" for n in itertools.count(1))
 
 
+@dataclass
+class Server:
+    client: httpx.Client
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(command: list[str], env: dict[str, str]) -> Iterator[httpx.Client]:
+def server(command: list[str], env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     process = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)], cwd=HERE, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
         _wait_until_listening(client, process)
-        yield client
+        yield Server(client, process.pid)
     finally:
         client.close()
         process.terminate()
@@ -85,28 +100,32 @@ def signed_forms(count: int) -> list[tuple[dict[str, str], dict[str, str]]]:
     return forms
 
 
-def post_all(client: httpx.Client, path: str, forms: list[tuple[dict[str, str], dict[str, str]]]) -> float:
-    """Requests per second, one at a time on one keep-alive connection."""
-    start = time.perf_counter()
+def post_all(target: Server, path: str, forms: list[tuple[dict[str, str], dict[str, str]]]) -> tuple[float, float]:
+    """Requests per second, one at a time on one keep-alive connection, and the server's CPU ms per request."""
+    start, cpu = time.perf_counter(), target.cpu_seconds()
     for params, headers in forms:
-        response = client.post(path, data=params, headers=headers)
+        response = target.client.post(path, data=params, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
-    return len(forms) / (time.perf_counter() - start)
+    return len(forms) / (time.perf_counter() - start), (target.cpu_seconds() - cpu) * 1000 / len(forms)
 
 
 def compare(name: str, product_url: str, bare_url: str, var_dir: Path, requests: int) -> None:
     with server(*product(product_url, var_dir)) as app, server(*bare(bare_url)) as baseline:
         post_all(app, "/webhooks/twilio/messages", signed_forms(20))  # warm both up
         post_all(baseline, "/bare", signed_forms(20))
-        ratios, apps, bares = [], [], []
+        apps, bares = [], []
         for _ in range(ROUNDS):
             apps.append(post_all(app, "/webhooks/twilio/messages", signed_forms(requests)))
             bares.append(post_all(baseline, "/bare", signed_forms(requests)))
-            ratios.append(apps[-1] / bares[-1])
-    print(f"[{name}] inbound webhook {median(apps):7.0f} req/s   bare INSERT {median(bares):7.0f} req/s   "
-          f"ratio median {median(ratios):.2f}  spread {min(ratios):.2f}–{max(ratios):.2f}  "
-          f"({ROUNDS} rounds × {requests} requests)")
+    ratios = [a[0] / b[0] for a, b in zip(apps, bares, strict=True)]
+    cpu_ratios = [b[1] / a[1] for a, b in zip(apps, bares, strict=True) if a[1]]
+    print(f"[{name}] inbound webhook {median([a[0] for a in apps]):7.0f} req/s   bare INSERT "
+          f"{median([b[0] for b in bares]):7.0f} req/s   ratio median {median(ratios):.2f}  "
+          f"spread {min(ratios):.2f}–{max(ratios):.2f}  ({ROUNDS} rounds × {requests} requests)")
+    print(f"[{name}]   server CPU per request: webhook {median([a[1] for a in apps]):.2f} ms, bare "
+          f"{median([b[1] for b in bares]):.2f} ms; bare/webhook median {median(cpu_ratios):.2f}  "
+          f"spread {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}")
 
 
 def main() -> None:
