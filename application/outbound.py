@@ -145,9 +145,11 @@ class OutboundService:
     def log_facts(self, message_id: str) -> dict[str, object]:
         """What a log line about this message may say: ids, SID, status and the customer's address
         (which the log formatter masks); never the text."""
-        try:
-            message = self._message(message_id)
-        except (DomainError, ValueError):
+        try:  # only read, so the cached aggregate itself will do: no copy
+            message: object = self.store.repository.get(UUID(message_id), deepcopy_from_cache=False)
+        except (AggregateNotFoundError, ValueError):
+            return {"message_id": message_id}
+        if not isinstance(message, OutboundMessage):
             return {"message_id": message_id}
         return {"message_id": message_id, "sid": message.sid, "chat_id": message.chat_id, "to": message.to,
                 "status": message.status, "error_code": message.error_code, "attempts": message.attempts}

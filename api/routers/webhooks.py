@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from adapters.twilio_signatures import is_valid_signature, webhook_url
-from api.deps import InboundDep, OutboundDep
+from api.deps import InboundDep, OutboundDep, SettingsDep
 from api.security import twilio_signed
 from application.inbound import InboundText
 from application.outbound import OutboundService, StatusReport
@@ -26,12 +26,11 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 URLENCODED = "application/x-www-form-urlencoded"
 
 # The busiest routes of the API. Each dependency FastAPI resolves is a measurable share of a webhook's cost,
-# so these take only the service they call as one; the signature check is a plain call.
+# so these take only the settings and the service they call; the signature check is a plain call.
 
 
-async def signed_params(request: Request) -> dict[str, str]:
+async def signed_params(request: Request, settings: Settings) -> dict[str, str]:
     """The form parameters, once Twilio's signature over them has been checked."""
-    settings: Settings = request.app.state.despacho.settings
     params = await _form(request)
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     url = webhook_url(settings.public_url, path)
@@ -50,10 +49,10 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @router.post("/messages", dependencies=[Depends(twilio_signed())])
-async def inbound_message(request: Request, inbound: InboundDep) -> Response:
+async def inbound_message(request: Request, settings: SettingsDep, inbound: InboundDep) -> Response:
     """Twilio's inbound webhook for WhatsApp and SMS: the message is recorded once per MessageSid; the
     inbound follower then puts it on its chat."""
-    params = await signed_params(request)
+    params = await signed_params(request, settings)
     message = InboundText.from_params(params)
     if message is None:
         raise HTTPException(status_code=400, detail="Faltan MessageSid, From o To")
@@ -64,9 +63,9 @@ async def inbound_message(request: Request, inbound: InboundDep) -> Response:
 
 
 @router.post("/status", dependencies=[Depends(twilio_signed())])
-async def message_status(request: Request, outbound: OutboundDep, mid: str = "") -> Response:
+async def message_status(request: Request, settings: SettingsDep, outbound: OutboundDep, mid: str = "") -> Response:
     """Twilio's status callback; idempotent and order-independent, unknown SIDs kept for reconciliation."""
-    params = await signed_params(request)
+    params = await signed_params(request, settings)
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     if not sid or not status:
         raise HTTPException(status_code=400, detail="Faltan MessageSid o MessageStatus")
