@@ -55,7 +55,7 @@ class ClosingService:
                 self._get(Campaign, UUID(chat.campaign_id)).check_dispositions(disposition)
             changed = self.close_in(chat, reason, disposition=disposition, note=note, actor=actor,
                                     at=at or self.clock.now())
-            self.store.save(chat, *changed)  # type: ignore[arg-type]
+            self.store.save(chat, *changed)
         retry_on_conflict(command)
 
     def close_in(self, chat: Chat, reason: str, *, disposition: str = "", note: str = "", actor: str,

@@ -114,7 +114,7 @@ class ConversationService:
         replies = self._replies(chat, turn)  # after queueing: the hand-off reply belongs to the campaign queued in
         if isinstance(outcome, ClosedByBot):  # the flow ended the conversation: one close like any other (R8)
             released = self.closer.close_in(chat, "bot", actor=BOT, at=now)
-        self.store.save(chat, *replies, *released)  # type: ignore[arg-type]
+        self.store.save(chat, *replies, *released)
         return not isinstance(outcome, (HandedOff, ClosedByBot))
 
     def _turn(self, chat: Chat, text: str) -> TurnResult:

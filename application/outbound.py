@@ -145,9 +145,11 @@ class OutboundService:
     def log_facts(self, message_id: str) -> dict[str, object]:
         """What a log line about this message may say: ids, SID, status and the customer's address
         (which the log formatter masks); never the text."""
-        try:
-            message = self._message(message_id)
-        except (DomainError, ValueError):
+        try:  # only read, so the cached aggregate itself will do: no copy
+            message: object = self.store.repository.get(UUID(message_id), deepcopy_from_cache=False)
+        except (AggregateNotFoundError, ValueError):
+            return {"message_id": message_id}
+        if not isinstance(message, OutboundMessage):
             return {"message_id": message_id}
         return {"message_id": message_id, "sid": message.sid, "chat_id": message.chat_id, "to": message.to,
                 "status": message.status, "error_code": message.error_code, "attempts": message.attempts}
@@ -172,7 +174,7 @@ class OutboundService:
                 touched.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             if changed and report.status in FAILED_STATUSES:
                 touched += self._failure_alerts(message, report.error_code, report.error_message)
-            self.store.save(*touched)  # type: ignore[arg-type]
+            self.store.save(*touched)
             return changed
         result: bool = retry_on_conflict(command)
         return result
@@ -203,7 +205,7 @@ class OutboundService:
             if failure.opted_out:
                 changed.append(self._opt_out(message.to, message.sender, TWILIO_REFUSAL))
             changed += self._failure_alerts(message, failure.code, failure.reason)
-            self.store.save(*changed)  # type: ignore[arg-type]
+            self.store.save(*changed)
         retry_on_conflict(command)
 
     def retry(self, message_id: str, *, agent_id: str = "", session_id: str = "", actor: str) -> str:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Recording,
+    Repository,
+    project_aggregate,
+)
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
 
 from domain.agents import Agent
@@ -22,9 +30,49 @@ class ConcurrentChangeError(Exception):
     """Another process changed the same aggregate first; the command may be retried."""
 
 
+AUTHORITATIVE_CACHE = "AGGREGATE_CACHE_AUTHORITATIVE"
+
+
 class EventStore(Application[UUID]):
+    """With `AGGREGATE_CACHE_AUTHORITATIVE=y` (one process writes the store: the embedded server) an aggregate
+    this process saved is read back from its cache without asking the store for newer events; a save that
+    loses a race all the same (another process wrote) forgets its aggregates, so the retry reads the store."""
+
     name = "despacho"
     snapshotting_intervals: ClassVar = {Chat: 100, Agent: 100}
+
+    def construct_repository(self) -> Repository[UUID]:
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        if self.env.get(AUTHORITATIVE_CACHE, "n") != "y" or not cache_maxsize:
+            return super().construct_repository()
+        # Without fast-forwarding, the library caches each aggregate as it saves it.
+        return CacheFirstRepository(event_store=self.events, snapshot_store=self.snapshots,
+                                    cache_maxsize=int(cache_maxsize), fastforward=False)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's save, collecting aggregates without its runtime Protocol checks (most of the
+        collection's cost); anything but an aggregate takes the library's path."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            elif obj is not None:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        try:
+            recordings = self._record(processing_event)
+        except IntegrityError:
+            self._forget(processing_event.aggregates)
+            raise
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)
+        return recordings
+
+    def _forget(self, aggregates: Mapping[UUID, Any]) -> None:
+        for aggregate_id in aggregates:
+            _evict(self.repository, aggregate_id)
 
     def __init__(self, env: Mapping[str, str] | None = None, *, events_of: EventsOf | None = None) -> None:
         super().__init__(env)
@@ -61,6 +109,28 @@ class EventStore(Application[UUID]):
     def notify(self, new_events: list[DomainEventProtocol[UUID]]) -> None:
         for listener in list(self._listeners):
             listener()
+
+
+class CacheFirstRepository(Repository[UUID]):
+    """A repository whose cache is the truth for what this process saved: no fast-forward query. An aggregate
+    changed but not saved (a command that failed half-way mutated the cached copy) is read again."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        if version is None and self.cache is not None:
+            try:
+                cached = self.cache.get(aggregate_id)
+            except KeyError:
+                pass
+            else:
+                if getattr(cached, "_pending_events", None):
+                    _evict(self, aggregate_id)
+        return super().get(aggregate_id, version=version, **kwargs)
+
+
+def _evict(repository: Repository[UUID], aggregate_id: UUID) -> None:
+    if repository.cache is not None:
+        with contextlib.suppress(KeyError):
+            repository.cache.get(aggregate_id, evict=True)
 
 
 class SetAsList(Transcoding):

@@ -70,3 +70,20 @@ def available_backends() -> list[str]:
     except Exception:
         print("PostgreSQL not reachable on 127.0.0.1:5432: PostgreSQL figures skipped")
         return ["sqlite"]
+
+
+def interleaved(rounds: int, measures: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Run every measure once per round, in turn, `rounds` times: a slow moment of a shared machine then falls
+    on both sides of a comparison instead of on one."""
+    results: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            results[name].append(measure())
+    return results
+
+
+def report_rounds(label: str, values: list[float], unit: str, baseline_label: str, baselines: list[float]) -> None:
+    """The medians side by side, and the median and spread of the per-round ratios."""
+    ratios = [value / baseline for value, baseline in zip(values, baselines, strict=True) if baseline]
+    print(f"{label:<48} {median(values):>10,.0f} {unit:<9} {baseline_label}: {median(baselines):>10,.0f}  "
+          f"ratio median {median(ratios):.2f}  spread {min(ratios):.2f}–{max(ratios):.2f}  ({len(ratios)} rounds)")

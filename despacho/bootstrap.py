@@ -41,7 +41,7 @@ from application.portfolios import PortfolioService
 from application.ports import PasswordHasher, Transport
 from application.routing import AssignmentService
 from application.staff import StaffService
-from application.store import EventStore
+from application.store import AUTHORITATIVE_CACHE, EventStore
 from application.timers import TimerService
 from despacho.settings import Settings
 from domain.campaigns import CampaignError
@@ -53,6 +53,7 @@ from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
 from projections.follow_ups import FollowUpLedger, FollowUpsFollower
+from projections.inbound_attachments import InboundFollower
 from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.portfolio_directory import SqlCustomerDirectory
@@ -122,16 +123,17 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     settings = settings or Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
-    store = _racing_other_processes(lambda: EventStore(
-        env={**eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000"},
-        events_of=stored_events_of))
+    store = _racing_other_processes(lambda: EventStore(env={
+        **eventsourcing_env(settings.event_store_url, settings.db_pool), "AGGREGATE_CACHE_MAXSIZE": "5000",
+        AUTHORITATIVE_CACHE: "y" if _one_writer(settings) else "n"}, events_of=stored_events_of))
     read_engine = make_read_engine(settings.read_store_url, settings.db_pool)
     live: LiveFeed = RedisLiveFeed(settings.redis_url) if settings.redis_url else InMemoryLiveFeed()
     broker = make_broker(settings.redis_url)
     follow_ups = FollowUpsFollower(policy=FollowUpPolicy(fake_delivery_seconds=_fake_delivery_seconds(settings)),
                                    deliver=lambda handouts: hand_out(broker, handouts))
     routing = RoutingFollower()
-    runner = ProjectionRunner(store, read_engine, [follow_ups, *all_projectors(routing=routing)],
+    inbound_follower = InboundFollower(engine=read_engine)
+    runner = ProjectionRunner(store, read_engine, [follow_ups, inbound_follower, *all_projectors(routing=routing)],
                               batch_size=settings.projection_batch_size, publish=live.publish)
     _racing_other_processes(runner.create_tables)
     ledger = FollowUpLedger(read_engine, follow_ups)
@@ -153,6 +155,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     files = make_file_storage(settings)
     closing = ClosingService(store, clock, outbound, make_transcript=TranscriptMaker(store, files))
 
+    inbound = InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
+                             opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words)
+    inbound_follower.attach = inbound.attach
+
     def world_for(chat: Chat) -> SqlBotWorld:
         return SqlBotWorld(read_engine, chat.sender_address, unidentified.campaign_id_if_exists())
 
@@ -160,8 +166,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         settings=settings, clock=clock, store=store, read_engine=read_engine, runner=runner,
         follow_up_ledger=ledger, live=live,
         campaigns=campaigns, staff=staff, logins=LoginService(store, clock, staff, login_limits), transport=transport,
-        inbound=InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
-                               opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words),
+        inbound=inbound,
         outbound=outbound, router=router,
         conversations=ConversationService(store, clock, flows, world_for, outbound, closing, unidentified.campaign_id,
                                           lambda campaign, kind, number: portfolio_name(read_engine, campaign, kind,
@@ -177,6 +182,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
         unidentified=unidentified, broker=broker,
     )
+
+
+def _one_writer(settings: Settings) -> bool:
+    """The embedded server on its SQLite file is the only process that changes existing aggregates, so what it
+    cached is what the store holds; several API and worker processes (PostgreSQL) each need the store's word."""
+    return settings.is_embedded and settings.event_store_url.startswith("sqlite")
 
 
 def _fake_delivery_seconds(settings: Settings) -> float:

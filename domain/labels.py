@@ -174,6 +174,7 @@ EVENTS = {
     "DeliveryAlert.Acknowledged": "Alerta de entrega vista",
     "FailedLogin.Recorded": "Inicio de sesión fallido",
     "InboundMessage.Received": "Mensaje recibido de Twilio",
+    "InboundMessage.Attached": "Mensaje puesto en su chat",
     "MessageRetry.Requested": "Reintento de mensaje solicitado",
     "OutboundMessage.Requested": "Mensaje solicitado",
     "OutboundMessage.AttemptStarted": "Intento de envío",

@@ -137,6 +137,10 @@ def accepted_by_twilio(sid: str | None, status: str) -> bool:
     return bool(sid) and status not in FAILED_STATUSES
 
 
+class InboundMessageError(DomainError):
+    pass
+
+
 class InboundMessage(Aggregate):
     """Twilio's inbound webhook, recorded once per MessageSid whatever Twilio retries (R10)."""
 
@@ -150,14 +154,28 @@ class InboundMessage(Aggregate):
         self.message_sid = message_sid
         self.chat_id = chat_id
         self.params = params
+        self.received_at = at
 
     @classmethod
-    def receive(cls, message_sid: str, chat_id: str, params: dict[str, str], *, actor: str,
-                at: datetime) -> InboundMessage:
+    def receive(cls, message_sid: str, params: dict[str, str], *, actor: str, at: datetime) -> InboundMessage:
+        """Recorded alone by the webhook; its chat is found afterwards, by `attach`. (Messages recorded before
+        attaching was a separate step carry their chat already in `Received`.)"""
         if not message_sid:
             raise OutboundMessageError("Falta MessageSid")
-        return cls(message_sid=message_sid, chat_id=chat_id, params=params, actor=actor,
-                   at=require_aware(at))
+        return cls(message_sid=message_sid, chat_id="", params=params, actor=actor, at=require_aware(at))
+
+    @property
+    def attached(self) -> bool:
+        return bool(self.chat_id)
+
+    def attach(self, chat_id: str, *, actor: str, at: datetime) -> None:
+        if self.attached:
+            raise InboundMessageError("El mensaje ya está en un chat")
+        self._attached(chat_id=chat_id, actor=actor, at=require_aware(at))
+
+    @event("Attached")
+    def _attached(self, chat_id: str, actor: str, at: datetime) -> None:
+        self.chat_id = chat_id
 
 
 class UnmatchedStatus(Aggregate):

@@ -7,6 +7,7 @@ DESPACHO_PUBLIC_URL, so it works behind proxies) over every parameter received.
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,18 +17,21 @@ from adapters.twilio_signatures import is_valid_signature, webhook_url
 from api.deps import InboundDep, OutboundDep, SettingsDep
 from api.security import twilio_signed
 from application.inbound import InboundText
-from application.outbound import StatusReport
+from application.outbound import OutboundService, StatusReport
+from despacho.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-MAX_MEDIA = 10
+URLENCODED = "application/x-www-form-urlencoded"
+
+# The busiest routes of the API. Each dependency FastAPI resolves is a measurable share of a webhook's cost,
+# so these take only the settings and the service they call; the signature check is a plain call.
 
 
-async def signed_params(request: Request, settings: SettingsDep) -> dict[str, str]:
+async def signed_params(request: Request, settings: Settings) -> dict[str, str]:
     """The form parameters, once Twilio's signature over them has been checked."""
-    form = await request.form()
-    params = {key: str(value) for key, value in form.multi_items()}
+    params = await _form(request)
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     url = webhook_url(settings.public_url, path)
     token = settings.twilio_auth_token.get_secret_value()
@@ -36,46 +40,44 @@ async def signed_params(request: Request, settings: SettingsDep) -> dict[str, st
     return params
 
 
+async def _form(request: Request) -> dict[str, str]:
+    """Twilio posts URL-encoded forms, parsed here in one call; anything else goes through Starlette's parser."""
+    if request.headers.get("content-type", "").startswith(URLENCODED):
+        return dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    form = await request.form()
+    return {key: str(value) for key, value in form.multi_items()}
+
+
 @router.post("/messages", dependencies=[Depends(twilio_signed())])
-async def inbound_message(inbound: InboundDep, params: dict[str, str] = Depends(signed_params)) -> Response:
-    """Twilio's inbound webhook for WhatsApp and SMS; applied once per MessageSid."""
-    message = inbound_text(params)
-    received = await run_in_threadpool(inbound.receive, message)
-    facts = {"sid": message.message_sid, "chat_id": received.chat_id, "customer": message.customer_address}
-    log.info("inbound retried by Twilio" if received.duplicate else "inbound message", extra=facts)
+async def inbound_message(request: Request, settings: SettingsDep, inbound: InboundDep) -> Response:
+    """Twilio's inbound webhook for WhatsApp and SMS: the message is recorded once per MessageSid; the
+    inbound follower then puts it on its chat."""
+    params = await signed_params(request, settings)
+    message = InboundText.from_params(params)
+    if message is None:
+        raise HTTPException(status_code=400, detail="Faltan MessageSid, From o To")
+    recorded = await run_in_threadpool(inbound.receive, message)
+    facts = {"sid": message.message_sid, "inbound_id": recorded.inbound_id, "customer": message.customer_address}
+    log.info("inbound retried by Twilio" if recorded.duplicate else "inbound message", extra=facts)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post("/status", dependencies=[Depends(twilio_signed())])
-async def message_status(outbound: OutboundDep, mid: str = "",
-                         params: dict[str, str] = Depends(signed_params)) -> Response:
+async def message_status(request: Request, settings: SettingsDep, outbound: OutboundDep, mid: str = "") -> Response:
     """Twilio's status callback; idempotent and order-independent, unknown SIDs kept for reconciliation."""
+    params = await signed_params(request, settings)
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     if not sid or not status:
         raise HTTPException(status_code=400, detail="Faltan MessageSid o MessageStatus")
     report = StatusReport(message_id=mid, sid=sid, status=status, error_code=params.get("ErrorCode", ""),
                           error_message=params.get("ErrorMessage", "")[:500], params=params)
-    changed = await run_in_threadpool(outbound.apply_status, report)
-    facts = await run_in_threadpool(outbound.log_facts, mid) if mid else {}
+    changed, facts = await run_in_threadpool(_apply_status, outbound, report)
     log.info("status callback", extra={**facts, "sid": sid, "message_id": mid, "status": status,
                                        "error_code": report.error_code, "changed": changed})
     return Response(status_code=204)
 
 
-def inbound_text(params: dict[str, str]) -> InboundText:
-    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
-    customer, sender = params.get("From", ""), params.get("To", "")
-    if not sid or not customer or not sender:
-        raise HTTPException(status_code=400, detail="Faltan MessageSid, From o To")
-    return InboundText(
-        message_sid=sid, customer_address=customer, sender_address=sender, body=params.get("Body", "")[:4096],
-        profile_name=params.get("ProfileName", ""), media=_media(params), params=params)
-
-
-def _media(params: dict[str, str]) -> list[dict[str, str]]:
-    try:
-        count = min(int(params.get("NumMedia", "0") or 0), MAX_MEDIA)
-    except ValueError:
-        count = 0
-    return [{"url": params[f"MediaUrl{i}"], "content_type": params.get(f"MediaContentType{i}", "")}
-            for i in range(count) if params.get(f"MediaUrl{i}")]
+def _apply_status(outbound: OutboundService, report: StatusReport) -> tuple[bool, dict[str, object]]:
+    """The callback applied and what the log line may say about its message, in one trip to the thread pool."""
+    changed = outbound.apply_status(report)
+    return changed, outbound.log_facts(report.message_id) if report.message_id else {}

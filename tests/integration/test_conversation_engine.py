@@ -416,11 +416,12 @@ def test_opt_out_words_are_configurable(settings: Settings, clock: FixedClock) -
     try:
         from application.inbound import InboundText
 
-        received = despacho.inbound.receive(InboundText("SM" + "9" * 32, CUSTOMER, BANCO_NUMBER, "No molestar!"))
-        assert received.consent == "opt_out"
+        recorded = despacho.inbound.receive(InboundText("SM" + "9" * 32, CUSTOMER, BANCO_NUMBER, "No molestar!"))
+        assert despacho.inbound.attach(recorded.inbound_id).consent == "opt_out"  # type: ignore[union-attr]
         assert despacho.outbound.is_opted_out(CUSTOMER, BANCO_NUMBER)
         kept = despacho.inbound.receive(InboundText("SM" + "8" * 32, CUSTOMER, BANCO_NUMBER, "baja"))
-        assert kept.consent is None, "the default list was replaced"
+        assert despacho.inbound.attach(kept.inbound_id).consent is None, \
+            "the default list was replaced"  # type: ignore[union-attr]
     finally:
         despacho.close()
 

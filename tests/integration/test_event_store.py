@@ -77,7 +77,8 @@ def test_every_kind_of_aggregate_reloads_exactly_as_it_was_saved(despacho: Despa
                                        session_id=str(session.id), actor=f"user:{agent.id}", at=now)
     outbound.record_submission("SM900", "queued", actor="system", at=now)
     outbound.record_status("delivered", "", "", actor="twilio", at=now)
-    inbound = InboundMessage.receive("SM1", str(chat.id), {"Body": "Hola"}, actor="twilio", at=now)
+    inbound = InboundMessage.receive("SM1", {"Body": "Hola"}, actor="twilio", at=now)
+    inbound.attach(str(chat.id), actor="system", at=now)
     saved = [campaign, agent, session, portfolio, chunk, chat, outbound, inbound]
 
     despacho.store.save(*saved)
