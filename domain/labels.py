@@ -132,6 +132,8 @@ EVENTS = {
     "Agent.Reactivated": "Usuario reactivado",
     "Agent.LanguageChosen": "Idioma elegido",
     "Agent.StatusChanged": "Estado del asesor cambiado",
+    "Agent.SignedIn": "Asesor conectado en un dispositivo",
+    "Agent.SignedOut": "Asesor desconectado de un dispositivo",
     "Agent.ChatTaken": "Asesor recibió un chat",
     "Agent.ChatReleased": "Asesor liberó un chat",
     "Agent.ApiTokenIssued": "Token de API emitido",

@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, require_aware
 
-CLOSE_REASONS = ("logout", "expired", "deactivated")
+CLOSE_REASONS = ("logout", "expired", "deactivated", "terminated", "replaced")
 
 
 class SessionError(DomainError):
