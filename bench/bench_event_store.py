@@ -32,12 +32,15 @@ def app_append_one_per_save(despacho) -> float:
     """A real command: load an agent, change its status, save (one event per save)."""
     ids = [despacho.staff.register(f"bench{i:04d}", f"Agente {i}", "agent", password="x" * 12, actor="bench")
            for i in range(AGENTS)]
-    statuses = ["available", "break"]
+    sessions = {agent_id: despacho.staff.open_session(agent_id, "bench") for agent_id in ids}
+    statuses = [("available", ""), ("break", "almuerzo")]
 
     def run() -> None:
         for round_ in range(ROUNDS):
             for agent_id in ids:
-                despacho.staff.change_status(agent_id, statuses[round_ % 2], actor="bench")
+                status, reason = statuses[round_ % 2]
+                despacho.staff.change_status(agent_id, status, reason=reason, session_id=sessions[agent_id],
+                                             actor="bench")
     return rate(AGENTS * ROUNDS, timed(run))
 
 

@@ -18,6 +18,7 @@ from adapters.twilio_signatures import sign, webhook_url
 from api.app import create_app
 from domain.agents import Agent
 from domain.chats import Chat
+from domain.sessions import AgentSession
 
 REQUESTS = 600
 CAMPAIGNS = 10
@@ -97,7 +98,10 @@ def seed_call_center(despacho) -> list[str]:
     for n in range(AGENTS):
         agent = Agent.register(f"asesor{n:03d}", f"Asesor {n}", "agent", 40, actor="bench", at=now)
         agent.join_campaign(campaigns[n % CAMPAIGNS], actor="bench", at=now)
-        agent.change_status("available", actor="bench", at=now)
+        session = AgentSession.open(str(agent.id), client="bench", actor="bench", at=now)
+        agent.sign_in(str(session.id), allow_parallel=False, actor="bench", at=now)
+        agent.change_status("available", session_id=str(session.id), actor="bench", at=now)
+        despacho.store.save(session)
         agents.append(agent)
     for n in range(OPEN_CHATS):
         agent, chat = agents[n % AGENTS], queued_chat(n, campaigns[n % CAMPAIGNS], now)
@@ -105,8 +109,6 @@ def seed_call_center(despacho) -> list[str]:
         chat.assign(str(agent.id), {}, exceptional=False, reason="seed", actor="bench", at=now)
         despacho.store.save(chat)
     despacho.store.save(*agents)
-    for agent in agents:
-        despacho.staff.open_session(agent.id, "bench")
     despacho.runner.catch_up()
     return campaigns
 

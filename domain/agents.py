@@ -8,6 +8,7 @@ two processes assigning to one agent at once conflict on that version and one of
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -43,9 +44,13 @@ class AgentUnavailableError(AgentError):
 class Agent(Aggregate):
     # Class defaults, so an agent restored from a snapshot taken before sessions were recorded on the agent reads
     # as signed in nowhere, with no break reason.
-    sessions: tuple[str, ...] = ()
-    """Open sessions, oldest first; one unless parallel sessions are allowed."""
+    sessions: Sequence[str] = ()
+    """Open sessions, oldest first; one unless parallel sessions are allowed. Replaced, never mutated; a list, as
+    a snapshot restores it."""
     status_reason = ""
+    signed_out_at: datetime | None = None
+    """When the agent's last open session closed (None while signed in, or never signed in): their chats return
+    to the queue some minutes after it (a campaign setting)."""
     language = ""
     """The page language the user chose; empty until they choose one. A class default, so an agent
     restored from a snapshot taken before users could choose has made no choice."""
@@ -196,10 +201,25 @@ class Agent(Aggregate):
 
     @event("SignedIn")
     def _signed_in(self, session_id: str, replaced: list[str], actor: str, at: datetime) -> None:
-        self.sessions = tuple(s for s in self.sessions if s not in replaced) + (session_id,)
+        self.sessions = [*(s for s in self.sessions if s not in replaced), session_id]
+        self.signed_out_at = None
         if replaced and not set(self.sessions) - {session_id}:
             # The replaced sessions' presence does not carry over: the agent chooses again on the new device.
             self.status, self.status_reason = "offline", ""
+
+    @property
+    def is_signed_in(self) -> bool:
+        return bool(self.sessions)
+
+    def check_session(self, session_id: str) -> None:
+        """A command an agent sends must come through one of their open sessions (R13)."""
+        if not session_id or session_id not in self.sessions:
+            raise AgentUnavailableError("La sesión ya está cerrada")
+
+    def check_break_reason(self, reason: str, allowed: Iterable[str]) -> None:
+        """A break's reason is one of the lists of the agent's campaigns."""
+        if reason.strip() not in set(allowed):
+            raise AgentError("Motivo de pausa desconocido: %(reason)s", reason=reason.strip())
 
     def sign_out(self, session_id: str, *, reason: str, actor: str, at: datetime) -> None:
         """A session closed (logout, expiry, termination, replacement); without another open session the agent
@@ -209,9 +229,10 @@ class Agent(Aggregate):
 
     @event("SignedOut")
     def _signed_out(self, session_id: str, reason: str, actor: str, at: datetime) -> None:
-        self.sessions = tuple(s for s in self.sessions if s != session_id)
+        self.sessions = [s for s in self.sessions if s != session_id]
         if not self.sessions:
             self.status, self.status_reason = "offline", ""
+            self.signed_out_at = at
 
     def take_chat(self, chat_id: str, campaign_id: str, *, exceptional: bool, actor: str,
                   at: datetime) -> None:

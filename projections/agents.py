@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     delete,
     insert,
+    select,
     update,
 )
 
@@ -40,6 +41,9 @@ class AgentsProjector(Projector):
             Column("active", Boolean, nullable=False),
             Column("status", String(20), nullable=False),
             Column("status_since", UtcDateTime, nullable=False),
+            Column("status_reason", String(40), nullable=False),
+            Column("open_sessions", Integer, nullable=False),
+            Column("signed_out_at", UtcDateTime),
             Column("open_chats", Integer, nullable=False),
             Column("last_assigned_at", UtcDateTime),
             Column("current_session_id", String(36)),
@@ -84,6 +88,7 @@ class AgentsProjector(Projector):
         upsert(connection, self.agents, [{
             "id": uid(event.originator_id), "login": event.login, "name": event.name, "role": event.role,
             "capacity": event.capacity, "active": True, "status": "offline", "status_since": event.at,
+            "status_reason": "", "open_sessions": 0, "signed_out_at": None,
             "open_chats": 0, "last_assigned_at": None, "current_session_id": None, "created_at": event.at,
         }], ["id"])
         self.touch("agents")
@@ -94,7 +99,8 @@ class AgentsProjector(Projector):
 
     @handles(Agent.Deactivated)
     def deactivated(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, active=False, status="offline", status_since=event.at)
+        self._agent(connection, event, active=False)
+        self._presence(connection, event, "offline", "")
 
     @handles(Agent.Reactivated)
     def reactivated(self, connection: Connection, event: Any) -> None:
@@ -102,7 +108,33 @@ class AgentsProjector(Projector):
 
     @handles(Agent.StatusChanged)
     def status_changed(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event, status=event.status, status_since=event.at)
+        self._presence(connection, event, event.status, event.reason)
+
+    @handles(Agent.SignedIn)
+    def signed_in(self, connection: Connection, event: Any) -> None:
+        agents = self.agents.c
+        self._agent(connection, event, open_sessions=agents.open_sessions - len(event.replaced) + 1,
+                    signed_out_at=None)
+        if event.replaced:  # the new device starts offline, as the aggregate does
+            self._presence(connection, event, "offline", "")
+
+    @handles(Agent.SignedOut)
+    def signed_out(self, connection: Connection, event: Any) -> None:
+        agents = self.agents.c
+        self._agent(connection, event, open_sessions=agents.open_sessions - 1)
+        left = connection.execute(select(agents.open_sessions).where(agents.id == uid(event.originator_id))).scalar()
+        if not left:
+            self._agent(connection, event, signed_out_at=event.at)
+            self._presence(connection, event, "offline", "")
+
+    def _presence(self, connection: Connection, event: Any, status: str, reason: str) -> None:
+        """Status and break reason, and since when: the time resets only when either changes."""
+        agents = self.agents.c
+        now = connection.execute(select(agents.status, agents.status_reason)
+                                 .where(agents.id == uid(event.originator_id))).one_or_none()
+        if now is not None and (now.status, now.status_reason) != (status, reason):
+            self._agent(connection, event, status=status, status_reason=reason, status_since=event.at)
+            self.touch(f"desk:{uid(event.originator_id)}")
 
     @handles(Agent.CampaignJoined)
     def campaign_joined(self, connection: Connection, event: Any) -> None:
@@ -159,7 +191,12 @@ class AgentsProjector(Projector):
 
     @handles(Chat.Closed)
     def chat_closed(self, connection: Connection, event: Any) -> None:
-        if event.actor.startswith("user:"):
+        """Credited to the session the close came through; closes recorded before sessions were, to the closer's
+        newest session."""
+        if event.session_id:
+            connection.execute(update(self.sessions).where(self.sessions.c.id == event.session_id)
+                               .values(chats_closed=self.sessions.c.chats_closed + 1))
+        elif event.actor.startswith("user:"):
             self._count_in_current_session(connection, event.actor.removeprefix("user:"), "chats_closed")
 
     @handles(OutboundMessage.Requested)

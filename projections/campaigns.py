@@ -18,7 +18,7 @@ from sqlalchemy import (
     update,
 )
 
-from domain.campaigns import Campaign
+from domain.campaigns import Campaign, CampaignSettings
 from domain.dispositions import stored_disposition
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, uid, upsert
@@ -47,6 +47,10 @@ class CampaignsProjector(Projector):
             Column("dispositions", JSON, nullable=False),
             Column("flow_name", String(80), nullable=False),
             Column("templates", JSON, nullable=False),
+            Column("break_reasons", JSON, nullable=False),
+            Column("offline_requeue_minutes", Integer, nullable=False),
+            Column("session_idle_minutes", Integer, nullable=False),
+            Column("allow_parallel_sessions", Boolean, nullable=False),
             Column("created_at", UtcDateTime, nullable=False),
             Column("updated_at", UtcDateTime, nullable=False),
         )
@@ -111,4 +115,8 @@ def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
         "templates": list(settings.get("templates", [])),  # campaigns created before templates have none
         # campaigns saved before labels list bare codes
         "dispositions": [stored_disposition(d).to_dict() for d in settings["dispositions"]],
-        "agents_outside_hours_take_chats": bool(settings.get("agents_outside_hours_take_chats", False))}
+        "agents_outside_hours_take_chats": bool(settings.get("agents_outside_hours_take_chats", False))} | {
+        # campaigns saved before presence settings read with their defaults
+        key: getattr(CampaignSettings.from_dict(settings), key) for key in (
+            "offline_requeue_minutes", "session_idle_minutes", "allow_parallel_sessions")} | {
+        "break_reasons": list(CampaignSettings.from_dict(settings).break_reasons)}

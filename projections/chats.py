@@ -21,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 
-from domain.chats import CONFIRMATION_FAILED, NO_AGENT, Chat
+from domain.chats import AGENT_OFFLINE, CONFIRMATION_FAILED, NO_AGENT, Chat
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
 from projections.base import Projector, handles
 from projections.sql import UtcDateTime, event_key, uid
@@ -180,9 +180,18 @@ class ChatsProjector(Projector):
     @handles(Chat.Reassigned)
     def reassigned(self, connection: Connection, event: Any) -> None:
         row = self._update(connection, event, agent_id=event.to_agent_id)
+        self._resolve_alerts(connection, event, AGENT_OFFLINE)
         self._assignment(connection, event, row["campaign_id"], event.to_agent_id, event.from_agent_id,
                          "reassigned", {}, exceptional=event.to_unavailable)
         self.touch(f"desk:{event.from_agent_id}", f"desk:{event.to_agent_id}")
+
+    @handles(Chat.Requeued)
+    def requeued(self, connection: Connection, event: Any) -> None:
+        """Back in the queue because its agent went offline: on the chat's assignment history, with why."""
+        self._update(connection, event, status="waiting_queue", agent_id=None, queued_at=event.at, queue_alerted=False)
+        self._resolve_alerts(connection, event, AGENT_OFFLINE)
+        self._assignment(connection, event, event.campaign_id, event.from_agent_id, event.from_agent_id, "requeued", {})
+        self.touch(f"desk:{event.from_agent_id}")
 
     @handles(Chat.AgentReplied)
     def agent_replied(self, connection: Connection, event: Any) -> None:
@@ -194,7 +203,7 @@ class ChatsProjector(Projector):
 
     @handles(Chat.AlertRaised)
     def alert_raised(self, connection: Connection, event: Any) -> None:
-        markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}}
+        markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}, AGENT_OFFLINE: {}}
         row = self._update(connection, event, **markers.get(event.kind, {"alerted_streak_at": event.streak_started_at}))
         connection.execute(insert(self.alerts).values(
             id=event_key(event), chat_id=uid(event.originator_id), campaign_id=row["campaign_id"],
@@ -220,7 +229,7 @@ class ChatsProjector(Projector):
 
     @handles(Chat.Closed)
     def closed(self, connection: Connection, event: Any) -> None:
-        self._resolve_alerts(connection, event, "unanswered", "queue_wait", NO_AGENT)
+        self._resolve_alerts(connection, event, "unanswered", "queue_wait", NO_AGENT, AGENT_OFFLINE)
         self._update(connection, event, status="closed", closed_at=event.at, close_reason=event.reason,
                      closed_by=event.actor, disposition=event.disposition or None,
                      close_note=event.note or None, unattended=event.unattended)

@@ -38,7 +38,6 @@ from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
 from domain.chats import Chat
 from domain.routing import AgentLoad, RoutingSnapshot, WaitingChat
-from domain.sessions import AgentSession
 from projections.base import Projector, handles
 from projections.positions import read_position
 from projections.sql import UtcDateTime, uid, upsert
@@ -65,7 +64,7 @@ class RoutingFollower(Projector):
             Column("capacity", Integer, nullable=False),
             Column("open_chats", Integer, nullable=False),
             Column("status", String(20), nullable=False),
-            Column("session_id", String(36)),
+            Column("open_sessions", Integer, nullable=False),
             Column("last_assigned_at", UtcDateTime),
             Column("last_assigned_position", BigInteger),
         )
@@ -100,7 +99,7 @@ class RoutingFollower(Projector):
     def registered(self, connection: Connection, event: Any) -> None:
         upsert(connection, self.agents, [{
             "agent_id": uid(event.originator_id), "role": event.role, "active": True, "capacity": event.capacity,
-            "open_chats": 0, "status": "offline", "session_id": None, "last_assigned_at": None,
+            "open_chats": 0, "status": "offline", "open_sessions": 0, "last_assigned_at": None,
             "last_assigned_position": None}], ["agent_id"])
 
     @handles(Agent.ProfileEdited)
@@ -140,18 +139,24 @@ class RoutingFollower(Projector):
     def chat_released(self, connection: Connection, event: Any) -> None:
         self._agent(connection, uid(event.originator_id), open_chats=self.agents.c.open_chats - 1)
 
-    @handles(AgentSession.Opened)
-    def session_opened(self, connection: Connection, event: Any) -> None:
-        self._agent(connection, event.agent_id, session_id=uid(event.originator_id))
+    @handles(Agent.SignedIn)
+    def signed_in(self, connection: Connection, event: Any) -> None:
+        values: dict[str, Any] = {"open_sessions": self.agents.c.open_sessions - len(event.replaced) + 1}
+        if event.replaced:  # the new device starts offline, as the aggregate does
+            values["status"] = "offline"
+        self._agent(connection, uid(event.originator_id), **values)
 
-    @handles(AgentSession.Closed)
-    def session_closed(self, connection: Connection, event: Any) -> None:
-        connection.execute(update(self.agents).where(self.agents.c.session_id == uid(event.originator_id))
-                           .values(session_id=None))
-        self.changed = True
+    @handles(Agent.SignedOut)
+    def signed_out(self, connection: Connection, event: Any) -> None:
+        agents = self.agents.c
+        agent_id = uid(event.originator_id)
+        self._agent(connection, agent_id, open_sessions=agents.open_sessions - 1)
+        connection.execute(update(self.agents).where(agents.agent_id == agent_id, agents.open_sessions <= 0)
+                           .values(status="offline"))
 
-    @handles(Chat.Queued)
+    @handles(Chat.Queued, Chat.Requeued)
     def queued(self, connection: Connection, event: Any) -> None:
+        """A requeued chat (its agent went offline) waits again, behind the chats already waiting."""
         connection.execute(insert(self.queue).values(chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
                                                      queued_at=event.at, queued_position=self.log_position))
         self.changed = True
@@ -237,7 +242,7 @@ def _agent_loads(connection: Connection, f: RoutingFollower, campaigns: set[str]
                                                      f.agents.c.role == "agent", f.agents.c.active.is_(True)))
     return [AgentLoad(agent_id=r.agent_id, open_chats=r.open_chats, capacity=r.capacity,
                       last_assigned_at=r.last_assigned_at, campaigns=frozenset(memberships[r.agent_id]),
-                      available=r.status == "available" and r.session_id is not None, status=r.status,
+                      available=r.status == "available" and r.open_sessions > 0, status=r.status,
                       last_assigned_position=r.last_assigned_position)
             for r in rows]
 

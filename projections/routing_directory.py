@@ -38,7 +38,7 @@ class SqlRoutingDirectory:
             campaigns.setdefault(agent_id, set()).add(campaign_id)
         return [AgentLoad(agent_id=r["id"], open_chats=r["open_chats"], capacity=r["capacity"],
                           last_assigned_at=r["last_assigned_at"], campaigns=frozenset(campaigns.get(r["id"], ())),
-                          available=presence(r["status"], r["current_session_id"] is not None) == "available")
+                          available=presence(r["status"], r["open_sessions"] > 0) == "available")
                 for r in rows]
 
     def settings(self, campaign_ids: set[str]) -> dict[str, CampaignSettings]:
