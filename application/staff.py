@@ -255,11 +255,11 @@ class StaffService:
         agent = self.find(agent_id)
         if agent is None or not agent.active or str(session_id) not in agent.sessions:
             return None
-        now = self.clock.now()
-        if session.is_idle(now, self.idle_limit(agent)):
+        now, limit = self.clock.now(), self.idle_limit(agent)
+        if session.is_idle(now, limit):
             self.close_idle_session(session_id)
             return None
-        if session.record_activity(at=now, resolution=self.activity_resolution):
+        if session.record_activity(at=now, resolution=min(self.activity_resolution, limit / 10)):
             # A concurrent request of the same session may have recorded this activity first.
             with contextlib.suppress(IntegrityError):
                 self.store.save(session)

@@ -1,0 +1,210 @@
+"""R13, R17, R18 over HTTP: each kind of close (logout, idle expiry, an admin's termination, a login on another
+device) refuses the session's cookie and its agent token at once; the session closes at the agent's real activity;
+a break needs a reason of the campaign's list; commands are credited to the session they came through; an agent
+who goes offline with chats open leaves them alerted, then back in the queue after the campaign's minutes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from adapters.clock import FixedClock
+from api.app import create_app
+from despacho.bootstrap import Despacho, build
+from despacho.settings import Settings
+from projections import alert_queries, desk_queries
+from projections.queries import AGENTS
+from tests.e2e.desk_world import CallCenter, call_center
+from tests.e2e.test_api_auth import PASSWORD, QUICK_PASSWORDS, bearer, log_in, page_csrf_token, sessions_of
+
+CLOSES = ("logout", "expired", "terminated", "replaced")
+IDLE = timedelta(hours=8)  # the global default; the test campaign sets none of its own
+
+
+@pytest.fixture
+def despacho(sqlite_settings: Settings, clock: FixedClock) -> Iterator[Despacho]:
+    built = build(sqlite_settings, clock=clock, passwords=QUICK_PASSWORDS)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(despacho: Despacho) -> Iterator[TestClient]:
+    with TestClient(create_app(despacho), follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def staff(despacho: Despacho) -> SimpleNamespace:
+    """An admin, and agent ana of banco_a (default break reasons, no idle limit of its own)."""
+    banco_a = str(despacho.campaigns.register("banco_a", "Banco A", "Banco A", {}, actor="t"))
+    return SimpleNamespace(
+        admin=str(despacho.staff.register("admin", "Admin", "admin", password=PASSWORD, actor="t")),
+        agent=str(despacho.staff.register("ana", "Ana", "agent", password=PASSWORD, actor="t",
+                                          campaign_ids=frozenset({banco_a}))))
+
+
+def desk_csrf_token(browser: TestClient) -> str:
+    return page_csrf_token(browser.get("/desk").text)
+
+
+def agent_row(despacho: Despacho, agent_id: str) -> dict[str, Any]:
+    despacho.runner.catch_up()
+    with despacho.read_engine.connect() as connection:
+        return dict(connection.execute(select(AGENTS.agents).where(AGENTS.agents.c.id == agent_id)).mappings().one())
+
+
+def admin_token(despacho: Despacho, staff: SimpleNamespace) -> dict[str, str]:
+    return bearer(despacho.staff.issue_token(UUID(staff.admin), "admin", actor="t"))
+
+
+def close_by(kind: str, client: TestClient, despacho: Despacho, clock: FixedClock, staff: SimpleNamespace, *,
+             token: dict[str, str] | None = None) -> None:
+    """End the agent's session the way `kind` says: through it (logout), by the clock, by an admin, by a login on
+    another device."""
+    if kind == "logout" and token is not None:
+        assert client.post("/api/auth/logout", headers=token).status_code == 204
+    elif kind == "logout":
+        assert client.post("/logout", headers={"X-CSRF-Token": desk_csrf_token(client)}).status_code == 303
+    elif kind == "expired":
+        clock.advance(IDLE + timedelta(minutes=1))
+        despacho.actors.expire_sessions.fn()
+    elif kind == "terminated":
+        answer = client.post(f"/api/agents/{staff.agent}/sessions/terminate", headers=admin_token(despacho, staff))
+        assert (answer.status_code, answer.json()) == (200, {"terminated": 1})
+    else:
+        with TestClient(client.app, follow_redirects=False) as other_device:
+            assert log_in(other_device, "ana").status_code == 303
+
+
+@pytest.mark.parametrize("kind", CLOSES)
+def test_a_browser_cookie_is_refused_at_once_after_each_kind_of_close(
+        kind: str, client: TestClient, despacho: Despacho, clock: FixedClock, staff: SimpleNamespace) -> None:
+    assert log_in(client, "ana").status_code == 303
+    assert client.get("/api/me").status_code == 200
+    [opened] = sessions_of(despacho, staff.agent)
+
+    close_by(kind, client, despacho, clock, staff)
+
+    assert client.get("/api/me", headers={"Accept": "application/json"}).status_code == 401
+    closed = next(s for s in sessions_of(despacho, staff.agent) if s["id"] == opened["id"])
+    assert closed["close_reason"] == kind
+    assert closed["closed_at"] == opened["opened_at"], "closed at the agent's last activity, not when noticed"
+    assert agent_row(despacho, staff.agent)["status"] == "offline"
+
+
+@pytest.mark.parametrize("kind", CLOSES)
+def test_an_agent_token_opens_its_session_on_first_use_and_is_refused_after_each_kind_of_close(
+        kind: str, client: TestClient, despacho: Despacho, clock: FixedClock, staff: SimpleNamespace) -> None:
+    token = bearer(despacho.staff.issue_token(UUID(staff.agent), "integración", actor="t"))
+    assert sessions_of(despacho, staff.agent) == []
+
+    assert client.get("/api/me", headers=token).status_code == 200
+    clock.advance(timedelta(minutes=20))
+    assert client.put("/api/agents/me/status", json={"status": "available"}, headers=token).status_code == 204
+    [opened] = sessions_of(despacho, staff.agent)
+    assert opened["client"].startswith("api:") and opened["closed_at"] is None
+
+    close_by(kind, client, despacho, clock, staff, token=token)
+
+    assert client.get("/api/me", headers=token).status_code == 401
+    assert client.get("/api/me", headers=token).status_code == 401, "and it does not open a new one"
+    [closed] = [s for s in sessions_of(despacho, staff.agent) if s["id"] == opened["id"]]
+    assert closed["close_reason"] == kind
+    assert closed["closed_at"] == opened["opened_at"] + timedelta(minutes=20), "at its last use"
+    assert agent_row(despacho, staff.agent)["status"] == "offline"
+
+
+def test_a_login_on_a_second_device_replaces_the_first_and_the_agent_chooses_again(
+        client: TestClient, despacho: Despacho, clock: FixedClock, staff: SimpleNamespace) -> None:
+    with TestClient(client.app, follow_redirects=False) as first, \
+            TestClient(client.app, follow_redirects=False) as second:
+        assert log_in(first, "ana").status_code == 303
+        token = desk_csrf_token(first)
+        assert first.put("/api/agents/me/status", json={"status": "available"},
+                         headers={"X-CSRF-Token": token}).status_code == 204
+        clock.advance(timedelta(minutes=3))
+
+        assert log_in(second, "ana").status_code == 303
+
+        assert first.get("/api/me", headers={"Accept": "application/json"}).status_code == 401
+        assert second.get("/api/me").status_code == 200
+    row = agent_row(despacho, staff.agent)
+    assert (row["status"], row["open_sessions"]) == ("offline", 1)
+    reasons = sorted((s["close_reason"] or "open") for s in sessions_of(despacho, staff.agent))
+    assert reasons == ["open", "replaced"]
+
+
+def test_a_break_needs_a_reason_from_the_campaigns_list(client: TestClient, despacho: Despacho,
+                                                        staff: SimpleNamespace) -> None:
+    token = bearer(despacho.staff.issue_token(UUID(staff.agent), "t", actor="t"))
+
+    no_reason = client.put("/api/agents/me/status", json={"status": "break"}, headers=token)
+    unknown = client.put("/api/agents/me/status", json={"status": "break", "reason": "siesta"}, headers=token)
+    lunch = client.put("/api/agents/me/status", json={"status": "break", "reason": "almuerzo"}, headers=token)
+
+    assert (no_reason.status_code, unknown.status_code, lunch.status_code) == (422, 422, 204)
+    assert "motivo" in no_reason.json()["detail"].lower() and "siesta" in unknown.json()["detail"]
+    row = agent_row(despacho, staff.agent)
+    assert (row["status"], row["status_reason"]) == ("break", "almuerzo")
+
+
+@pytest.fixture
+def center(sqlite_settings: Settings, clock: FixedClock) -> Iterator[CallCenter]:
+    with call_center(sqlite_settings, clock) as built:
+        yield built
+
+
+def test_a_close_is_credited_to_the_session_it_came_through_and_a_closed_session_is_refused(
+        center: CallCenter) -> None:
+    chat = center.identified_chat()
+    closed = center.post("ana", f"/api/chats/{chat['id']}/close", {"disposition": "promesa_de_pago"})
+    [token_session] = [s for s in sessions_of(center.despacho, center.ids["ana"]) if s["closed_at"] is None]
+
+    assert closed.status_code == 204
+    assert token_session["chats_closed"] == 1 and token_session["chats_assigned"] == 1
+    second = center.identified_chat()
+    assert center.post("ana", "/api/auth/logout", {}).status_code == 204
+    refused = center.post("ana", f"/api/chats/{second['id']}/replies", {"body": "¿Sigue ahí?"})
+    assert refused.status_code == 401
+    assert center.transport.sent_to(second["customer_address"])[-1].delivery.body != "¿Sigue ahí?"
+
+
+def test_an_offline_agents_chats_are_alerted_then_back_in_the_queue_after_the_campaigns_minutes(
+        center: CallCenter) -> None:
+    chat = center.identified_chat()
+    assert chat["agent_id"] == center.ids["ana"]
+    center.set_status("carla", "break")
+    assert center.post("ana", "/api/auth/logout", {}).status_code == 204
+
+    center.despacho.actors.run_timers.fn()
+    center.settle()
+    alerts = alert_queries.alerts(center.despacho.read_engine, campaign_ids={center.banco}, states=("open",))
+    assert [(a["chat_id"], a["kind"]) for a in alerts] == [(chat["id"], "agent_offline")]
+    assert desk_queries.chat(center.despacho.read_engine, chat["id"])["status"] == "assigned"
+
+    center.clock.advance(timedelta(minutes=9, seconds=59))
+    center.despacho.actors.run_timers.fn()
+    center.settle()
+    assert desk_queries.chat(center.despacho.read_engine, chat["id"])["status"] == "assigned", "not before"
+
+    center.set_status("carla", "available")
+    center.clock.advance(timedelta(seconds=1))
+    center.despacho.actors.run_timers.fn()
+    center.settle()
+
+    moved = desk_queries.chat(center.despacho.read_engine, chat["id"])
+    history = center.get("sandra", f"/api/chats/{chat['id']}").json()["assignments"]
+    assert moved["agent_id"] == center.ids["carla"], "routing dispatched the requeued chat as usual"
+    assert [a["agent_id"] for a in history if a["kind"] == "automatic"] == [center.ids["ana"], center.ids["carla"]]
+    requeued = next(a for a in history if a["kind"] == "requeued")
+    assert (requeued["agent_id"], requeued["reason"]) == (center.ids["ana"], "agent_offline")
+    assert alert_queries.alerts(center.despacho.read_engine, campaign_ids={center.banco}, states=("open",)) == []
+    assert center.despacho.staff.get(UUID(center.ids["ana"])).open_chats == set()
