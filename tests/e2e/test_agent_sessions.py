@@ -5,6 +5,7 @@ who goes offline with chats open leaves them alerted, then back in the queue aft
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
@@ -208,3 +209,75 @@ def test_an_offline_agents_chats_are_alerted_then_back_in_the_queue_after_the_ca
     assert (requeued["agent_id"], requeued["reason"]) == (center.ids["ana"], "agent_offline")
     assert alert_queries.alerts(center.despacho.read_engine, campaign_ids={center.banco}, states=("open",)) == []
     assert center.despacho.staff.get(UUID(center.ids["ana"])).open_chats == set()
+
+
+def signed_in(center: CallCenter, login: str) -> TestClient:
+    browser = TestClient(center.client.app, follow_redirects=False)
+    assert log_in(browser, login).status_code == 303
+    return browser
+
+
+def test_the_supervisors_agents_page_shows_status_its_break_reason_and_time_in_it_live(center: CallCenter) -> None:
+    sandra = signed_in(center, "sandra")
+    center.set_status("carla", "break", reason="reunión")
+    center.clock.advance(timedelta(minutes=12))
+
+    page = sandra.get("/supervisor/agents")
+    fragment = sandra.get("/supervisor/fragments/agents").text
+
+    assert 'data-live-topic="agents"' in page.text and 'data-poll-seconds="30"' in page.text
+    carla_row = fragment.split(f'data-agent-id="{center.ids["carla"]}"')[1].split("</tr>")[0]
+    assert 'data-agent-status="break"' in carla_row and 'data-break-reason="reunión"' in carla_row
+    assert 'data-seconds-in-status="720"' in carla_row and "12 min" in carla_row
+    center.set_status("carla", "available")
+    carla_row = sandra.get("/supervisor/fragments/agents").text.split(
+        f'data-agent-id="{center.ids["carla"]}"')[1].split("</tr>")[0]
+    assert 'data-agent-status="available"' in carla_row and 'data-seconds-in-status="0"' in carla_row
+
+
+def test_an_admin_terminates_a_users_sessions_from_their_page(center: CallCenter) -> None:
+    ana = signed_in(center, "ana")
+    admin = signed_in(center, "admin")
+    user_page = admin.get(f"/admin/agents/{center.ids['ana']}").text
+    assert f'action="/admin/agents/{center.ids["ana"]}/sessions/terminate"' in user_page
+    sandra = signed_in(center, "sandra")
+
+    by_supervisor = sandra.post(f"/admin/agents/{center.ids['ana']}/sessions/terminate",
+                                data={"csrf_token": page_csrf_token(sandra.get("/supervisor/agents").text)})
+    done = admin.post(f"/admin/agents/{center.ids['ana']}/sessions/terminate",
+                      data={"csrf_token": page_csrf_token(user_page)})
+
+    assert by_supervisor.status_code == 403
+    assert done.status_code == 303
+    assert ana.get("/desk").status_code == 303, "back to the login page"
+    reasons = {s["close_reason"] for s in sessions_of(center.despacho, center.ids["ana"])}
+    assert "terminated" in reasons
+
+
+def test_the_campaign_page_edits_the_break_reasons_the_desk_offers(center: CallCenter) -> None:
+    admin = signed_in(center, "admin")
+    form_page = admin.get(f"/admin/campaigns/{center.banco}").text
+    assert 'name="break_reasons"' in form_page and "pausa activa" in form_page
+    posted = {**campaign_form_values(form_page), "break_reasons": "almuerzo\nllamada de calidad",
+              "offline_requeue_minutes": "15", "session_idle_minutes": "0"}
+
+    saved = admin.post(f"/admin/campaigns/{center.banco}", data=posted)
+    center.settle()
+    desk = signed_in(center, "carla").get("/desk").text
+
+    assert saved.status_code == 303, saved.text
+    assert '<option value="llamada de calidad"' in desk and '<option value="baño"' not in desk
+    assert center.despacho.campaigns.get(UUID(center.banco)).settings.offline_requeue_minutes == 15
+
+
+def campaign_form_values(html: str) -> dict[str, str]:
+    """What the browser would post back unchanged: every named input, textarea and selected option."""
+    values = {m.group(1): m.group(2) for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)
+              if 'type="checkbox"' not in m.group(0)}
+    values |= {m.group(1): m.group(2) for m in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>([^<]*)</textarea>',
+                                                           html)}
+    for select_match in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', select_match.group(2))
+        if chosen:
+            values[select_match.group(1)] = chosen.group(1)
+    return values
