@@ -140,7 +140,10 @@ class StaffService:
         return min([self.session_idle, *overrides])
 
     def allows_parallel_sessions(self, agent: Agent) -> bool:
-        """Two devices at once only when every campaign of the agent allows it (none does by default)."""
+        """An agent works on two devices at once only when every campaign of theirs allows it (none does by
+        default); other staff (supervisors, admins, auditors) take no chats and may sign in wherever they are."""
+        if agent.role != "agent":
+            return True
         settings = self._campaign_settings(agent)
         return bool(settings) and all(s.allow_parallel_sessions for s in settings)
 

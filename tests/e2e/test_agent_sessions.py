@@ -281,3 +281,13 @@ def campaign_form_values(html: str) -> dict[str, str]:
         if chosen:
             values[select_match.group(1)] = chosen.group(1)
     return values
+
+
+def test_staff_who_take_no_chats_may_stay_signed_in_on_two_devices(client: TestClient, despacho: Despacho,
+                                                                   staff: SimpleNamespace) -> None:
+    with TestClient(client.app, follow_redirects=False) as laptop:
+        assert log_in(client, "admin").status_code == 303
+        assert log_in(laptop, "admin").status_code == 303
+
+        assert client.get("/api/me").status_code == 200 and laptop.get("/api/me").status_code == 200
+    assert agent_row(despacho, staff.admin)["open_sessions"] == 2
