@@ -23,6 +23,7 @@ from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
 from despacho.simulator import WEBHOOK_PATH, signed_message
+from domain.sessions import AgentSession
 from projections import desk_queries
 from projections.runner import wait_until_projected
 from tests.conftest import WITH_CLOSING_TEMPLATE
@@ -67,10 +68,19 @@ class CallCenter:
         return chat
 
     def as_user(self, login: str) -> dict[str, str]:
-        """Bearer headers for a user (API clients need no CSRF token)."""
-        if login not in self.tokens:
+        """Bearer headers for a user (API clients need no CSRF token). An agent's token lives as long as the session
+        it opened: once a browser login replaced it, or it idled out while the test's clock moved on, the agent's API
+        client is given a new token (R18)."""
+        if login not in self.tokens or self._token_session_closed(login):
             self.tokens[login] = self.despacho.staff.issue_token(UUID(self.ids[login]), "tests", actor="test")
         return {"Authorization": f"Bearer {self.tokens[login]}"}
+
+    def _token_session_closed(self, login: str) -> bool:
+        token_id = self.tokens[login].split("_")[2]
+        session_id = AgentSession.id_for_token(self.ids[login], token_id)
+        if self.despacho.staff._session(session_id) is None:
+            return False  # never used yet: its first use opens it
+        return self.despacho.staff.session_identity(session_id, self.ids[login]) is None
 
     def get(self, login: str, url: str) -> Any:
         return self.client.get(url, headers=self.as_user(login))
