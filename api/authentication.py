@@ -50,8 +50,11 @@ class Authentication:
         state.user, state.auth_kind = None, ""
         authorization = request.headers.get("authorization", "")
         session = None
+        state.session_id = ""
         if authorization.lower().startswith("bearer "):
-            state.user = await run_in_threadpool(self.staff.verify_token, authorization[7:].strip())
+            found = await run_in_threadpool(self.staff.token_identity, authorization[7:].strip(),
+                                            client=request.headers.get("user-agent", ""))
+            state.user, state.session_id = found if found else (None, "")
             state.auth_kind = "bearer" if state.user else ""
         else:
             session = request.app.state.sessions.loads(request.cookies.get(SESSION_COOKIE))

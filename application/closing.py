@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.outbound import OutboundService, WindowClosedError
 from application.ports import Clock
+from application.staff import SessionClosedError, StaffService
 from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
 from domain.campaigns import Campaign
@@ -26,6 +27,7 @@ from domain.common import DomainError, NotFoundError
 from domain.consent import OptedOutError
 from domain.messages import OutboundMessage
 from domain.messaging_rules import whatsapp_window_open
+from domain.sessions import AgentSession
 from domain.threads import CustomerThread
 
 CLOSER = "system:closing"
@@ -39,27 +41,49 @@ class StoredTranscript:
 
 
 class ClosingService:
-    def __init__(self, store: EventStore, clock: Clock, outbound: OutboundService,
+    def __init__(self, store: EventStore, clock: Clock, outbound: OutboundService, staff: StaffService,
                  make_transcript: Callable[[str], StoredTranscript] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.outbound = outbound
+        self.staff = staff
         self.make_transcript = make_transcript
 
     def close(self, chat_id: str, reason: str, *, disposition: str = "", note: str = "", actor: str,
-              at: datetime | None = None) -> None:
-        """`at` is for the timer rules applied at a given instant; everyone else closes now."""
+              at: datetime | None = None, session_id: str = "") -> None:
+        """`at` is for the timer rules applied at a given instant; everyone else closes now. An agent closes
+        through an open session (R13), and the close is credited to that session."""
         def command() -> None:
             chat = self._get(Chat, UUID(chat_id))
+            now = at or self.clock.now()
+            session = self._acting_session(reason, session_id, now)
             if reason == "agent" and chat.campaign_id:
                 self._get(Campaign, UUID(chat.campaign_id)).check_dispositions(disposition)
-            changed = self.close_in(chat, reason, disposition=disposition, note=note, actor=actor,
-                                    at=at or self.clock.now())
-            self.store.save(chat, *changed)
+            changed = self.close_in(chat, reason, disposition=disposition, note=note, actor=actor, at=now,
+                                    session_id=session_id if session is not None else "")
+            self.store.save(chat, *changed, *([session] if session is not None else []))
         retry_on_conflict(command)
 
+    def _acting_session(self, reason: str, session_id: str, now: datetime) -> AgentSession | None:
+        """The session a user's close came through; an agent's close needs one."""
+        if not session_id:
+            if reason == "agent":
+                raise SessionClosedError("La sesión ya está cerrada")
+            return None
+        agent = self.staff.find(self._session_owner(session_id))
+        if agent is None:
+            raise SessionClosedError("La sesión ya está cerrada")
+        return self.staff.acting_session(session_id, agent, now)
+
+    def _session_owner(self, session_id: str) -> str:
+        try:
+            session = self._get(AgentSession, UUID(session_id))
+        except (ValueError, DomainError):
+            return ""
+        return str(session.agent_id)
+
     def close_in(self, chat: Chat, reason: str, *, disposition: str = "", note: str = "", actor: str,
-                 at: datetime, thread: CustomerThread | None = None) -> list[object]:
+                 at: datetime, thread: CustomerThread | None = None, session_id: str = "") -> list[object]:
         """Close `chat` and release what it held: the agent's capacity (at once, before any confirmation or
         PDF) and the customer's thread (pass it when the caller already holds it). Returns the other
         aggregates the caller saves with the chat, so a use case can close as part of its own save (the
@@ -69,7 +93,7 @@ class ClosingService:
             agent = self._get(Agent, UUID(chat.agent_id))
             agent.release_chat(str(chat.id), reason="closed", actor=actor, at=at)
             changed.append(agent)
-        chat.close(reason, disposition=disposition, note=note, actor=actor, at=at)
+        chat.close(reason, disposition=disposition, note=note, actor=actor, at=at, session_id=session_id)
         if thread is None:
             try:
                 thread = self._get(CustomerThread, CustomerThread.create_id(chat.customer_address,

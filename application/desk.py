@@ -8,6 +8,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.outbound import OutboundService
 from application.ports import Clock
+from application.staff import StaffService
 from application.store import EventStore, retry_on_conflict
 from domain.campaigns import Campaign
 from domain.chats import Chat, ChatError
@@ -17,14 +18,16 @@ MAX_REPLY_LENGTH = 1600
 
 
 class DeskService:
-    def __init__(self, store: EventStore, clock: Clock, outbound: OutboundService) -> None:
+    def __init__(self, store: EventStore, clock: Clock, outbound: OutboundService, staff: StaffService) -> None:
         self.store = store
         self.clock = clock
         self.outbound = outbound
+        self.staff = staff
 
     def reply(self, chat_id: str, agent_id: str, *, body: str = "", content_sid: str = "",
-              content_variables: dict[str, str] | None = None, session_id: str = "") -> str:
-        """Record the agent's reply and its outbound message together; returns the message id to send."""
+              content_variables: dict[str, str] | None = None, session_id: str) -> str:
+        """Record the agent's reply and its outbound message together, through the agent's open session (R13);
+        returns the message id to send."""
         text = body.strip()
         if not text and not content_sid:
             raise ChatError("Escribe un mensaje o elige una plantilla")
@@ -36,14 +39,16 @@ class DeskService:
             actor = actor_for_user(agent_id)
             if chat.agent_id != agent_id:
                 raise ChatError("Solo el asesor asignado puede responder este chat")
+            now = self.clock.now()
+            session = self.staff.acting_session(session_id, self.staff.get(UUID(agent_id)), now)
             if content_sid:
                 self._campaign(chat).check_template_approved(content_sid)
             message = self.outbound.compose(chat, "template" if content_sid else "agent",
                                             body="" if content_sid else text,
                                             content_sid=content_sid, content_variables=content_variables,
                                             agent_id=agent_id, session_id=session_id, actor=actor)
-            chat.record_agent_reply(str(message.id), agent_id, session_id, actor=actor, at=self.clock.now())
-            self.store.save(chat, message)
+            chat.record_agent_reply(str(message.id), agent_id, session_id, actor=actor, at=now)
+            self.store.save(chat, message, session)
             return str(message.id)
 
         message_id: str = retry_on_conflict(command)

@@ -49,7 +49,8 @@ def seed_call_center(despacho, past: int) -> list[str]:
     for n in range(AGENTS + BACKLOG_AGENTS):
         agent = Agent.register(f"asesor{n:03d}", f"Asesor {n}", "agent", 40, actor="bench", at=now)
         agent.join_campaign(served[n % CAMPAIGNS] if n < AGENTS else backlog, actor="bench", at=now)
-        agent.change_status("available" if n < AGENTS else "break", actor="bench", at=now)
+        agent.sign_in(f"bench-session-{n}", allow_parallel=False, actor="bench", at=now)
+        agent.change_status("available" if n < AGENTS else "break", reason="almuerzo", actor="bench", at=now)
         agents.append(agent)
     chats = []
     for n in range(OPEN_CHATS):

@@ -34,18 +34,20 @@ def raw_append(despacho, events_per_insert: int, inserts: int) -> float:
     return rate(events_per_insert * inserts, timed(run))
 
 
-def agents_to_command(despacho, count: int) -> list:
-    return [despacho.staff.register(f"bench{i:04d}", f"Agente {i}", "agent", password="x" * 12, actor="bench")
-            for i in range(count)]
+def agents_to_command(despacho, count: int) -> dict:
+    """Agents signed in, each with its session: a status change comes through one (R13)."""
+    ids = [despacho.staff.register(f"bench{i:04d}", f"Agente {i}", "agent", password="x" * 12, actor="bench")
+           for i in range(count)]
+    return {agent_id: str(despacho.staff.open_session(agent_id, "bench")) for agent_id in ids}
 
 
-def app_command_one_per_save(despacho, agent_ids: list, statuses: itertools.cycle) -> float:
-    """A real command: load an agent, change its status, save (one event per save)."""
+def app_command_one_per_save(despacho, sessions: dict, statuses: itertools.cycle) -> float:
+    """A real command: load an agent and its session, change its status, save."""
     def run() -> None:
-        status = next(statuses)
-        for agent_id in agent_ids:
-            despacho.staff.change_status(agent_id, status, actor="bench")
-    return rate(len(agent_ids), timed(run))
+        status, reason = next(statuses)
+        for agent_id, session_id in sessions.items():
+            despacho.staff.change_status(agent_id, status, reason=reason, session_id=session_id, actor="bench")
+    return rate(len(sessions), timed(run))
 
 
 def app_save_ten_per_save(despacho, saves: int, batches: itertools.count) -> float:
@@ -83,7 +85,7 @@ def catch_up_vs_raw_read(despacho) -> tuple[float, float]:
 
 def append_rounds(despacho, scale: int) -> dict[str, list[float]]:
     agent_ids, statuses, batches = agents_to_command(despacho, AGENTS * scale), \
-        itertools.cycle(["available", "break"]), itertools.count()
+        itertools.cycle([("available", ""), ("break", "almuerzo")]), itertools.count()
     return interleaved(ROUNDS, {
         "app 1": lambda: app_command_one_per_save(despacho, agent_ids, statuses),
         "raw 1": lambda: raw_append(despacho, 1, AGENTS * scale),

@@ -187,7 +187,7 @@ def measure_next_chat(despacho: Any, log: LogWatcher, fake: FakeTwilio, port: in
         me = UUID(client.get("/api/me", headers=bearer).json()["id"])
         for other in AGENTS[1:]:  # everyone else on a break: the waiting chat can only be hers
             answer = client.put("/api/agents/me/status", headers={"Authorization": f"Bearer {tokens[other]}"},
-                                json={"status": "break"})
+                                json={"status": "break", "reason": "almuerzo"})
             assert answer.status_code == 204, answer.text
         for r in range(ROUNDS):
             agent = despacho.staff.get(me)

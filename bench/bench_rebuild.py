@@ -73,17 +73,18 @@ def campaigns_and_staff(log: LogWriter, at: datetime) -> tuple[list[str], list[A
         log.collect(campaign)
         campaigns.append(str(campaign.id))
         portfolio = PortfolioImport.start(str(campaign.id), "cartera.csv", "ab" * 32, "upsert", actor="bench", at=at)
-        portfolio.accept_rows([{"document_type": "CC", "document_number": str(10_000 + n),
-                                "full_name": f"Cliente {n}", "phones": [f"+57300{c}{n:06d}"]}
-                               for n in range(CUSTOMERS_PER_CAMPAIGN)])
-        portfolio.complete({"valid": CUSTOMERS_PER_CAMPAIGN, "invalid": 0}, actor="bench", at=at)
-        log.collect(portfolio)
+        chunk = portfolio.stage(0, [{"document_type": "CC", "document_number": str(10_000 + n),
+                                     "full_name": f"Cliente {n}", "phones": [f"+57300{c}{n:06d}"]}
+                                    for n in range(CUSTOMERS_PER_CAMPAIGN)])
+        portfolio.complete({"valid": CUSTOMERS_PER_CAMPAIGN, "invalid": 0}, chunk.size, actor="bench", at=at)
+        log.collect(portfolio, chunk)
     agents, sessions = [], []
     for n in range(AGENTS):
         agent = Agent.register(f"asesor{n:03d}", f"Asesor {n}", "agent", 50, actor="bench", at=at)
         agent.join_campaign(campaigns[n % CAMPAIGNS], actor="bench", at=at)
         session = AgentSession.open(str(agent.id), client="Firefox", actor=f"user:{agent.id}", at=at)
-        agent.change_status("available", actor=f"user:{agent.id}", at=at)
+        agent.sign_in(str(session.id), allow_parallel=False, actor=f"user:{agent.id}", at=at)
+        agent.change_status("available", session_id=str(session.id), actor=f"user:{agent.id}", at=at)
         log.collect(agent, session)
         agents.append(agent)
         sessions.append(session)
@@ -160,7 +161,7 @@ def write_log(despacho: Any, events: int) -> int:
                 else:
                     log.collect(*changed)
         for agent, session in zip(agents[:20], sessions[:20], strict=True):  # some breaks between waves
-            agent.change_status("break", actor=f"user:{agent.id}", at=at())
+            agent.change_status("break", reason="almuerzo", actor=f"user:{agent.id}", at=at())
             agent.change_status("available", actor=f"user:{agent.id}", at=at())
             log.collect(agent, session)
     log.flush()

@@ -36,6 +36,7 @@ from application.desk import DeskService
 from application.follow_ups import FollowUpPolicy
 from application.inbound import InboundService
 from application.logins import LoginService
+from application.offline_agents import OfflineAgentChats
 from application.outbound import OutboundService
 from application.portfolios import PortfolioService
 from application.ports import PasswordHasher, Transport
@@ -58,6 +59,7 @@ from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
+from projections.queries import SqlOfflineDirectory
 from projections.routing import RoutingFollower, SqlRoutingState
 from projections.runner import ProjectionRunner
 from projections.timer_directory import SqlTimerDirectory
@@ -96,6 +98,7 @@ class Despacho:
     desk: DeskService
     files: FileStorage
     timers: TimerService
+    offline_agents: OfflineAgentChats
     portfolios: PortfolioService
     delivery: DeliveryMonitor
     unidentified: UnidentifiedQueue
@@ -108,7 +111,7 @@ class Despacho:
         self.actors = declare_actors(self.broker, ActorServices(
             clock=self.clock, read_engine=self.read_engine, follow_up_ledger=self.follow_up_ledger, staff=self.staff,
             conversations=self.conversations, outbound=self.outbound, delivery=self.delivery, closing=self.closing,
-            timers=self.timers, router=self.router,
+            timers=self.timers, offline_agents=self.offline_agents, router=self.router,
             unidentified_campaign_id=self.unidentified.campaign_id_if_exists))
         self.import_portfolio = declare_portfolio_actors(self.broker, self.portfolios)
 
@@ -153,7 +156,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     routing.on_change = router.dispatch
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
     files = make_file_storage(settings)
-    closing = ClosingService(store, clock, outbound, make_transcript=TranscriptMaker(store, files))
+    closing = ClosingService(store, clock, outbound, staff, make_transcript=TranscriptMaker(store, files))
 
     inbound = InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
                              opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words)
@@ -171,8 +174,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         conversations=ConversationService(store, clock, flows, world_for, outbound, closing, unidentified.campaign_id,
                                           lambda campaign, kind, number: portfolio_name(read_engine, campaign, kind,
                                                                                         number)),
-        closing=closing, desk=DeskService(store, clock, outbound), files=files,
+        closing=closing, desk=DeskService(store, clock, outbound, staff), files=files,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
+        offline_agents=OfflineAgentChats(store, SqlOfflineDirectory(read_engine)),
         portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,
                                     read_table=read_table, stream_table=stream_table,
                                     customers=SqlCustomerDirectory(read_engine),

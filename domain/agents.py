@@ -8,6 +8,7 @@ two processes assigning to one agent at once conflict on that version and one of
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -41,6 +42,15 @@ class AgentUnavailableError(AgentError):
 
 
 class Agent(Aggregate):
+    # Class defaults, so an agent restored from a snapshot taken before sessions were recorded on the agent reads
+    # as signed in nowhere, with no break reason.
+    sessions: Sequence[str] = ()
+    """Open sessions, oldest first; one unless parallel sessions are allowed. Replaced, never mutated; a list, as
+    a snapshot restores it."""
+    status_reason = ""
+    signed_out_at: datetime | None = None
+    """When the agent's last open session closed (None while signed in, or never signed in): their chats return
+    to the queue some minutes after it (a campaign setting)."""
     language = ""
     """The page language the user chose; empty until they choose one. A class default, so an agent
     restored from a snapshot taken before users could choose has made no choice."""
@@ -119,7 +129,7 @@ class Agent(Aggregate):
     @event("Deactivated")
     def _deactivated(self, actor: str, at: datetime) -> None:
         self.active = False
-        self.status = "offline"
+        self.status, self.status_reason = "offline", ""
 
     def reactivate(self, *, actor: str, at: datetime) -> None:
         if not self.active:
@@ -140,17 +150,89 @@ class Agent(Aggregate):
     def _language_chosen(self, language: str, actor: str, at: datetime) -> None:
         self.language = language
 
-    def change_status(self, status: str, *, actor: str, at: datetime) -> None:
+    def change_status(self, status: str, *, reason: str = "", session_id: str = "", actor: str,
+                      at: datetime) -> None:
+        """Presence is an interval in the log: available or a break with its reason, only inside an open session
+        (R13); the session the command came through is recorded with it."""
         if status not in STATUSES:
             raise AgentError("Estado desconocido: %(status)s", status=status)
         if not self.active and status != "offline":
             raise AgentUnavailableError("La cuenta está desactivada")
-        if status != self.status:
-            self._status_changed(status=status, actor=actor, at=require_aware(at))
+        if status != "offline" and not self.sessions:
+            raise AgentUnavailableError("Inicie sesión para cambiar de estado")
+        if session_id and session_id not in self.sessions:
+            raise AgentUnavailableError("La sesión ya está cerrada")
+        reason = reason.strip() if status == "break" else ""
+        if status == "break" and not reason:
+            raise AgentError("Elija el motivo de la pausa")
+        if (status, reason) != (self.status, self.status_reason):
+            self._status_changed(status=status, reason=reason, session_id=session_id, actor=actor,
+                                 at=require_aware(at))
 
-    @event("StatusChanged")
-    def _status_changed(self, status: str, actor: str, at: datetime) -> None:
+    class StatusChanged(Aggregate.Event):
+        """v2 records the break's reason and the session the change came through; before v2 a break had no
+        reason and a change no session."""
+
+        class_version = 2
+        status: str
+        reason: str
+        session_id: str
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = ""
+            state["session_id"] = ""
+
+    @event(StatusChanged)
+    def _status_changed(self, status: str, reason: str, session_id: str, actor: str, at: datetime) -> None:
         self.status = status
+        self.status_reason = reason
+
+    def sign_in(self, session_id: str, *, allow_parallel: bool, actor: str, at: datetime) -> list[str]:
+        """A new session becomes the agent's; the sessions it replaces (another device) are returned, to be
+        closed with reason `replaced`. Tabs of one browser share one session and never sign in twice."""
+        if not self.active:
+            raise AgentUnavailableError("La cuenta está desactivada")
+        replaced = [] if allow_parallel else sorted(self.sessions)
+        self._signed_in(session_id=session_id, replaced=replaced, actor=actor, at=require_aware(at))
+        return replaced
+
+    @event("SignedIn")
+    def _signed_in(self, session_id: str, replaced: list[str], actor: str, at: datetime) -> None:
+        self.sessions = [*(s for s in self.sessions if s not in replaced), session_id]
+        self.signed_out_at = None
+        if replaced and not set(self.sessions) - {session_id}:
+            # The replaced sessions' presence does not carry over: the agent chooses again on the new device.
+            self.status, self.status_reason = "offline", ""
+
+    @property
+    def is_signed_in(self) -> bool:
+        return bool(self.sessions)
+
+    def check_session(self, session_id: str) -> None:
+        """A command an agent sends must come through one of their open sessions (R13)."""
+        if not session_id or session_id not in self.sessions:
+            raise AgentUnavailableError("La sesión ya está cerrada")
+
+    def check_break_reason(self, reason: str, allowed: Iterable[str]) -> None:
+        """A break's reason is one of the lists of the agent's campaigns."""
+        if reason.strip() not in set(allowed):
+            raise AgentError("Motivo de pausa desconocido: %(reason)s", reason=reason.strip())
+
+    def sign_out(self, session_id: str, *, reason: str, actor: str, at: datetime) -> None:
+        """A session closed (logout, expiry, termination, replacement); without another open session the agent
+        is offline from that instant."""
+        if session_id in self.sessions:
+            self._signed_out(session_id=session_id, reason=reason, actor=actor, at=require_aware(at))
+
+    @event("SignedOut")
+    def _signed_out(self, session_id: str, reason: str, actor: str, at: datetime) -> None:
+        self.sessions = [s for s in self.sessions if s != session_id]
+        if not self.sessions:
+            self.status, self.status_reason = "offline", ""
+            self.signed_out_at = at
 
     def take_chat(self, chat_id: str, campaign_id: str, *, exceptional: bool, actor: str,
                   at: datetime) -> None:

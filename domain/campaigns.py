@@ -26,6 +26,8 @@ SENDER_PATTERNS = {
     "messaging_service": re.compile(r"^MG[0-9a-fA-F]{32}$"),
 }
 CONTENT_SID_PATTERN = re.compile(r"^HX[0-9a-fA-F]{32}$")
+DEFAULT_BREAK_REASONS = ("almuerzo", "baño", "capacitación", "pausa activa", "reunión")
+MAX_BREAK_REASON_LENGTH = 40
 
 
 class CampaignError(DomainError):
@@ -58,6 +60,15 @@ class CampaignSettings:
     # WhatsApp templates approved by Meta that agents may send outside the 24-hour window (R12):
     # ({"name": …, "content_sid": "HX…", "variables": ["1", "2", …]}, …).
     templates: tuple[dict[str, Any], ...] = ()
+    # Why an agent may take a break (pausa), as the agents read them.
+    break_reasons: tuple[str, ...] = DEFAULT_BREAK_REASONS
+    # Chats of an agent who went offline (logout, expiry, termination) return to the queue after this long.
+    offline_requeue_minutes: int = 10
+    # Idle sessions of this campaign's agents expire after this long; 0 keeps the global setting. An agent of
+    # several campaigns gets the shortest.
+    session_idle_minutes: int = 0
+    # A login from a second device replaces the first session unless every campaign of the agent allows both.
+    allow_parallel_sessions: bool = False
 
     def check(self) -> None:
         try:
@@ -79,6 +90,19 @@ class CampaignSettings:
             raise CampaignError("El mensaje de cierre no puede estar vacío")
         self._check_templates()
         self._check_business_hours()
+        self._check_presence()
+
+    def _check_presence(self) -> None:
+        reasons = [r.strip() for r in self.break_reasons]
+        if not reasons or not all(reasons) or len(set(reasons)) != len(reasons) or len(reasons) > 20:
+            raise CampaignError("Los motivos de pausa son de 1 a 20, distintos y no vacíos")
+        if any(len(r) > MAX_BREAK_REASON_LENGTH for r in reasons):
+            raise CampaignError("Cada motivo de pausa tiene hasta %(most)s caracteres", most=MAX_BREAK_REASON_LENGTH)
+        if not 1 <= self.offline_requeue_minutes <= 24 * 60:
+            raise CampaignError("La devolución a la cola de los chats de un asesor desconectado debe estar entre 1 y "
+                                "1440 minutos")
+        if not 0 <= self.session_idle_minutes <= 24 * 60:
+            raise CampaignError("La expiración por inactividad debe estar entre 0 (la general) y 1440 minutos")
 
     def _check_templates(self) -> None:
         if len(self.templates) > 50:
@@ -103,6 +127,7 @@ class CampaignSettings:
         data = asdict(self)
         data["dispositions"] = [d.to_dict() for d in self.dispositions]
         data["templates"] = [dict(t) for t in self.templates]
+        data["break_reasons"] = list(self.break_reasons)
         return data
 
     @classmethod
@@ -112,6 +137,8 @@ class CampaignSettings:
             known["dispositions"] = tuple(stored_disposition(d) for d in known["dispositions"])
         if "templates" in known:
             known["templates"] = tuple(dict(t) for t in known["templates"])
+        if "break_reasons" in known:
+            known["break_reasons"] = tuple(str(r).strip() for r in known["break_reasons"])
         return cls(**known)
 
     def updated(self, changes: dict[str, Any]) -> CampaignSettings:

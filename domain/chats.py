@@ -19,6 +19,8 @@ CHANNELS = ("whatsapp", "sms")
 CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
 CONFIRMATION_FAILED = "confirmation_failed"
 NO_AGENT = "no_agent"
+AGENT_OFFLINE = "agent_offline"
+REQUEUE_REASONS = (AGENT_OFFLINE,)
 
 
 class ChatError(DomainError):
@@ -222,6 +224,34 @@ class Chat(Aggregate):
                     at: datetime) -> None:
         self.agent_id = to_agent_id
 
+    def requeue(self, reason: str, *, offline_since: datetime, actor: str, at: datetime) -> None:
+        """The assigned agent went offline at `offline_since` and stayed so: the chat waits in its campaign's queue
+        again, for routing to give it to someone available; `reason` (a code of REQUEUE_REASONS) says why."""
+        self._check_status("assigned")
+        if reason not in REQUEUE_REASONS:
+            raise ChatError("Motivo de devolución a la cola desconocido: %(reason)s", reason=reason)
+        self._requeued(from_agent_id=self.agent_id, campaign_id=self.campaign_id, reason=reason,
+                       offline_since=require_aware(offline_since), actor=actor, at=require_aware(at))
+
+    @event("Requeued")
+    def _requeued(self, from_agent_id: str, campaign_id: str, reason: str, offline_since: datetime, actor: str,
+                  at: datetime) -> None:
+        self.agent_id = ""
+        self.status = "waiting_queue"
+        self.queued_at = at
+        self.queue_alerted = False
+        self.no_agent_alerted = False
+
+    def raise_agent_offline_alert(self, offline_since: datetime, *, actor: str, at: datetime) -> None:
+        """The assigned agent has gone offline with this chat open: supervisors are told, once per absence."""
+        if self.status != "assigned" or offline_since in self.offline_alerts:
+            return
+        self._alert_raised(kind=AGENT_OFFLINE, streak_started_at=offline_since, actor=actor, at=require_aware(at))
+
+    offline_alerts: AbstractSet[datetime] = frozenset()
+    """Absences of the assigned agent already alerted. A class default (replaced, never mutated), so chats
+    snapshotted before these alerts restore with none."""
+
     def record_agent_reply(self, message_id: str, agent_id: str, session_id: str, *, actor: str,
                            at: datetime) -> None:
         self._check_status("assigned")
@@ -286,6 +316,8 @@ class Chat(Aggregate):
             return self.queue_alerted
         if kind == "no_agent":
             return self.no_agent_alerted
+        if kind == AGENT_OFFLINE:
+            return streak_started_at in self.offline_alerts
         return streak_started_at in self.alerted_streaks
 
     @event("AlertAcknowledged")
@@ -302,11 +334,32 @@ class Chat(Aggregate):
             self.queue_alerted = True
         elif kind == NO_AGENT:
             self.no_agent_alerted = True
+        elif kind == AGENT_OFFLINE:
+            self.offline_alerts = {*self.offline_alerts, streak_started_at}
         else:
             self.alerted_streaks.add(streak_started_at)
 
-    def close(self, reason: str, *, disposition: str, note: str, actor: str, at: datetime) -> None:
-        """One way to close, whatever the cause; callers check who may close and why."""
+    class Closed(Aggregate.Event):
+        """v2 records the session an agent's close came through (R13); closes before v2 name none."""
+
+        class_version = 2
+        reason: str
+        disposition: str
+        note: str
+        unattended: bool
+        previous_status: str
+        session_id: str
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["session_id"] = ""
+
+    def close(self, reason: str, *, disposition: str, note: str, actor: str, at: datetime,
+              session_id: str = "") -> None:
+        """One way to close, whatever the cause; callers check who may close and why. `session_id`: the session
+        the closing user's command came through, if a user closed it."""
         self._check_open()
         if reason not in CLOSE_REASONS:
             raise ChatError("Motivo de cierre desconocido: %(reason)s", reason=reason)
@@ -316,11 +369,11 @@ class Chat(Aggregate):
             raise ChatError("Escriba el motivo del cierre")
         self._closed(reason=reason, disposition=disposition, note=note.strip()[:2000],
                      unattended=self.status != "assigned", previous_status=self.status,
-                     actor=actor, at=require_aware(at))
+                     session_id=session_id, actor=actor, at=require_aware(at))
 
-    @event("Closed")
+    @event(Closed)
     def _closed(self, reason: str, disposition: str, note: str, unattended: bool, previous_status: str,
-                actor: str, at: datetime) -> None:
+                session_id: str, actor: str, at: datetime) -> None:
         self.status = "closed"
         self.close_reason = reason
         self.closed_at = at

@@ -63,6 +63,19 @@ CHAT_ALERTS = {
     "close_incomplete": "Cierre sin confirmación o PDF",
     "confirmation_failed": "Confirmación de cierre no enviada",
     "no_agent": "Ningún asesor disponible puede atenderlo",
+    "agent_offline": "El asesor se desconectó con el chat abierto",
+}
+
+REQUEUE_REASONS = {
+    "agent_offline": "El asesor se desconectó y no volvió a tiempo: el chat volvió a la cola",
+}
+
+SESSION_CLOSE_REASONS = {
+    "logout": "Cerró sesión",
+    "expired": "Expiró por inactividad",
+    "deactivated": "Cuenta desactivada",
+    "terminated": "Terminada por un administrador",
+    "replaced": "Reemplazada por un inicio de sesión en otro dispositivo",
 }
 
 ROUTING_POLICIES = {
@@ -116,6 +129,7 @@ SYSTEM_ACTORS = {
     "system:cli": "Sistema (línea de comandos)",
     "system:demo": "Sistema (datos de demostración)",
     "system:sessions": "Sistema (cierre de sesiones inactivas)",
+    "system:presence": "Sistema (chats de asesores desconectados)",
     "anonymous": "Alguien sin sesión iniciada",  # not the system: who tried to sign in (FailedLogin.Recorded)
 }
 SYSTEM = "Sistema"
@@ -132,6 +146,8 @@ EVENTS = {
     "Agent.Reactivated": "Usuario reactivado",
     "Agent.LanguageChosen": "Idioma elegido",
     "Agent.StatusChanged": "Estado del asesor cambiado",
+    "Agent.SignedIn": "Asesor conectado en un dispositivo",
+    "Agent.SignedOut": "Asesor desconectado de un dispositivo",
     "Agent.ChatTaken": "Asesor recibió un chat",
     "Agent.ChatReleased": "Asesor liberó un chat",
     "Agent.ApiTokenIssued": "Token de API emitido",
@@ -152,6 +168,7 @@ EVENTS = {
     "Chat.Queued": "Chat en cola",
     "Chat.AgentAssigned": "Chat asignado",
     "Chat.Reassigned": "Chat reasignado",
+    "Chat.Requeued": "Chat devuelto a la cola",
     "Chat.AgentReplied": "El asesor respondió",
     "Chat.BotReplied": "El bot respondió",
     "Chat.BotReplyWithheld": "El bot leyó el mensaje sin responder (el cliente está dado de baja)",
@@ -203,6 +220,8 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "message_history": MESSAGE_HISTORY,
     "close_reason": CLOSE_REASONS,
     "chat_alert": CHAT_ALERTS,
+    "requeue_reason": REQUEUE_REASONS,
+    "session_close_reason": SESSION_CLOSE_REASONS,
     "routing_policy": ROUTING_POLICIES,
     "bot_step": BOT_STEPS,
     "bot_route": BOT_ROUTES,

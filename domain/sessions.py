@@ -8,12 +8,13 @@ browser cookie is presented.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.common import DomainError, require_aware
+from domain.common import DomainError, natural_id, require_aware
 
-CLOSE_REASONS = ("logout", "expired", "deactivated")
+CLOSE_REASONS = ("logout", "expired", "deactivated", "terminated", "replaced")
 
 
 class SessionError(DomainError):
@@ -31,8 +32,18 @@ class AgentSession(Aggregate):
         self.close_reason = ""
 
     @classmethod
-    def open(cls, agent_id: str, *, client: str, actor: str, at: datetime) -> AgentSession:
-        return cls(agent_id=agent_id, client=client[:200], actor=actor, at=require_aware(at))
+    def open(cls, agent_id: str, *, client: str, actor: str, at: datetime,
+             session_id: UUID | None = None) -> AgentSession:
+        """`session_id` for a session whose id is known in advance (an API token's, see `id_for_token`)."""
+        if session_id is None:
+            return cls(agent_id=agent_id, client=client[:200], actor=actor, at=require_aware(at))
+        return cls._create(cls.Opened, id=session_id, agent_id=agent_id,  # type: ignore[attr-defined]
+                           client=client[:200], actor=actor, at=require_aware(at))
+
+    @staticmethod
+    def id_for_token(agent_id: str, token_id: str) -> UUID:
+        """An API token's one session: opened on its first use, and once closed the token is refused for good."""
+        return natural_id("token-session", f"{agent_id}:{token_id}")
 
     @property
     def is_open(self) -> bool:
@@ -48,13 +59,24 @@ class AgentSession(Aggregate):
         self._active(at=at)
         return True
 
+    def act(self, *, at: datetime) -> None:
+        """A command came through the session: its last activity is exactly now, so an expiry stamped at the last
+        activity never falls before something the session did."""
+        if not self.is_open:
+            raise SessionError("La sesión ya está cerrada")
+        if require_aware(at) > self.last_active_at:
+            self._active(at=at)
+
     @event("Active")
     def _active(self, at: datetime) -> None:
         self.last_active_at = at
 
-    def expire(self, *, actor: str) -> None:
-        """Close an idle session at its last activity: its time is the agent's real work, not when it was noticed."""
-        self.close("expired", actor=actor, at=self.last_active_at)
+    def end(self, reason: str, *, actor: str, now: datetime) -> datetime:
+        """Close for `reason` at the instant that reason means: a logout now, anything else (expiry, termination,
+        replacement, deactivation) at the session's last activity, the agent's real work. Returns that instant."""
+        at = now if reason == "logout" else self.last_active_at
+        self.close(reason, actor=actor, at=at)
+        return self.closed_at or at
 
     def close(self, reason: str, *, actor: str, at: datetime) -> None:
         if reason not in CLOSE_REASONS:

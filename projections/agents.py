@@ -30,6 +30,9 @@ class AgentsProjector(BatchProjector):
             Column("active", Boolean, nullable=False),
             Column("status", String(20), nullable=False),
             Column("status_since", UtcDateTime, nullable=False),
+            Column("status_reason", String(40), nullable=False),
+            Column("open_sessions", Integer, nullable=False),
+            Column("signed_out_at", UtcDateTime),
             Column("open_chats", Integer, nullable=False),
             Column("last_assigned_at", UtcDateTime),
             Column("current_session_id", String(36)),
@@ -73,7 +76,8 @@ class AgentsProjector(BatchProjector):
         batch.load(self.agents, agent_ids)
         session_ids = [agent["current_session_id"] for agent_id in agent_ids
                        if (agent := batch.get(self.agents, agent_id)) is not None and agent["current_session_id"]]
-        session_ids += [e.session_id for e in events if isinstance(e, OutboundMessage.Requested) and e.session_id]
+        session_ids += [e.session_id for e in events
+                        if isinstance(e, OutboundMessage.Requested | Chat.Closed) and e.session_id]
         session_ids += [uid(e.originator_id) for e in events if isinstance(e, AgentSession.Closed)]
         batch.load(self.sessions, session_ids)
 
@@ -84,7 +88,8 @@ class AgentsProjector(BatchProjector):
     @handles(Agent.Registered)
     def registered(self, batch: UnitOfWork, event: Any) -> None:
         batch.replace(self.agents, id=uid(event.originator_id), login=event.login, name=event.name, role=event.role,
-                      capacity=event.capacity, active=True, status="offline", status_since=event.at, open_chats=0,
+                      capacity=event.capacity, active=True, status="offline", status_since=event.at,
+                      status_reason="", open_sessions=0, signed_out_at=None, open_chats=0,
                       last_assigned_at=None, current_session_id=None, created_at=event.at)
         self.touch("agents")
 
@@ -94,7 +99,8 @@ class AgentsProjector(BatchProjector):
 
     @handles(Agent.Deactivated)
     def deactivated(self, batch: UnitOfWork, event: Any) -> None:
-        self._agent(batch, event, active=False, status="offline", status_since=event.at)
+        self._agent(batch, event, active=False)
+        self._presence(batch, event, "offline", "")
 
     @handles(Agent.Reactivated)
     def reactivated(self, batch: UnitOfWork, event: Any) -> None:
@@ -102,7 +108,34 @@ class AgentsProjector(BatchProjector):
 
     @handles(Agent.StatusChanged)
     def status_changed(self, batch: UnitOfWork, event: Any) -> None:
-        self._agent(batch, event, status=event.status, status_since=event.at)
+        self._presence(batch, event, event.status, event.reason)
+
+    @handles(Agent.SignedIn)
+    def signed_in(self, batch: UnitOfWork, event: Any) -> None:
+        agent = batch.get(self.agents, uid(event.originator_id))
+        if agent is None:
+            return
+        self._agent(batch, event, open_sessions=agent["open_sessions"] - len(event.replaced) + 1, signed_out_at=None)
+        if event.replaced:  # the new device starts offline, as the aggregate does
+            self._presence(batch, event, "offline", "")
+
+    @handles(Agent.SignedOut)
+    def signed_out(self, batch: UnitOfWork, event: Any) -> None:
+        agent = batch.get(self.agents, uid(event.originator_id))
+        if agent is None:
+            return
+        left = agent["open_sessions"] - 1
+        self._agent(batch, event, open_sessions=left)
+        if not left:
+            self._agent(batch, event, signed_out_at=event.at)
+            self._presence(batch, event, "offline", "")
+
+    def _presence(self, batch: UnitOfWork, event: Any, status: str, reason: str) -> None:
+        """Status and break reason, and since when: the time resets only when either changes."""
+        agent = batch.get(self.agents, uid(event.originator_id))
+        if agent is not None and (agent["status"], agent["status_reason"]) != (status, reason):
+            self._agent(batch, event, status=status, status_reason=reason, status_since=event.at)
+            self.touch(f"desk:{uid(event.originator_id)}")
 
     @handles(Agent.CampaignJoined)
     def campaign_joined(self, batch: UnitOfWork, event: Any) -> None:
@@ -156,7 +189,11 @@ class AgentsProjector(BatchProjector):
 
     @handles(Chat.Closed)
     def chat_closed(self, batch: UnitOfWork, event: Any) -> None:
-        if event.actor.startswith("user:"):
+        """Credited to the session the close came through; closes recorded before sessions were, to the closer's
+        newest session."""
+        if event.session_id:
+            self._count_in_session(batch, event.session_id, "chats_closed")
+        elif event.actor.startswith("user:"):
             self._count_in_current_session(batch, event.actor.removeprefix("user:"), "chats_closed")
 
     @handles(OutboundMessage.Requested)

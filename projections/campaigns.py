@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
 
-from domain.campaigns import Campaign
+from domain.campaigns import Campaign, CampaignSettings
 from domain.dispositions import stored_disposition
 from projections.base import BatchProjector, handles
 from projections.sql import UtcDateTime, uid
@@ -37,6 +37,10 @@ class CampaignsProjector(BatchProjector):
             Column("dispositions", JSON, nullable=False),
             Column("flow_name", String(80), nullable=False),
             Column("templates", JSON, nullable=False),
+            Column("break_reasons", JSON, nullable=False),
+            Column("offline_requeue_minutes", Integer, nullable=False),
+            Column("session_idle_minutes", Integer, nullable=False),
+            Column("allow_parallel_sessions", Boolean, nullable=False),
             Column("created_at", UtcDateTime, nullable=False),
             Column("updated_at", UtcDateTime, nullable=False),
         )
@@ -95,4 +99,8 @@ def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
         "templates": list(settings.get("templates", [])),  # campaigns created before templates have none
         # campaigns saved before labels list bare codes
         "dispositions": [stored_disposition(d).to_dict() for d in settings["dispositions"]],
-        "agents_outside_hours_take_chats": bool(settings.get("agents_outside_hours_take_chats", False))}
+        "agents_outside_hours_take_chats": bool(settings.get("agents_outside_hours_take_chats", False))} | {
+        # campaigns saved before presence settings read with their defaults
+        key: getattr(CampaignSettings.from_dict(settings), key) for key in (
+            "offline_requeue_minutes", "session_idle_minutes", "allow_parallel_sessions")} | {
+        "break_reasons": list(CampaignSettings.from_dict(settings).break_reasons)}

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
-from domain.chats import CONFIRMATION_FAILED, NO_AGENT, Chat
+from domain.chats import AGENT_OFFLINE, CONFIRMATION_FAILED, NO_AGENT, Chat
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
 from projections.base import BatchProjector, handles
 from projections.sql import UtcDateTime, event_key, uid
@@ -184,9 +184,18 @@ class ChatsProjector(BatchProjector):
     @handles(Chat.Reassigned)
     def reassigned(self, batch: UnitOfWork, event: Any) -> None:
         row = self._update(batch, event, agent_id=event.to_agent_id)
+        self._resolve_alerts(batch, event, AGENT_OFFLINE)
         self._assignment(batch, event, row["campaign_id"], event.to_agent_id, event.from_agent_id,
                          "reassigned", {}, exceptional=event.to_unavailable)
         self.touch(f"desk:{event.from_agent_id}", f"desk:{event.to_agent_id}")
+
+    @handles(Chat.Requeued)
+    def requeued(self, batch: UnitOfWork, event: Any) -> None:
+        """Back in the queue because its agent went offline: on the chat's assignment history, with why."""
+        self._update(batch, event, status="waiting_queue", agent_id=None, queued_at=event.at, queue_alerted=False)
+        self._resolve_alerts(batch, event, AGENT_OFFLINE)
+        self._assignment(batch, event, event.campaign_id, event.from_agent_id, event.from_agent_id, "requeued", {})
+        self.touch(f"desk:{event.from_agent_id}")
 
     @handles(Chat.AgentReplied)
     def agent_replied(self, batch: UnitOfWork, event: Any) -> None:
@@ -197,7 +206,7 @@ class ChatsProjector(BatchProjector):
 
     @handles(Chat.AlertRaised)
     def alert_raised(self, batch: UnitOfWork, event: Any) -> None:
-        markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}}
+        markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}, AGENT_OFFLINE: {}}
         row = self._update(batch, event, **markers.get(event.kind, {"alerted_streak_at": event.streak_started_at}))
         batch.insert(self.alerts, id=event_key(event), chat_id=uid(event.originator_id),
                      campaign_id=row["campaign_id"], agent_id=row["agent_id"] if event.kind == "unanswered" else None,
@@ -224,7 +233,7 @@ class ChatsProjector(BatchProjector):
 
     @handles(Chat.Closed)
     def closed(self, batch: UnitOfWork, event: Any) -> None:
-        self._resolve_alerts(batch, event, "unanswered", "queue_wait", NO_AGENT)
+        self._resolve_alerts(batch, event, "unanswered", "queue_wait", NO_AGENT, AGENT_OFFLINE)
         self._update(batch, event, status="closed", closed_at=event.at, close_reason=event.reason,
                      closed_by=event.actor, disposition=event.disposition or None,
                      close_note=event.note or None, unattended=event.unattended)

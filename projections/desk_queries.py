@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, true
 
 from domain.agents import presence
+from domain.campaigns import DEFAULT_BREAK_REASONS
 from domain.dispositions import disposition_label, stored_disposition
 from domain.documents import CustomerIdentity, InvalidDocumentError
 from projections.messages import MessagesProjector
@@ -195,23 +196,37 @@ def campaign_members(engine: Engine, campaign_id: str) -> list[dict[str, Any]]:
     (`available`, `break` or `offline`, as routing sees it): the available ones first (R17)."""
     agents, members = AGENTS.agents, AGENTS.memberships
     query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.open_chats, agents.c.capacity,
-                    agents.c.current_session_id)
+                    agents.c.open_sessions)
              .join(members, members.c.agent_id == agents.c.id)
              .where(members.c.campaign_id == campaign_id, agents.c.role == "agent", agents.c.active.is_(True))
              .order_by(agents.c.name))
     with engine.connect() as connection:
         rows = [dict(r) for r in connection.execute(query).mappings()]
     for row in rows:
-        row["presence"] = presence(row.pop("status"), row.pop("current_session_id") is not None)
+        row["presence"] = presence(row.pop("status"), row.pop("open_sessions") > 0)
     return sorted(rows, key=lambda row: row["presence"] != "available")
 
 
 def agent_status(engine: Engine, agent_id: str) -> dict[str, Any] | None:
     table = AGENTS.agents
     with engine.connect() as connection:
-        row = connection.execute(select(table.c.status, table.c.open_chats, table.c.capacity,
-                                        table.c.current_session_id).where(table.c.id == agent_id)).mappings().first()
+        row = connection.execute(select(table.c.status, table.c.status_reason, table.c.status_since,
+                                        table.c.open_chats, table.c.capacity, table.c.open_sessions)
+                                 .where(table.c.id == agent_id)).mappings().first()
     return dict(row) if row else None
+
+
+def break_reasons_of(engine: Engine, agent_id: str) -> list[str]:
+    """The reasons an agent may give for a break: those of their campaigns, in the campaigns' order."""
+    campaigns, members = CAMPAIGNS.campaigns, AGENTS.memberships
+    query = (select(campaigns.c.break_reasons).join(members, members.c.campaign_id == campaigns.c.id)
+             .where(members.c.agent_id == agent_id).order_by(campaigns.c.name))
+    with engine.connect() as connection:
+        lists = connection.execute(query).scalars().all()
+    reasons: dict[str, None] = {}
+    for found in lists:
+        reasons.update(dict.fromkeys(found))
+    return list(reasons) or list(DEFAULT_BREAK_REASONS)
 
 
 def _chats_in_scope(campaign_ids: set[str] | None) -> ColumnElement[bool]:

@@ -60,12 +60,27 @@ def dashboard_counts(engine: Engine) -> dict[str, int]:
             "agents_available": agents_online, "campaigns": campaigns, "customers": customers}
 
 
-def open_sessions_opened_before(engine: Engine, instant: Any) -> list[str]:
-    """Open sessions opened before `instant`, the oldest first."""
+def open_session_ids(engine: Engine) -> list[str]:
+    """Every open session, the oldest first: the idle-session job asks each one's aggregate whether it is idle."""
     sessions = AGENTS.sessions
     with engine.connect() as connection:
-        return list(connection.execute(select(sessions.c.id).where(
-            sessions.c.closed_at.is_(None), sessions.c.opened_at < instant).order_by(sessions.c.opened_at)).scalars())
+        return list(connection.execute(select(sessions.c.id).where(sessions.c.closed_at.is_(None))
+                                       .order_by(sessions.c.opened_at)).scalars())
+
+
+class SqlOfflineDirectory:
+    """Assigned chats whose agent has no open session (the offline-agents timer's proposals)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def chats_of_offline_agents(self) -> list[str]:
+        chats, agents = CHATS.chats, AGENTS.agents
+        query = (select(chats.c.id).join(agents, agents.c.id == chats.c.agent_id)
+                 .where(chats.c.status == "assigned", agents.c.open_sessions <= 0, agents.c.signed_out_at.is_not(None))
+                 .order_by(chats.c.assigned_at))
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
 
 
 def closed_chats_missing_their_close_work(engine: Engine, limit: int = 500) -> list[str]:

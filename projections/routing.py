@@ -36,7 +36,6 @@ from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
 from domain.chats import Chat
 from domain.routing import AgentLoad, RoutingSnapshot, WaitingChat
-from domain.sessions import AgentSession
 from projections.base import BatchProjector, handles
 from projections.positions import read_position
 from projections.sql import UtcDateTime, uid
@@ -64,7 +63,7 @@ class RoutingFollower(BatchProjector):
             Column("capacity", Integer, nullable=False),
             Column("open_chats", Integer, nullable=False),
             Column("status", String(20), nullable=False),
-            Column("session_id", String(36)),
+            Column("open_sessions", Integer, nullable=False),
             Column("last_assigned_at", UtcDateTime),
             Column("last_assigned_position", BigInteger),
         )
@@ -93,8 +92,7 @@ class RoutingFollower(BatchProjector):
     # ---- applying events ----
 
     def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
-        batch.load(self.agents, [uid(e.originator_id) for e in events if isinstance(e, Agent.Event)]
-                   + [e.agent_id for e in events if isinstance(e, AgentSession.Opened)])
+        batch.load(self.agents, [uid(e.originator_id) for e in events if isinstance(e, Agent.Event)])
         batch.load(self.campaigns, [uid(e.originator_id) for e in events if isinstance(e, Campaign.Event)]
                    + [e.decision.get("campaign_id", "") for e in events if isinstance(e, Chat.AgentAssigned)])
 
@@ -105,7 +103,7 @@ class RoutingFollower(BatchProjector):
     @handles(Agent.Registered)
     def registered(self, batch: UnitOfWork, event: Any) -> None:
         batch.replace(self.agents, agent_id=uid(event.originator_id), role=event.role, active=True,
-                      capacity=event.capacity, open_chats=0, status="offline", session_id=None, last_assigned_at=None,
+                      capacity=event.capacity, open_chats=0, status="offline", open_sessions=0, last_assigned_at=None,
                       last_assigned_position=None)
 
     @handles(Agent.ProfileEdited)
@@ -151,18 +149,27 @@ class RoutingFollower(BatchProjector):
             self._agent(batch, agent_id, open_chats=agent["open_chats"] - 1)
         self.changed = True
 
-    @handles(AgentSession.Opened)
-    def session_opened(self, batch: UnitOfWork, event: Any) -> None:
-        self._agent(batch, event.agent_id, session_id=uid(event.originator_id))
+    @handles(Agent.SignedIn)
+    def signed_in(self, batch: UnitOfWork, event: Any) -> None:
+        agent = batch.get(self.agents, uid(event.originator_id))
+        if agent is None:
+            return
+        values: dict[str, Any] = {"open_sessions": agent["open_sessions"] - len(event.replaced) + 1}
+        if event.replaced:  # the new device starts offline, as the aggregate does
+            values["status"] = "offline"
+        self._agent(batch, uid(event.originator_id), **values)
 
-    @handles(AgentSession.Closed)
-    def session_closed(self, batch: UnitOfWork, event: Any) -> None:
-        for agent in batch.where(self.agents, "session_id", uid(event.originator_id)):
-            batch.update(self.agents, agent["agent_id"], session_id=None)
-        self.changed = True
+    @handles(Agent.SignedOut)
+    def signed_out(self, batch: UnitOfWork, event: Any) -> None:
+        agent = batch.get(self.agents, uid(event.originator_id))
+        if agent is None:
+            return
+        left = agent["open_sessions"] - 1
+        self._agent(batch, uid(event.originator_id), open_sessions=left, **({"status": "offline"} if left <= 0 else {}))
 
-    @handles(Chat.Queued)
+    @handles(Chat.Queued, Chat.Requeued)
     def queued(self, batch: UnitOfWork, event: Any) -> None:
+        """A requeued chat (its agent went offline) waits again, behind the chats already waiting."""
         batch.insert(self.queue, chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
                      queued_at=event.at, queued_position=self.log_position)
         self.changed = True
@@ -241,7 +248,7 @@ def _served_now(f: RoutingFollower) -> Select[tuple[str]]:
     agents = f.agents.c
     return (select(f.members.c.campaign_id).join(f.agents, agents.agent_id == f.members.c.agent_id)
             .where(agents.role == "agent", agents.active.is_(True), agents.status == "available",
-                   agents.session_id.is_not(None), agents.open_chats < agents.capacity))
+                   agents.open_sessions > 0, agents.open_chats < agents.capacity))
 
 
 def _agent_loads(connection: Connection, f: RoutingFollower, campaigns: set[str]) -> list[AgentLoad]:
@@ -257,7 +264,7 @@ def _agent_loads(connection: Connection, f: RoutingFollower, campaigns: set[str]
                                                      f.agents.c.role == "agent", f.agents.c.active.is_(True)))
     return [AgentLoad(agent_id=r.agent_id, open_chats=r.open_chats, capacity=r.capacity,
                       last_assigned_at=r.last_assigned_at, campaigns=frozenset(memberships[r.agent_id]),
-                      available=r.status == "available" and r.session_id is not None, status=r.status,
+                      available=r.status == "available" and r.open_sessions > 0, status=r.status,
                       last_assigned_position=r.last_assigned_position)
             for r in rows]
 

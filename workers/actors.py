@@ -23,18 +23,18 @@ from adapters.clock import Clock
 from application.closing import ClosingService
 from application.conversations import ConversationService
 from application.delivery_monitor import DeliveryMonitor
+from application.offline_agents import OfflineAgentChats
 from application.outbound import OutboundService, StatusReport
 from application.ports import SendFailedError
 from application.routing import AssignmentService
 from application.staff import StaffService
 from application.timers import TimerService
 from projections.follow_ups import FollowUpLedger
-from projections.queries import chats_idle_in_bot, confirmations_to_follow, open_sessions_opened_before
+from projections.queries import chats_idle_in_bot, confirmations_to_follow, open_session_ids
 from workers.follow_up_delivery import hand_out_again
 from workers.scheduler import PeriodicJob
 
 log = logging.getLogger(__name__)
-SHIFT_LIMIT = timedelta(hours=12)
 MIN_BOT_INACTIVITY = timedelta(minutes=1)  # the shortest a flow may set; each flow's own limit is checked per chat
 SEND_RETRIES = 8
 # A follow-up still pending this long after it was handed out was lost by the broker. Longer than a send's
@@ -58,6 +58,7 @@ class ActorServices:
     delivery: DeliveryMonitor
     closing: ClosingService
     timers: TimerService
+    offline_agents: OfflineAgentChats
     router: AssignmentService
     unidentified_campaign_id: Callable[[], str | None]
 
@@ -91,11 +92,12 @@ class Actors:
 
 def declare_actors(broker: dramatiq.Broker, services: ActorServices) -> Actors:
     def expire_sessions() -> None:
-        """Close sessions left open past a shift (browser closed without logging out)."""
-        cutoff = services.clock.now() - SHIFT_LIMIT
-        stale = open_sessions_opened_before(services.read_engine, cutoff)
-        for session_id in stale:
-            services.staff.close_session(UUID(session_id), "expired", actor="system")
+        """Close the sessions idle past their limit at the clock's now (no request nor heartbeat: the tabs were
+        closed), each stamped at its last activity; a session in use is left alone."""
+        open_ids = open_session_ids(services.read_engine)
+        expired = sum(services.staff.close_idle_session(UUID(session_id)) for session_id in open_ids)
+        log.log(logging.INFO if expired else logging.DEBUG, "idle sessions expired",
+                extra={"examined": len(open_ids), "expired": expired})
 
     def process_chat(chat_id: str) -> None:
         """The bot's turn for every unread customer message of a chat (a follow-up of each message)."""
@@ -153,12 +155,16 @@ def declare_actors(broker: dramatiq.Broker, services: ActorServices) -> Actors:
             services.closing.follow_confirmation(chat_id)
 
     def run_timers() -> None:
-        """Alerts at 30 minutes and the 24-hour close, at the clock's now (R6, R7), and an alert for every chat
-        waiting in the unidentified queue while none of its agents is available."""
-        run = services.timers.run(services.clock.now())
+        """Alerts at 30 minutes and the 24-hour close, at the clock's now (R6, R7), chats of agents gone offline
+        (alerted, then back to the queue, R17), and an alert for every chat waiting in the unidentified queue
+        while none of its agents is available."""
+        now = services.clock.now()
+        run = services.timers.run(now)
+        offline = services.offline_agents.run(now)
         services.router.alert_unserved(services.unidentified_campaign_id())
         log.log(logging.INFO if run.examined else logging.DEBUG, "timers applied",
-                extra={"alerts": run.alerts, "closed": len(run.closed), "examined": run.examined})
+                extra={"alerts": run.alerts, "closed": len(run.closed), "examined": run.examined,
+                       "offline_alerts": offline.alerts, "requeued": offline.requeued})
 
     def record_bot_inactivity() -> None:
         """Customers who left the bot waiting (each flow says how long): recorded for the drop rate."""

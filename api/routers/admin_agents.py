@@ -13,15 +13,16 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
-from api.deps import PagesDep, PostedForm, ReadDb, StaffDep, UnidentifiedCampaignDep
+from api.deps import PagesDep, PostedForm, ProjectionsDep, ReadDb, StaffDep, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
+from api.forms import form_outcome
 from api.navigation import ROLE_LABELS
 from api.routers.staff import check_scope
 from api.security import allow, current_identity
 from api.templating import Pages
 from api.warnings import unattended_campaign
 from application.staff import Identity, StaffService
-from domain.common import DomainError
+from domain.common import DomainError, actor_for_user
 from projections.admin_queries import agent_row, membership_history
 from projections.desk_queries import agent_names
 from projections.queries import list_agents, list_campaigns
@@ -153,3 +154,16 @@ def _set_active(agent_id: UUID, request: Request, staff: StaffService, read_db: 
     message = pages.translate(lang, "Cuenta reactivada.") if active else \
         pages.translate(lang, "Cuenta desactivada: no puede entrar ni recibir chats nuevos.")
     return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
+
+
+@router.post("/{agent_id}/sessions/terminate")
+def terminate_sessions(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb,
+                       projections: ProjectionsDep, pages: PagesDep) -> Response:
+    """Admins only (the button is on their user page): every open session of the user closes at once."""
+    identity = current_identity(request)
+    if identity.role != "admin":
+        raise HTTPException(status_code=403, detail="No tiene permiso para esta acción")
+    _agent_or_404(read_db, agent_id, identity)
+    return form_outcome(request, projections, pages,
+                        lambda: staff.terminate_sessions(agent_id, actor=actor_for_user(identity.id)),
+                        back=f"/admin/agents/{agent_id}", success="Sesiones terminadas.", projectors=("agents",))

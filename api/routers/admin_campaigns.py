@@ -23,6 +23,7 @@ from projections.queries import list_campaigns
 
 router = APIRouter(prefix="/admin/campaigns", include_in_schema=False, dependencies=[Depends(allow("admin"))])
 INT_SETTINGS = ("alert_after_minutes", "auto_close_after_hours", "default_capacity")
+PRESENCE_INT_SETTINGS = ("offline_requeue_minutes", "session_idle_minutes")
 TEXT_SETTINGS = ("time_zone", "routing_policy", "closing_message", "closing_template_sid", "flow_name")
 TEMPLATE_FIELDS = ("name", "content_sid", "variables")
 
@@ -35,10 +36,7 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
     """The settings a campaign form posts: hours per day (blank = closed), one disposition's label per line."""
     settings: dict[str, Any] = {key: str(form.get(key, "")).strip() for key in TEXT_SETTINGS}
     for key in INT_SETTINGS:
-        try:
-            settings[key] = int(str(form.get(key, "")).strip())
-        except ValueError as error:
-            raise FormError("'%(field)s' debe ser un número entero", field=key) from error
+        settings[key] = _integer(form, key)
     hours = {}
     for day in WEEKDAYS:
         opens, closes = str(form.get(f"{day}_open", "")).strip(), str(form.get(f"{day}_close", "")).strip()
@@ -48,7 +46,25 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
     settings["agents_outside_hours_take_chats"] = form.get("agents_outside_hours_take_chats") == "1"
     settings["dispositions"] = [line.strip() for line in str(form.get("dispositions", "")).splitlines() if line.strip()]
     settings["templates"] = templates_from_form(form)
+    if "break_reasons" in form:  # the presence fieldset was posted (forms of API clients may leave it out)
+        settings.update(presence_settings_from_form(form))
     return settings
+
+
+def presence_settings_from_form(form: FormData) -> dict[str, Any]:
+    """Break reasons (one per line), when an offline agent's chats go back to the queue, sessions."""
+    settings: dict[str, Any] = {key: _integer(form, key) for key in PRESENCE_INT_SETTINGS}
+    settings["break_reasons"] = [line.strip() for line in str(form.get("break_reasons", "")).splitlines()
+                                 if line.strip()]
+    settings["allow_parallel_sessions"] = form.get("allow_parallel_sessions") == "1"
+    return settings
+
+
+def _integer(form: FormData, key: str) -> int:
+    try:
+        return int(str(form.get(key, "")).strip())
+    except ValueError as error:
+        raise FormError("'%(field)s' debe ser un número entero", field=key) from error
 
 
 def template_rows_of(form: FormData) -> list[dict[str, str]]:
@@ -94,9 +110,12 @@ def _values_of(form: FormData) -> dict[str, Any]:
 
 
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, "code", "name", "display_name")}
+    values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, *PRESENCE_INT_SETTINGS, "code", "name",
+                                        "display_name")}
     values["dispositions"] = "\n".join(stored_disposition(d).label for d in row["dispositions"])
     values["agents_outside_hours_take_chats"] = "1" if row["agents_outside_hours_take_chats"] else ""
+    values["break_reasons"] = "\n".join(row["break_reasons"])
+    values["allow_parallel_sessions"] = "1" if row["allow_parallel_sessions"] else ""
     values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
                             "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import LoginsDep, PagesDep, StaffDep
 from api.security import LANGUAGE_COOKIE, SESSION_COOKIE, BrowserSession, allow, check_csrf, current_identity, public
 from application.logins import LoginRefusedError, LoginThrottledError
-from application.staff import Identity
+from application.staff import Identity, StaffService
 
 router = APIRouter(tags=["auth"])
 EVERYONE = ("admin", "supervisor", "agent", "auditor")
@@ -57,15 +57,34 @@ async def login(request: Request, logins: LoginsDep, pages: PagesDep, login: Ann
     return response
 
 
-@router.post("/logout", dependencies=[Depends(allow(*EVERYONE))], include_in_schema=False)
-def logout(request: Request, staff: StaffDep) -> Response:
+def close_own_session(request: Request, staff: StaffService) -> None:
     identity = current_identity(request)
-    session_id = getattr(request.state, "session_id", "")
+    session_id = request.state.session_id
     if session_id:
         staff.close_session(UUID(session_id), "logout", actor=f"user:{identity.id}")
+
+
+@router.post("/logout", dependencies=[Depends(allow(*EVERYONE))], include_in_schema=False)
+def logout(request: Request, staff: StaffDep) -> Response:
+    close_own_session(request, staff)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/api/auth/logout", status_code=204, dependencies=[Depends(allow(*EVERYONE))])
+def logout_json(request: Request, staff: StaffDep) -> Response:
+    """Close the session the call came through (a browser's, or an agent token's: that token is refused after)."""
+    close_own_session(request, staff)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/api/sessions/heartbeat", status_code=204, dependencies=[Depends(allow(*EVERYONE))])
+def heartbeat() -> Response:
+    """A Despacho tab is still open: the request itself keeps the caller's session alive (401 once it closed)."""
+    return Response(status_code=204)
 
 
 @router.post("/preferences/language", dependencies=[Depends(public())], include_in_schema=False)

@@ -84,7 +84,7 @@ def send_reply(desk: DeskService, read_db: Engine, request: Request, identity: I
     visible_chat(read_db, identity, chat_id)
     message_id = desk.reply(chat_id, identity.id, body=body, content_sid=content_sid,
                             content_variables=content_variables,
-                            session_id=getattr(request.state, "session_id", "") or "")
+                            session_id=request.state.session_id)
     return message_id
 
 
@@ -145,18 +145,19 @@ def reply_form(chat_id: UUID, request: Request, desk: DeskDep, read_db: ReadDb, 
                         back=f"/desk?chat={chat_id}", success="Mensaje enviado.")
 
 
-def close_chat(closing: ClosingService, read_db: Engine, identity: Identity, chat_id: str, disposition: str,
-               note: str) -> None:
+def close_chat(closing: ClosingService, read_db: Engine, request: Request, identity: Identity, chat_id: str,
+               disposition: str, note: str) -> None:
     visible_chat(read_db, identity, chat_id)
     reason = "agent" if identity.role == "agent" else "supervisor"
-    closing.close(chat_id, reason, disposition=disposition, note=note, actor=actor_for_user(identity.id))
+    closing.close(chat_id, reason, disposition=disposition, note=note, actor=actor_for_user(identity.id),
+                  session_id=request.state.session_id)
 
 
 @router.post("/api/chats/{chat_id}/close", status_code=204)
-def close_json(chat_id: UUID, body: ChatClose, closing: ClosingDep, read_db: ReadDb,
+def close_json(chat_id: UUID, body: ChatClose, request: Request, closing: ClosingDep, read_db: ReadDb,
                identity: Annotated[Identity, Depends(CLOSERS)]) -> None:
     """Close a chat: the agent with a disposition of the campaign, a supervisor with a reason."""
-    close_chat(closing, read_db, identity, str(chat_id), body.disposition, body.note)
+    close_chat(closing, read_db, request, identity, str(chat_id), body.disposition, body.note)
 
 
 @router.post("/chats/{chat_id}/close", include_in_schema=False)
@@ -167,6 +168,6 @@ def close_form(chat_id: UUID, request: Request, closing: ClosingDep, read_db: Re
                note: Annotated[str, Form(max_length=1000)] = "") -> Response:
     agent = identity.role == "agent"
     return form_outcome(request, projections, pages,
-                        lambda: close_chat(closing, read_db, identity, str(chat_id), disposition, note),
+                        lambda: close_chat(closing, read_db, request, identity, str(chat_id), disposition, note),
                         back=f"/desk?chat={chat_id}" if agent else f"/chats/{chat_id}", success="Chat cerrado.",
                         then="/desk" if agent else f"/chats/{chat_id}")

@@ -48,7 +48,7 @@ def desk(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                     "templates": message_queries.approved_templates(read_db, row["campaign_id"])}
     return pages.render(request, "desk/desk.html", {
         "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(read_db, identity.id),
-        "statuses": STATUSES})
+        "statuses": STATUSES, "break_reasons": desk_queries.break_reasons_of(read_db, identity.id)})
 
 
 @router.get("/desk/fragments/chats")
@@ -62,7 +62,10 @@ def my_chats_fragment(request: Request, read_db: ReadDb, pages: PagesDep,
 @router.post("/desk/status")
 def change_status(request: Request, staff: StaffDep, projections: ProjectionsDep, pages: PagesDep,
                   identity: Annotated[Identity, Depends(AGENT)],
-                  status: Annotated[str, Form(pattern="^(available|break|offline)$")]) -> Response:
+                  status: Annotated[str, Form(pattern="^(available|break|offline)$")],
+                  reason: Annotated[str, Form(max_length=40)] = "") -> Response:
     return form_outcome(request, projections, pages,
-                        lambda: staff.change_status(UUID(identity.id), status, actor=actor_for_user(identity.id)),
+                        lambda: staff.change_status(UUID(identity.id), status, reason=reason,
+                                                    session_id=request.state.session_id,
+                                                    actor=actor_for_user(identity.id)),
                         back="/desk", success="Estado actualizado.", projectors=("agents",))

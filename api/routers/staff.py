@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CampaignsDep, ReadDb, StaffDep
@@ -40,6 +40,11 @@ class AgentRef(BaseModel):
 
 class StatusChange(BaseModel):
     status: str = Field(pattern="^(available|break|offline)$")
+    reason: str = Field(default="", max_length=40, description="A break's reason, one of the agent's campaigns' list")
+
+
+class SessionsTerminated(BaseModel):
+    terminated: int
 
 
 def check_scope(identity: Identity, roles: set[str], before: set[str], after: set[str]) -> None:
@@ -111,7 +116,16 @@ def reactivate_agent(agent_id: UUID, staff: StaffDep, identity: Annotated[Identi
 
 
 @router.put("/me/status", status_code=204)
-def change_my_status(body: StatusChange, staff: StaffDep,
+def change_my_status(body: StatusChange, request: Request, staff: StaffDep,
                      identity: Annotated[Identity, Depends(allow("agent"))]) -> None:
-    """The calling agent sets themself available, on break or offline."""
-    staff.change_status(UUID(identity.id), body.status, actor=f"user:{identity.id}")
+    """The calling agent sets themself available, on a break (with its reason) or offline."""
+    staff.change_status(UUID(identity.id), body.status, reason=body.reason, session_id=request.state.session_id,
+                        actor=f"user:{identity.id}")
+
+
+@router.post("/{agent_id}/sessions/terminate", response_model=SessionsTerminated)
+def terminate_sessions(agent_id: UUID, staff: StaffDep,
+                       identity: Annotated[Identity, Depends(allow("admin"))]) -> SessionsTerminated:
+    """Close every open session of a user at once (reason `terminated`): their cookie and tokens stop working."""
+    staff.get(agent_id)
+    return SessionsTerminated(terminated=staff.terminate_sessions(agent_id, actor=f"user:{identity.id}"))

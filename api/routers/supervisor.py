@@ -70,23 +70,28 @@ def queue_fragment(request: Request, read_db: ReadDb, clock: ClockDep, settings:
                         _queue_context(read_db, clock, settings.allow_manual_assignment, identity))
 
 
-def _agents_context(read_db: Engine, identity: Identity) -> dict[str, Any]:
+def _agents_context(read_db: Engine, clock: Clock, identity: Identity) -> dict[str, Any]:
+    """Each agent with their presence, its break reason and how long they have been in it (since the last status
+    event), load and open chats."""
     agents = desk_queries.agents_of_campaigns(read_db, campaign_scope(read_db, identity))
+    now = clock.now()
+    for agent in agents:
+        agent["seconds_in_status"] = max((now - agent["status_since"]).total_seconds(), 0)
     campaigns = {c["campaign_id"] for a in agents for c in a["chats"] if c["in_scope"]}
     return {"agents": agents, "may_reassign": identity.role != "auditor",
             "members": {c: desk_queries.campaign_members(read_db, c) for c in campaigns}}
 
 
 @router.get("/supervisor/agents", include_in_schema=False)
-def agents_page(request: Request, read_db: ReadDb, pages: PagesDep,
+def agents_page(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                 identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
-    return pages.render(request, "supervisor/agents.html", _agents_context(read_db, identity))
+    return pages.render(request, "supervisor/agents.html", _agents_context(read_db, clock, identity))
 
 
 @router.get("/supervisor/fragments/agents", include_in_schema=False)
-def agents_fragment(request: Request, read_db: ReadDb, pages: PagesDep,
+def agents_fragment(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                     identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
-    return pages.render(request, "supervisor/_agents.html", _agents_context(read_db, identity))
+    return pages.render(request, "supervisor/_agents.html", _agents_context(read_db, clock, identity))
 
 
 def reassign(assignments: AssignmentService, read_db: Engine, identity: Identity, chat_id: str, to_agent_id: str,

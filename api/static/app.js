@@ -252,12 +252,32 @@
     });
   }
 
+  // While a signed-in tab is open it tells the server once a minute (<body data-heartbeat-seconds>), so the
+  // session expires only when every tab was closed for the idle limit; once the session is closed
+  // (expired, terminated, replaced on another device) the tab goes back to the login page.
+  function startHeartbeat() {
+    const seconds = Number(document.body.dataset.heartbeatSeconds) || 0;
+    if (seconds <= 0) return;
+    const beat = () => {
+      despachoFetch("/api/sessions/heartbeat", { method: "POST", headers: { Accept: "application/json" } })
+        .then((response) => {
+          if (response.status === 401) {
+            window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+          }
+        })
+        .catch(() => {});  // offline for a moment: the next beat tries again
+    };
+    window.Despacho.heartbeat = beat;
+    setInterval(beat, seconds * 1000);
+  }
+
   window.Despacho = { fetch: despachoFetch, csrfToken: csrfToken, refresh: refresh };
 
   function start() {
     wireConveniences();
     startLiveUpdates();
     startPolling();
+    startHeartbeat();
     scrollConversations(document);
     document.addEventListener("despacho:updated", (event) => {
       if (event.target.classList && event.target.classList.contains("timeline-scroll")) {

@@ -23,6 +23,7 @@ from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
 from despacho.simulator import WEBHOOK_PATH, signed_message
+from domain.sessions import AgentSession
 from projections import desk_queries
 from projections.runner import wait_until_projected
 from tests.conftest import WITH_CLOSING_TEMPLATE
@@ -67,10 +68,19 @@ class CallCenter:
         return chat
 
     def as_user(self, login: str) -> dict[str, str]:
-        """Bearer headers for a user (API clients need no CSRF token)."""
-        if login not in self.tokens:
+        """Bearer headers for a user (API clients need no CSRF token). An agent's token lives as long as the session
+        it opened: once a browser login replaced it, or it idled out while the test's clock moved on, the agent's API
+        client is given a new token (R18)."""
+        if login not in self.tokens or self._token_session_closed(login):
             self.tokens[login] = self.despacho.staff.issue_token(UUID(self.ids[login]), "tests", actor="test")
         return {"Authorization": f"Bearer {self.tokens[login]}"}
+
+    def _token_session_closed(self, login: str) -> bool:
+        token_id = self.tokens[login].split("_")[2]
+        session_id = AgentSession.id_for_token(self.ids[login], token_id)
+        if self.despacho.staff._session(session_id) is None:
+            return False  # never used yet: its first use opens it
+        return self.despacho.staff.session_identity(session_id, self.ids[login]) is None
 
     def get(self, login: str, url: str) -> Any:
         return self.client.get(url, headers=self.as_user(login))
@@ -80,8 +90,12 @@ class CallCenter:
         self.settle()
         return response
 
-    def set_status(self, login: str, status: str) -> None:
-        self.despacho.staff.change_status(UUID(self.ids[login]), status, actor="test")
+    def set_status(self, login: str, status: str, reason: str = "") -> None:
+        """Through the agent's API token, whose first use opens the agent's session (a break needs a reason)."""
+        reason = reason or ("almuerzo" if status == "break" else "")
+        response = self.client.put("/api/agents/me/status", json={"status": status, "reason": reason},
+                                   headers=self.as_user(login))
+        assert response.status_code == 204, response.text
         self.settle()
 
 
@@ -102,10 +116,10 @@ def call_center(settings: Settings, clock: FixedClock) -> Iterator[CallCenter]:
     ids = {login: str(despacho.staff.register(login, login.title(), role, password=PASSWORD, capacity=2,
                                               campaign_ids=frozenset(str(c) for c in campaigns), actor="test"))
            for login, (role, campaigns) in staff.items()}
-    despacho.staff.open_session(UUID(ids["ana"]), "test")
-    despacho.staff.change_status(UUID(ids["ana"]), "available", actor="test")
     with background(despacho, projector=True, worker=True, scheduler=False):
         wait_until_projected(despacho.runner)
         with TestClient(create_app(despacho), follow_redirects=False) as client:
-            yield CallCenter(despacho, client, transport, clock, str(banco), str(telco), ids)
+            center = CallCenter(despacho, client, transport, clock, str(banco), str(telco), ids)
+            center.set_status("ana", "available")
+            yield center
     despacho.close()

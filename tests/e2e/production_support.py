@@ -119,9 +119,10 @@ def seed(database_url: str, redis: str, var_dir: Path, customers: int, *, capaci
         for login in agents:
             agent = despacho.staff.register(login, login.title(), "agent", password="clave-de-asesor-1",
                                             capacity=capacity, campaign_ids=frozenset({str(campaign)}), actor="test")
-            despacho.staff.open_session(agent, "test")
-            despacho.staff.change_status(agent, "available", actor="test")
             tokens[login] = despacho.staff.issue_token(agent, "prueba", actor="test")
+            signed_in = despacho.staff.token_identity(tokens[login], client="test")  # the token's own session
+            assert signed_in is not None
+            despacho.staff.change_status(agent, "available", session_id=signed_in[1], actor="test")
         return tokens
     finally:
         despacho.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from uuid import UUID
 
 import pytest
 
@@ -112,7 +111,6 @@ def test_reassignment_goes_only_to_a_member_of_the_chats_campaign_with_a_reason(
     assert "no pertenece" in to_bruno.json()["detail"]
     assert (other_supervisor.status_code, by_agent.status_code) == (403, 403)
 
-    center.despacho.staff.open_session(UUID(center.ids["carla"]), "test")
     center.set_status("carla", "available")
     assert center.post("sandra", url, {"to_agent_id": center.ids["carla"], "reason": "Ana sale a almorzar"}
                        ).status_code == 204

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -84,7 +83,6 @@ def a_day(center: CallCenter) -> dict[str, str]:
     center.customer_writes(answered["customer_address"], "¿Sigue ahí?")
     center.clock.advance(timedelta(minutes=31))
     center.despacho.timers.run(center.clock.now())
-    center.despacho.staff.open_session(UUID(center.ids["carla"]), "test")
     center.set_status("carla", "available")
     moved = center.post("sandra", f"/api/chats/{answered['id']}/reassign",
                         {"to_agent_id": center.ids["carla"], "reason": "Ana sale a almuerzo"})

@@ -34,13 +34,14 @@ def stores(tmp_path: Path) -> Iterator[tuple[EventStore, EventStore]]:
 
 def an_agent(store: EventStore) -> Agent:
     agent = Agent.register("ana", "Ana", "agent", 3, actor="test", at=NOW)
+    agent.sign_in("session-1", allow_parallel=False, actor="test", at=NOW)
     store.save(agent)
     return agent
 
 
 def change_status(store: EventStore, agent: Agent, status: str) -> None:
     copy = store.repository.get(agent.id)
-    copy.change_status(status, actor="test", at=NOW)
+    copy.change_status(status, reason="almuerzo" if status == "break" else "", actor="test", at=NOW)
     store.save(copy)
 
 
@@ -72,7 +73,7 @@ def test_a_stale_cached_copy_still_fails_to_save_and_the_retry_reads_the_other_w
     retry_on_conflict(lambda: change_status(server, agent, "break"))
     assert [e.status for e in server.events.get(agent.id) if isinstance(e, Agent.StatusChanged)] == \
         ["available", "break"]
-    assert server.repository.get(agent.id).version == 3
+    assert server.repository.get(agent.id).version == 4
 
 
 def test_two_copies_in_one_process_cannot_both_be_saved(stores: tuple[EventStore, EventStore]) -> None:
@@ -80,7 +81,7 @@ def test_two_copies_in_one_process_cannot_both_be_saved(stores: tuple[EventStore
     agent = an_agent(server)
     first, second = server.repository.get(agent.id), server.repository.get(agent.id)
     first.change_status("available", actor="test", at=NOW)
-    second.change_status("break", actor="test", at=NOW)
+    second.change_status("break", reason="almuerzo", actor="test", at=NOW)
     server.save(first)
     with pytest.raises(IntegrityError):
         server.save(second)
@@ -92,4 +93,4 @@ def test_a_change_left_unsaved_on_a_saved_aggregate_is_not_read_back(stores: tup
     agent = an_agent(server)  # the very object the cache now holds
     agent.change_status("available", actor="test", at=NOW)  # a command that failed before its save
     reread = server.repository.get(agent.id)
-    assert (reread.status, reread.version) == ("offline", 1)
+    assert (reread.status, reread.version) == ("offline", 2)

@@ -53,6 +53,14 @@ class World:
     telco: str
     ana: str
     bruno: str
+    sessions: dict[str, str]
+
+    def set_status(self, agent_id: str, status: str) -> None:
+        self.despacho.staff.change_status(UUID(agent_id), status, session_id=self.sessions[agent_id],
+                                          reason="almuerzo" if status == "break" else "", actor="test")
+
+    def reply(self, chat_id: str, body: str) -> str:
+        return self.despacho.desk.reply(chat_id, self.ana, body=body, session_id=self.sessions[self.ana])
 
     def customer_says(self, body: str, to: str = BANCO_NUMBER, sender: str = CUSTOMER, sid: str = "",
                       extra: dict[str, str] | None = None) -> Any:
@@ -100,13 +108,14 @@ def world(settings: Settings, clock: FixedClock) -> Iterator[World]:
                                   campaign_ids=frozenset({str(banco)}), actor="test")
     bruno = despacho.staff.register("bruno", "Bruno", "agent", password="clave-de-prueba-1", capacity=2,
                                     campaign_ids=frozenset({str(telco)}), actor="test")
+    sessions = {}
     for agent in (ana, bruno):
-        despacho.staff.open_session(agent, "test")
-        despacho.staff.change_status(agent, "available", actor="test")
+        sessions[str(agent)] = str(despacho.staff.open_session(agent, "test"))
+        despacho.staff.change_status(agent, "available", session_id=sessions[str(agent)], actor="test")
     with background(despacho, projector=True, worker=True, scheduler=False):
         wait_until_projected(despacho.runner)
         yield World(despacho, TestClient(create_app(despacho)), transport, clock, str(banco), str(telco), str(ana),
-                    str(bruno))
+                    str(bruno), sessions)
     despacho.close()
 
 
@@ -183,18 +192,18 @@ def test_a_forged_signature_is_refused_and_records_nothing(world: World) -> None
 
 
 def test_a_chat_waits_in_its_campaign_queue_until_an_agent_of_that_campaign_is_free(world: World) -> None:
-    world.despacho.staff.change_status(UUID(world.ana), "break", actor="test")
+    world.set_status(world.ana, "break")
     chat = identify(world)
     assert chat["status"] == "waiting_queue"
     assert chat["agent_id"] is None, "bruno is free but belongs to another campaign"
-    world.despacho.staff.change_status(UUID(world.ana), "available", actor="test")
+    world.set_status(world.ana, "available")
     world.settle()  # her status change is what dispatches the queue
     assert world.chats_of()[-1]["agent_id"] == world.ana
 
 
 def test_the_agent_replies_and_the_customer_receives_it(world: World) -> None:
     chat = identify(world)
-    world.despacho.desk.reply(chat["id"], world.ana, body="Hola María, soy Ana. ¿En qué le ayudo?")
+    world.reply(chat["id"], "Hola María, soy Ana. ¿En qué le ayudo?")
     world.settle()
     assert world.transport.sent_to(CUSTOMER)[-1].delivery.body == "Hola María, soy Ana. ¿En qué le ayudo?"
     assert world.chats_of()[-1]["first_agent_reply_at"] is not None
@@ -482,7 +491,7 @@ def test_messages_without_callbacks_are_reconciled_and_lost_sends_sent_again(wor
     chat = identify(world)
     first = world.transport.sent_to(CUSTOMER)[0]
     world.transport.progress(first.sid, "delivered")  # Twilio delivered it; the callback never came
-    unsent = world.despacho.desk.reply(chat["id"], world.ana, body="¿Sigue ahí?")  # its send job was lost
+    unsent = world.reply(chat["id"], "¿Sigue ahí?")  # its send job was lost
     world.settle()
     world.clock.advance(timedelta(minutes=11))
     world.despacho.actors.reconcile_deliveries.send()

@@ -38,8 +38,10 @@ def available_agent(despacho: Despacho, login: str, campaign_id: str, *, capacit
     now = despacho.clock.now()
     agent = Agent.register(login, login.title(), "agent", capacity, actor=ADMIN, at=now)
     agent.join_campaign(campaign_id, actor=ADMIN, at=now)
-    agent.change_status("available", actor=f"user:{agent.id}", at=now)
-    despacho.store.save(agent)
+    session = AgentSession.open(str(agent.id), client="t", actor=f"user:{agent.id}", at=now)
+    agent.sign_in(str(session.id), allow_parallel=False, actor=f"user:{agent.id}", at=now)
+    agent.change_status("available", session_id=str(session.id), actor=f"user:{agent.id}", at=now)
+    despacho.store.save(agent, session)
     return agent
 
 

@@ -87,8 +87,11 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
     bruno.edit_profile(name="Bruno Asesor", role="agent", capacity=4, actor=ADMIN, at=later(despacho))
     ana_session = AgentSession.open(str(ana.id), client="Firefox", actor=f"user:{ana.id}", at=later(despacho))
     bruno_session = AgentSession.open(str(bruno.id), client="Chrome", actor=f"user:{bruno.id}", at=later(despacho))
-    ana.change_status("available", actor=f"user:{ana.id}", at=later(despacho))
-    bruno.change_status("available", actor=f"user:{bruno.id}", at=later(despacho))
+    ana.sign_in(str(ana_session.id), allow_parallel=False, actor=f"user:{ana.id}", at=later(despacho))
+    bruno.sign_in(str(bruno_session.id), allow_parallel=False, actor=f"user:{bruno.id}", at=later(despacho))
+    ana.change_status("available", session_id=str(ana_session.id), actor=f"user:{ana.id}", at=later(despacho))
+    bruno.change_status("break", reason="almuerzo", session_id=str(bruno_session.id), actor=f"user:{bruno.id}",
+                        at=later(despacho))
     save(bruno, ana_session, bruno_session, ana)
 
     chat = Chat.open("whatsapp", CUSTOMER, "+5716000011", profile_name="Luz", flow_name="default",
@@ -106,7 +109,7 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
     chat.record_agent_reply(str(reply.id), str(ana.id), str(ana_session.id), actor=f"user:{ana.id}",
                             at=despacho.clock.now())
     chat.close("agent", disposition="acuerdo_de_pago", note="Paga el viernes", actor=f"user:{ana.id}",
-               at=later(despacho))
+               at=later(despacho), session_id=str(ana_session.id))
     ana.release_chat(str(chat.id), reason="closed", actor="system", at=despacho.clock.now())
     chat.request_confirmation("confirmation-1", actor="system", at=later(despacho))
     chat.store_transcript("transcripts/chat.pdf", "ab" * 32, actor="system", at=later(despacho))
@@ -117,10 +120,11 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
     queued.receive_customer_message("SM2", "Buenas", [], actor="customer:+573109998877", at=later(despacho))
     queued.enqueue(b, outside_hours=True, actor="system", at=later(despacho))
     bruno_session.close("logout", actor=f"user:{bruno.id}", at=later(despacho))
+    bruno.sign_out(str(bruno_session.id), reason="logout", actor=f"user:{bruno.id}", at=despacho.clock.now())
     portfolio = PortfolioImport.start(a, "cartera.xlsx", "cd" * 32, "upsert", actor=ADMIN, at=later(despacho))
     chunk = portfolio.stage(0, [{"document_type": "CC", "document_number": str(1000 + n), "full_name": f"Cliente {n}",
                                  "phones": [f"+57300111{n:04d}"]} for n in range(3)])
-    save(queued, bruno_session, portfolio, chunk)  # staged...
+    save(queued, bruno_session, bruno, portfolio, chunk)  # staged...
     portfolio.complete({"valid": 3, "invalid": 0}, chunk.size, actor=ADMIN, at=later(despacho))
     save(portfolio)  # ...then live
     return BusyDay(a, b, str(archived.id), str(ana.id), str(bruno.id), str(supervisora.id), str(ana_session.id),
@@ -136,8 +140,10 @@ def agents_taking_chats(despacho: Despacho, agents: int, chats_each: int) -> dic
     for number in range(agents):
         agent = Agent.register(f"asesor{number:03d}", f"Asesor {number}", "agent", chats_each, actor=ADMIN, at=now)
         agent.join_campaign(str(campaign.id), actor=ADMIN, at=now)
-        agent.change_status("available", actor=ADMIN, at=now)
-        despacho.store.save(agent)
+        session = AgentSession.open(str(agent.id), client="t", actor=ADMIN, at=now)
+        agent.sign_in(str(session.id), allow_parallel=False, actor=ADMIN, at=now)
+        agent.change_status("available", session_id=str(session.id), actor=ADMIN, at=now)
+        despacho.store.save(agent, session)
         for chat in range(chats_each):
             agent.take_chat(f"chat-{number}-{chat}", str(campaign.id), exceptional=False, actor="system", at=now)
             despacho.store.save(agent)
@@ -183,6 +189,9 @@ def test_read_tables_show_what_the_commands_did(despacho: Despacho) -> None:
     assert (agents["ana"]["status"], agents["ana"]["open_chats"], agents["ana"]["current_session_id"]) == (
         "available", 0, day.ana_session)
     assert (agents["bruno"]["capacity"], agents["bruno"]["current_session_id"]) == (4, None)
+    assert (agents["ana"]["open_sessions"], agents["bruno"]["open_sessions"]) == (1, 0)
+    assert (agents["bruno"]["status"], agents["bruno"]["status_reason"]) == ("offline", ""), "logout: offline"
+    assert agents["bruno"]["signed_out_at"] is not None and agents["ana"]["signed_out_at"] is None
     assert {(m["agent_id"], m["campaign_id"]) for m in tables["agent_campaigns"]} == {
         (day.ana, day.banco_a), (day.bruno, day.telco_b), (day.supervisora, day.banco_a),
         (day.supervisora, day.telco_b)}
@@ -350,7 +359,7 @@ def test_rebuild_reports_a_tampered_row_and_replacing_repairs_it(despacho: Despa
     assert ana_as_listed(despacho) == "Ana Asesora"
     assert verify(despacho) == []
     ana = despacho.staff.get(Agent.create_id("ana"))
-    ana.change_status("break", actor="user:ana", at=later(despacho))
+    ana.change_status("break", reason="baño", session_id=ana.sessions[0], actor="user:ana", at=later(despacho))
     despacho.store.save(ana)
     despacho.runner.catch_up()
     assert verify(despacho) == []
@@ -442,6 +451,7 @@ def chats_from_first_message_to_close(despacho: Despacho, count: int) -> None:
     campaign = Campaign.register(f"lote{count}", "Campaña de lote", "Lote", CLOSING, actor=ADMIN, at=now)
     agent = Agent.register(f"asesor{count}", "Asesor de lote", "agent", 50, actor=ADMIN, at=now)
     agent.join_campaign(str(campaign.id), actor=ADMIN, at=now)
+    agent.sign_in(f"session-{count}", allow_parallel=False, actor=ADMIN, at=now)
     agent.change_status("available", actor=ADMIN, at=now)
     despacho.store.save(campaign, agent)
     for n in range(count):

@@ -37,9 +37,12 @@ def test_a_killed_projector_resumes_exactly_where_it_committed(tmp_path: Path) -
         try:
             ids: list[UUID] = [despacho.staff.register(f"asesor{n:03d}", f"Asesor {n}", "agent", password="x" * 12,
                                                        actor="t") for n in range(AGENTS)]
+            sessions = {agent_id: despacho.staff.open_session(agent_id, "t") for agent_id in ids}
             for round_ in range(ROUNDS):
                 for agent_id in ids:
-                    despacho.staff.change_status(agent_id, ("available", "break")[round_ % 2], actor="t")
+                    status = ("available", "break")[round_ % 2]
+                    despacho.staff.change_status(agent_id, status, session_id=sessions[agent_id], actor="t",
+                                                 reason="almuerzo" if status == "break" else "")
             head = despacho.runner.head()
             first = projector(url, tmp_path)
             try:

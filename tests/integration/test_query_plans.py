@@ -66,8 +66,8 @@ def a_call_center(despacho: Despacho) -> tuple[str, str, str]:
     campaign_id = str(despacho.campaigns.register("banco_a", "Banco", "Banco", {}, actor="t"))
     agent = despacho.staff.register("ana", "Ana", "agent", password="clave-de-prueba-1", capacity=1,
                                     campaign_ids=frozenset({campaign_id}), actor="t")
-    despacho.staff.open_session(agent, "t")
-    despacho.staff.change_status(agent, "available", actor="t")
+    session = despacho.staff.open_session(agent, "t")
+    despacho.staff.change_status(agent, "available", session_id=session, actor="t")
     now = despacho.clock.now()
     chats = []
     for n in range(2):

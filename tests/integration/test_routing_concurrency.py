@@ -17,7 +17,7 @@ from uuid import UUID
 import pytest
 
 from adapters.clock import SystemClock
-from despacho.bootstrap import build
+from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
 from domain.agents import Agent
 from domain.chats import Chat
@@ -42,8 +42,8 @@ def seed(url: str, tmp: Path) -> tuple[dict[str, str], list[str]]:
     for login, codes in AGENTS.items():
         agent_id = despacho.staff.register(login, login.title(), "agent", password="clave-de-prueba-1", capacity=3,
                                            campaign_ids=frozenset(campaigns["c" + c] for c in codes), actor="test")
-        despacho.staff.open_session(agent_id, "test")
-        despacho.staff.change_status(agent_id, "available", actor="test")
+        session = despacho.staff.open_session(agent_id, "test")
+        despacho.staff.change_status(agent_id, "available", session_id=session, actor="test")
         agents[login] = str(agent_id)
     chat_ids = []
     for n in range(CHATS):
@@ -67,6 +67,13 @@ def dispatcher(url: str, tmp: str, rounds: int) -> None:
         despacho.close()
 
 
+def set_status(despacho: Despacho, agent_id: str, status: str) -> None:
+    """Through the session the agent signed in with (in the process that set the scene)."""
+    session_id = despacho.staff.get(UUID(agent_id)).sessions[0]
+    despacho.staff.change_status(UUID(agent_id), status, session_id=session_id, actor="test",
+                                 reason="almuerzo" if status == "break" else "")
+
+
 def disturber(url: str, tmp: str, agents: dict[str, str], rounds: int) -> None:
     """Agents go on break and come back, and bruno leaves campaign b, while the dispatchers work."""
     despacho = build(settings_for(url, Path(tmp)), clock=SystemClock())
@@ -74,14 +81,14 @@ def disturber(url: str, tmp: str, agents: dict[str, str], rounds: int) -> None:
     try:
         for n in range(rounds):
             login = chooser.choice(sorted(agents))
-            despacho.staff.change_status(UUID(agents[login]), chooser.choice(("available", "break")), actor="test")
+            set_status(despacho, agents[login], chooser.choice(("available", "break")))
             if n == rounds // 2:
                 bruno = despacho.staff.get(UUID(agents["bruno"]))
                 despacho.staff.edit(UUID(agents["bruno"]), name=bruno.name, role="agent", capacity=3,
                                     campaign_ids=frozenset(sorted(bruno.campaigns)[:1]), actor="test")
             despacho.runner.catch_up()
         for agent_id in agents.values():
-            despacho.staff.change_status(UUID(agent_id), "available", actor="test")
+            set_status(despacho, agent_id, "available")
     finally:
         despacho.close()
 

@@ -50,8 +50,9 @@ class Floor:
         agent = Agent.register(login, login.title(), "agent", capacity, actor="t", at=self.later())
         agent.join_campaign(self.campaign, actor="t", at=self.later())
         session = AgentSession.open(str(agent.id), client="t", actor="t", at=self.later())
+        agent.sign_in(str(session.id), allow_parallel=False, actor="t", at=self.later())
         if available:
-            agent.change_status("available", actor="t", at=self.later())
+            agent.change_status("available", session_id=str(session.id), actor="t", at=self.later())
         self.store.save(agent, session)
         return str(agent.id)
 
@@ -133,7 +134,7 @@ def test_an_agent_on_break_or_without_a_session_gets_nothing_until_available(flo
     assert floor.chat(chat).status == "waiting_queue"
 
     agent = floor.store.repository.get(UUID(ana))
-    agent.change_status("available", actor="t", at=floor.later())
+    agent.change_status("available", session_id=agent.sessions[0], actor="t", at=floor.later())
     floor.store.save(agent)
     floor.settle()
     assert floor.chat(chat).agent_id == ana

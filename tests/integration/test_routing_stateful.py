@@ -39,11 +39,12 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
             self.despacho = build(Settings(var_dir=tmp, database_url=url), clock=self.clock, transport=FakeTransport())
             self.campaigns = {c: str(self.despacho.campaigns.register(c, c, c, {}, actor="t")) for c in CAMPAIGNS}
             self.agents = {}
+            self.sessions = {}
             for login, codes in AGENTS.items():
                 agent_id = self.despacho.staff.register(login, login, "agent", password="clave-de-prueba-1",
                                                         capacity=2, actor="t",
                                                         campaign_ids=frozenset(self.campaigns[c] for c in codes))
-                self.despacho.staff.open_session(agent_id, "t")
+                self.sessions[login] = self.despacho.staff.open_session(agent_id, "t")
                 self.agents[login] = agent_id
             self.chats: list[str] = []
             self.status = dict.fromkeys(AGENTS, "offline")
@@ -63,7 +64,8 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
 
         @rule(login=st.sampled_from(sorted(AGENTS)), status=st.sampled_from(("available", "break", "offline")))
         def an_agent_changes_status(self, login: str, status: str) -> None:
-            self.despacho.staff.change_status(self.agents[login], status, actor="t")
+            self.despacho.staff.change_status(self.agents[login], status, session_id=self.sessions[login],
+                                              reason="reunión" if status == "break" else "", actor="t")
             self.status[login] = status
 
         @rule(login=st.sampled_from(sorted(AGENTS)), campaigns=st.sets(st.sampled_from(CAMPAIGNS)))

@@ -47,7 +47,7 @@ def test_with_s3_storage_a_closing_transcript_is_kept_in_the_bucket_under_the_pr
         center = Center(despacho, clock)
         chat_id = center.assigned_chat(1)
         despacho.closing.close(chat_id, "agent", disposition="informacion_entregada", note="",
-                               actor=f"user:{center.agent}")
+                               actor=f"user:{center.agent}", session_id=str(center.session))
         despacho.closing.finish(chat_id)
         location = center.chat(chat_id).transcript_location
     finally:

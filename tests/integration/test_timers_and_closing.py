@@ -50,8 +50,14 @@ class Center:
         self.campaign = str(despacho.campaigns.register("banco_a", "Banco", "Banco Andino", {}, actor="t"))
         self.agent = despacho.staff.register("ana", "Ana", "agent", password="clave-de-prueba-1", capacity=50,
                                              campaign_ids=frozenset({self.campaign}), actor="t")
-        despacho.staff.open_session(self.agent, "t")
-        despacho.staff.change_status(self.agent, "available", actor="t")
+        self.session = despacho.staff.open_session(self.agent, "t")
+        despacho.staff.change_status(self.agent, "available", session_id=self.session, actor="t")
+
+    def reply(self, chat_id: str, body: str) -> str:
+        """The agent replies, signing in again first if the clock ran past their session's idle limit."""
+        if self.despacho.staff.session_identity(self.session, str(self.agent)) is None:
+            self.session = self.despacho.staff.open_session(self.agent, "t")
+        return self.despacho.desk.reply(chat_id, str(self.agent), body=body, session_id=str(self.session))
 
     def assigned_chat(self, n: int) -> str:
         now = self.clock.now()
@@ -98,7 +104,7 @@ def test_timer_rules_hold_over_random_timelines(tmp_path: Path, timeline: list[t
                 last_customer = clock.now()
             elif kind == "agent":
                 try:
-                    despacho.desk.reply(chat_id, str(center.agent), body="Aquí estoy")
+                    center.reply(chat_id, "Aquí estoy")
                 except WindowClosedError:
                     assert clock.now() - last_customer >= timedelta(hours=24)
             else:
@@ -145,7 +151,7 @@ def test_an_unanswered_streak_alerts_once_at_30_minutes_and_a_reply_resolves_it(
         center.run_timers()
         center.run_timers()
         assert _alerts(despacho) == [("unanswered", "open")]
-        despacho.desk.reply(chat_id, str(center.agent), body="Disculpe la espera")
+        center.reply(chat_id, "Disculpe la espera")
         despacho.runner.catch_up()
         assert _alerts(despacho) == [("unanswered", "resolved")]
     finally:
@@ -157,7 +163,7 @@ def test_a_chat_waiting_in_the_queue_for_24_hours_closes_unattended(sqlite_setti
     despacho = build(sqlite_settings, clock=clock, transport=FakeTransport())
     try:
         center = Center(despacho, clock)
-        despacho.staff.change_status(center.agent, "break", actor="t")
+        despacho.staff.change_status(center.agent, "break", reason="almuerzo", session_id=center.session, actor="t")
         chat = Chat.open("whatsapp", CUSTOMER, SENDER, profile_name="", flow_name="default", actor="t",
                          at=clock.now())
         chat.receive_customer_message("SM" + "1" * 32, "Hola", [], actor="t", at=clock.now())
@@ -185,9 +191,9 @@ def test_the_transcript_pdf_renders_to_an_image(sqlite_settings: Settings, clock
     try:
         center = Center(despacho, clock)
         chat_id = center.assigned_chat(1)
-        despacho.desk.reply(chat_id, str(center.agent), body="Hola María, ¿en qué le ayudo?")
+        center.reply(chat_id, "Hola María, ¿en qué le ayudo?")
         despacho.closing.close(chat_id, "agent", disposition="informacion_entregada", note="Consulta de saldo",
-                               actor=f"user:{center.agent}")
+                               actor=f"user:{center.agent}", session_id=str(center.session))
         despacho.closing.finish(chat_id)
         location = center.chat(chat_id).transcript_location
         pdf = tmp_path / "transcript.pdf"

@@ -93,8 +93,8 @@ def test_chats_waiting_in_the_unidentified_queue_with_no_agent_alert_supervisors
 
     carla = despacho.staff.register("carla", "Carla", "agent", password="clave-de-prueba-1", actor="t",
                                     campaign_ids=frozenset({despacho.unidentified.campaign_id()}))
-    despacho.staff.open_session(carla, "t")
-    despacho.staff.change_status(carla, "available", actor="t")
+    session = despacho.staff.open_session(carla, "t")
+    despacho.staff.change_status(carla, "available", session_id=session, actor="t")
     despacho.runner.catch_up()  # carla's status change dispatches the queue to her
     later = unidentified_chat(despacho, 9)
     despacho.runner.catch_up()

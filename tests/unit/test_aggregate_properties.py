@@ -41,7 +41,8 @@ def assert_reloads_the_same(store: EventStore, aggregate: Aggregate) -> None:
 
 
 class AgentTakingChats(RuleBasedStateMachine):
-    """An agent joins and leaves campaigns, changes status and capacity, takes and releases chats."""
+    """An agent joins and leaves campaigns, signs in and out, changes status and capacity, takes and releases
+    chats."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,6 +50,7 @@ class AgentTakingChats(RuleBasedStateMachine):
         self.now = START
         self.agent = Agent.register("ana", "Ana Asesora", "agent", 2, actor="user:admin", at=self.now)
         self.chats_taken = 0
+        self.sessions_opened = 0
 
     def tick(self) -> datetime:
         self.now += timedelta(seconds=7)
@@ -62,12 +64,29 @@ class AgentTakingChats(RuleBasedStateMachine):
     def leave(self, campaign: str) -> None:
         self.agent.leave_campaign(campaign, actor="user:admin", at=self.tick())
 
-    @rule(status=st.sampled_from(STATUSES))
-    def change_status(self, status: str) -> None:
+    @rule(parallel=st.booleans())
+    def sign_in(self, parallel: bool) -> None:
+        self.sessions_opened += 1
         try:
-            self.agent.change_status(status, actor="user:ana", at=self.tick())
+            self.agent.sign_in(f"session-{self.sessions_opened}", allow_parallel=parallel, actor="user:ana",
+                               at=self.tick())
         except DomainError:
-            assert not self.agent.active and status != "offline"
+            assert not self.agent.active
+
+    @precondition(lambda self: bool(self.agent.sessions))
+    @rule(data=st.data())
+    def sign_out(self, data: st.DataObject) -> None:
+        session_id = data.draw(st.sampled_from(self.agent.sessions))
+        self.agent.sign_out(session_id, reason="logout", actor="user:ana", at=self.tick())
+        assert session_id not in self.agent.sessions
+
+    @rule(status=st.sampled_from(STATUSES), reason=st.sampled_from(("", "almuerzo")))
+    def change_status(self, status: str, reason: str) -> None:
+        try:
+            self.agent.change_status(status, reason=reason, actor="user:ana", at=self.tick())
+        except DomainError:
+            refused_presence = status != "offline" and (not self.agent.active or not self.agent.sessions)
+            assert refused_presence or (status == "break" and not reason)
 
     @rule(capacity=st.integers(min_value=1, max_value=4))
     def change_capacity(self, capacity: int) -> None:
@@ -110,6 +129,10 @@ class AgentTakingChats(RuleBasedStateMachine):
         before = set(self.agent.open_chats)
         self.agent.release_chat("never-taken", reason="closed", actor="system", at=self.tick())
         assert self.agent.open_chats == before
+
+    @invariant()
+    def never_present_without_a_session(self) -> None:
+        assert self.agent.status == "offline" or self.agent.sessions
 
     @invariant()
     def reloads_from_its_events_into_the_same_state(self) -> None:

@@ -162,3 +162,33 @@ def test_a_reassignment_stored_before_availability_was_recorded_reads_back_as_no
 
     assert isinstance(old, Chat.Reassigned) and old.to_unavailable is False
     assert store.repository.get(chat.id).agent_id == "agent-carla"
+
+
+def test_a_status_change_stored_before_break_reasons_and_sessions_reads_back_with_neither() -> None:
+    store = in_memory_store()
+    agent = Agent.register("ana", "Ana Asesora", "agent", 3, actor="user:admin", at=CREATED_AT)
+    agent.sign_in("session-1", allow_parallel=False, actor="user:ana", at=CREATED_AT)
+    agent.change_status("break", reason="almuerzo", session_id="session-1", actor="user:ana", at=CREATED_AT)
+    *earlier, changed = (store.mapper.to_stored_event(e) for e in agent.collect_events())
+    store.recorder.insert_events([*earlier, without(store, changed, "class_version", "reason", "session_id")])
+
+    *_, old = store.events.get(agent.id)
+    restored: Agent = store.repository.get(agent.id)
+
+    assert isinstance(old, Agent.StatusChanged)
+    assert (old.status, old.reason, old.session_id) == ("break", "", "")
+    assert (restored.status, restored.status_reason, restored.sessions) == ("break", "", ["session-1"])
+
+
+def test_a_close_stored_before_closes_named_their_session_reads_back_with_none() -> None:
+    store = in_memory_store()
+    chat = Chat.open("whatsapp", "whatsapp:+573001112233", "whatsapp:+5716000001", profile_name="",
+                     flow_name="default", actor="t", at=CREATED_AT)
+    chat.close("supervisor", disposition="", note="duplicado", actor="user:sup", at=CREATED_AT, session_id="s-1")
+    opened, closed = (store.mapper.to_stored_event(e) for e in chat.collect_events())
+    store.recorder.insert_events([opened, without(store, closed, "class_version", "session_id")])
+
+    *_, old = store.events.get(chat.id)
+
+    assert isinstance(old, Chat.Closed) and (old.reason, old.session_id) == ("supervisor", "")
+    assert store.repository.get(chat.id).is_closed
