@@ -150,7 +150,7 @@ class AttendanceWorld:
     def reply(self, pick: int) -> None:
         if not self.held:
             return
-        chat, campaign_id = self.held[sorted(self.held)[pick % len(self.held)]]
+        chat, campaign_id = self.held[list(self.held)[pick % len(self.held)]]
         session_id = self.agent.sessions[-1] if self.agent.sessions else ""
         message = OutboundMessage.request(chat_id=str(chat.id), campaign_id=campaign_id, kind="agent",
                                           channel="whatsapp", to=CUSTOMER, sender="+5716000011", body="Hola",
@@ -165,7 +165,7 @@ class AttendanceWorld:
         """Close the chat (the agent's close) or let it go to someone else (a reassignment)."""
         if not self.held:
             return
-        chat_id = sorted(self.held)[pick % len(self.held)]
+        chat_id = list(self.held)[pick % len(self.held)]
         chat, campaign_id = self.held.pop(chat_id)
         if close:
             chat.close("agent", disposition="acuerdo_de_pago", note="", actor=f"user:{self.agent_id}",
