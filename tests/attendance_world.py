@@ -44,8 +44,14 @@ class AttendanceWorld:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     skewed: bool = False
     chat_number: int = 0
+    existing_agent: Agent | None = None
+    """An agent of the store (its campaigns given in `campaigns`), or None for a new agent in new campaigns."""
+    agent: Agent = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.existing_agent is not None:
+            self.agent = self.existing_agent
+            return
         # Set up well before the first login, so even a lagging clock's login falls inside the membership.
         before = self.now - timedelta(hours=2)
         for n, zone in enumerate(self.zones):
