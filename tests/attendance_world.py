@@ -44,6 +44,8 @@ class AttendanceWorld:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     skewed: bool = False
     chat_number: int = 0
+    agent_login: str = "ana"
+    """The new agent's login, also naming the new campaigns (ids are natural keys of both)."""
     existing_agent: Agent | None = None
     """An agent of the store (its campaigns given in `campaigns`), or None for a new agent in new campaigns."""
     agent: Agent = field(init=False)
@@ -55,11 +57,11 @@ class AttendanceWorld:
         # Set up well before the first login, so even a lagging clock's login falls inside the membership.
         before = self.now - timedelta(hours=2)
         for n, zone in enumerate(self.zones):
-            campaign = Campaign.register(f"campana_{n}", f"Campaña {n}", f"C{n}", CampaignSettings(time_zone=zone),
-                                         actor=ADMIN, at=before)
+            campaign = Campaign.register(f"{self.agent_login}_{n}", f"Campaña {n}", f"C{n}",
+                                         CampaignSettings(time_zone=zone), actor=ADMIN, at=before)
             self.campaigns.append(campaign)
             self.record(campaign)
-        self.agent = Agent.register("ana", "Ana Asesora", "agent", 3, actor=ADMIN, at=before)
+        self.agent = Agent.register(self.agent_login, "Ana Asesora", "agent", 3, actor=ADMIN, at=before)
         for campaign in self.campaigns:
             self.agent.join_campaign(str(campaign.id), actor=ADMIN, at=before)
         self.record(self.agent)
