@@ -196,7 +196,7 @@ def test_available_time_is_what_the_agent_set_inside_sessions(generated: tuple[A
 
 
 def test_a_day_of_new_york_falling_back_has_twenty_five_hours() -> None:
-    [(day, window)] = local_days(date(2026, 11, 1), date(2026, 11, 1), ZoneInfo("America/New_York"))
+    [(_, window)] = local_days(date(2026, 11, 1), date(2026, 11, 1), ZoneInfo("America/New_York"))
 
     assert window.length == timedelta(hours=25)
 
