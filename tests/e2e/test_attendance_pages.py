@@ -175,3 +175,15 @@ def test_dates_in_the_wrong_order_or_too_far_apart_are_refused(office: Office) -
 
     assert (backwards.status_code, too_long.status_code, not_a_date.status_code) == (422, 422, 422)
     assert "92" in too_long.json()["detail"]
+
+
+def test_the_page_and_the_exports_speak_english_to_who_chose_it(office: Office) -> None:
+    office.client.cookies.set("lang", "en")
+    try:
+        page = office.get("admin", "/attendance").text
+        exported = csv_rows(office, "admin")
+    finally:
+        office.client.cookies.delete("lang")
+
+    assert "Break: Lunch" in page and "Connected time" in page and ">0.94<" in page
+    assert {"Break: Lunch", "Connected time", "Chats handled"} <= set(exported[0])
