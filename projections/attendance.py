@@ -129,7 +129,6 @@ class AttendanceProjector(Projector):
         self._release = delete(held).where(held.c.agent_id == bindparam("agent"), held.c.chat_id == bindparam("chat"))
         self._sign_out = delete(signed_in).where(signed_in.c.agent_id == bindparam("agent"),
                                                  signed_in.c.session_id == bindparam("session"))
-        self._sign_out_everywhere = delete(signed_in).where(signed_in.c.agent_id == bindparam("agent"))
         self._sessions_left = select(func.count()).select_from(signed_in).where(
             signed_in.c.agent_id == bindparam("agent"))
         self._chat_campaign = select(self.chat_campaigns.c.campaign_id).where(
@@ -169,9 +168,8 @@ class AttendanceProjector(Projector):
 
     @handles(Agent.Deactivated)
     def deactivated(self, connection: Connection, event: Any) -> None:
-        agent = uid(event.originator_id)
-        connection.execute(self._sign_out_everywhere, {"agent": agent})
-        self._present(connection, agent, "offline", "", event.at)
+        """Offline at once; the sessions stay signed in until their own sign-outs, as on the aggregate."""
+        self._present(connection, uid(event.originator_id), "offline", "", event.at)
 
     @handles(Agent.StatusChanged)
     def status_changed(self, connection: Connection, event: Any) -> None:

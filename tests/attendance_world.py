@@ -99,6 +99,8 @@ class AttendanceWorld:
         self.skewed = self.skewed or minutes > 0
 
     def login(self, device: int) -> None:
+        if not self.agent.active:
+            return
         at, actor = self.stamp(), f"user:{self.agent_id}"
         session = AgentSession.open(self.agent_id, client=f"device {device}", actor=actor, at=at)
         self.sessions[str(session.id)] = session
@@ -117,6 +119,13 @@ class AttendanceWorld:
             self._on_agent(lambda: self.agent.sign_out(str(session.id), reason="logout", actor="system:sessions",
                                                        at=self.stamp()))
 
+    def deactivate(self) -> None:
+        """An admin deactivates the account: offline at once; its sessions close by their own paths."""
+        self._on_agent(lambda: self.agent.deactivate(actor=ADMIN, at=self.stamp()))
+
+    def reactivate(self) -> None:
+        self._on_agent(lambda: self.agent.reactivate(actor=ADMIN, at=self.stamp()))
+
     def heartbeat(self) -> None:
         for session_id in self.agent.sessions:
             self.sessions[session_id].record_activity(at=self.stamp(), resolution=RESOLUTION)
@@ -133,7 +142,7 @@ class AttendanceWorld:
                     s, reason="expired", actor="system:sessions", at=at))
 
     def set_status(self, status: str, reason: str) -> None:
-        if self.agent.sessions:
+        if self.agent.sessions and self.agent.active:
             self._on_agent(lambda: self.agent.change_status(
                 status, reason=reason, session_id=self.agent.sessions[-1], actor=f"user:{self.agent_id}",
                 at=self.stamp()))

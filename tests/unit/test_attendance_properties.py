@@ -40,6 +40,7 @@ steps = st.one_of(
     st.tuples(st.just("logout")),
     st.tuples(st.just("heartbeat")),
     st.tuples(st.just("expire_idle")),
+    st.tuples(st.sampled_from(["deactivate", "reactivate"])),
     st.tuples(st.just("set_status"), st.sampled_from(["available", "available", "break", "offline"]),
               st.sampled_from(REASONS)),
     st.tuples(st.just("take_chat"), st.integers(0, 1)),
