@@ -115,13 +115,19 @@ AttendanceQueryDep = Annotated[AttendanceQuery, Depends(attendance_query)]
 ViewerDep = Annotated[Identity, Depends(VIEWERS)]
 
 
-def rows_for(read_db: Engine, clock: Clock, identity: Identity, query: AttendanceQuery) -> list[AttendanceRow]:
-    only_agent = identity.id if identity.role == "agent" else None
+def viewer_scope(read_db: Engine, identity: Identity) -> tuple[set[str] | None, str | None]:
+    """The campaigns the viewer sees (None: all) and, for an agent, the one person they see: themself."""
+    return campaign_scope(read_db, identity), identity.id if identity.role == "agent" else None
+
+
+def rows_for(read_db: Engine, clock: Clock, pages: Pages, request: Request, identity: Identity,
+             query: AttendanceQuery) -> list[AttendanceRow]:
+    campaign_ids, only_agent = viewer_scope(read_db, identity)
     try:
-        return attendance_report(read_db, query.as_filter(), campaign_ids=campaign_scope(read_db, identity),
-                                 only_agent=only_agent, now=clock.now())
+        return attendance_report(read_db, query.as_filter(), campaign_ids=campaign_ids, only_agent=only_agent,
+                                 now=clock.now())
     except AttendanceError as exc:
-        raise HTTPException(status_code=422, detail=exc.message % exc.variables) from exc
+        raise HTTPException(status_code=422, detail=pages.explain(request.state.lang, exc)) from exc
 
 
 def table_for(pages: Pages, request: Request, rows: list[AttendanceRow]) -> ReportTable:
@@ -161,10 +167,10 @@ def _public(row: AttendanceRow) -> AttendanceDayPublic:
 
 
 @router.get("/api/attendance", response_model=list[AttendanceDayPublic], responses=ERRORS)
-def attendance_json(read_db: ReadDb, clock: ClockDep, identity: ViewerDep,
+def attendance_json(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, identity: ViewerDep,
                     query: AttendanceQueryDep) -> list[AttendanceDayPublic]:
     """Attendance per agent per day in the campaign's time zone; supervisors see their campaigns only."""
-    return [_public(row) for row in rows_for(read_db, clock, identity, query)]
+    return [_public(row) for row in rows_for(read_db, clock, pages, request, identity, query)]
 
 
 def _download(content: str | bytes, media_type: str, name: str, query: AttendanceQuery) -> Response:
@@ -177,7 +183,7 @@ def _download(content: str | bytes, media_type: str, name: str, query: Attendanc
 def attendance_csv(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, identity: ViewerDep,
                    query: AttendanceQueryDep) -> Response:
     """The same report as CSV (UTF-8), durations as hh:mm:ss."""
-    table = table_for(pages, request, rows_for(read_db, clock, identity, query))
+    table = table_for(pages, request, rows_for(read_db, clock, pages, request, identity, query))
     return _download("\ufeff" + table.csv_text(), "text/csv; charset=utf-8", "csv", query)
 
 
@@ -188,16 +194,15 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def attendance_xlsx(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, identity: ViewerDep,
                     query: AttendanceQueryDep) -> Response:
     """The same report as an Excel workbook, durations as duration cells."""
-    table = table_for(pages, request, rows_for(read_db, clock, identity, query))
+    table = table_for(pages, request, rows_for(read_db, clock, pages, request, identity, query))
     return _download(table.xlsx_bytes(pages.translate(request.state.lang, "Asistencia")), XLSX_TYPE, "xlsx", query)
 
 
 @router.get("/attendance", include_in_schema=False)
 def attendance_page(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, identity: ViewerDep,
                     query: AttendanceQueryDep) -> Response:
-    rows = rows_for(read_db, clock, identity, query)
-    scope = campaign_scope(read_db, identity)
-    only_agent = identity.id if identity.role == "agent" else None
+    rows = rows_for(read_db, clock, pages, request, identity, query)
+    scope, only_agent = viewer_scope(read_db, identity)
     filters = urlencode({k: str(v) for k, v in query.model_dump().items() if v})
     return pages.render(request, "attendance/report.html", {
         "query": query, "table": table_for(pages, request, rows), "filters": filters,
