@@ -19,6 +19,7 @@ class NavItem:
 HOME = NavItem("Inicio", "/", "house")
 MESSAGE_AUDIT = NavItem("Auditoría de mensajes", "/audit/messages", "message-square-text")
 EVENTS = NavItem("Eventos", "/audit/events", "history")
+ATTENDANCE = NavItem("Asistencia", "/attendance", "clock")
 
 NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
     "admin": (
@@ -29,6 +30,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         NavItem("Flujos", "/admin/flows", "workflow"),
         MESSAGE_AUDIT,
         EVENTS,
+        ATTENDANCE,
     ),
     "supervisor": (
         HOME,
@@ -36,9 +38,10 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         NavItem("Asesores", "/supervisor/agents", "users"),
         NavItem("Alertas", "/alerts", "bell"),
         MESSAGE_AUDIT,
+        ATTENDANCE,
     ),
     "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Alertas", "/alerts", "bell")),
-    "auditor": (HOME, EVENTS, MESSAGE_AUDIT),
+    "auditor": (HOME, EVENTS, MESSAGE_AUDIT, ATTENDANCE),
 }
 
 ROLE_LABELS: dict[str, str] = {

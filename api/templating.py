@@ -33,7 +33,7 @@ DEFAULT_LOCALE_DIR = HERE / "locale"
 DEFAULT_LANGUAGE = "es"
 SUPPORTED_LANGUAGES = ("es", "en")
 DEFAULT_TIMEZONE = "America/Bogota"
-_BABEL_LOCALES = {"es": "es_CO", "en": "en_US"}
+BABEL_LOCALES = {"es": "es_CO", "en": "en_US"}
 _DATETIME_PATTERN = "d MMM y, HH:mm"
 _NO_VALUE = "—"
 
@@ -180,7 +180,7 @@ def choose_language(saved: str | None, cookie: str | None) -> str:
 
 
 def _datetime_formatter(lang: str) -> Callable[[datetime | None, str], str]:
-    locale = _BABEL_LOCALES[lang]
+    locale = BABEL_LOCALES[lang]
 
     def format_datetime(value: datetime | None, tz: str = DEFAULT_TIMEZONE) -> str:
         """`25 nov 2025, 08:11` in the call center's time zone; naive datetimes are taken as UTC."""

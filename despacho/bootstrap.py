@@ -48,6 +48,7 @@ from despacho.settings import Settings
 from domain.campaigns import CampaignError
 from domain.chats import Chat
 from projections.agents import AgentsProjector
+from projections.attendance import AttendanceProjector
 from projections.base import Projector
 from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_sender
 from projections.campaigns import CampaignsProjector
@@ -74,7 +75,7 @@ log = logging.getLogger(__name__)
 def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None) -> list[Projector]:
     """Every read model the log rebuilds, the routing follower's view included (`routing`: the live one)."""
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
-            PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix)]
+            PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix)]
 
 
 @dataclass

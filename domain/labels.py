@@ -117,6 +117,29 @@ ASSIGNMENT_EXPLANATIONS = {
 }
 """Why the router chose, by policy ("" when nobody could take the chat); `count` is the number of candidates."""
 
+SESSION_CLOSE_REASONS = {
+    "logout": "Cerró sesión",
+    "expired": "Sesión vencida por inactividad",
+    "deactivated": "Cuenta desactivada",
+    "terminated": "Sesión terminada por un administrador",
+    "replaced": "Reemplazada por un ingreso en otro dispositivo",
+}
+
+AGENT_STATUSES = {
+    "available": "Disponible",
+    "break": "En pausa",
+    "offline": "Desconectado",
+}
+
+BREAK_REASONS = {
+    "almuerzo": "Almuerzo",
+    "bano": "Baño",
+    "capacitacion": "Capacitación",
+    "pausa_activa": "Pausa activa",
+    "reunion": "Reunión",
+}
+"""The usual break reasons; a campaign's own reasons are shown as the admin wrote them."""
+
 SYSTEM_ACTORS = {
     "system:bot": "Bot",
     "system:router": "Sistema (asignación automática)",
@@ -219,6 +242,9 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "message_kind": MESSAGE_KINDS,
     "message_history": MESSAGE_HISTORY,
     "close_reason": CLOSE_REASONS,
+    "session_close_reason": SESSION_CLOSE_REASONS,
+    "agent_status": AGENT_STATUSES,
+    "break_reason": BREAK_REASONS,
     "chat_alert": CHAT_ALERTS,
     "requeue_reason": REQUEUE_REASONS,
     "session_close_reason": SESSION_CLOSE_REASONS,

@@ -107,12 +107,12 @@ def test_no_page_nor_pdf_shows_a_raw_code_an_actor_id_or_a_uuid(center: CallCent
     answered, waiting, dropped = chats["answered"], chats["waiting"], chats["dropped"]
     pages = {
         "sandra": ["/", "/simulator", "/supervisor/queue", "/supervisor/agents", "/alerts?state=all", "/audit/messages",
-                   *(f"/chats/{chat}" for chat in chats.values())],
+                   "/attendance", *(f"/chats/{chat}" for chat in chats.values())],
         "carla": ["/desk", "/alerts?state=all", f"/chats/{answered}"],
         "admin": ["/", "/admin/flows", "/audit/events", f"/audit/events?aggregate={answered}",
                   f"/audit/events?aggregate={dropped}", f"/admin/agents/{center.ids['ana']}", "/admin/agents",
                   "/admin/portfolios", "/admin/campaigns", f"/admin/campaigns/{center.banco}", f"/chats/{answered}"],
-        "auditor": ["/audit/events", f"/audit/events?aggregate={center.ids['carla']}"],
+        "auditor": ["/audit/events", f"/audit/events?aggregate={center.ids['carla']}", "/attendance"],
     }
     seen: dict[str, str] = {}
     for login, urls in pages.items():

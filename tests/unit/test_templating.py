@@ -105,10 +105,11 @@ EXPECTED_NAV = {
         "/admin/flows",
         "/audit/messages",
         "/audit/events",
+        "/attendance",
     ],
-    "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages"],
+    "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages", "/attendance"],
     "agent": ["/desk", "/alerts"],
-    "auditor": ["/", "/audit/events", "/audit/messages"],
+    "auditor": ["/", "/audit/events", "/audit/messages", "/attendance"],
 }
 
 
