@@ -117,14 +117,6 @@ ASSIGNMENT_EXPLANATIONS = {
 }
 """Why the router chose, by policy ("" when nobody could take the chat); `count` is the number of candidates."""
 
-SESSION_CLOSE_REASONS = {
-    "logout": "Cerró sesión",
-    "expired": "Sesión vencida por inactividad",
-    "deactivated": "Cuenta desactivada",
-    "terminated": "Sesión terminada por un administrador",
-    "replaced": "Reemplazada por un ingreso en otro dispositivo",
-}
-
 AGENT_STATUSES = {
     "available": "Disponible",
     "break": "En pausa",
@@ -133,12 +125,13 @@ AGENT_STATUSES = {
 
 BREAK_REASONS = {
     "almuerzo": "Almuerzo",
-    "bano": "Baño",
-    "capacitacion": "Capacitación",
-    "pausa_activa": "Pausa activa",
-    "reunion": "Reunión",
+    "baño": "Baño",
+    "capacitación": "Capacitación",
+    "pausa activa": "Pausa activa",
+    "reunión": "Reunión",
 }
-"""The usual break reasons; a campaign's own reasons are shown as the admin wrote them."""
+"""The default break reasons (`domain.campaigns.DEFAULT_BREAK_REASONS`); a campaign's own reasons are shown
+as the admin wrote them."""
 
 SYSTEM_ACTORS = {
     "system:bot": "Bot",
@@ -247,7 +240,6 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "break_reason": BREAK_REASONS,
     "chat_alert": CHAT_ALERTS,
     "requeue_reason": REQUEUE_REASONS,
-    "session_close_reason": SESSION_CLOSE_REASONS,
     "routing_policy": ROUTING_POLICIES,
     "bot_step": BOT_STEPS,
     "bot_route": BOT_ROUTES,

@@ -25,7 +25,7 @@ from domain.sessions import AgentSession
 ADMIN = "user:admin-1"
 IDLE_LIMIT = timedelta(minutes=30)
 RESOLUTION = timedelta(minutes=1)
-REASONS = ("almuerzo", "bano", "capacitacion")
+REASONS = ("almuerzo", "baño", "capacitación")
 CUSTOMER = "whatsapp:+573001112233"
 
 

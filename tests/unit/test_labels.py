@@ -74,3 +74,10 @@ def test_a_bot_step_reads_as_what_the_bot_did() -> None:
 def test_a_code_without_a_name_is_shown_as_recorded() -> None:
     assert labels.label("close_reason", "auto_24h") == "Cierre automático: 24 horas sin mensajes del cliente"
     assert labels.label("close_reason", "algo_nuevo") == "algo_nuevo"
+
+
+def test_every_default_break_reason_has_a_name() -> None:
+    from domain.campaigns import DEFAULT_BREAK_REASONS
+    from domain.labels import BREAK_REASONS
+
+    assert set(DEFAULT_BREAK_REASONS) == set(BREAK_REASONS)
