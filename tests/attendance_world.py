@@ -135,7 +135,7 @@ class AttendanceWorld:
         for session_id in list(self.agent.sessions):
             session = self.sessions[session_id]
             if session.is_idle(self.stamp(), IDLE_LIMIT):
-                session.expire(actor="system:sessions")
+                session.end("expired", actor="system:sessions", now=self.stamp())
                 self.record(session)
                 closed_at = session.closed_at or self.stamp()
                 self._on_agent(lambda s=session_id, at=closed_at: self.agent.sign_out(

@@ -78,8 +78,11 @@ class CallCenter:
     def _token_session_closed(self, login: str) -> bool:
         token_id = self.tokens[login].split("_")[2]
         session_id = AgentSession.id_for_token(self.ids[login], token_id)
-        if self.despacho.staff._session(session_id) is None:
+        session = self.despacho.staff._session(session_id)
+        if session is None:
             return False  # never used yet: its first use opens it
+        if session.close_reason in ("logout", "terminated"):
+            return False  # closed on purpose: the test means the old token to be refused
         return self.despacho.staff.session_identity(session_id, self.ids[login]) is None
 
     def get(self, login: str, url: str) -> Any:

@@ -25,6 +25,7 @@ from domain.messages import OutboundMessage
 from domain.portfolios import PortfolioImport
 from domain.sessions import AgentSession
 from projections.agents import AgentsProjector
+from projections.base import BatchProjector
 from projections.positions import projector_positions, read_position
 from projections.rebuild import REBUILD_SUFFIX, rebuild
 from projections.runner import ProjectionRunner
@@ -230,7 +231,7 @@ def test_projectors_catch_up_from_empty_tables(despacho: Despacho) -> None:
 
     head = despacho.runner.head()
     assert applied == {"routing": head, "campaigns": head, "agents": head, "portfolios": head, "chats": head,
-                       "messages": head}
+                       "messages": head, "attendance": head}
     assert read_tables(despacho) == projected_live
 
 
@@ -437,7 +438,7 @@ def test_cli_status_reports_every_projector_caught_up_as_json(cli: Callable[...,
     assert result.exit_code == 0
     statuses = json.loads(result.output)
     assert {s["name"] for s in statuses} == {"follow_ups", "inbound_attachments", "routing", "campaigns", "agents",
-                                             "portfolios", "chats", "messages"}
+                                             "portfolios", "chats", "messages", "attendance"}
     # The demo is a one-off command: it leaves handing out follow-ups and attaching inbound messages to the
     # long-running processes.
     assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses
@@ -493,7 +494,7 @@ def statements_to_project_in_one_batch(despacho: Despacho, projector_class: type
     return sorted(statements)
 
 
-@pytest.mark.parametrize("projector_class", [type(p) for p in all_projectors() if p.name != "portfolios"],
+@pytest.mark.parametrize("projector_class", [type(p) for p in all_projectors() if isinstance(p, BatchProjector)],
                          ids=lambda c: c.name)
 def test_a_batch_costs_the_same_statements_for_five_chats_as_for_forty(
         despacho: Despacho, projector_class: type[Any]) -> None:
