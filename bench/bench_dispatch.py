@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from domain.agents import Agent
 from domain.chats import Chat
+from domain.sessions import AgentSession
 from projections.queries import CHATS
 
 CAMPAIGNS = 10
@@ -45,11 +46,13 @@ def seed_call_center(despacho, past: int) -> list[str]:
     campaigns = [str(despacho.campaigns.register(f"camp{c:02d}", f"Campaña {c}", f"Campaña {c}", around_the_clock,
                                                  actor="bench")) for c in range(CAMPAIGNS + 1)]
     served, backlog = campaigns[:CAMPAIGNS], campaigns[CAMPAIGNS]
-    agents = []
+    agents, sessions = [], []
     for n in range(AGENTS + BACKLOG_AGENTS):
         agent = Agent.register(f"asesor{n:03d}", f"Asesor {n}", "agent", 40, actor="bench", at=now)
         agent.join_campaign(served[n % CAMPAIGNS] if n < AGENTS else backlog, actor="bench", at=now)
-        agent.sign_in(f"bench-session-{n}", allow_parallel=False, actor="bench", at=now)
+        session = AgentSession.open(str(agent.id), client="bench", actor="bench", at=now)
+        agent.sign_in(str(session.id), allow_parallel=False, actor="bench", at=now)
+        sessions.append(session)
         agent.change_status("available" if n < AGENTS else "break", reason="almuerzo", actor="bench", at=now)
         agents.append(agent)
     chats = []
@@ -61,9 +64,7 @@ def seed_call_center(despacho, past: int) -> list[str]:
     chats += [queued_chat(backlog, now) for _ in range(BACKLOG)]
     for start in range(0, len(chats), 500):
         despacho.store.save(*chats[start:start + 500])
-    despacho.store.save(*agents)
-    for agent in agents:
-        despacho.staff.open_session(agent.id, "bench")
+    despacho.store.save(*agents, *sessions)
     despacho.runner.catch_up()
     seed_past_assignments(despacho.read_engine, past, served, [str(a.id) for a in agents[:AGENTS]],
                           now - timedelta(days=30))
