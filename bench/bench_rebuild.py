@@ -73,11 +73,12 @@ def campaigns_and_staff(log: LogWriter, at: datetime) -> tuple[list[str], list[A
         log.collect(campaign)
         campaigns.append(str(campaign.id))
         portfolio = PortfolioImport.start(str(campaign.id), "cartera.csv", "ab" * 32, "upsert", actor="bench", at=at)
-        chunk = portfolio.stage(0, [{"document_type": "CC", "document_number": str(10_000 + n),
-                                     "full_name": f"Cliente {n}", "phones": [f"+57300{c}{n:06d}"]}
-                                    for n in range(CUSTOMERS_PER_CAMPAIGN)])
-        portfolio.complete({"valid": CUSTOMERS_PER_CAMPAIGN, "invalid": 0}, chunk.size, actor="bench", at=at)
-        log.collect(portfolio, chunk)
+        rows = [{"document_type": "CC", "document_number": str(10_000 + n), "full_name": f"Cliente {n}",
+                 "phones": [f"+57300{c}{n:06d}"]} for n in range(CUSTOMERS_PER_CAMPAIGN)]
+        chunks = [portfolio.stage(number, rows[start:start + 1000])
+                  for number, start in enumerate(range(0, len(rows), 1000))]
+        portfolio.complete({"valid": len(rows), "invalid": 0}, len(rows), actor="bench", at=at)
+        log.collect(portfolio, *chunks)
     agents, sessions = [], []
     for n in range(AGENTS):
         agent = Agent.register(f"asesor{n:03d}", f"Asesor {n}", "agent", 50, actor="bench", at=at)
@@ -211,7 +212,7 @@ def measure(despacho: Any, name: str, rounds: int) -> None:
               f"{max(ratios):.2f}  ({rounds} rounds, load average {os.getloadavg()[0]:.1f})", flush=True)
 
 
-BUSIEST = ["chats", "messages", "agents", "routing", "portfolios", "campaigns"]
+BUSIEST = ["chats", "messages", "agents", "routing", "attendance", "portfolios", "campaigns"]
 
 
 def timed(fn: Callable[[], object]) -> float:
