@@ -4,8 +4,8 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 # Every Python package comes from a hashed lock; `make lock` refreshes both on purpose.
-LOCK     := requirements.lock
-DEV_LOCK := requirements-dev.lock
+LOCK     := requirements.txt
+DEV_LOCK := requirements-dev.txt
 # The editable install builds with setuptools from the lock, not whatever the index has today.
 BUILD_REQUIREMENTS := setuptools>=69\nwheel
 COMPILE := $(VENV)/bin/uv pip compile pyproject.toml - --generate-hashes --universal --python-version 3.11 --quiet

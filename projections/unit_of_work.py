@@ -49,8 +49,8 @@ class TableStatements:
                 self._writers[dialect.name] = SqliteStatements(self.table, self.key_columns, dialect)
             elif dialect.name == "postgresql":
                 self._writers[dialect.name] = RecordsetStatements(self.table, self.key_columns)
-            else:
-                raise NotImplementedError(f"read tables on {dialect.name}")
+            else:  # settings accept only these two URLs; anything else is a wiring mistake, said plainly
+                raise ValueError(f"read tables are kept on SQLite or PostgreSQL, not {dialect.name}")
         return self._writers[dialect.name]
 
     def select_group(self, column: str) -> Any:

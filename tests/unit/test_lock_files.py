@@ -28,8 +28,8 @@ def requirements(*extras: str) -> list[Requirement]:
     return [Requirement(name) for name in names]
 
 
-@pytest.mark.parametrize(("lock", "extras"), [("requirements.lock", ("s3",)),
-                                              ("requirements-dev.lock", ("s3", "dev"))])
+@pytest.mark.parametrize(("lock", "extras"), [("requirements.txt", ("s3",)),
+                                              ("requirements-dev.txt", ("s3", "dev"))])
 def test_every_declared_dependency_is_pinned_within_its_range(lock: str, extras: tuple[str, ...]) -> None:
     pins = pins_of(ROOT / lock)
     unpinned = [str(r) for r in requirements(*extras) if canonicalize_name(r.name) not in pins]
@@ -40,7 +40,7 @@ def test_every_declared_dependency_is_pinned_within_its_range(lock: str, extras:
     assert outside == [], f"run `make lock`: {lock} pins versions pyproject.toml no longer allows: {outside}"
 
 
-@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock"])
+@pytest.mark.parametrize("lock", ["requirements.txt", "requirements-dev.txt"])
 def test_every_pin_carries_a_hash_and_the_build_backend_is_locked(lock: str) -> None:
     text = (ROOT / lock).read_text()
     blocks = re.split(r"\n(?=[A-Za-z0-9._-]+==)", text)
