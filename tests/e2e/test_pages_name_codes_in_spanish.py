@@ -22,8 +22,9 @@ from tests.e2e.test_api_auth import log_in
 from tests.services import require_binary
 from tests.unit.test_transcript_pdf import flat, pdf_text
 
-SPANISH_WORDS = {"bot", "manual", "supervisor"}
-"""Codes that are also the Spanish word for what they name."""
+SPANISH_WORDS = {"supervisor"} | {code for table in LABELS.values() for code, shown in table.items()
+                                  if code and shown.casefold() == code.casefold()}
+"""Codes that are also the Spanish word for what they name ("bot", "manual", the default break reasons)."""
 RAW_CODES = ({code for table in LABELS.values() for code in table if code and code not in SPANISH_WORDS}
              | {d.code for d in DEFAULT_DISPOSITIONS} | set(EVENTS))
 ACTOR_ID = r"\b(?:user|system|customer):"
