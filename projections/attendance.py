@@ -225,7 +225,7 @@ class AttendanceProjector(BatchProjector):
         """End the open interval at `at` (never before it started); the next one starts there."""
         if current is None:
             return at
-        start = max(at, current["started_at"])
+        start: datetime = max(at, current["started_at"])
         key = tuple(current[c.name] for c in chain.primary_key.columns)
         batch.update(chain, key, ended_at=start)
         return start
