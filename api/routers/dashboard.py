@@ -5,8 +5,8 @@ page refetches when its live topics change."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
+from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -22,67 +22,66 @@ from api.templating import Pages
 from api.warnings import unattended_campaign
 from application.staff import Identity
 from projections import dashboard_queries
+from projections.dashboard_queries import CampaignToday
 
 router = APIRouter(tags=["dashboard"])
 EVERYONE = allow("admin", "supervisor", "agent", "auditor")
 MANAGERS = allow("admin", "supervisor")
 
 
-@dataclass(frozen=True)
 class Viewer:
-    """Who is looking and what they may see, resolved once per request."""
+    """Who is looking, what they may see and, once asked, their campaigns now and today (shared by the sections
+    of one page)."""
 
-    identity: Identity
-    campaigns: set[str] | None
-    alert_campaigns: set[str] | None
-    now: datetime
-    formats: view.Formats
+    def __init__(self, request: Request, db: Engine, identity: Identity, unidentified: str | None, clock: Clock,
+                 pages: Pages) -> None:
+        self.db = db
+        self.campaigns = campaign_scope(db, identity)
+        self.alert_campaigns = alert_scope(db, identity, unidentified)
+        self.now = clock.now()
+        self.formats = view.Formats(pages, request.state.lang)
 
-
-def _viewer(request: Request, read_db: Engine, identity: Identity, unidentified: str | None, clock: Clock,
-            pages: Pages) -> Viewer:
-    return Viewer(identity, campaign_scope(read_db, identity), alert_scope(read_db, identity, unidentified),
-                  clock.now(), view.Formats(pages, request.state.lang))
-
-
-def _kpis(db: Engine, v: Viewer) -> dict[str, Any]:
-    return {"kpis": view.kpis(db, v.campaigns, v.now)}
+    @cached_property
+    def boards(self) -> list[CampaignToday]:
+        return dashboard_queries.campaigns_today(self.db, self.campaigns, self.now)
 
 
-def _campaigns(db: Engine, v: Viewer) -> dict[str, Any]:
-    boards = dashboard_queries.campaigns_today(db, v.campaigns, v.now)
-    return {"campaigns": view.campaign_rows(boards, v.now, v.formats)}
+def _kpis(v: Viewer) -> dict[str, Any]:
+    return {"kpis": view.kpis(v.db, v.campaigns, v.now)}
 
 
-def _agents(db: Engine, v: Viewer) -> dict[str, Any]:
-    return {"agents": view.agents_now(db, v.campaigns, v.now)}
+def _campaigns(v: Viewer) -> dict[str, Any]:
+    return {"campaigns": view.campaign_rows(v.boards, v.now, v.formats)}
 
 
-def _alerts(db: Engine, v: Viewer) -> dict[str, Any]:
-    return {"alerts": view.open_alerts(db, v.alert_campaigns, v.campaigns)}
+def _agents(v: Viewer) -> dict[str, Any]:
+    return {"agents": view.agents_now(v.db, v.campaigns, v.now)}
 
 
-def _volume(db: Engine, v: Viewer) -> dict[str, Any]:
-    return {"volume": view.hourly(db, v.campaigns, v.now, v.formats)}
+def _alerts(v: Viewer) -> dict[str, Any]:
+    return {"alerts": view.open_alerts(v.db, v.alert_campaigns, v.campaigns)}
 
 
-def _delivery(db: Engine, v: Viewer) -> dict[str, Any]:
-    boards = dashboard_queries.campaigns_today(db, v.campaigns, v.now)
-    return {"delivery": view.delivery_rows(db, boards, v.campaigns, v.now)}
+def _volume(v: Viewer) -> dict[str, Any]:
+    return {"volume": view.hourly(v.db, v.campaigns, v.now, v.formats)}
 
 
-SECTIONS: dict[str, Callable[[Engine, Viewer], dict[str, Any]]] = {
+def _delivery(v: Viewer) -> dict[str, Any]:
+    return {"delivery": view.delivery_rows(v.db, v.boards, v.campaigns, v.now)}
+
+
+SECTIONS: dict[str, Callable[[Viewer], dict[str, Any]]] = {
     "kpis": _kpis, "queue": _campaigns, "campaigns": _campaigns, "agents": _agents, "alerts": _alerts,
     "volume": _volume, "delivery": _delivery}
 PAGES_BY_ROLE = {"supervisor": ("dashboard/supervisor.html", ("kpis", "queue", "agents", "alerts", "volume")),
                  "admin": ("dashboard/admin.html", ("kpis", "campaigns", "delivery", "volume"))}
 
 
-def _context(db: Engine, v: Viewer, sections: tuple[str, ...]) -> dict[str, Any]:
-    context: dict[str, Any] = {"fmt": v.formats, "now": v.now,
-                               "topics": view.live_topics(v.campaigns, "agents", "alerts", "audit")}
+def _context(v: Viewer, sections: tuple[str, ...]) -> dict[str, Any]:
+    context: dict[str, Any] = {"fmt": v.formats, "topics": view.live_topics(v.campaigns, "agents"),
+                               "queue_topics": view.live_topics(v.campaigns)}
     for section in sections:
-        context.update(SECTIONS[section](db, v))
+        context.update(SECTIONS[section](v))
     return context
 
 
@@ -91,11 +90,11 @@ def home(request: Request, read_db: ReadDb, unidentified: UnidentifiedCampaignDe
          identity: Annotated[Identity, Depends(EVERYONE)]) -> Response:
     if identity.role == "agent":
         return RedirectResponse("/desk", status_code=303)
-    viewer = _viewer(request, read_db, identity, unidentified, clock, pages)
+    viewer = Viewer(request, read_db, identity, unidentified, clock, pages)
     warning = unattended_campaign(read_db, identity, unidentified)
     if identity.role in PAGES_BY_ROLE:
         template, sections = PAGES_BY_ROLE[identity.role]
-        context = _context(read_db, viewer, sections)
+        context = _context(viewer, sections)
         if not context["campaigns"]:  # nothing to show yet: the role's next step instead
             return pages.render(request, "dashboard.html", {"cards": [], "unattended_campaign": warning})
         return pages.render(request, template, {**context, "unattended_campaign": warning})
@@ -111,8 +110,8 @@ def fragment(section: str, request: Request, read_db: ReadDb, unidentified: Unid
     """One section of the caller's dashboard, as the page refetches it when its topics change."""
     if section not in PAGES_BY_ROLE[identity.role][1]:
         raise HTTPException(status_code=404, detail="Sección desconocida")
-    viewer = _viewer(request, read_db, identity, unidentified, clock, pages)
-    return pages.render(request, f"dashboard/_{section}.html", _context(read_db, viewer, (section,)))
+    viewer = Viewer(request, read_db, identity, unidentified, clock, pages)
+    return pages.render(request, f"dashboard/_{section}.html", _context(viewer, (section,)))
 
 
 @router.get("/api/dashboard/campaigns")

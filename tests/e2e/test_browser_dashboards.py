@@ -95,3 +95,16 @@ def test_the_agent_sees_their_own_day(browser_page: Any, live_server: LiveServer
 
     assert page.locator("[data-total=chats_assigned]").count() == 1
     screenshot(page, "dashboard-agent-day.png")
+
+
+def test_without_the_chart_library_the_page_shows_the_table(
+        browser_page: Any, live_server: LiveServer, waiting_customers: list[str]) -> None:
+    page = browser_page
+    page.route("**/vendor/echarts.min.js*", lambda route: route.abort())
+    sign_in(page, live_server, "supervisora")
+    page.goto(live_server.url("/"))
+
+    page.wait_for_selector("#volume-table")
+    assert page.locator("#volume .chart").is_hidden()
+    assert page.locator("#volume-table").is_visible()
+    assert page.locator("#queue [data-waiting]").count() >= 1

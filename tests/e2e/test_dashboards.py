@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from adapters.clock import FixedClock
+from application.ports import SendFailedError
 from despacho.settings import Settings
 from projections import dashboard_queries
 from tests.conftest import START
 from tests.e2e.desk_world import TELCO_NUMBER, CallCenter, call_center
+from tests.e2e.test_api_auth import PASSWORD
 
 WAIT = timedelta(minutes=5)
 
@@ -28,6 +30,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CallCenter
     with call_center(Settings(var_dir=tmp_path_factory.mktemp("dashboards") / "var"), clock) as center:
         answered = center.identified_chat()
         assert center.post("ana", f"/api/chats/{answered['id']}/replies", {"body": "Hola, soy Ana."}).status_code == 201
+        center.transport.fail_next(SendFailedError("21211", "El número de destino no es válido.", retryable=False))
+        assert center.post("ana", f"/api/chats/{answered['id']}/replies", {"body": "¿Sigue ahí?"}).status_code == 201
         closed = center.identified_chat()
         assert center.post("ana", f"/api/chats/{closed['id']}/close",
                            {"disposition": "promesa_de_pago"}).status_code == 204
@@ -135,7 +139,11 @@ def test_the_admin_sees_every_campaign_side_by_side_and_todays_delivery(
     assert cells(home, "data-chats-today") == ["2", "1"], "Banco Andino, then Telco Sur, by name"
     assert cells(home, "data-closes-today") == ["1", "0"]
     assert "Cerrado por el asesor: 1" in home
-    assert cells(home, "data-requested")[0] == str(len(audit)) and cells(home, "data-failed") == ["0", "0"]
+    failed = [m for m in audit if m["status"] in ("failed", "undelivered", "canceled")]
+    assert cells(home, "data-requested")[0] == str(len(audit)) and cells(home, "data-failed") == ["1", "0"]
+    assert len(failed) == 1 and float(cells(home, "data-failed-share")[0]) == pytest.approx(1 / len(audit))
+    assert re.search(rf'href="/audit/messages\?campaign_id={center.banco}&amp;status=failed&amp;date_from=2026-11-02'
+                     r'&amp;date_to=2026-11-03">1</a>', home)
     assert 'href="/attendance"' in home
     assert kpi(home, "Chats de hoy") == "3" and kpi(home, "Cierres de hoy") == "1"
 
@@ -146,7 +154,7 @@ def test_the_agent_sees_their_own_day(world: tuple[CallCenter, dict[str, Any]]) 
     day = center.get("ana", "/mi-dia").text
 
     assert re.search(r'data-chats-assigned="2".*?data-chats-handled="1".*?data-chats-closed="1".*?'
-                     r'data-messages-sent="1".*?data-connected="300"', day, re.S)
+                     r'data-messages-sent="2".*?data-connected="300"', day, re.S)
     assert center.get("ana", "/").headers["location"] == "/desk"
     assert center.get("ana", "/dashboard/fragments/queue").status_code == 403
     assert center.get("sandra", "/dashboard/fragments/campaigns").status_code == 404
@@ -163,3 +171,16 @@ def test_the_dashboard_speaks_english_with_english_number_formats(world: tuple[C
     for title in ("Queued chats", "Longest wait", "Today's chats", "Today's closes"):
         assert f'card-title">{title}</span>' in unescape(home)
     assert "Chats opened today by hour: 1 in all; the busiest hour was 09:00, with 1." in unescape(home)
+
+
+def test_a_supervisor_without_campaigns_is_pointed_to_the_next_step(world: tuple[CallCenter, dict[str, Any]]) -> None:
+    center, _ = world
+    center.ids["vera"] = str(center.despacho.staff.register("vera", "Vera", "supervisor", password=PASSWORD,
+                                                            campaign_ids=frozenset(), actor="test"))
+    center.settle()
+
+    home = center.get("vera", "/").text
+
+    assert "empty-state" in home and 'href="/supervisor/queue"' in home
+    assert "Banco Andino" not in home and "Telco Sur" not in home
+    assert center.get("vera", "/api/dashboard/campaigns").json() == []
