@@ -73,7 +73,10 @@ class Formats:
         return str(format_decimal(value, locale=self.locale))
 
     def share(self, value: float | None) -> str:
-        return "—" if value is None else str(format_percent(value, "#,##0.0 %", locale=self.locale))
+        """A share to a tenth of a percent, written the locale's way (es_CO `81,2%`)."""
+        if value is None:
+            return "—"
+        return str(format_percent(round(value, 3), locale=self.locale, decimal_quantization=False))
 
     def of_unit(self, value: float | None, unit: str) -> str:
         if value is None:
