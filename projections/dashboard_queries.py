@@ -10,6 +10,7 @@ still in the bot with no campaign decided yet belong to no campaign and are not 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,36 @@ class DeliveryToday:
     @property
     def failed_share(self) -> float | None:
         return self.failed / self.requested if self.requested else None
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI card: a Spanish msgid title, a value in `unit` ("count", "seconds" or "share"), the target it is
+    read against (same unit; None without one), the page listing what is behind it, and the campaign it is of
+    ("" for every campaign in scope)."""
+
+    title: str
+    value: float
+    unit: str
+    target: float | None
+    url: str
+    campaign: str = ""
+
+
+KpiSource = Callable[[Engine, set[str] | None, datetime], list[Kpi]]
+"""Computes KPIs for the campaigns in scope (None: all) at an instant; the dashboards list their sources."""
+
+
+def read_table_kpis(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[Kpi]:
+    """Today's figures the live read tables answer, over the campaigns in scope."""
+    boards = campaigns_today(engine, campaign_ids, now)
+    waits = [w for b in boards if (w := b.longest_wait_seconds(now)) is not None]
+    kpis = [Kpi("Chats en cola", sum(b.waiting for b in boards), "count", None, "/supervisor/queue"),
+            Kpi("Chats de hoy", sum(b.chats_today for b in boards), "count", None, ""),
+            Kpi("Cierres de hoy", sum(b.closes_total for b in boards), "count", None, "")]
+    if waits:
+        kpis.insert(1, Kpi("Espera más larga", max(waits), "seconds", None, "/supervisor/queue"))
+    return kpis
 
 
 def campaigns_today(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[CampaignToday]:

@@ -3,8 +3,6 @@ link to the chats or agents behind each one. Routers pick a section; this module
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -20,41 +18,13 @@ from domain.attendance import local_days
 from domain.labels import label
 from projections import alert_queries, dashboard_queries, desk_queries
 from projections.attendance_queries import AttendanceFilter, attendance_report
-from projections.dashboard_queries import CampaignToday, DeliveryToday
+from projections.dashboard_queries import CampaignToday, DeliveryToday, Kpi, KpiSource
 
 ALERTS_SHOWN = 8
 
 
-@dataclass(frozen=True)
-class Kpi:
-    """One card: a Spanish msgid title, a value in `unit` ("count", "seconds" or "share"), the target it is read
-    against (same unit; None without one) and the page listing what is behind it."""
-
-    title: str
-    value: float
-    unit: str
-    target: float | None
-    url: str
-
-
-KpiSource = Callable[[Engine, set[str] | None, datetime], list[Kpi]]
-
-
-def read_table_kpis(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[Kpi]:
-    """Today's figures the live read tables answer; the metric registry's figures (with targets) join as
-    another source in KPI_SOURCES."""
-    boards = dashboard_queries.campaigns_today(engine, campaign_ids, now)
-    waits = [w for b in boards if (w := b.longest_wait_seconds(now)) is not None]
-    kpis = [Kpi("Chats en cola", sum(b.waiting for b in boards), "count", None, "/supervisor/queue"),
-            Kpi("Chats de hoy", sum(b.chats_today for b in boards), "count", None, ""),
-            Kpi("Cierres de hoy", sum(b.closes_total for b in boards), "count", None, "")]
-    if waits:
-        kpis.insert(1, Kpi("Espera más larga", max(waits), "seconds", None, "/supervisor/queue"))
-    return kpis
-
-
 # A KPI is shown only when one of these sources computes it: nothing here is ever a placeholder figure.
-KPI_SOURCES: tuple[KpiSource, ...] = (read_table_kpis,)
+KPI_SOURCES: tuple[KpiSource, ...] = (dashboard_queries.read_table_kpis,)
 
 
 def kpis(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[Kpi]:

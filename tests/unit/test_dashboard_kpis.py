@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from api.routers.dashboard_view import Formats, Kpi
+from api.routers.dashboard_view import Formats
 from api.templating import Pages
+from projections.dashboard_queries import Kpi
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +29,11 @@ def test_without_figures_no_card_is_rendered(pages: Pages) -> None:
 def test_each_figure_is_shown_in_its_unit_against_its_target_and_links_to_what_is_behind_it(pages: Pages) -> None:
     html = render_kpis(pages, [Kpi("Chats en cola", 1234, "count", None, "/supervisor/queue"),
                                Kpi("Espera más larga", 272, "seconds", 20, ""),
-                               Kpi("Proporción", 0.8125, "share", 0.8, "")])
+                               Kpi("Proporción", 0.8125, "share", 0.8, "", campaign="Telco Sur")])
 
     assert '<a class="card card-link" href="/supervisor/queue">' in html
     assert "1.234" in html and "4 min 32 s" in html and "Meta: 20 s" in html
-    assert "81,2%" in html and "Meta: 80%" in html
+    assert "81,2%" in html and "Meta: 80%" in html and "Proporción · Telco Sur" in html
     assert html.count("<li>") == 3
 
 
