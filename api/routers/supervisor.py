@@ -57,6 +57,7 @@ def _queue_context(read_db: Engine, clock: Clock, manual_allowed: bool, identity
     scope = narrowed_scope(read_db, identity, campaign)
     topics = "queue:*" if scope is None else " ".join(f"queue:{c}" for c in sorted(scope)) or "queue:none"
     return {"queue": queue_for(read_db, clock, identity, campaign), "topics": topics, "campaign": campaign,
+            "campaign_name": desk_queries.campaign_names(read_db).get(campaign, "") if campaign else "",
             "manual_allowed": manual_allowed and identity.role != "auditor"}
 
 
@@ -83,6 +84,7 @@ def _agents_context(read_db: Engine, clock: Clock, identity: Identity, campaign:
         agent["seconds_in_status"] = max((now - agent["status_since"]).total_seconds(), 0)
     campaigns = {c["campaign_id"] for a in agents for c in a["chats"] if c["in_scope"]}
     return {"agents": agents, "may_reassign": identity.role != "auditor", "campaign": campaign,
+            "campaign_name": desk_queries.campaign_names(read_db).get(campaign, "") if campaign else "",
             "members": {c: desk_queries.campaign_members(read_db, c) for c in campaigns}}
 
 

@@ -83,7 +83,8 @@ def test_a_supervisor_of_one_campaign_never_sees_anothers_numbers(world: tuple[C
         fragment = center.get("sandra", f"/dashboard/fragments/{section}")
         assert fragment.status_code == 200 and "Telco Sur" not in fragment.text and "Bruno" not in fragment.text
     assert "Nubia" not in center.get("sandra", f"/supervisor/queue?campaign={center.telco}").text
-    assert chats["waiting"]["id"] in center.get("tomas", f"/supervisor/queue?campaign={center.telco}").text
+    filtered = center.get("tomas", f"/supervisor/queue?campaign={center.telco}").text
+    assert chats["waiting"]["id"] in filtered and "Solo la campaña Telco Sur." in filtered
 
 
 def test_the_supervisor_dashboard_shows_the_same_figures_in_cards_table_fragment_and_api(
