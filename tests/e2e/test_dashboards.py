@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from html import unescape
 from typing import Any
@@ -20,14 +21,21 @@ from projections import dashboard_queries
 from tests.conftest import START
 from tests.e2e.desk_world import TELCO_NUMBER, CallCenter, call_center
 from tests.e2e.test_api_auth import PASSWORD
+from tests.services import fresh_postgres_database
 
 WAIT = timedelta(minutes=5)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CallCenter, dict[str, Any]]]:
-    clock = FixedClock(START)
-    with call_center(Settings(var_dir=tmp_path_factory.mktemp("dashboards") / "var"), clock) as center:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[tuple[CallCenter, dict[str, Any]]]:
+    """The scripted day, once on SQLite and once on PostgreSQL."""
+    var_dir = tmp_path_factory.mktemp("dashboards") / "var"
+    with ExitStack() as stack:
+        url = (f"sqlite:///{var_dir.parent / 'despacho.sqlite'}" if request.param == "sqlite"
+               else stack.enter_context(fresh_postgres_database()))
+        clock = FixedClock(START)
+        center = stack.enter_context(call_center(Settings(var_dir=var_dir, database_url=url), clock))
         answered = center.identified_chat()
         assert center.post("ana", f"/api/chats/{answered['id']}/replies", {"body": "Hola, soy Ana."}).status_code == 201
         center.transport.fail_next(SendFailedError("21211", "El número de destino no es válido.", retryable=False))
