@@ -1,9 +1,11 @@
 """The dashboards in Chromium over the demo call center: customers of banco_a wait in its queue (no agent is
 connected), the supervisor's and the admin's home pages draw the hourly chart from their tables, the supervisor's
-queue updates live when one more customer writes, and each page is saved to docs/screenshots for the docs."""
+queue updates live when one more customer writes. With DESPACHO_SCREENSHOTS=docs/screenshots each page is saved
+there for the docs; otherwise into the test's temporary directory, so a test run never changes the tree."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,6 @@ from tests.e2e.conftest import LiveServer
 from tests.e2e.test_browser_login import sign_in
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 BANCO_NUMBER = "whatsapp:+5716000001"
 WAITING = 3
 
@@ -47,13 +48,21 @@ def chart_drawn(page: Any) -> None:
     assert page.locator("#volume-table tbody tr").count() == 24
 
 
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("DESPACHO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def screenshot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / name), full_page=True)
+    assert (folder / name).stat().st_size > 0
 
 
 def test_the_supervisor_sees_the_queue_live_and_the_hourly_chart(
-        browser_page: Any, live_server: LiveServer, waiting_customers: list[str], phones: list[str]) -> None:
+        browser_page: Any, live_server: LiveServer, waiting_customers: list[str], phones: list[str],
+        screenshots: Path) -> None:
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server, "supervisora")
@@ -63,7 +72,7 @@ def test_the_supervisor_sees_the_queue_live_and_the_hourly_chart(
     banco_waiting = page.locator("#queue tbody tr", has_text="Banco A").locator("[data-waiting]")
     assert int(banco_waiting.get_attribute("data-waiting") or "0") >= WAITING
     before = int(banco_waiting.get_attribute("data-waiting") or "0")
-    screenshot(page, "dashboard-supervisor.png")
+    screenshot(page, screenshots, "dashboard-supervisor.png")
 
     identified_customer(live_server, phones[WAITING])
 
@@ -72,7 +81,7 @@ def test_the_supervisor_sees_the_queue_live_and_the_hourly_chart(
 
 
 def test_the_admin_sees_every_campaign_and_todays_delivery(
-        browser_page: Any, live_server: LiveServer, waiting_customers: list[str]) -> None:
+        browser_page: Any, live_server: LiveServer, waiting_customers: list[str], screenshots: Path) -> None:
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server, "admin")
@@ -83,10 +92,10 @@ def test_the_admin_sees_every_campaign_and_todays_delivery(
     assert page.locator("#delivery tbody tr", has_text="Banco A").locator("[data-requested]").get_attribute(
         "data-requested") != "0", "the bot answered the customers today"
     assert page.locator('a[href="/attendance"]').count() >= 1
-    screenshot(page, "dashboard-admin.png")
+    screenshot(page, screenshots, "dashboard-admin.png")
 
 
-def test_the_agent_sees_their_own_day(browser_page: Any, live_server: LiveServer) -> None:
+def test_the_agent_sees_their_own_day(browser_page: Any, live_server: LiveServer, screenshots: Path) -> None:
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 720})
     sign_in(page, live_server, "ana")
@@ -94,11 +103,11 @@ def test_the_agent_sees_their_own_day(browser_page: Any, live_server: LiveServer
     page.wait_for_selector("h1:has-text('Mi día')")
 
     assert page.locator("[data-total=chats_assigned]").count() == 1
-    screenshot(page, "dashboard-agent-day.png")
+    screenshot(page, screenshots, "dashboard-agent-day.png")
 
 
 def test_without_the_chart_library_the_page_shows_the_table(
-        browser_page: Any, live_server: LiveServer, waiting_customers: list[str]) -> None:
+        browser_page: Any, live_server: LiveServer, waiting_customers: list[str], screenshots: Path) -> None:
     page = browser_page
     page.route("**/vendor/echarts.min.js*", lambda route: route.abort())
     sign_in(page, live_server, "supervisora")
