@@ -22,7 +22,6 @@ from despacho.simulation.people import (
     FAREWELLS,
     GREETINGS,
     NUDGE,
-    PERSONAS,
     QUESTIONS,
     Customer,
     pick,
@@ -241,14 +240,13 @@ class Floor:
 
     # ---- customers ----
 
-    def new_customer(self) -> Customer:
+    def new_customer(self, persona: str) -> Customer:
         campaign = self.rng.choices(self.cast.campaigns, weights=range(len(self.cast.campaigns) + 1, 1, -1))[0]
         while True:
             document = self.rng.choice(campaign.documents)
             phone = f"whatsapp:+57{mobile_of(document)}"
             if not self._has_open_chat(phone):
                 break
-        persona = pick(self.rng, PERSONAS)
         return Customer(phone, campaign.code, campaign.number, document, self.rng.choice(FIRST_NAMES),
                         persona=persona, rounds=self.rng.randrange(1, 4), returns=self.rng.random() < 0.08)
 

@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from despacho.settings import Settings
 from despacho.simulation.application import Application, SimulationError, running
 from despacho.simulation.cast import AgentPart, Cast, draw_cast
 from despacho.simulation.floor import Floor
+from despacho.simulation.people import day_of_personas
 from projections.simulation_queries import run_figures
 
 ZONE = ZoneInfo("America/Bogota")
@@ -88,9 +90,9 @@ class Month:
         weekday = day.weekday()
         for agent in self.cast.agents:
             self._plan_shift(agent, day, weekday)
-        volume = self.plan.customers_per_day * (1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.25)[weekday]
-        for _ in range(round(volume)):
-            self.agenda.at(self._arrival(day), self._new_customer)
+        volume = round(self.plan.customers_per_day * (1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.25)[weekday])
+        for persona in day_of_personas(self.rng, volume):
+            self.agenda.at(self._arrival(day), partial(self._new_customer, persona))
 
     def _plan_shift(self, agent: AgentPart, day: date, weekday: int) -> None:
         if weekday == 6 or (weekday == 5 and agent.shift[0] != time(8, 0)):
@@ -129,8 +131,8 @@ class Month:
         self.app.settle()
         self.floor.notice_assignments()
 
-    def _new_customer(self) -> None:
-        customer = self.floor.new_customer()
+    def _new_customer(self, persona: str) -> None:
+        customer = self.floor.new_customer(persona)
         self.count(f"persona_{customer.persona}")
         self.floor.start_conversation(customer)
 

@@ -44,6 +44,15 @@ class Customer:
     """Writes again, a few hours after the chat closed."""
 
 
+def day_of_personas(rng: random.Random, customers: int) -> list[str]:
+    """The personas of a day's customers in order of arrival: every persona at least once when the day has room
+    for them all (so even a short run shows each kind of conversation), the rest drawn by weight."""
+    personas = [name for name, _ in PERSONAS][:customers]
+    personas += [pick(rng, PERSONAS) for _ in range(customers - len(personas))]
+    rng.shuffle(personas)
+    return personas
+
+
 def pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([name for name, _ in weighted], weights=[weight for _, weight in weighted])[0]
 
