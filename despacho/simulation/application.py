@@ -2,8 +2,10 @@
 
 Built by the composition root like `despacho serve`, with the fake Twilio transport. Customers' messages and
 Twilio's status callbacks are signed form posts to the webhook routes through the app's ASGI interface.
-`settle` runs the projectors and followers to the head of the log and works off what they handed out to the
-in-process broker in this thread, in order, until nothing is left: the run depends only on the seed.
+`settle` runs the followers (and the chats the simulated people look at) to the head of the log and works off
+what they handed out to the in-process broker in this thread, in order, until nothing is left: the run depends
+only on the seed. The other read tables catch up at every tick of the simulated scheduler (`settle_everything`),
+behind by at most a tick, as a busy projector process is behind the log; they decide nothing a person does.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import dramatiq
@@ -25,6 +27,7 @@ from adapters.twilio_transport import FakeTransport, SentMessage
 from api.app import create_app
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
+from projections.base import Projector
 from workers.follow_up_delivery import MARK
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,8 @@ STATUS_PATH = "/webhooks/twilio/status"
 # The simulation's own accounts sign in hundreds of times a month: argon2id at its lowest cost keeps that quick.
 SIMULATION_PASSWORDS = Argon2Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 MAX_SETTLE_ROUNDS = 50
+LOOKED_AT = frozenset({"chats"})
+"""Read models the simulated people read after every step (which chat is whose), besides the followers."""
 
 
 class SimulationError(Exception):
@@ -46,21 +51,32 @@ class Application:
     transport: FakeTransport
     clock: FixedClock
     jobs_failed: int = 0
-    _projected_to: int = -1
+    _projected_to: dict[bool, int] = field(default_factory=dict)
     _sid_counter: int = 0
     _reported: int = 0
 
-    def settle(self) -> None:
-        """Projectors and followers to the head of the log, and every job they handed out done."""
+    def settle(self, *, everything: bool = False) -> None:
+        """Followers and the chats (`everything`: every projector) to the head of the log, and every job they
+        handed out done."""
         runner = self.despacho.runner
+        projectors = [p for p in runner.projectors if everything or p.follows_closely or p.name in LOOKED_AT]
         for _ in range(MAX_SETTLE_ROUNDS):
             head = runner.head()
-            if head != self._projected_to:  # only this thread writes: nothing new, nothing to project
-                runner.catch_up()
-                self._projected_to = head
+            if head != self._projected_to.get(everything):  # only this thread writes: nothing new, nothing to do
+                self._project(projectors)
+                self._projected_to[everything] = head
             if not self._work_off_broker() and runner.head() == head:
                 return
         raise SimulationError("the log kept growing after 50 rounds of follow-ups")
+
+    def settle_everything(self) -> None:
+        self.settle(everything=True)
+
+    def _project(self, projectors: list[Projector]) -> None:
+        runner = self.despacho.runner
+        for projector in projectors:
+            while runner.run_batch(projector) == runner.batch_size:  # a short batch reached the head
+                pass
 
     def _work_off_broker(self) -> bool:
         worked = False
@@ -87,7 +103,9 @@ class Application:
             self.despacho.follow_up_ledger.done(message.message_id)
 
     def run_periodic_jobs(self) -> None:
-        """What the scheduler runs every interval, at the clock's now (settled with the step that runs them)."""
+        """What the scheduler runs every interval, at the clock's now, on read tables caught up (settled with the
+        step that runs them)."""
+        self.settle_everything()
         actors = self.despacho.actors
         for job in (actors.expire_sessions, actors.run_timers, actors.record_bot_inactivity,
                     actors.follow_confirmations, actors.check_delivery):

@@ -100,7 +100,7 @@ class Floor:
             self.supervisors[code] = str(despacho.staff.register(
                 login, f"Supervisión {code}", "supervisor", password=PASSWORD, actor=ADMIN,
                 campaign_ids=frozenset({self.campaign_ids[code]})))
-        self.app.settle()
+        self.app.settle_everything()
 
     # ---- agents ----
 

@@ -80,6 +80,7 @@ class Month:
         for day in range(self.plan.days):
             self._plan_day(self.plan.start + timedelta(days=day))
         self.agenda.run_until(end, self.floor.report_deliveries, self._after_each)
+        self.app.settle_everything()
         figures = run_figures(self.app.despacho.read_engine)
         return {"plan": _plan_facts(self.plan, self.cast), "simulated": dict(sorted(self.tally.items())),
                 "jobs_failed": self.app.jobs_failed, **figures}
