@@ -15,7 +15,6 @@ from projections.messages import MessagesProjector
 CAMPAIGNS = CampaignsProjector()
 CHATS = ChatsProjector()
 MESSAGES = MessagesProjector()
-FAILED_STATUSES = ("failed", "undelivered")
 
 
 def run_figures(engine: Engine) -> dict[str, Any]:

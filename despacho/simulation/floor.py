@@ -5,7 +5,6 @@ signed webhooks)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -59,7 +58,6 @@ class Conversation:
     finished: bool = False
     nudged: bool = False
     transferred: bool = False
-    opted_out: bool = False
     agent_turn_for: str = ""
     customer_turn_pending: bool = False
 
@@ -70,7 +68,8 @@ class Floor:
     cast: Cast
     rng: random.Random
     agenda: Agenda
-    count: Callable[[str], None] = lambda _: None
+    tally: dict[str, int] = field(default_factory=dict)
+    """What the simulated people did, counted by kind."""
     agents: dict[str, Agent] = field(default_factory=dict)
     supervisors: dict[str, str] = field(default_factory=dict)
     campaign_ids: dict[str, str] = field(default_factory=dict)
@@ -78,6 +77,9 @@ class Floor:
     """Open conversations by chat id."""
     _seen_moves: set[str] = field(default_factory=set)
     _noticed_until: datetime | None = None
+
+    def count(self, what: str) -> None:
+        self.tally[what] = self.tally.get(what, 0) + 1
 
     # ---- set-up: what an admin does before the first day ----
 
@@ -278,7 +280,10 @@ class Floor:
         chats = CHATS.chats
         with self.app.despacho.read_engine.connect() as connection:
             chat_id = connection.execute(select(chats.c.id).where(chats.c.customer_address == customer.phone,
-                                                                  chats.c.status != "closed")).scalar_one()
+                                                                  chats.c.status != "closed")).scalar_one_or_none()
+        if chat_id is None:  # the application kept the message without a chat to follow
+            self.count("greetings_without_an_open_chat")
+            return
         self.conversations[chat_id] = Conversation(customer, questions_left=customer.rounds)
 
     def _writes(self, customer: Customer, body: str) -> None:

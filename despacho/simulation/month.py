@@ -71,7 +71,6 @@ class Month:
     rng: random.Random
     agenda: Agenda
     floor: Floor
-    tally: dict[str, int] = field(default_factory=dict)
 
     def run(self) -> dict[str, Any]:
         first = datetime.combine(self.plan.start, time(0, 0), ZONE).astimezone(UTC)
@@ -82,7 +81,7 @@ class Month:
         self.agenda.run_until(end, self.floor.report_deliveries, self._after_each)
         self.app.settle_everything()
         figures = run_figures(self.app.despacho.read_engine)
-        return {"plan": _plan_facts(self.plan, self.cast), "simulated": dict(sorted(self.tally.items())),
+        return {"plan": _plan_facts(self.plan, self.cast), "simulated": dict(sorted(self.floor.tally.items())),
                 "jobs_failed": self.app.jobs_failed, **figures}
 
     # ---- the calendar ----
@@ -134,11 +133,8 @@ class Month:
 
     def _new_customer(self, persona: str) -> None:
         customer = self.floor.new_customer(persona)
-        self.count(f"persona_{customer.persona}")
+        self.floor.count(f"persona_{customer.persona}")
         self.floor.start_conversation(customer)
-
-    def count(self, what: str) -> None:
-        self.tally[what] = self.tally.get(what, 0) + 1
 
 
 def _plan_facts(plan: MonthPlan, cast: Cast) -> dict[str, Any]:
@@ -158,7 +154,6 @@ def simulate_month(plan: MonthPlan, settings: Settings) -> dict[str, Any]:
                                   "(otro DESPACHO_VAR_DIR o DESPACHO_DATABASE_URL)")
         agenda = Agenda(clock)
         month = Month(plan, app, cast, rng, agenda, Floor(app, cast, rng, agenda))
-        month.floor.count = month.count
         month.floor.set_up()
         return month.run()
 
