@@ -62,8 +62,9 @@ class Application:
         projectors = [p for p in runner.projectors if everything or p.follows_closely or p.name in LOOKED_AT]
         for _ in range(MAX_SETTLE_ROUNDS):
             head = runner.head()
-            if head != self._projected_to.get(everything):  # only this thread writes: nothing new, nothing to do
-                self._project(projectors)
+            since = self._projected_to.get(everything, 0)
+            if head != since:  # only this thread writes: nothing new, nothing to do
+                self._project(projectors, since)
                 self._projected_to[everything] = head
             if not self._work_off_broker() and runner.head() == head:
                 return
@@ -72,9 +73,16 @@ class Application:
     def settle_everything(self) -> None:
         self.settle(everything=True)
 
-    def _project(self, projectors: list[Projector]) -> None:
+    def _project(self, projectors: list[Projector], since: int) -> None:
+        """Each projector that wants one of the events written since `since` (the others catch up at the next
+        tick, from their own positions)."""
         runner = self.despacho.runner
+        written = runner.store.recorder.select_notifications(start=since, limit=runner.batch_size,
+                                                             inclusive_of_start=False)
+        topics = {notification.topic for notification in written}
         for projector in projectors:
+            if len(written) < runner.batch_size and not topics & projector.topics:
+                continue
             while runner.run_batch(projector) == runner.batch_size:  # a short batch reached the head
                 pass
 
