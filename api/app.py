@@ -29,6 +29,7 @@ from api.routers import (
     health,
     live,
     message_audit,
+    metrics,
     portfolios,
     simulator,
     staff,
@@ -56,8 +57,8 @@ def create_app(despacho: Despacho) -> FastAPI:
     app.state.secure_cookies = despacho.settings.served_over_https
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     # Twilio's webhooks first: the busiest routes, matched before the hundred others are tried.
-    for router in (webhooks.router, health.router, auth.router, dashboard.router, audit.router, live.router,
-                   campaigns.router, staff.router):
+    for router in (webhooks.router, health.router, metrics.router, auth.router, dashboard.router, audit.router,
+                   live.router, campaigns.router, staff.router):
         app.include_router(router)
     for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router,
                    admin_flows.router):
@@ -97,5 +98,5 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/webhooks/")) or \
+    return request.url.path.startswith(("/api/", "/webhooks/", "/metrics")) or \
         "application/json" in request.headers.get("accept", "")

@@ -24,7 +24,7 @@ from api.templating import choose_language
 from application.staff import Identity, StaffService
 
 ANONYMOUS_CSRF_COOKIE = "despacho_csrf"
-PASS_THROUGH = ("/webhooks/", "/static/")
+PASS_THROUGH = ("/webhooks/", "/static/", "/metrics")  # each checks its own credentials
 
 
 class Authentication:

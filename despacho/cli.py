@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from despacho.cli_flows import flows
 from despacho.cli_portfolios import portfolios
+from despacho.cli_simulate import simulate
 from despacho.cli_timers import audit, timers
 from despacho.settings import Settings
 
@@ -177,33 +178,11 @@ def demo() -> None:
         click.echo(line)
 
 
-@main.command()
-@click.option("--customers", default=1, show_default=True, type=click.IntRange(1, 200))
-@click.option("--document", required=True, help="Document number the customers identify with.")
-@click.option("--to", "to", default="whatsapp:+5716000001", show_default=True, help="Campaign number written to.")
-@click.option("--base-url", default=None, help="Running server (default: DESPACHO_PUBLIC_URL).")
-@click.option("--pause", default=0.4, show_default=True, type=float, help="Seconds between a customer's messages.")
-@click.option("--wait", default=3.0, show_default=True, type=float, help="Seconds to wait before the report.")
-def simulate(customers: int, document: str, to: str, base_url: str | None, pause: float, wait: float) -> None:
-    """Embedded mode: customers write over the real, signed webhook path and identify themselves."""
-    import time
-
-    from despacho.simulator import report, run_simulation
-
-    settings = Settings()
-    if not settings.is_embedded:
-        raise click.ClickException("El simulador de clientes solo existe en modo embebido")
-    addresses = run_simulation(settings, base_url=base_url or settings.public_url, customers=customers, to=to,
-                               document=document, pause=pause)
-    time.sleep(wait)
-    for line in report(settings, addresses):
-        click.echo(line)
-
-
 main.add_command(portfolios)
 main.add_command(flows)
 main.add_command(timers)
 main.add_command(audit)
+main.add_command(simulate)
 
 
 if __name__ == "__main__":

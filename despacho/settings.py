@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     delivery_rate_min_messages: int = Field(default=20, ge=1)
     delivery_rate_threshold: float = Field(default=0.2, gt=0, lt=1)
     log_level: str = "INFO"
+    # The bearer token Prometheus scrapes `/metrics` with; without one only embedded mode serves it (to localhost).
+    metrics_token: SecretStr | None = None
     # Closing transcripts and uploaded portfolio files: a folder under var_dir, or an S3-compatible bucket
     # (needed as soon as API and worker processes run on more than one host).
     storage: Literal["local", "s3"] = "local"

@@ -15,13 +15,14 @@ from fastapi.responses import Response
 
 from adapters.twilio_signatures import is_valid_signature, webhook_url
 from api.deps import InboundDep, OutboundDep, SettingsDep
+from api.metrics import TimedWebhookRoute
 from api.security import twilio_signed
 from application.inbound import InboundText
 from application.outbound import OutboundService, StatusReport
 from despacho.settings import Settings
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], route_class=TimedWebhookRoute)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 URLENCODED = "application/x-www-form-urlencoded"
 
