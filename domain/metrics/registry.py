@@ -13,6 +13,7 @@ negative (a process whose clock lagged) counts as zero. Each metric is dated by 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -129,9 +130,14 @@ def jain_index(values: Sequence[float]) -> float | None:
 def _metric(key: str, level: str, names: tuple[str, str], abbreviations: tuple[str, str], unit: str,
             formula_es: str, formula_code: str, value: Callable[[Counters], float | None]) -> Metric:
     dated = {c.key: c.dated_by for c in COUNTERS}
-    used = [name for name in formula_code.replace("(", " ").replace(")", " ").replace(",", " ").split()
-            if name in dated]
-    return Metric(key, level, *names, *abbreviations, unit, dated[used[0]], formula_es, formula_code, value)
+    return Metric(key, level, *names, *abbreviations, unit, dated[counters_in(formula_code)[0]], formula_es,
+                  formula_code, value)
+
+
+def counters_in(formula_code: str) -> list[str]:
+    """The counters a formula reads, in order."""
+    known = {c.key for c in COUNTERS}
+    return [name for name in re.findall(r"\w+", formula_code) if name in known]
 
 
 METRICS = (
