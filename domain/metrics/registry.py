@@ -141,7 +141,7 @@ def counters_in(formula_code: str) -> list[str]:
 
 
 METRICS = (
-    _metric("chats_assigned", AGENT, ("Chats asignados", "Chats assigned"), ("", ""), COUNT,
+    _metric("chats_assigned", AGENT, ("Chats asignados", "Assigned chats"), ("", ""), COUNT,
             "Cada asignación o transferencia recibida por el asesor cuenta una vez; un chat asignado y nunca "
             "respondido cuenta aquí y no en atendidos.", "assignments", count("assignments")),
     _metric("chats_handled", AGENT, ("Chats atendidos", "Chats handled"), ("", ""), COUNT,
@@ -172,7 +172,7 @@ METRICS = (
     _metric("chats_total", CAMPAIGN, ("Chats totales", "Total chats"), ("", ""), COUNT,
             "Chats iniciados en la campaña; los que aún no tienen campaña determinada cuentan como «sin campaña».",
             "chats", count("chats")),
-    _metric("chats_attended", CAMPAIGN, ("Chats atendidos", "Chats attended"), ("", ""), COUNT,
+    _metric("chats_attended", CAMPAIGN, ("Chats atendidos", "Chats handled"), ("", ""), COUNT,
             "Chats con al menos un mensaje de un asesor.", "attended", count("attended")),
     _metric("chats_unattended", CAMPAIGN, ("Chats no atendidos", "Chats unattended"), ("", ""), COUNT,
             "Chats cerrados sin ningún mensaje de un asesor (en el bot, en la cola o asignados sin respuesta).",

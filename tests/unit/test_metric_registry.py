@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel.messages.pofile import read_po
+
 from domain.metrics.docs import metrics_markdown
 from domain.metrics.registry import BY_KEY, COUNTERS, DERIVED, METRICS, combine, counters_in, jain_index, values
 
@@ -39,3 +41,10 @@ def test_the_longest_wait_of_several_buckets_is_their_maximum_not_their_sum() ->
 
 def test_jains_index_is_one_for_an_even_load_and_one_over_n_when_one_agent_takes_all() -> None:
     assert (jain_index([4, 4, 4]), jain_index([6, 0, 0]), jain_index([])) == (1.0, round(1 / 3, 4), None)
+
+
+def test_the_english_catalogue_names_each_metric_as_the_registry_does() -> None:
+    catalogue = DOC.parents[1] / "api" / "locale" / "en" / "LC_MESSAGES" / "messages.po"
+    with catalogue.open("rb") as po_file:
+        english = {m.id: m.string for m in read_po(po_file, locale="en") if m.id}
+    assert {m.key: english.get(m.name_es) for m in METRICS} == {m.key: m.name_en for m in METRICS}

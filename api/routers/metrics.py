@@ -1,0 +1,178 @@
+"""Agent, campaign and bot metrics (§15, §16) as JSON, CSV and XLSX, from the one query each level has.
+
+Supervisors see their campaigns, admins and auditors everything (chats without a campaign included), an agent
+only their own agent rows; the scope is applied inside the queries (projections/metric_queries.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from api.chat_access import campaign_scope
+from api.deps import ClockDep, PagesDep, ReadDb
+from api.metrics_table import MetricTable, metric_table
+from api.security import allow
+from api.templating import DEFAULT_TIMEZONE, Pages
+from application.staff import Identity
+from domain.common import DomainError
+from domain.metrics.registry import AGENT, BOT, CAMPAIGN
+from projections.metric_queries import MetricFilter, MetricRow, agent_metrics, bot_metrics, campaign_metrics
+
+router = APIRouter(tags=["metrics"])
+EVERYONE = allow("admin", "supervisor", "auditor", "agent")
+STAFF = allow("admin", "supervisor", "auditor")
+DEFAULT_DAYS = 7
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ERRORS: dict[int | str, dict[str, Any]] = {403: {"description": "El usuario no puede ver estas métricas"},
+                                           422: {"description": "Filtros inválidos"}}
+TITLES = {AGENT: "Métricas de asesores", CAMPAIGN: "Métricas de campañas", BOT: "Métricas del bot"}
+FILES = {AGENT: "metricas-asesores", CAMPAIGN: "metricas-campanas", BOT: "metricas-bot"}
+
+
+class MetricRowPublic(BaseModel):
+    """One bucket of one agent, campaign or flow: every metric of docs/metrics.md (null: no data to divide by)."""
+
+    bucket: str
+    time_zone: str
+    campaign_id: str
+    campaign: str
+    agent_id: str
+    agent: str
+    flow_name: str
+    values: dict[str, float | None]
+    counters: dict[str, float]
+    dispositions: dict[str, int]
+
+
+def metric_filter(read_db: ReadDb, clock: ClockDep, campaign_id: Annotated[str, Query(max_length=36)] = "",
+                  agent_id: Annotated[str, Query(max_length=36)] = "",
+                  flow_name: Annotated[str, Query(max_length=80)] = "",
+                  time_zone: Annotated[str, Query(max_length=64)] = "",
+                  granularity: Annotated[str, Query(max_length=8)] = "day", date_from: str = "",
+                  date_to: str = "") -> MetricFilter:
+    """Both dates included, local days; by default the last week up to today."""
+    last = _day(date_to) or clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
+    return MetricFilter(_day(date_from) or last - timedelta(days=DEFAULT_DAYS - 1), last, campaign_id, agent_id,
+                        flow_name, time_zone, granularity)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail="Fecha inválida: use AAAA-MM-DD") from exc
+
+
+FilterDep = Annotated[MetricFilter, Depends(metric_filter)]
+
+
+def rows_for(level: str, read_db: Engine, pages: Pages, request: Request, identity: Identity,
+             wanted: MetricFilter) -> list[MetricRow]:
+    scope = campaign_scope(read_db, identity)
+    queries: dict[str, Callable[[], list[MetricRow]]] = {
+        AGENT: lambda: agent_metrics(read_db, wanted, campaign_ids=scope,
+                                     only_agent=identity.id if identity.role == "agent" else None),
+        CAMPAIGN: lambda: campaign_metrics(read_db, wanted, campaign_ids=scope),
+        BOT: lambda: bot_metrics(read_db, wanted, campaign_ids=scope),
+    }
+    try:
+        return queries[level]()
+    except DomainError as exc:
+        raise HTTPException(status_code=422, detail=pages.explain(request.state.lang, exc)) from exc
+
+
+def _public(row: MetricRow) -> MetricRowPublic:
+    return MetricRowPublic(bucket=row.bucket, time_zone=row.time_zone, campaign_id=row.campaign_id,
+                           campaign=row.campaign_name, agent_id=row.agent_id, agent=row.agent_name,
+                           flow_name=row.flow_name, values=row.values, counters=row.counters,
+                           dispositions=row.breakdown)
+
+
+def table_for(level: str, pages: Pages, request: Request, rows: list[MetricRow]) -> MetricTable:
+    lang = request.state.lang
+    return metric_table(level, rows, lambda msgid, **values: pages.translate(lang, msgid, **values))
+
+
+def _download(table: MetricTable, kind: str, level: str, pages: Pages, request: Request,
+              wanted: MetricFilter) -> Response:
+    name = f"{FILES[level]}-{wanted.date_from.isoformat()}-{wanted.date_to.isoformat()}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if kind == "csv":
+        return Response("\ufeff" + table.csv_text(), media_type="text/csv; charset=utf-8", headers=headers)
+    title = pages.translate(request.state.lang, TITLES[level])
+    return Response(table.xlsx_bytes(title), media_type=XLSX_TYPE, headers=headers)
+
+
+CSV = {**ERRORS, 200: {"content": {"text/csv": {}}}}
+XLSX = {**ERRORS, 200: {"content": {XLSX_TYPE: {}}}}
+EveryoneDep = Annotated[Identity, Depends(EVERYONE)]
+StaffDep = Annotated[Identity, Depends(STAFF)]
+
+
+@router.get("/api/metrics/agents", response_model=list[MetricRowPublic], responses=ERRORS)
+def agents_json(request: Request, read_db: ReadDb, pages: PagesDep, identity: EveryoneDep,
+                wanted: FilterDep) -> list[MetricRowPublic]:
+    """Each agent's metrics per campaign and bucket; an agent sees only their own rows."""
+    return [_public(r) for r in rows_for(AGENT, read_db, pages, request, identity, wanted)]
+
+
+@router.get("/api/metrics/agents.csv", responses=CSV)
+def agents_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: EveryoneDep,
+               wanted: FilterDep) -> Response:
+    rows = rows_for(AGENT, read_db, pages, request, identity, wanted)
+    return _download(table_for(AGENT, pages, request, rows), "csv", AGENT, pages, request, wanted)
+
+
+@router.get("/api/metrics/agents.xlsx", responses=XLSX)
+def agents_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: EveryoneDep,
+                wanted: FilterDep) -> Response:
+    rows = rows_for(AGENT, read_db, pages, request, identity, wanted)
+    return _download(table_for(AGENT, pages, request, rows), "xlsx", AGENT, pages, request, wanted)
+
+
+@router.get("/api/metrics/campaigns", response_model=list[MetricRowPublic], responses=ERRORS)
+def campaigns_json(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                   wanted: FilterDep) -> list[MetricRowPublic]:
+    """Each campaign's metrics per bucket; supervisors see their campaigns only."""
+    return [_public(r) for r in rows_for(CAMPAIGN, read_db, pages, request, identity, wanted)]
+
+
+@router.get("/api/metrics/campaigns.csv", responses=CSV)
+def campaigns_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                  wanted: FilterDep) -> Response:
+    rows = rows_for(CAMPAIGN, read_db, pages, request, identity, wanted)
+    return _download(table_for(CAMPAIGN, pages, request, rows), "csv", CAMPAIGN, pages, request, wanted)
+
+
+@router.get("/api/metrics/campaigns.xlsx", responses=XLSX)
+def campaigns_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                   wanted: FilterDep) -> Response:
+    rows = rows_for(CAMPAIGN, read_db, pages, request, identity, wanted)
+    return _download(table_for(CAMPAIGN, pages, request, rows), "xlsx", CAMPAIGN, pages, request, wanted)
+
+
+@router.get("/api/metrics/bot", response_model=list[MetricRowPublic], responses=ERRORS)
+def bot_json(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+             wanted: FilterDep) -> list[MetricRowPublic]:
+    """The bot's metrics per campaign, flow and bucket; supervisors see their campaigns only."""
+    return [_public(r) for r in rows_for(BOT, read_db, pages, request, identity, wanted)]
+
+
+@router.get("/api/metrics/bot.csv", responses=CSV)
+def bot_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep, wanted: FilterDep) -> Response:
+    rows = rows_for(BOT, read_db, pages, request, identity, wanted)
+    return _download(table_for(BOT, pages, request, rows), "csv", BOT, pages, request, wanted)
+
+
+@router.get("/api/metrics/bot.xlsx", responses=XLSX)
+def bot_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep, wanted: FilterDep) -> Response:
+    rows = rows_for(BOT, read_db, pages, request, identity, wanted)
+    return _download(table_for(BOT, pages, request, rows), "xlsx", BOT, pages, request, wanted)
