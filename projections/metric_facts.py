@@ -85,6 +85,14 @@ def local_day(at: datetime, zone: str) -> date:
     return at.astimezone(_zone(zone)).date()
 
 
+def _counter_row(batch: UnitOfWork, table: Any, bucket: str, value: Any, key: tuple[Any, ...]) -> Row | None:
+    """A counter row, without a SELECT when prefetch read its whole hour or day (absent there: a new row)."""
+    work = batch.table(table)
+    if key not in work.current and (bucket, value) in work.loaded_groups:
+        return None
+    return work.get(key)
+
+
 class MetricsProjector(BatchProjector):
     name = "metrics"
 
@@ -98,8 +106,32 @@ class MetricsProjector(BatchProjector):
                                self.assignments.name: assignment_counters, self.outbound.name: outbound_counters}
 
     def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
-        batch.load(self.chats, [uid(e.originator_id) for e in events if isinstance(e, Chat.Event)])
-        batch.load(self.outbound, [uid(e.originator_id) for e in events if isinstance(e, OutboundMessage.Event)])
+        """The facts the batch changes, then every counter row of the hours and days they and the events fall in
+        (a day read as the UTC day and its neighbours, which covers every zone)."""
+        chats = self._loaded(batch, self.chats, [uid(e.originator_id) for e in events if isinstance(e, Chat.Event)])
+        customers = [e.customer_address for e in events if isinstance(e, Chat.Opened)]
+        closes = self._loaded(batch, self.bot_closes, customers + [c["customer_address"] for c in chats])
+        chats += self._loaded(batch, self.chats, [c["chat_id"] for c in closes])
+        entries = self._loaded(batch, self.queue_entries, [c["queue_entry_id"] for c in chats if c["queue_entry_id"]])
+        held = self._loaded(batch, self.assignments, [c["assignment_id"] for c in chats if c["assignment_id"]])
+        messages = self._loaded(batch, self.outbound,
+                                [uid(e.originator_id) for e in events if isinstance(e, OutboundMessage.Event)])
+        batch.load(self.bot_states, [(uid(e.originator_id), str(e.bot_state.get("state", ""))) for e in events
+                                     if isinstance(e, Chat.BotAdvanced)])
+        campaigns = {getattr(e, "campaign_id", "") for e in events} | {uid(e.originator_id) for e in events
+                                                                      if isinstance(e, Campaign.Event)}
+        batch.load(self.campaigns, sorted((campaigns | {r["campaign_id"] for r in (*chats, *messages)}) - {""}))
+        instants = [e.at for e in events] + [c["opened_at"] for c in chats] + [q["queued_at"] for q in entries] + [
+            a["assigned_at"] for a in held] + [m["requested_at"] for m in messages]
+        hours = {hour_of(at) for at in instants}
+        days = {hour.date() + timedelta(days=shift) for hour in hours for shift in (-1, 0, 1)}
+        for (_, bucket), table in self.counters.items():
+            batch.load_groups(table, bucket, sorted(hours) if bucket == "hour" else sorted(days))
+
+    @staticmethod
+    def _loaded(batch: UnitOfWork, table: Any, keys: list[Any]) -> list[Row]:
+        batch.load(table, keys)
+        return [row for key in dict.fromkeys(keys) if (row := batch.get(table, key)) is not None]
 
     # ---- counters ----
 
@@ -111,7 +143,7 @@ class MetricsProjector(BatchProjector):
             for bucket, value in (("hour", hour_of(at)), ("day", local_day(at, zone))):
                 table = self.counters[level, bucket]
                 key = (*dimensions, value)
-                row = batch.get(table, key)
+                row = _counter_row(batch, table, bucket, value, key)
                 if row is None:
                     row = batch.insert(table, **keys, **{bucket: value})
                 changes = {name: max(row[name], float(amount)) if name in MAXIMA else row[name] + sign * float(amount)

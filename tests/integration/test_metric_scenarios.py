@@ -16,6 +16,8 @@ from application.metrics_verify import compare, counters_from_log, read_log
 from despacho.bootstrap import Despacho
 from despacho.cli_metrics import query_counters
 from domain.metrics.registry import BOT
+from projections.metric_facts import MetricsProjector
+from projections.rebuild import rebuild
 from tests.metric_world import PAGOS, MetricCenter
 
 DAY = date(2026, 11, 2)  # START is 09:00 of this Monday in Bogotá
@@ -23,12 +25,13 @@ CUSTOMERS = iter(f"whatsapp:+57300{n:07d}" for n in range(2000001, 2999999))
 
 
 @pytest.fixture
-def center(sqlite_despacho: Despacho, clock: FixedClock) -> Iterator[MetricCenter]:
-    world = MetricCenter(sqlite_despacho, clock)
+def center(despacho: Despacho, clock: FixedClock) -> Iterator[MetricCenter]:
+    """Each scenario on SQLite and PostgreSQL; afterwards the verify and a rebuild of the tables find nothing."""
+    world = MetricCenter(despacho, clock)
     yield world
-    differences = compare(counters_from_log(read_log(sqlite_despacho.store)),
-                          query_counters(sqlite_despacho.read_engine, DAY, DAY), DAY, DAY)
-    assert differences == []
+    assert compare(counters_from_log(read_log(despacho.store)), query_counters(despacho.read_engine, DAY, DAY),
+                   DAY, DAY) == []
+    assert rebuild(despacho.store, despacho.read_engine, MetricsProjector, replace_live=False) == []
 
 
 def test_frt_runs_from_the_assignment_and_bot_messages_are_not_the_agents(center: MetricCenter) -> None:
