@@ -79,6 +79,13 @@ def metric_table(level: str, rows: Sequence[MetricRow], translate: Translate) ->
     return MetricTable(columns, cells)
 
 
+def plain_table(columns: Sequence[tuple[str, str, str]], rows: Sequence[dict[str, Any]], translate: Translate
+                ) -> MetricTable:
+    """A table of plain rows: each column is (Spanish header, the row's key, kind)."""
+    return MetricTable([Column(translate(header), kind) for header, _, kind in columns],
+                       [[row[key] for _, key, _ in columns] for row in rows])
+
+
 def _leading(row: MetricRow, name: str, translate: Translate) -> str:
     value: str = getattr(row, name)
     return translate(value) if name == "campaign_name" and not row.campaign_id else value  # «Sin campaña»

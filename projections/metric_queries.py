@@ -248,3 +248,22 @@ def bot_funnel(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] |
     return [{"campaign_id": c, "campaign_name": campaigns[c].name, "flow_name": f, "state": s, "chats": n}
             for (c, f, s), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0][1],
                                                                          -item[1], item[0][2]))]
+
+
+def campaign_volume(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None) -> list[dict[str, Any]]:
+    """Chats started per campaign, local weekday (0 = Monday) and local hour, from the hourly counters."""
+    wanted.check()
+    table = METRICS.counters[CAMPAIGN, "hour"]
+    counts: dict[tuple[str, int, int], int] = defaultdict(int)
+    with engine.connect() as connection:
+        campaigns = _campaigns(connection, wanted, campaign_ids)
+        for zone, members in _by_zone(campaigns, wanted).items():
+            start, end = _window(wanted, zone)
+            query = select(table.c.campaign_id, table.c.hour, table.c.chats).where(
+                table.c.campaign_id.in_([c.id for c in members]), table.c.hour >= start, table.c.hour < end,
+                table.c.chats > 0)
+            for campaign_id, hour, chats in connection.execute(query):
+                local = hour.astimezone(ZoneInfo(zone))
+                counts[campaign_id, local.weekday(), local.hour] += int(chats)
+    return [{"campaign_id": c, "campaign_name": campaigns[c].name, "weekday": day, "hour": hour, "chats": n}
+            for (c, day, hour), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0]))]

@@ -18,13 +18,21 @@ from sqlalchemy import Engine
 
 from api.chat_access import campaign_scope
 from api.deps import ClockDep, PagesDep, ReadDb
-from api.metrics_table import MetricTable, metric_table
+from api.metrics_table import TEXT, MetricTable, metric_table, plain_table
 from api.security import allow
 from api.templating import DEFAULT_TIMEZONE, Pages
 from application.staff import Identity
 from domain.common import DomainError
-from domain.metrics.registry import AGENT, BOT, CAMPAIGN
-from projections.metric_queries import MetricFilter, MetricRow, agent_metrics, bot_metrics, campaign_metrics
+from domain.metrics.registry import AGENT, BOT, CAMPAIGN, COUNT
+from projections.metric_queries import (
+    MetricFilter,
+    MetricRow,
+    agent_metrics,
+    bot_funnel,
+    bot_metrics,
+    campaign_metrics,
+    campaign_volume,
+)
 
 router = APIRouter(tags=["metrics"])
 EVERYONE = allow("admin", "supervisor", "auditor", "agent")
@@ -33,8 +41,15 @@ DEFAULT_DAYS = 7
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"description": "El usuario no puede ver estas métricas"},
                                            422: {"description": "Filtros inválidos"}}
-TITLES = {AGENT: "Métricas de asesores", CAMPAIGN: "Métricas de campañas", BOT: "Métricas del bot"}
-FILES = {AGENT: "metricas-asesores", CAMPAIGN: "metricas-campanas", BOT: "metricas-bot"}
+VOLUME, FUNNEL = "volume", "funnel"
+TITLES = {AGENT: "Métricas de asesores", CAMPAIGN: "Métricas de campañas", BOT: "Métricas del bot",
+          VOLUME: "Volumen por hora", FUNNEL: "Embudo del bot"}
+FILES = {AGENT: "metricas-asesores", CAMPAIGN: "metricas-campanas", BOT: "metricas-bot", VOLUME: "volumen-por-hora",
+         FUNNEL: "embudo-bot"}
+VOLUME_COLUMNS = (("Campaña", "campaign_name", TEXT), ("Día de la semana", "weekday", COUNT), ("Hora", "hour", COUNT),
+                  ("Chats", "chats", COUNT))
+FUNNEL_COLUMNS = (("Campaña", "campaign_name", TEXT), ("Flujo", "flow_name", TEXT), ("Estado", "state", TEXT),
+                  ("Chats", "chats", COUNT))
 
 
 class MetricRowPublic(BaseModel):
@@ -176,3 +191,77 @@ def bot_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffD
 def bot_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep, wanted: FilterDep) -> Response:
     rows = rows_for(BOT, read_db, pages, request, identity, wanted)
     return _download(table_for(BOT, pages, request, rows), "xlsx", BOT, pages, request, wanted)
+
+
+class VolumePublic(BaseModel):
+    """Chats started in one campaign at one local weekday (0 = Monday) and hour."""
+
+    campaign_id: str
+    campaign_name: str
+    weekday: int
+    hour: int
+    chats: int
+
+
+class FunnelStepPublic(BaseModel):
+    """Chats (dated by their start) that reached one state of one bot flow."""
+
+    campaign_id: str
+    campaign_name: str
+    flow_name: str
+    state: str
+    chats: int
+
+
+def plain_rows(kind: str, read_db: Engine, pages: Pages, request: Request, identity: Identity,
+               wanted: MetricFilter) -> list[dict[str, Any]]:
+    scope = campaign_scope(read_db, identity)
+    try:
+        return (campaign_volume if kind == VOLUME else bot_funnel)(read_db, wanted, campaign_ids=scope)
+    except DomainError as exc:
+        raise HTTPException(status_code=422, detail=pages.explain(request.state.lang, exc)) from exc
+
+
+def _plain_download(kind: str, extension: str, read_db: Engine, pages: Pages, request: Request, identity: Identity,
+                    wanted: MetricFilter) -> Response:
+    lang = request.state.lang
+    rows = plain_rows(kind, read_db, pages, request, identity, wanted)
+    table = plain_table(VOLUME_COLUMNS if kind == VOLUME else FUNNEL_COLUMNS, rows,
+                        lambda msgid, **values: pages.translate(lang, msgid, **values))
+    return _download(table, extension, kind, pages, request, wanted)
+
+
+@router.get("/api/metrics/campaigns/volume", response_model=list[VolumePublic], responses=ERRORS)
+def volume_json(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                wanted: FilterDep) -> list[dict[str, Any]]:
+    """Chats started per local weekday and hour, for the volume heat map; supervisors see their campaigns."""
+    return plain_rows(VOLUME, read_db, pages, request, identity, wanted)
+
+
+@router.get("/api/metrics/campaigns/volume.csv", responses=CSV)
+def volume_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep, wanted: FilterDep) -> Response:
+    return _plain_download(VOLUME, "csv", read_db, pages, request, identity, wanted)
+
+
+@router.get("/api/metrics/campaigns/volume.xlsx", responses=XLSX)
+def volume_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                wanted: FilterDep) -> Response:
+    return _plain_download(VOLUME, "xlsx", read_db, pages, request, identity, wanted)
+
+
+@router.get("/api/metrics/bot/funnel", response_model=list[FunnelStepPublic], responses=ERRORS)
+def funnel_json(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                wanted: FilterDep) -> list[dict[str, Any]]:
+    """Chats that reached each state of each flow; supervisors see their campaigns."""
+    return plain_rows(FUNNEL, read_db, pages, request, identity, wanted)
+
+
+@router.get("/api/metrics/bot/funnel.csv", responses=CSV)
+def funnel_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep, wanted: FilterDep) -> Response:
+    return _plain_download(FUNNEL, "csv", read_db, pages, request, identity, wanted)
+
+
+@router.get("/api/metrics/bot/funnel.xlsx", responses=XLSX)
+def funnel_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                wanted: FilterDep) -> Response:
+    return _plain_download(FUNNEL, "xlsx", read_db, pages, request, identity, wanted)

@@ -79,3 +79,17 @@ def test_each_viewer_sees_only_their_scope(center: CallCenter) -> None:
 def test_a_bad_filter_is_refused_in_spanish(center: CallCenter) -> None:
     response = center.get("admin", f"/api/metrics/campaigns?{RANGE}&granularity=quarter")
     assert response.status_code == 422 and "Granularidad desconocida" in response.text
+
+
+def test_the_heat_map_and_the_funnel_are_scoped_and_exported(center: CallCenter) -> None:
+    a_served_day(center)
+
+    volume = center.get("sandra", f"/api/metrics/campaigns/volume?{RANGE}").json()
+    assert [(v["campaign_name"], v["weekday"], v["hour"], v["chats"]) for v in volume] == [
+        ("Banco Andino cobranza", 0, 9, 1)]
+    [exported] = csv_rows(center.get("sandra", f"/api/metrics/campaigns/volume.csv?{RANGE}").text)
+    assert (exported["Día de la semana"], exported["Hora"], exported["Chats"]) == ("0", "9", "1")
+    funnel = center.get("tomas", f"/api/metrics/bot/funnel?{RANGE}").json()
+    assert {step["campaign_name"] for step in funnel} == {"Telco Sur"}
+    sheet = xlsx_rows(center.get("tomas", f"/api/metrics/bot/funnel.xlsx?{RANGE}").content)
+    assert [(r["Estado"], r["Chats"]) for r in sheet] == [(s["state"], s["chats"]) for s in funnel]

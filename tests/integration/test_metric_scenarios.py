@@ -15,8 +15,9 @@ from adapters.clock import FixedClock
 from application.metrics_verify import compare, counters_from_log, read_log
 from despacho.bootstrap import Despacho
 from despacho.cli_metrics import query_counters
-from domain.metrics.registry import BOT
+from domain.metrics.registry import AGENT, BOT
 from projections.metric_facts import MetricsProjector
+from projections.metric_queries import MetricFilter, bot_funnel, campaign_volume
 from projections.rebuild import rebuild
 from tests.metric_world import PAGOS, MetricCenter
 
@@ -150,3 +151,24 @@ def test_containment_and_drops_in_the_bot(center: MetricCenter) -> None:
     [row] = [r for r in center.rows(BOT, DAY) if r.flow_name == "autoservicio_pagos"]
     assert (row.counters["bot_chats"], row.counters["bot_closed"], row.counters["contained"]) == (4, 2, 1)
     assert (row.values["containment_rate"], row.values["drop_rate"], row.values["transfer_rate"]) == (0.25, 0.25, 0)
+    funnel = {step["state"]: step["chats"] for step in bot_funnel(center.despacho.read_engine, MetricFilter(DAY, DAY),
+                                                                  campaign_ids=None)}
+    assert (funnel["menu"], funnel["algo_mas"], funnel["despedida"]) == (4, 2, 2)
+
+
+def test_buckets_follow_the_granularity_and_the_zone(center: MetricCenter) -> None:
+    """A chat at 09:00 in Bogotá, a Monday: its hour there and in UTC, its week and month, and the heat map."""
+    center.available("ana")
+    chat = center.identified(next(CUSTOMERS))
+    center.advance(30)
+    center.reply("ana", chat)
+
+    def buckets(**filters: str) -> list[tuple[str, str]]:
+        return [(r.bucket, r.time_zone) for r in center.rows(AGENT, DAY, **filters)]
+
+    assert buckets(granularity="hour") == [("2026-11-02T09:00", "America/Bogota")]
+    assert buckets(granularity="hour", time_zone="UTC") == [("2026-11-02T14:00", "UTC")]
+    assert buckets(granularity="week") == [("2026-11-02", "America/Bogota")]
+    assert buckets(granularity="month", time_zone="Asia/Tokyo") == [("2026-11-01", "Asia/Tokyo")]
+    volume = campaign_volume(center.despacho.read_engine, MetricFilter(DAY, DAY), campaign_ids={center.banco})
+    assert [(v["weekday"], v["hour"], v["chats"]) for v in volume] == [(0, 9, 1)]
