@@ -25,7 +25,7 @@ LEADING = {"agent": (("Periodo", "bucket"), ("Zona horaria", "time_zone"), ("Cam
            "campaign": (("Periodo", "bucket"), ("Zona horaria", "time_zone"), ("Campaña", "campaign_name")),
            "bot": (("Periodo", "bucket"), ("Zona horaria", "time_zone"), ("Campaña", "campaign_name"),
                    ("Flujo", "flow_name"))}
-EXTRA = {"agent": (("Participación en la carga", "load_share", RATIO),),
+EXTRA = {"agent": (("Participación en la carga", "load_share", RATIO), ("Ocupación", "occupancy", RATIO)),
          "campaign": (("Equidad de la carga (índice de Jain)", "load_fairness", RATIO),), "bot": ()}
 SECONDS_SUFFIX = " (s)"
 DISPOSITION_HEADER = "Tipificación: %(label)s"

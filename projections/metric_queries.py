@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, select
 
-from domain.attendance import check_range
+from domain.attendance import Span, check_range, local_days
 from domain.common import DomainError
 from domain.dispositions import stored_disposition
+from domain.metrics.occupancy import occupancy
 from domain.metrics.registry import AGENT, BOT, CAMPAIGN, COUNTER_KEYS, combine, jain_index, values
 from projections.agents import AgentsProjector
+from projections.attendance_queries import AttendanceFilter, attendance_timelines
 from projections.campaigns import CampaignsProjector
 from projections.metric_facts import UNDETERMINED_ZONE, MetricsProjector
 from projections.metric_tables import DIMENSIONS
@@ -88,8 +90,10 @@ class _Campaign:
 
 
 def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None,
-                  only_agent: str | None = None) -> list[MetricRow]:
+                  only_agent: str | None = None, now: datetime | None = None) -> list[MetricRow]:
+    """`now` (the end of intervals still open) adds each row's occupancy, read from the attendance timeline."""
     rows = _rows(engine, AGENT, wanted, campaign_ids, only_agent)
+    busy = _occupancy(engine, wanted, campaign_ids, only_agent, now) if now is not None else {}
     totals: dict[tuple[str, str], float] = defaultdict(float)
     for row in rows:
         totals[row.campaign_id, row.bucket] += row.counters["assignments"]
@@ -98,6 +102,8 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
     for row in rows:
         whole = totals[row.campaign_id, row.bucket]
         row.values["load_share"] = round(row.counters["assignments"] / whole, 4) if whole else None
+        if now is not None:
+            row.values["occupancy"] = busy.get((row.agent_id, row.campaign_id, row.bucket))
     return [MetricRow(**{**r.__dict__, "agent_name": names.get(r.agent_id, "")}) for r in rows]
 
 
@@ -110,6 +116,31 @@ def campaign_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[
     for row in rows:
         row.values["load_fairness"] = jain_index(loads.get((row.campaign_id, row.bucket), []))
     return rows
+
+
+def _occupancy(engine: Engine, wanted: MetricFilter, scope: set[str] | None, only_agent: str | None,
+               now: datetime) -> dict[tuple[str, str, str], float | None]:
+    timelines = attendance_timelines(
+        engine, AttendanceFilter(wanted.date_from, wanted.date_to, wanted.campaign_id, wanted.agent_id),
+        campaign_ids=scope, only_agent=only_agent, now=now)
+    found = {}
+    for who in timelines:
+        for bucket, window in bucket_windows(wanted, wanted.time_zone or who.zone.key):
+            found[who.agent_id, who.campaign_id, bucket] = occupancy(who.timeline, window)
+    return found
+
+
+def bucket_windows(wanted: MetricFilter, zone: str) -> list[tuple[str, Span]]:
+    """Each bucket of the range as its span of absolute time."""
+    if wanted.granularity == "hour":
+        start, end = _window(wanted, zone)
+        hours = [start + timedelta(hours=n) for n in range(int((end - start) / timedelta(hours=1)))]
+        return [(bucket_of(hour, "hour", zone), Span(hour, hour + timedelta(hours=1))) for hour in hours]
+    windows: dict[str, Span] = {}
+    for day, span in local_days(wanted.date_from, wanted.date_to, ZoneInfo(zone)):
+        bucket = bucket_of(day, wanted.granularity, zone)
+        windows[bucket] = Span(windows[bucket].start, span.end) if bucket in windows else span
+    return list(windows.items())
 
 
 def bot_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None) -> list[MetricRow]:

@@ -7,7 +7,7 @@ only their own agent rows; the scope is applied inside the queries (projections/
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -90,11 +90,12 @@ FilterDep = Annotated[MetricFilter, Depends(metric_filter)]
 
 
 def rows_for(level: str, read_db: Engine, pages: Pages, request: Request, identity: Identity,
-             wanted: MetricFilter) -> list[MetricRow]:
+             wanted: MetricFilter, now: datetime | None = None) -> list[MetricRow]:
+    """`now` ends the intervals still open, for the agents' occupancy."""
     scope = campaign_scope(read_db, identity)
     queries: dict[str, Callable[[], list[MetricRow]]] = {
         AGENT: lambda: agent_metrics(read_db, wanted, campaign_ids=scope,
-                                     only_agent=identity.id if identity.role == "agent" else None),
+                                     only_agent=identity.id if identity.role == "agent" else None, now=now),
         CAMPAIGN: lambda: campaign_metrics(read_db, wanted, campaign_ids=scope),
         BOT: lambda: bot_metrics(read_db, wanted, campaign_ids=scope),
     }
@@ -133,23 +134,23 @@ StaffDep = Annotated[Identity, Depends(STAFF)]
 
 
 @router.get("/api/metrics/agents", response_model=list[MetricRowPublic], responses=ERRORS)
-def agents_json(request: Request, read_db: ReadDb, pages: PagesDep, identity: EveryoneDep,
+def agents_json(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, identity: EveryoneDep,
                 wanted: FilterDep) -> list[MetricRowPublic]:
     """Each agent's metrics per campaign and bucket; an agent sees only their own rows."""
-    return [_public(r) for r in rows_for(AGENT, read_db, pages, request, identity, wanted)]
+    return [_public(r) for r in rows_for(AGENT, read_db, pages, request, identity, wanted, clock.now())]
 
 
 @router.get("/api/metrics/agents.csv", responses=CSV)
-def agents_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: EveryoneDep,
+def agents_csv(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, identity: EveryoneDep,
                wanted: FilterDep) -> Response:
-    rows = rows_for(AGENT, read_db, pages, request, identity, wanted)
+    rows = rows_for(AGENT, read_db, pages, request, identity, wanted, clock.now())
     return _download(table_for(AGENT, pages, request, rows), "csv", AGENT, pages, request, wanted)
 
 
 @router.get("/api/metrics/agents.xlsx", responses=XLSX)
-def agents_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: EveryoneDep,
+def agents_xlsx(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, identity: EveryoneDep,
                 wanted: FilterDep) -> Response:
-    rows = rows_for(AGENT, read_db, pages, request, identity, wanted)
+    rows = rows_for(AGENT, read_db, pages, request, identity, wanted, clock.now())
     return _download(table_for(AGENT, pages, request, rows), "xlsx", AGENT, pages, request, wanted)
 
 

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 Counters = Mapping[str, float]
 AGENT, CAMPAIGN, BOT = "agent", "campaign", "bot"
 LEVELS = (AGENT, CAMPAIGN, BOT)
-CHAT_START, QUEUE_ENTRY, ASSIGNMENT, EVENT, REQUEST = "chat_start", "queue_entry", "assignment", "event", "request"
+CHAT_START, QUEUE_ENTRY, ASSIGNMENT, EVENT, REQUEST, SPAN = (
+    "chat_start", "queue_entry", "assignment", "event", "request", "span")
 DATED_BY = {
     CHAT_START: "el inicio del chat (su primer mensaje)",
     QUEUE_ENTRY: "la entrada a la cola (el traspaso del bot o la devolución a la cola)",
     ASSIGNMENT: "el inicio de la asignación (asignación o transferencia)",
     EVENT: "el momento del hecho (el mensaje enviado, el cierre)",
     REQUEST: "la solicitud del mensaje a Twilio",
+    SPAN: "el tiempo mismo: cada tramo cuenta en la hora o el día en que transcurre",
 }
 COUNT, SECONDS, RATIO, INDEX = "count", "seconds", "ratio", "index"
 UNITS = {COUNT: "número", SECONDS: "segundos", RATIO: "proporción (0 a 1)", INDEX: "índice (0 a 1)"}
@@ -248,13 +250,17 @@ DERIVED = (
             "chats por hora en metric_campaign_hours"),
     Derived("bot_funnel", BOT, "Embudo por estado del flujo", "Funnel per flow state", CHAT_START,
             "Chats que pasaron por cada estado del flujo (cada chat cuenta una vez por estado).", "metric_bot_states"),
-    Derived("max_simultaneous_chats", AGENT, "Máximo de chats simultáneos", "Most simultaneous chats", EVENT,
+    Derived("occupancy", AGENT, "Ocupación", "Occupancy", SPAN,
+            "Tiempo disponible con al menos un chat abierto de la campaña ÷ tiempo disponible (dentro de las sesiones "
+            "y mientras es miembro de la campaña).",
+            "domain/metrics/occupancy.py sobre la línea de tiempo de asistencia"),
+    Derived("max_simultaneous_chats", AGENT, "Máximo de chats simultáneos", "Most simultaneous chats", SPAN,
             "El mayor número de chats abiertos a la vez mientras estaba conectado.",
             "domain/attendance.py DayReport.max_simultaneous_chats"),
-    Derived("average_simultaneous_chats", AGENT, "Promedio de chats simultáneos", "Average simultaneous chats", EVENT,
+    Derived("average_simultaneous_chats", AGENT, "Promedio de chats simultáneos", "Average simultaneous chats", SPAN,
             "Chats abiertos ponderados por el tiempo conectado.",
             "domain/attendance.py DayReport.average_simultaneous_chats"),
-    Derived("attendance", AGENT, "Asistencia (conectado, disponible, pausas, otro)", "Attendance", EVENT,
+    Derived("attendance", AGENT, "Asistencia (conectado, disponible, pausas, otro)", "Attendance", SPAN,
             "Conectado = disponible + pausas + otro, por día local de la campaña.",
             "domain/attendance.py day_reports (reporte de asistencia)"),
 )

@@ -17,7 +17,7 @@ from despacho.bootstrap import Despacho
 from despacho.cli_metrics import query_counters
 from domain.metrics.registry import AGENT, BOT
 from projections.metric_facts import MetricsProjector
-from projections.metric_queries import MetricFilter, bot_funnel, campaign_volume
+from projections.metric_queries import MetricFilter, agent_metrics, bot_funnel, campaign_volume
 from projections.rebuild import rebuild
 from tests.metric_world import PAGOS, MetricCenter
 
@@ -172,3 +172,19 @@ def test_buckets_follow_the_granularity_and_the_zone(center: MetricCenter) -> No
     assert buckets(granularity="month", time_zone="Asia/Tokyo") == [("2026-11-01", "Asia/Tokyo")]
     volume = campaign_volume(center.despacho.read_engine, MetricFilter(DAY, DAY), campaign_ids={center.banco})
     assert [(v["weekday"], v["hour"], v["chats"]) for v in volume] == [(0, 9, 1)]
+
+
+def test_occupancy_is_time_holding_a_chat_over_available_time(center: MetricCenter) -> None:
+    """ana is available from 09:00; a chat reaches her at 09:01 and she closes it at 09:02; asked at 09:04."""
+    center.available("ana")
+    center.advance(60)
+    chat = center.identified(next(CUSTOMERS))
+    center.advance(30)
+    center.reply("ana", chat)
+    center.advance(30)
+    center.close("ana", chat)
+    center.advance(120)
+
+    [row] = agent_metrics(center.despacho.read_engine, MetricFilter(DAY, DAY), campaign_ids={center.banco},
+                          now=center.clock.now())
+    assert row.values["occupancy"] == 0.25
