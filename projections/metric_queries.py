@@ -22,7 +22,7 @@ from domain.attendance import Span, check_range, local_days
 from domain.common import DomainError
 from domain.dispositions import stored_disposition
 from domain.metrics.occupancy import occupancy
-from domain.metrics.registry import AGENT, BOT, CAMPAIGN, COUNTER_KEYS, combine, jain_index, values
+from domain.metrics.registry import AGENT, BOT, BY_KEY, CAMPAIGN, COUNTER_KEYS, combine, jain_index, values
 from projections.agents import AgentsProjector
 from projections.attendance_queries import AttendanceFilter, attendance_timelines
 from projections.campaigns import CampaignsProjector
@@ -298,3 +298,26 @@ def campaign_volume(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[s
                 counts[campaign_id, local.weekday(), local.hour] += int(chats)
     return [{"campaign_id": c, "campaign_name": campaigns[c].name, "weekday": day, "hour": hour, "chats": n}
             for (c, day, hour), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0]))]
+
+
+def delivery_by_sender(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None
+                       ) -> list[dict[str, Any]]:
+    """The delivery failure rate per campaign and sender, dated by each message's request."""
+    wanted.check()
+    table = METRICS.outbound
+    counts: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"outbound": 0, "outbound_failed": 0})
+    with engine.connect() as connection:
+        campaigns = _campaigns(connection, wanted, campaign_ids)
+        for zone, members in _by_zone(campaigns, wanted).items():
+            start, end = _window(wanted, zone)
+            query = select(table.c.campaign_id, table.c.sender, table.c.failed).where(
+                table.c.campaign_id.in_([c.id for c in members]), table.c.requested_at >= start,
+                table.c.requested_at < end)
+            for campaign_id, sender, failed in connection.execute(query):
+                found = counts[campaign_id, sender]
+                found["outbound"] += 1
+                found["outbound_failed"] += bool(failed)
+    rate = BY_KEY["delivery_failure_rate"].value
+    return [{"campaign_id": c, "campaign_name": campaigns[c].name, "sender": s, "outbound": int(n["outbound"]),
+             "failed": int(n["outbound_failed"]), "failure_rate": rate(n)}
+            for (c, s), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0][1]))]

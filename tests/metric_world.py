@@ -15,6 +15,7 @@ from uuid import UUID
 
 from adapters.clock import FixedClock
 from application.inbound import InboundText
+from application.outbound import StatusReport
 from despacho.bootstrap import Despacho
 from domain.metrics.registry import AGENT, BOT, CAMPAIGN
 from projections.metric_queries import MetricFilter, MetricRow, agent_metrics, bot_metrics, campaign_metrics
@@ -93,8 +94,16 @@ class MetricCenter:
         self.despacho.staff.close_session(UUID(self.sessions.pop(login)), "logout", actor="test")
         self.catch_up()
 
-    def reply(self, login: str, chat_id: str, body: str = "Hola, ¿en qué le ayudo?") -> None:
-        self.despacho.desk.reply(chat_id, self.agents[login], body=body, session_id=self.sessions[login])
+    def reply(self, login: str, chat_id: str, body: str = "Hola, ¿en qué le ayudo?") -> str:
+        """Returns the message's id."""
+        message_id = self.despacho.desk.reply(chat_id, self.agents[login], body=body, session_id=self.sessions[login])
+        self.catch_up()
+        return message_id
+
+    def undelivered(self, message_id: str) -> None:
+        """Twilio's status callback says the carrier could not deliver the message (30003)."""
+        self.despacho.outbound.apply_status(StatusReport(message_id, f"SM{message_id.replace('-', '')}",
+                                                         "undelivered", "30003"))
         self.catch_up()
 
     def close(self, login: str, chat_id: str, disposition: str = "acuerdo_de_pago") -> None:

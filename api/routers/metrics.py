@@ -23,7 +23,7 @@ from api.security import allow
 from api.templating import DEFAULT_TIMEZONE, Pages
 from application.staff import Identity
 from domain.common import DomainError
-from domain.metrics.registry import AGENT, BOT, CAMPAIGN, COUNT
+from domain.metrics.registry import AGENT, BOT, CAMPAIGN, COUNT, RATIO
 from projections.metric_queries import (
     MetricFilter,
     MetricRow,
@@ -32,6 +32,7 @@ from projections.metric_queries import (
     bot_metrics,
     campaign_metrics,
     campaign_volume,
+    delivery_by_sender,
 )
 
 router = APIRouter(tags=["metrics"])
@@ -41,15 +42,20 @@ DEFAULT_DAYS = 7
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"description": "El usuario no puede ver estas métricas"},
                                            422: {"description": "Filtros inválidos"}}
-VOLUME, FUNNEL = "volume", "funnel"
+VOLUME, FUNNEL, DELIVERY = "volume", "funnel", "delivery"
 TITLES = {AGENT: "Métricas de asesores", CAMPAIGN: "Métricas de campañas", BOT: "Métricas del bot",
-          VOLUME: "Volumen por hora", FUNNEL: "Embudo del bot"}
+          VOLUME: "Volumen por hora", FUNNEL: "Embudo del bot", DELIVERY: "Entrega por remitente"}
 FILES = {AGENT: "metricas-asesores", CAMPAIGN: "metricas-campanas", BOT: "metricas-bot", VOLUME: "volumen-por-hora",
-         FUNNEL: "embudo-bot"}
+         FUNNEL: "embudo-bot", DELIVERY: "entrega-por-remitente"}
 VOLUME_COLUMNS = (("Campaña", "campaign_name", TEXT), ("Día de la semana", "weekday", COUNT), ("Hora", "hour", COUNT),
                   ("Chats", "chats", COUNT))
 FUNNEL_COLUMNS = (("Campaña", "campaign_name", TEXT), ("Flujo", "flow_name", TEXT), ("Estado", "state", TEXT),
                   ("Chats", "chats", COUNT))
+DELIVERY_COLUMNS = (("Campaña", "campaign_name", TEXT), ("Remitente", "sender", TEXT),
+                    ("Mensajes solicitados", "outbound", COUNT), ("Mensajes fallidos", "failed", COUNT),
+                    ("Tasa de fallas de entrega", "failure_rate", RATIO))
+PLAIN = {VOLUME: (campaign_volume, VOLUME_COLUMNS), FUNNEL: (bot_funnel, FUNNEL_COLUMNS),
+         DELIVERY: (delivery_by_sender, DELIVERY_COLUMNS)}
 
 
 class MetricRowPublic(BaseModel):
@@ -218,7 +224,7 @@ def plain_rows(kind: str, read_db: Engine, pages: Pages, request: Request, ident
                wanted: MetricFilter) -> list[dict[str, Any]]:
     scope = campaign_scope(read_db, identity)
     try:
-        return (campaign_volume if kind == VOLUME else bot_funnel)(read_db, wanted, campaign_ids=scope)
+        return PLAIN[kind][0](read_db, wanted, campaign_ids=scope)
     except DomainError as exc:
         raise HTTPException(status_code=422, detail=pages.explain(request.state.lang, exc)) from exc
 
@@ -227,7 +233,7 @@ def _plain_download(kind: str, extension: str, read_db: Engine, pages: Pages, re
                     wanted: MetricFilter) -> Response:
     lang = request.state.lang
     rows = plain_rows(kind, read_db, pages, request, identity, wanted)
-    table = plain_table(VOLUME_COLUMNS if kind == VOLUME else FUNNEL_COLUMNS, rows,
+    table = plain_table(PLAIN[kind][1], rows,
                         lambda msgid, **values: pages.translate(lang, msgid, **values))
     return _download(table, extension, kind, pages, request, wanted)
 
@@ -266,3 +272,33 @@ def funnel_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: Sta
 def funnel_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
                 wanted: FilterDep) -> Response:
     return _plain_download(FUNNEL, "xlsx", read_db, pages, request, identity, wanted)
+
+
+class DeliveryPublic(BaseModel):
+    """Messages requested from one sender of one campaign and those that never reached the customer."""
+
+    campaign_id: str
+    campaign_name: str
+    sender: str
+    outbound: int
+    failed: int
+    failure_rate: float | None
+
+
+@router.get("/api/metrics/campaigns/delivery", response_model=list[DeliveryPublic], responses=ERRORS)
+def delivery_json(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                  wanted: FilterDep) -> list[dict[str, Any]]:
+    """The delivery failure rate per campaign and sender; supervisors see their campaigns."""
+    return plain_rows(DELIVERY, read_db, pages, request, identity, wanted)
+
+
+@router.get("/api/metrics/campaigns/delivery.csv", responses=CSV)
+def delivery_csv(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                 wanted: FilterDep) -> Response:
+    return _plain_download(DELIVERY, "csv", read_db, pages, request, identity, wanted)
+
+
+@router.get("/api/metrics/campaigns/delivery.xlsx", responses=XLSX)
+def delivery_xlsx(request: Request, read_db: ReadDb, pages: PagesDep, identity: StaffDep,
+                  wanted: FilterDep) -> Response:
+    return _plain_download(DELIVERY, "xlsx", read_db, pages, request, identity, wanted)

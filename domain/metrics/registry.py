@@ -34,7 +34,7 @@ COUNT, SECONDS, RATIO, INDEX = "count", "seconds", "ratio", "index"
 UNITS = {COUNT: "número", SECONDS: "segundos", RATIO: "proporción (0 a 1)", INDEX: "índice (0 a 1)"}
 DIMENSIONS = {
     AGENT: ("asesor", "campaña", "hora del día"),
-    CAMPAIGN: ("campaña", "hora del día"),
+    CAMPAIGN: ("campaña", "hora del día", "remitente (en la tasa de fallas de entrega)"),
     BOT: ("campaña", "flujo del bot", "estado del flujo"),
 }
 SERVICE_LEVEL_SECONDS = 20

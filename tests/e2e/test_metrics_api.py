@@ -81,7 +81,7 @@ def test_a_bad_filter_is_refused_in_spanish(center: CallCenter) -> None:
     assert response.status_code == 422 and "Granularidad desconocida" in response.text
 
 
-def test_the_heat_map_and_the_funnel_are_scoped_and_exported(center: CallCenter) -> None:
+def test_the_heat_map_the_funnel_and_delivery_per_sender_are_scoped_and_exported(center: CallCenter) -> None:
     a_served_day(center)
 
     volume = center.get("sandra", f"/api/metrics/campaigns/volume?{RANGE}").json()
@@ -93,3 +93,7 @@ def test_the_heat_map_and_the_funnel_are_scoped_and_exported(center: CallCenter)
     assert {step["campaign_name"] for step in funnel} == {"Telco Sur"}
     sheet = xlsx_rows(center.get("tomas", f"/api/metrics/bot/funnel.xlsx?{RANGE}").content)
     assert [(r["Estado"], r["Chats"]) for r in sheet] == [(s["state"], s["chats"]) for s in funnel]
+    senders = center.get("sandra", f"/api/metrics/campaigns/delivery?{RANGE}").json()
+    assert [s["sender"] for s in senders] == ["whatsapp:+5716000001"] and senders[0]["outbound"] > 0
+    [delivery] = csv_rows(center.get("sandra", f"/api/metrics/campaigns/delivery.csv?{RANGE}").text)
+    assert delivery["Mensajes solicitados"] == str(senders[0]["outbound"])

@@ -10,16 +10,18 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from sqlalchemy import func, select
 
 from adapters.clock import FixedClock
 from application.metrics_verify import compare, counters_from_log, read_log
 from despacho.bootstrap import Despacho
 from despacho.cli_metrics import query_counters
 from domain.metrics.registry import AGENT, BOT
+from projections.messages import MessagesProjector
 from projections.metric_facts import MetricsProjector
-from projections.metric_queries import MetricFilter, agent_metrics, bot_funnel, campaign_volume
+from projections.metric_queries import MetricFilter, agent_metrics, bot_funnel, campaign_volume, delivery_by_sender
 from projections.rebuild import rebuild
-from tests.metric_world import PAGOS, MetricCenter
+from tests.metric_world import BANCO, PAGOS, MetricCenter
 
 DAY = date(2026, 11, 2)  # START is 09:00 of this Monday in Bogotá
 CUSTOMERS = iter(f"whatsapp:+57300{n:07d}" for n in range(2000001, 2999999))
@@ -188,3 +190,19 @@ def test_occupancy_is_time_holding_a_chat_over_available_time(center: MetricCent
     [row] = agent_metrics(center.despacho.read_engine, MetricFilter(DAY, DAY), campaign_ids={center.banco},
                           now=center.clock.now())
     assert row.values["occupancy"] == 0.25
+
+
+def test_the_delivery_failure_rate_per_sender_counts_every_message_requested(center: MetricCenter) -> None:
+    """Of the messages to one customer (the bot's and ana's two replies), Twilio reports one reply undelivered."""
+    center.available("ana")
+    chat = center.identified(next(CUSTOMERS))
+    center.reply("ana", chat)
+    center.undelivered(center.reply("ana", chat))
+
+    messages = MessagesProjector().messages
+    with center.despacho.read_engine.connect() as connection:
+        requested = connection.execute(select(func.count()).select_from(messages)).scalar_one()
+    [sender] = delivery_by_sender(center.despacho.read_engine, MetricFilter(DAY, DAY), campaign_ids={center.banco})
+    assert (sender["sender"], sender["outbound"], sender["failed"]) == (BANCO, requested, 1)
+    assert sender["failure_rate"] == round(1 / requested, 4) == center.campaign_row(center.banco, DAY).values[
+        "delivery_failure_rate"]
