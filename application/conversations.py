@@ -72,7 +72,7 @@ class ConversationService:
             since = chat.last_customer_message_at
             if chat.bot_inactive_since == since or not is_inactive(state, since, now, flow):
                 return False
-            chat.record_bot_inactivity(since, actor=BOT, at=now)
+            chat.record_bot_inactivity(since, inactivity_limit=flow.inactivity_limit, actor=BOT, at=now)
             self.store.save(chat)
             return True
         recorded: bool = retry_on_conflict(command)

@@ -85,6 +85,11 @@ class FlowForSender(Protocol):
     def __call__(self, sender_address: str) -> str | None: ...
 
 
+class CampaignForSender(Protocol):
+    def __call__(self, sender_address: str) -> str | None:
+        """The one active campaign owning the number; None when several share it, or none does."""
+
+
 class ChatCloser(Protocol):
     def close_in(self, chat: Chat, reason: str, *, actor: str, at: datetime,
                  thread: CustomerThread | None = None) -> list[object]: ...
@@ -92,7 +97,9 @@ class ChatCloser(Protocol):
 
 class InboundService:
     def __init__(self, store: EventStore, clock: Clock, flow_for_sender: FlowForSender, closer: ChatCloser, *,
-                 opt_out_words: Sequence[str] = OPT_OUT_WORDS, opt_in_words: Sequence[str] = OPT_IN_WORDS) -> None:
+                 campaign_for_sender: CampaignForSender, opt_out_words: Sequence[str] = OPT_OUT_WORDS,
+                 opt_in_words: Sequence[str] = OPT_IN_WORDS) -> None:
+        self.campaign_for_sender = campaign_for_sender
         self.closer = closer
         self.opt_out_words = tuple(opt_out_words)
         self.opt_in_words = tuple(opt_in_words)
@@ -135,7 +142,7 @@ class InboundService:
             chat = Chat.open(message.channel, message.customer_address, message.sender_address,
                              profile_name=message.profile_name,
                              flow_name=self.flow_for_sender(message.sender_address) or DEFAULT_FLOW,
-                             actor=actor, at=now)
+                             campaign_id=self.campaign_for_sender(message.sender_address) or "", actor=actor, at=now)
             thread.attach_chat(str(chat.id), actor=actor, at=now)
         chat.receive_customer_message(message.message_sid, message.body, message.media, actor=actor, at=now)
         inbound.attach(str(chat.id), actor=actor, at=now)

@@ -162,6 +162,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     closing = ClosingService(store, clock, outbound, staff, make_transcript=TranscriptMaker(store, files))
 
     inbound = InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
+                             campaign_for_sender=lambda sender: campaign_of_sender(read_engine, sender),
                              opt_out_words=settings.opt_out_words, opt_in_words=settings.opt_in_words)
     inbound_follower.attach = inbound.attach
 

@@ -8,7 +8,7 @@ message and the PDF transcript are then recorded against the closed chat.
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -51,16 +51,35 @@ class Chat(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["customer_name"] = ""
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        """v2 records the campaign of the number written to, when exactly one active campaign owns it ("" when
+        several or none do: undetermined until the bot identifies the customer or queues the chat); chats opened
+        before v2 read as undetermined."""
+
+        class_version = 2
+        channel: str
+        customer_address: str
+        sender_address: str
+        profile_name: str
+        flow_name: str
+        campaign_id: str
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["campaign_id"] = ""
+
+    @event(Opened)
     def __init__(self, channel: str, customer_address: str, sender_address: str, profile_name: str,
-                 flow_name: str, actor: str, at: datetime) -> None:
+                 flow_name: str, campaign_id: str, actor: str, at: datetime) -> None:
         self.channel = channel
         self.customer_address = customer_address
         self.sender_address = sender_address
         self.profile_name = profile_name
         self.flow_name = flow_name
         self.status = "bot"
-        self.campaign_id = ""
+        self.campaign_id = campaign_id
         self.document_type = ""
         self.document_number = ""
         self.bot_state: dict[str, Any] = {}
@@ -84,11 +103,12 @@ class Chat(Aggregate):
 
     @classmethod
     def open(cls, channel: str, customer_address: str, sender_address: str, *, profile_name: str,
-             flow_name: str, actor: str, at: datetime) -> Chat:
+             flow_name: str, actor: str, at: datetime, campaign_id: str = "") -> Chat:
+        """`campaign_id`: the campaign the number written to belongs to, "" when that is undetermined."""
         if channel not in CHANNELS:
             raise ChatError("Canal desconocido: %(channel)s", channel=channel)
         return cls(channel=channel, customer_address=customer_address, sender_address=sender_address,
-                   profile_name=profile_name[:120], flow_name=flow_name, actor=actor,
+                   profile_name=profile_name[:120], flow_name=flow_name, campaign_id=campaign_id, actor=actor,
                    at=require_aware(at))
 
     @property
@@ -137,15 +157,35 @@ class Chat(Aggregate):
     def _bot_reply_withheld(self, message_sid: str, reason: str, actor: str, at: datetime) -> None:
         self.pending_bot_input.pop(0)
 
-    def record_bot_inactivity(self, since: datetime, *, actor: str, at: datetime) -> None:
+    class BotInactivityRecorded(Aggregate.Event):
+        """v2 adds `dropped_at`, the instant the customer counts as gone (their last message plus the flow's
+        inactivity limit), while `at` is when the job noticed; before v2 only `since` was kept, so old records
+        read as dropped at their last message."""
+
+        class_version = 2
+        since: datetime
+        dropped_at: datetime
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["dropped_at"] = state["since"]
+
+    def record_bot_inactivity(self, since: datetime, *, inactivity_limit: timedelta, actor: str,
+                              at: datetime) -> None:
         """The customer stopped answering the bot (an abandonment, for the drop rate); recorded once per silence.
+        `since` is their last message; they count as gone `inactivity_limit` (the flow's) after it.
         The chat stays open: only the 24-hour rule closes for silence (R7)."""
         self._check_status("bot")
+        if inactivity_limit < timedelta(0):
+            raise ChatError("El tiempo de inactividad del bot no puede ser negativo")
         if self.bot_inactive_since != since:
-            self._bot_inactive(since=since, actor=actor, at=require_aware(at))
+            self._bot_inactive(since=since, dropped_at=require_aware(since) + inactivity_limit, actor=actor,
+                               at=require_aware(at))
 
-    @event("BotInactivityRecorded")
-    def _bot_inactive(self, since: datetime, actor: str, at: datetime) -> None:
+    @event(BotInactivityRecorded)
+    def _bot_inactive(self, since: datetime, dropped_at: datetime, actor: str, at: datetime) -> None:
         self.bot_inactive_since = since
 
     def identify(self, campaign_id: str, document_type: str, document_number: str, *, customer_name: str = "",
@@ -367,9 +407,19 @@ class Chat(Aggregate):
             raise ChatError("Para cerrar, el asesor debe elegir una tipificación")
         if reason == "supervisor" and not note.strip():
             raise ChatError("Escriba el motivo del cierre")
+        if self.status == "waiting_queue" and self.queued_at is not None:
+            self._queue_abandoned(campaign_id=self.campaign_id, queued_at=self.queued_at,
+                                  last_customer_message_at=self.last_customer_message_at, reason=reason,
+                                  actor=actor, at=require_aware(at))
         self._closed(reason=reason, disposition=disposition, note=note.strip()[:2000],
                      unattended=self.status != "assigned", previous_status=self.status,
                      session_id=session_id, actor=actor, at=require_aware(at))
+
+    @event("QueueAbandoned")
+    def _queue_abandoned(self, campaign_id: str, queued_at: datetime, last_customer_message_at: datetime | None,
+                         reason: str, actor: str, at: datetime) -> None:
+        """The chat left its queue before any agent took it (since it was last queued), closed for `reason`:
+        recorded with the close, for the abandonment metrics."""
 
     @event(Closed)
     def _closed(self, reason: str, disposition: str, note: str, unattended: bool, previous_status: str,

@@ -190,6 +190,7 @@ EVENTS = {
     "Chat.BotReplyWithheld": "El bot leyó el mensaje sin responder (el cliente está dado de baja)",
     "Chat.AlertRaised": "Alerta emitida",
     "Chat.AlertAcknowledged": "Alerta vista",
+    "Chat.QueueAbandoned": "Chat cerrado en la cola antes de que un asesor lo tomara",
     "Chat.Closed": "Chat cerrado",
     "Chat.ClosingConfirmationRequested": "Confirmación de cierre solicitada",
     "Chat.ConfirmationFailed": "La confirmación de cierre no llegó al cliente",

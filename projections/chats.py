@@ -140,7 +140,8 @@ class ChatsProjector(BatchProjector):
 
     @handles(Chat.Opened)
     def opened(self, batch: UnitOfWork, event: Any) -> None:
-        batch.insert(self.chats, id=uid(event.originator_id), status="bot", channel=event.channel,
+        batch.insert(self.chats, id=uid(event.originator_id), status="bot", campaign_id=event.campaign_id or None,
+                     channel=event.channel,
                      customer_address=event.customer_address, sender_address=event.sender_address,
                      profile_name=event.profile_name, customer_name="", opened_at=event.at, outside_hours=False,
                      bot_pending=0, queue_alerted=False, confirmation_failure_recorded=False,

@@ -33,7 +33,8 @@ class FormError(DomainError):
 
 
 def settings_from_form(form: FormData) -> dict[str, Any]:
-    """The settings a campaign form posts: hours per day (blank = closed), one disposition's label per line."""
+    """The settings a campaign form posts: hours per day (blank = closed), one disposition's label per line (ending
+    in `*` when effective)."""
     settings: dict[str, Any] = {key: str(form.get(key, "")).strip() for key in TEXT_SETTINGS}
     for key in INT_SETTINGS:
         settings[key] = _integer(form, key)
@@ -112,7 +113,7 @@ def _values_of(form: FormData) -> dict[str, Any]:
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, *PRESENCE_INT_SETTINGS, "code", "name",
                                         "display_name")}
-    values["dispositions"] = "\n".join(stored_disposition(d).label for d in row["dispositions"])
+    values["dispositions"] = "\n".join(stored_disposition(d).as_typed() for d in row["dispositions"])
     values["agents_outside_hours_take_chats"] = "1" if row["agents_outside_hours_take_chats"] else ""
     values["break_reasons"] = "\n".join(row["break_reasons"])
     values["allow_parallel_sessions"] = "1" if row["allow_parallel_sessions"] else ""

@@ -51,9 +51,10 @@ class CampaignSettingsIn(BaseModel):
         default=None, description="Content SID (HX…) of the approved WhatsApp closing template; required while "
                                   "the campaign has a WhatsApp sender (the 24-hour close can only send a template)")
     dispositions: list[str] | None = Field(
-        default=None, examples=[["Acuerdo de pago", "Número equivocado"]],
+        default=None, examples=[["Acuerdo de pago *", "Número equivocado"]],
         description="Dispositions (tipificaciones) as people read them; each gets a code (acuerdo_de_pago), and one "
-                    "the campaign already has keeps its code")
+                    "the campaign already has keeps its code. A trailing '*' marks it effective (counted by the "
+                    "effective close ratio); the campaign is read back with {code, label, effective}")
     flow_name: str | None = None
     templates: list[TemplateIn] | None = Field(
         default=None, description="Approved WhatsApp templates agents may send outside the 24-hour window")

@@ -13,7 +13,7 @@ giving up, and the hand-off then goes to the number's campaign or the unidentifi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.common import DomainError
 from domain.documents import CustomerIdentity, InvalidDocumentError
@@ -86,7 +86,7 @@ def reply(flow: Flow, bot_state: BotState, text: str, world: BotWorld, now: date
 def is_inactive(bot_state: BotState, last_customer_message_at: datetime, now: datetime, flow: Flow) -> bool:
     """Whether the customer left the bot waiting longer than the flow allows (an abandonment)."""
     waited = now - last_customer_message_at
-    return not bot_state.ended and waited >= timedelta(minutes=flow.inactivity_minutes)
+    return not bot_state.ended and waited >= flow.inactivity_limit
 
 
 class _Turn:

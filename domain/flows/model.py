@@ -12,6 +12,7 @@ that a broken flow can be loaded and every problem in it reported at once by `ch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
 from domain.common import DomainError
@@ -167,6 +168,11 @@ class Flow:
 
     def state(self, name: str) -> State | None:
         return self.states.get(name)
+
+    @property
+    def inactivity_limit(self) -> timedelta:
+        """How long the bot waits for the customer before counting them as gone (a drop)."""
+        return timedelta(minutes=self.inactivity_minutes)
 
 
 def targets_of(step: StateStep | None) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ def test_an_admin_creates_a_campaign_with_every_setting_and_its_senders(client: 
     body = {"code": "Cobranza_C", "name": "Cobranza C", "display_name": "Banco C", "settings": {
         "time_zone": "America/Lima", "business_hours": {"mon": ["07:00", "19:00"]}, "alert_after_minutes": 15,
         "auto_close_after_hours": 12, "routing_policy": "round_robin", "default_capacity": 8,
-        "closing_message": "Gracias", "closing_template_sid": SID, "dispositions": ["Pago total", "No pagó"],
+        "closing_message": "Gracias", "closing_template_sid": SID, "dispositions": ["Pago total *", "No pagó"],
         "flow_name": "autoservicio_pagos"},
         "senders": [{"address": "+57 300 111 2233", "channel": "whatsapp"},
                     {"address": SERVICE, "channel": "messaging_service", "is_default": True}]}
@@ -37,8 +37,10 @@ def test_an_admin_creates_a_campaign_with_every_setting_and_its_senders(client: 
     assert (row["alert_after_minutes"], row["auto_close_after_hours"]) == (15, 12)
     assert row["flow_name"] == "autoservicio_pagos"
     assert row["business_hours"] == {"mon": ["07:00", "19:00"]}
-    assert row["dispositions"] == [{"code": "pago_total", "label": "Pago total"},
-                                   {"code": "no_pago", "label": "No pagó"}]
+    assert row["dispositions"] == [{"code": "pago_total", "label": "Pago total", "effective": True},
+                                   {"code": "no_pago", "label": "No pagó", "effective": False}]
+    shown = client.get(f"/api/campaigns/{row['id']}", headers=bearer(despacho, staff.admin)).json()
+    assert shown["dispositions"] == row["dispositions"], "the API shows which dispositions are effective"
     assert {(s["address"], s["is_default"]) for s in row["senders"]} == {
         ("whatsapp:+573001112233", False), (SERVICE, True)}
 
@@ -119,7 +121,7 @@ def test_the_admin_pages_create_and_edit_a_campaign(client: TestClient, despacho
             "mon_open": "08:00", "mon_close": "17:00", "sat_open": "", "sat_close": "",
             "alert_after_minutes": "20", "auto_close_after_hours": "24", "routing_policy": "least_load",
             "default_capacity": "4", "flow_name": "default", "closing_message": "Chao",
-            "closing_template_sid": "", "dispositions": "Pago total\r\nnumero_equivocado\r\n"}
+            "closing_template_sid": "", "dispositions": "Pago total *\r\nnumero_equivocado\r\n"}
 
     created = client.post("/admin/campaigns", data=form)
     despacho.runner.catch_up()
@@ -130,10 +132,12 @@ def test_the_admin_pages_create_and_edit_a_campaign(client: TestClient, despacho
     assert page.status_code == 200 and "Seguros D" in page.text and "+5716000099" in page.text
     row = campaign_row(despacho.read_engine, created.headers["location"].rsplit("/", 1)[1])
     assert row is not None and row["business_hours"] == {"mon": ["08:00", "17:00"]}
-    assert row["dispositions"] == [{"code": "pago_total", "label": "Pago total"},
-                                   {"code": "numero_equivocado", "label": "Número equivocado"}]
+    assert row["dispositions"] == [{"code": "pago_total", "label": "Pago total", "effective": True},
+                                   {"code": "numero_equivocado", "label": "Número equivocado", "effective": False}]
     assert row["default_capacity"] == 4
-    assert "Número equivocado" in page.text, "the form lists the labels people read, one per line"
+    assert "Pago total *\nNúmero equivocado" in page.text, "the form lists the labels people read, one per line"
+    assert "Termine con un asterisco (*) las tipificaciones efectivas" in page.text, "the form says what * means"
+    assert "Acuerdo de pago *\nPromesa de pago *\nNo interesado" in client.get("/admin/campaigns/new").text
     assert bad.status_code == 422 and "capacidad por defecto" in bad.text
     assert "Seguros D" in client.get("/admin/campaigns").text
 

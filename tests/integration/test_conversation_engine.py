@@ -24,8 +24,9 @@ from api.app import create_app
 from despacho.bootstrap import Despacho, build
 from despacho.runtime import background
 from despacho.settings import Settings
+from domain.chats import Chat
 from domain.consent import OptedOutError
-from projections import message_queries
+from projections import desk_queries, message_queries
 from projections.message_queries import AuditFilter
 from projections.messages import MessagesProjector
 from projections.queries import CHATS
@@ -219,8 +220,74 @@ def test_the_bots_messages_before_identification_belong_to_the_campaign_of_the_n
     world.customer_says("Hola")
     world.customer_says("1")
     sent = sorted(m.delivery.message_id for m in world.transport.sent_to(CUSTOMER))
-    assert sent and world.chats_of()[-1]["campaign_id"] is None, "still in the bot, not identified"
+    chat = world.chats_of()[-1]
+    assert sent and (chat["status"], chat["document_number"]) == ("bot", None), "still in the bot, not identified"
+    assert chat["campaign_id"] == world.banco, "the number's own campaign, from the start"
     assert audited_in(world, world.banco) == sent
+
+
+def opened_event(world: World, chat_id: str) -> Chat.Opened:
+    opened = next(iter(world.despacho.store.events.get(UUID(chat_id))))
+    assert isinstance(opened, Chat.Opened)
+    return opened
+
+
+def test_a_chat_on_a_campaigns_own_number_carries_that_campaign_from_its_first_event(world: World) -> None:
+    world.customer_says("Hola")
+
+    [chat] = world.chats_of()
+
+    assert opened_event(world, chat["id"]).campaign_id == chat["campaign_id"] == world.banco
+    assert [c["id"] for c in desk_queries.chats_of_customer(world.despacho.read_engine, CUSTOMER, {world.banco})] \
+        == [chat["id"]]
+    assert desk_queries.chats_of_customer(world.despacho.read_engine, CUSTOMER, {world.telco}) == []
+
+
+def test_a_chat_on_a_shared_number_is_undetermined_until_the_bot_identifies_the_customer(world: World) -> None:
+    for campaign in (world.banco, world.telco):
+        world.despacho.campaigns.link_sender(UUID(campaign), SHARED_NUMBER, "whatsapp", is_default=False,
+                                             actor="test")
+    world.settle()
+    world.customer_says("Hola", to=SHARED_NUMBER)
+    [chat] = world.chats_of()
+
+    assert opened_event(world, chat["id"]).campaign_id == "" and chat["campaign_id"] is None
+    for campaign in (world.banco, world.telco):  # both own the number, so both see its chat in the bot
+        assert len(desk_queries.chats_of_customer(world.despacho.read_engine, CUSTOMER, {campaign})) == 1
+    world.customer_says("1", to=SHARED_NUMBER)
+    world.customer_says("1020304050", to=SHARED_NUMBER)
+    world.customer_says("Telco Sur", to=SHARED_NUMBER)
+    assert world.chats_of()[-1]["campaign_id"] == world.telco
+    assert desk_queries.chats_of_customer(world.despacho.read_engine, CUSTOMER, {world.banco}) == []
+
+
+def test_a_chat_closed_while_waiting_in_the_queue_records_its_abandonment_before_the_close(world: World) -> None:
+    world.set_status(world.ana, "break")
+    chat = identify(world)
+    assert chat["status"] == "waiting_queue"
+    world.clock.advance(timedelta(minutes=7))
+
+    world.despacho.closing.close(chat["id"], "supervisor", note="cliente escribió por otro canal", actor="user:sup")
+    world.settle()
+
+    *_, abandoned, closed = (e for e in world.despacho.store.events.get(UUID(chat["id"]))
+                             if isinstance(e, Chat.QueueAbandoned | Chat.Closed))
+    assert isinstance(abandoned, Chat.QueueAbandoned) and isinstance(closed, Chat.Closed)
+    assert (abandoned.campaign_id, abandoned.reason, abandoned.actor) == (world.banco, "supervisor", "user:sup")
+    assert (abandoned.queued_at, abandoned.last_customer_message_at) == (chat["queued_at"],
+                                                                       chat["last_customer_message_at"])
+    assert abandoned.at == closed.at == world.clock.now()
+    assert closed.originator_version == abandoned.originator_version + 1, "recorded immediately before the close"
+
+
+def test_a_chat_an_agent_took_closes_without_an_abandonment(world: World) -> None:
+    chat = identify(world)
+    assert chat["status"] == "assigned"
+
+    world.despacho.closing.close(chat["id"], "supervisor", note="prueba", actor="user:sup")
+
+    events = list(world.despacho.store.events.get(UUID(chat["id"])))
+    assert isinstance(events[-1], Chat.Closed) and not any(isinstance(e, Chat.QueueAbandoned) for e in events)
 
 
 def test_the_hand_off_message_belongs_to_the_queue_the_chat_went_to(world: World) -> None:
@@ -400,6 +467,9 @@ def test_a_customer_who_leaves_the_bot_waiting_is_recorded_once_and_the_chat_sta
     chat = world.chats_of()[0]
     assert chat["status"] == "bot"
     assert chat["bot_inactive_since"] == chat["last_customer_message_at"]
+    [dropped] = [e for e in world.despacho.store.events.get(UUID(chat_id)) if isinstance(e, Chat.BotInactivityRecorded)]
+    assert dropped.dropped_at == chat["last_customer_message_at"] + timedelta(minutes=30), "the flow's limit"
+    assert dropped.at == world.clock.now(), "when the job noticed"
 
 
 def test_one_number_for_all_campaigns_lets_the_customer_choose_where_the_document_is_in_several(

@@ -176,6 +176,10 @@ def test_a_chat_waiting_in_the_queue_for_24_hours_closes_unattended(sqlite_setti
         center.run_timers()
         closed = center.chat(str(chat.id))
         assert (closed.status, closed.close_reason) == ("closed", "auto_24h")
+        abandoned, close = (e for e in despacho.store.events.get(chat.id)
+                            if isinstance(e, Chat.QueueAbandoned | Chat.Closed))
+        assert isinstance(abandoned, Chat.QueueAbandoned) and isinstance(close, Chat.Closed)
+        assert (abandoned.reason, abandoned.queued_at, abandoned.at) == ("auto_24h", START, close.at)
         despacho.runner.catch_up()
         with despacho.read_engine.connect() as connection:
             row = connection.execute(select(CHATS.chats).where(CHATS.chats.c.id == str(chat.id))).mappings().one()

@@ -39,7 +39,8 @@ def test_settings_round_trip_through_events_as_code_and_label() -> None:
 
     stored = settings.to_dict()["dispositions"]
 
-    assert stored[3] == {"code": "informacion_entregada", "label": "Información entregada"}
+    assert stored[3] == {"code": "informacion_entregada", "label": "Información entregada", "effective": False}
+    assert stored[0] == {"code": "acuerdo_de_pago", "label": "Acuerdo de pago", "effective": True}
     assert CampaignSettings.from_dict(settings.to_dict()) == settings
 
 
@@ -88,3 +89,36 @@ def test_saving_the_form_as_shown_never_changes_a_code(written: list[str]) -> No
 
     assert saved_again == campaign
     check_dispositions(saved_again)
+
+
+@given(st.lists(st.tuples(labels, st.booleans()), min_size=1, max_size=8, unique_by=lambda typed: code_for(typed[0])))
+def test_saving_the_form_as_shown_keeps_which_dispositions_are_effective(written: list[tuple[str, bool]]) -> None:
+    campaign = typed_dispositions([f"{label} *" if effective else label for label, effective in written])
+
+    saved_again = typed_dispositions([d.as_typed() for d in campaign], campaign)
+
+    assert saved_again == campaign
+    assert [d.effective for d in campaign] == [effective for _, effective in written]
+
+
+def test_by_default_only_agreeing_or_promising_to_pay_is_effective() -> None:
+    assert [d.code for d in DEFAULT_DISPOSITIONS if d.effective] == ["acuerdo_de_pago", "promesa_de_pago"]
+
+
+def test_a_trailing_star_marks_a_typed_disposition_effective() -> None:
+    typed = typed_dispositions(["Pago total *", "Acuerdo de pago", "promesa_de_pago*", "No contesta  *  "])
+
+    assert typed == (Disposition("pago_total", "Pago total", effective=True),
+                     Disposition("acuerdo_de_pago", "Acuerdo de pago"),
+                     Disposition("promesa_de_pago", "Promesa de pago", effective=True),
+                     Disposition("no_contesta", "No contesta", effective=True))
+    assert [d.as_typed() for d in typed[:2]] == ["Pago total *", "Acuerdo de pago"]
+
+
+def test_dispositions_stored_before_the_flag_are_effective_only_for_the_default_effective_codes() -> None:
+    settings = CampaignSettings.from_dict({"dispositions": [
+        "acuerdo_de_pago", "pago_total", {"code": "promesa_de_pago", "label": "Promete pagar"},
+        {"code": "abono", "label": "Abono"}, {"code": "no_interesado", "label": "No interesado", "effective": True}]})
+
+    assert [d.effective for d in settings.dispositions] == [True, False, True, False, True]
+    assert settings.dispositions[2] == Disposition("promesa_de_pago", "Promete pagar", effective=True)

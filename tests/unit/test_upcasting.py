@@ -4,7 +4,7 @@ with none; an agent snapshotted before users chose a language has made no choice
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Snapshot
@@ -122,8 +122,8 @@ def test_a_campaign_saved_before_dispositions_had_labels_reads_and_projects_them
     assert campaign.settings.dispositions == (Disposition("numero_equivocado", "Número equivocado"),
                                               Disposition("pago_total", "Pago total"))
     campaign.check_dispositions("numero_equivocado")
-    assert row.dispositions == [{"code": "numero_equivocado", "label": "Número equivocado"},
-                                {"code": "pago_total", "label": "Pago total"}]
+    assert row.dispositions == [{"code": "numero_equivocado", "label": "Número equivocado", "effective": False},
+                                {"code": "pago_total", "label": "Pago total", "effective": False}]
 
 
 def test_an_identification_recorded_before_portfolio_names_reads_with_none() -> None:
@@ -192,3 +192,33 @@ def test_a_close_stored_before_closes_named_their_session_reads_back_with_none()
 
     assert isinstance(old, Chat.Closed) and (old.reason, old.session_id) == ("supervisor", "")
     assert store.repository.get(chat.id).is_closed
+
+
+def test_a_chat_opened_before_chats_carried_their_campaign_reads_as_undetermined() -> None:
+    store = in_memory_store()
+    chat = Chat.open("whatsapp", "whatsapp:+573001112233", "whatsapp:+5716000001", profile_name="Cliente",
+                     flow_name="default", actor="t", at=CREATED_AT, campaign_id="campaign-a")
+    [opened] = (store.mapper.to_stored_event(e) for e in chat.collect_events())
+    store.recorder.insert_events([without(store, opened, "class_version", "campaign_id")])
+
+    [old] = store.events.get(chat.id)
+    restored: Chat = store.repository.get(chat.id)
+
+    assert isinstance(old, Chat.Opened) and old.campaign_id == ""
+    assert (restored.campaign_id, restored.status, restored.profile_name) == ("", "bot", "Cliente")
+
+
+def test_a_drop_out_recorded_before_drop_instants_reads_as_dropped_at_the_last_message() -> None:
+    store = in_memory_store()
+    chat = Chat.open("whatsapp", "whatsapp:+573001112233", "whatsapp:+5716000001", profile_name="",
+                     flow_name="default", actor="t", at=CREATED_AT)
+    noticed_at = CREATED_AT + timedelta(hours=1)
+    chat.record_bot_inactivity(CREATED_AT, inactivity_limit=timedelta(minutes=30), actor="system:bot", at=noticed_at)
+    opened, recorded = (store.mapper.to_stored_event(e) for e in chat.collect_events())
+    store.recorder.insert_events([opened, without(store, recorded, "class_version", "dropped_at")])
+
+    [_, old] = store.events.get(chat.id)
+
+    assert isinstance(old, Chat.BotInactivityRecorded)
+    assert (old.since, old.dropped_at, old.at) == (CREATED_AT, CREATED_AT, noticed_at)
+    assert store.repository.get(chat.id).bot_inactive_since == CREATED_AT
