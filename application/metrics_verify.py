@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from application.store import EventStore
 from domain.campaigns import Campaign
 from domain.chats import Chat
+from domain.dispositions import stored_disposition
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
 from domain.metrics.registry import (
     AGENT,
@@ -72,8 +73,8 @@ def counters_from_log(events: Iterable[tuple[int, Any]]) -> dict[Key, dict[str, 
         if isinstance(event, Campaign.Created | Campaign.Edited):
             campaign = str(event.originator_id)
             log.zones[campaign] = event.settings.get("time_zone") or UNDETERMINED_ZONE
-            effective[campaign] = frozenset(str(d["code"]) for d in event.settings.get("dispositions", [])
-                                            if isinstance(d, dict) and d.get("effective"))
+            effective[campaign] = frozenset(d.code for d in map(stored_disposition, event.settings.get(
+                "dispositions", [])) if d.effective)
         elif isinstance(event, Chat.Event):
             # a close counts as effective by the campaign's dispositions as they stood when it closed
             log.chats[str(event.originator_id)].append((position, event, dict(effective)))
@@ -128,7 +129,7 @@ def _walk(events: list[tuple[int, Any, Any]], counting: _Counting) -> _Chat:
     for position, event, effective in events:
         if isinstance(event, Chat.Opened):
             chat.flow, chat.customer, chat.opened_at = event.flow_name, event.customer_address, event.at
-            chat.campaign, chat.open_position = getattr(event, "campaign_id", ""), position
+            chat.campaign, chat.open_position = event.campaign_id, position
         elif isinstance(event, Chat.BotAdvanced) and event.bot_state.get("flow_name"):
             chat.flow = event.bot_state["flow_name"]
         elif isinstance(event, Chat.BotInactivityRecorded):
@@ -167,8 +168,11 @@ def _walk(events: list[tuple[int, Any, Any]], counting: _Counting) -> _Chat:
                     assignment["waiting"] = None
         elif isinstance(event, Chat.AlertRaised) and event.kind == "unanswered" and assignment is not None:
             assignment["alerts"] += 1
+        elif isinstance(event, Chat.QueueAbandoned) and queue is not None:
+            _finish_queue(queue, "abandoned", event.at, counting)
+            queue = None
         elif isinstance(event, Chat.Closed):
-            if queue is not None:
+            if queue is not None:  # a log from before QueueAbandoned
                 _finish_queue(queue, "abandoned", event.at, counting)
                 queue = None
             if assignment is not None:

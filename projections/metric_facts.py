@@ -20,6 +20,7 @@ from sqlalchemy import MetaData
 
 from domain.campaigns import Campaign
 from domain.chats import Chat
+from domain.dispositions import stored_disposition
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
 from domain.metrics.registry import AGENT, BOT, CAMPAIGN, CONTAINMENT_WINDOW_HOURS, MAXIMA, SERVICE_LEVEL_SECONDS
 from projections.base import BatchProjector, handles
@@ -181,8 +182,7 @@ class MetricsProjector(BatchProjector):
     @handles(Campaign.Created, Campaign.Edited)
     def campaign_saved(self, batch: UnitOfWork, event: Any) -> None:
         settings = event.settings
-        effective = sorted(str(d["code"]) for d in settings.get("dispositions", [])
-                           if isinstance(d, dict) and d.get("effective"))
+        effective = sorted(d.code for d in map(stored_disposition, settings.get("dispositions", [])) if d.effective)
         batch.upsert(self.campaigns, campaign_id=uid(event.originator_id),
                      time_zone=settings.get("time_zone") or UNDETERMINED_ZONE, effective_dispositions=effective)
 
@@ -203,7 +203,7 @@ class MetricsProjector(BatchProjector):
         if returned is not None and event.at - returned["closed_at"] < timedelta(hours=CONTAINMENT_WINDOW_HOURS):
             self._change_fact(batch, self.chats, returned["chat_id"], customer_returned=True)
         self._insert_fact(batch, self.chats, chat_id=uid(event.originator_id),
-                          campaign_id=getattr(event, "campaign_id", ""), flow_name=event.flow_name,
+                          campaign_id=event.campaign_id, flow_name=event.flow_name,
                           channel=event.channel, sender_address=event.sender_address,
                           customer_address=event.customer_address, opened_at=event.at, identified=False,
                           transferred=False, inactive=False, assigned=False, attended=False, customer_waiting=False,
@@ -307,8 +307,13 @@ class MetricsProjector(BatchProjector):
         if event.kind == "unanswered" and assignment is not None and assignment["ended_at"] is None:
             self._change_fact(batch, self.assignments, assignment["id"], alerts=assignment["alerts"] + 1)
 
+    @handles(Chat.QueueAbandoned)
+    def queue_abandoned(self, batch: UnitOfWork, event: Any) -> None:
+        self._leave_queue(batch, self._chat(batch, event), "abandoned", event.at)
+
     @handles(Chat.Closed)
     def closed(self, batch: UnitOfWork, event: Any) -> None:
+        """A close of a waiting chat ends its queue entry as abandoned also in logs from before QueueAbandoned."""
         chat = self._chat(batch, event)
         self._leave_queue(batch, chat, "abandoned", event.at)
         self._end_assignment(batch, chat, "closed", event.at)

@@ -151,6 +151,7 @@ def test_containment_and_drops_in_the_bot(center: MetricCenter) -> None:
     center.catch_up()
 
     [row] = [r for r in center.rows(BOT, DAY) if r.flow_name == "autoservicio_pagos"]
+    assert row.campaign_id == center.pagos  # from the number written to, though the bot never identified them
     assert (row.counters["bot_chats"], row.counters["bot_closed"], row.counters["contained"]) == (4, 2, 1)
     assert (row.values["containment_rate"], row.values["drop_rate"], row.values["transfer_rate"]) == (0.25, 0.25, 0)
     funnel = {step["state"]: step["chats"] for step in bot_funnel(center.despacho.read_engine, MetricFilter(DAY, DAY),
@@ -206,3 +207,17 @@ def test_the_delivery_failure_rate_per_sender_counts_every_message_requested(cen
     assert (sender["sender"], sender["outbound"], sender["failed"]) == (BANCO, requested, 1)
     assert sender["failure_rate"] == round(1 / requested, 4) == center.campaign_row(center.banco, DAY).values[
         "delivery_failure_rate"]
+
+
+def test_the_effective_close_ratio_counts_the_dispositions_the_campaign_flags_effective(center: MetricCenter) -> None:
+    """ana closes three chats: a payment agreement and a promise (effective by default) and «no interesado»."""
+    center.available("ana")
+    for disposition in ("acuerdo_de_pago", "no_interesado", "promesa_de_pago"):
+        chat = center.identified(next(CUSTOMERS))
+        center.advance(20)
+        center.reply("ana", chat)
+        center.close("ana", chat, disposition)
+
+    ana = center.agent_row("ana", DAY)
+    assert (ana.values["closes"], ana.values["effective_close_ratio"]) == (3, round(2 / 3, 4))
+    assert ana.breakdown == {"Acuerdo de pago": 1, "No interesado": 1, "Promesa de pago": 1}
