@@ -95,7 +95,9 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
     rows = _rows(engine, AGENT, wanted, campaign_ids, only_agent)
     busy = _occupancy(engine, wanted, campaign_ids, only_agent, now) if now is not None else {}
     totals: dict[tuple[str, str], float] = defaultdict(float)
-    for row in rows:
+    everyone = rows if not (wanted.agent_id or only_agent) else _rows(
+        engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None)
+    for row in everyone:  # a share of the whole campaign's load, whoever looks
         totals[row.campaign_id, row.bucket] += row.counters["assignments"]
     with engine.connect() as connection:
         names = _agent_names(connection, {r.agent_id for r in rows})

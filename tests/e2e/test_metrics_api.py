@@ -65,13 +65,18 @@ def test_the_api_the_csv_and_the_xlsx_show_the_same_figures(center: CallCenter) 
 
 def test_each_viewer_sees_only_their_scope(center: CallCenter) -> None:
     a_served_day(center)
+    center.set_status("ana", "break")
+    center.set_status("carla", "available")
+    center.identified_chat()  # carla's: ana has half of banco_a's load
 
     campaigns = {r["campaign"] for r in center.get("tomas", f"/api/metrics/campaigns?{RANGE}").json()}
     everything = {r["campaign"] for r in center.get("auditor", f"/api/metrics/campaigns?{RANGE}").json()}
     assert campaigns == {"Telco Sur"} and {"Telco Sur", "Banco Andino cobranza"} <= everything
     assert center.get("tomas", f"/api/metrics/agents?{RANGE}").json() == []
-    assert {r["agent"] for r in center.get("carla", f"/api/metrics/agents?{RANGE}").json()} == set()
-    assert {r["agent"] for r in center.get("ana", f"/api/metrics/agents?{RANGE}").json()} == {"Ana"}
+    assert {r["agent"] for r in center.get("carla", f"/api/metrics/agents?{RANGE}").json()} == {"Carla"}
+    [own] = center.get("ana", f"/api/metrics/agents?{RANGE}").json()
+    [as_admin] = [r for r in center.get("admin", f"/api/metrics/agents?{RANGE}").json() if r["agent"] == "Ana"]
+    assert own["agent"] == "Ana" and own["values"] == as_admin["values"] and own["values"]["load_share"] == 0.5
     assert center.get("ana", f"/api/metrics/campaigns?{RANGE}").status_code == 403
     assert center.get("ana", f"/api/metrics/bot?{RANGE}").status_code == 403
 
