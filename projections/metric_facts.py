@@ -181,10 +181,13 @@ class MetricsProjector(BatchProjector):
 
     @handles(Campaign.Created, Campaign.Edited)
     def campaign_saved(self, batch: UnitOfWork, event: Any) -> None:
-        settings = event.settings
+        """The daily counters keep the zone the campaign was created in, so a fact counted into a day is always
+        taken out of the same day; after a change of zone the queries read the hourly counters instead."""
+        settings, campaign_id = event.settings, uid(event.originator_id)
         effective = sorted(d.code for d in map(stored_disposition, settings.get("dispositions", [])) if d.effective)
-        batch.upsert(self.campaigns, campaign_id=uid(event.originator_id),
-                     time_zone=settings.get("time_zone") or UNDETERMINED_ZONE, effective_dispositions=effective)
+        known = batch.get(self.campaigns, campaign_id)
+        batch.upsert(self.campaigns, campaign_id=campaign_id, effective_dispositions=effective,
+                     time_zone=known["time_zone"] if known else settings.get("time_zone") or UNDETERMINED_ZONE)
 
     # ---- chats ----
 

@@ -87,6 +87,8 @@ class _Campaign:
     name: str
     zone: str
     dispositions: dict[str, str]
+    day_zone: str
+    """The zone its daily counters are cut in (the one it was created with)."""
 
 
 def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None,
@@ -173,15 +175,17 @@ def _rows(engine: Engine, level: str, wanted: MetricFilter, scope: set[str] | No
 
 
 def _campaigns(connection: Connection, wanted: MetricFilter, scope: set[str] | None) -> dict[str, _Campaign]:
-    table = CAMPAIGNS.campaigns
-    query = select(table.c.id, table.c.name, table.c.time_zone, table.c.dispositions)
+    table, cut = CAMPAIGNS.campaigns, METRICS.campaigns
+    query = select(table.c.id, table.c.name, table.c.time_zone, table.c.dispositions, cut.c.time_zone.label("day_zone")
+                   ).outerjoin(cut, cut.c.campaign_id == table.c.id)
     if wanted.campaign_id:
         query = query.where(table.c.id == wanted.campaign_id)
     if scope is not None:
         query = query.where(table.c.id.in_(scope))
-    found = {r.id: _Campaign(r.id, r.name, r.time_zone, _labels(r.dispositions)) for r in connection.execute(query)}
+    found = {r.id: _Campaign(r.id, r.name, r.time_zone, _labels(r.dispositions), r.day_zone or r.time_zone)
+             for r in connection.execute(query)}
     if scope is None and not wanted.campaign_id:
-        found[UNDETERMINED] = _Campaign(UNDETERMINED, "Sin campaña", UNDETERMINED_ZONE, {})
+        found[UNDETERMINED] = _Campaign(UNDETERMINED, "Sin campaña", UNDETERMINED_ZONE, {}, UNDETERMINED_ZONE)
     return found
 
 
@@ -218,7 +222,7 @@ def bucket_of(instant: datetime | date, granularity: str, zone: str) -> str:
 
 def _counters(connection: Connection, level: str, wanted: MetricFilter, zone: str, campaigns: list[_Campaign],
               only_agent: str | None) -> Iterable[tuple[tuple[str, ...], str, dict[str, Any]]]:
-    own_zone = all(c.zone == zone for c in campaigns)
+    own_zone = all(c.day_zone == zone for c in campaigns)
     by_day = wanted.granularity != "hour" and own_zone
     table = METRICS.counters[level, "day" if by_day else "hour"]
     query = select(table).where(table.c.campaign_id.in_([c.id for c in campaigns]))

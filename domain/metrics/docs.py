@@ -32,7 +32,7 @@ Reglas comunes:
 - Cada métrica tiene una sola fecha: la columna «Fecha» dice qué instante la ubica en una hora o un día. Los días
   son los de la zona horaria de la campaña (o la del filtro); los chats sin campaña determinada usan America/Bogota.
   Las horas se cuentan por hora UTC: en una zona de desfase no entero (+05:30) cada hora local empieza a la media.
-  Si una campaña cambia de zona horaria, sus días ya contados quedan cortados en la zona anterior.
+  Si una campaña cambia de zona horaria, sus días se calculan desde las horas en la zona nueva.
 - Los mensajes del bot y del sistema nunca cuentan como mensajes de un asesor.
 - Nivel de servicio: asignación en {SERVICE_LEVEL_SECONDS} segundos o menos. Contención: el cliente no vuelve a
   escribir en {CONTAINMENT_WINDOW_HOURS} horas (hasta que pasen, la contención de un chat es provisional).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
@@ -221,3 +222,17 @@ def test_the_effective_close_ratio_counts_the_dispositions_the_campaign_flags_ef
     ana = center.agent_row("ana", DAY)
     assert (ana.values["closes"], ana.values["effective_close_ratio"]) == (3, round(2 / 3, 4))
     assert ana.breakdown == {"Acuerdo de pago": 1, "No interesado": 1, "Promesa de pago": 1}
+
+
+def test_a_campaign_that_changes_zone_reads_its_days_in_the_new_zone(center: MetricCenter) -> None:
+    """ana takes a chat at 09:00 in Bogotá (23:00 in Tokyo); the campaign moves to Tokyo; she answers in 30 s."""
+    center.available("ana")
+    chat = center.identified(next(CUSTOMERS))
+    center.despacho.campaigns.edit(UUID(center.banco), "Banco Andino", "Banco Andino", {"time_zone": "Asia/Tokyo"},
+                                   actor="test")
+    center.catch_up()
+    center.advance(30)
+    center.reply("ana", chat)
+
+    row = center.agent_row("ana", DAY)
+    assert (row.time_zone, row.bucket, row.values["first_response_time"]) == ("Asia/Tokyo", "2026-11-02", 30.0)
