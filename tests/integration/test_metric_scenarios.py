@@ -236,3 +236,14 @@ def test_a_campaign_that_changes_zone_reads_its_days_in_the_new_zone(center: Met
 
     row = center.agent_row("ana", DAY)
     assert (row.time_zone, row.bucket, row.values["first_response_time"]) == ("Asia/Tokyo", "2026-11-02", 30.0)
+
+
+def test_an_unanswered_alert_is_received_by_the_agent_holding_the_chat(center: MetricCenter) -> None:
+    """ana takes a chat and does not answer; 31 minutes later the timer raises the 30-minute alert."""
+    center.available("ana")
+    center.identified(next(CUSTOMERS))
+    center.advance(31 * 60)
+    center.run_timers()
+
+    ana = center.agent_row("ana", DAY).values
+    assert (ana["alerts_received"], ana["chats_handled"], ana["first_response_time"]) == (1, 0, None)
