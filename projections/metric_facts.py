@@ -26,7 +26,7 @@ from domain.metrics.registry import AGENT, BOT, CAMPAIGN, CONTAINMENT_WINDOW_HOU
 from projections.base import BatchProjector, handles
 from projections.metric_tables import DIMENSIONS, counter_tables, fact_tables
 from projections.sql import event_key, uid
-from projections.unit_of_work import Row, UnitOfWork
+from projections.unit_of_work import Row, TableWork, UnitOfWork
 
 UNDETERMINED_ZONE = "America/Bogota"
 """The zone that cuts the days of chats whose campaign is not determined yet."""
@@ -86,9 +86,8 @@ def local_day(at: datetime, zone: str) -> date:
     return at.astimezone(_zone(zone)).date()
 
 
-def _counter_row(batch: UnitOfWork, table: Any, bucket: str, value: Any, key: tuple[Any, ...]) -> Row | None:
+def _counter_row(work: TableWork, bucket: str, value: Any, key: tuple[Any, ...]) -> Row | None:
     """A counter row, without a SELECT when prefetch read its whole hour or day (absent there: a new row)."""
-    work = batch.table(table)
     if key not in work.current and (bucket, value) in work.loaded_groups:
         return None
     return work.get(key)
@@ -103,6 +102,7 @@ class MetricsProjector(BatchProjector):
         self.outbound, self.bot_states, self.bot_closes = facts["outbound"], facts["bot_states"], facts["bot_closes"]
         self.campaigns = facts["campaigns"]
         self.counters = counter_tables(metadata, suffix)
+        self._zones: dict[str, str] = {}
         self._contributions = {self.chats.name: chat_counters, self.queue_entries.name: queue_entry_counters,
                                self.assignments.name: assignment_counters, self.outbound.name: outbound_counters}
 
@@ -137,40 +137,66 @@ class MetricsProjector(BatchProjector):
     # ---- counters ----
 
     def _add(self, batch: UnitOfWork, contributions: list[Contribution], sign: int) -> None:
+        """Put contributions in (+1) or take them out (-1); a maximum is only ever put in."""
         for level, dimensions, at, counters in contributions:
-            campaign = dimensions[DIMENSIONS[level].index("campaign_id")]
-            keys = dict(zip(DIMENSIONS[level], dimensions, strict=True))
-            zone = self._zone_of(batch, campaign)
-            for bucket, value in (("hour", hour_of(at)), ("day", local_day(at, zone))):
-                table = self.counters[level, bucket]
-                key = (*dimensions, value)
-                row = _counter_row(batch, table, bucket, value, key)
-                if row is None:
-                    row = batch.insert(table, **keys, **{bucket: value})
-                changes = {name: max(row[name], float(amount)) if name in MAXIMA else row[name] + sign * float(amount)
-                           for name, amount in counters.items() if amount and (sign > 0 or name not in MAXIMA)}
-                if changes:
-                    batch.update(table, key, **changes)
+            sums = {name: sign * float(amount) for name, amount in counters.items() if amount and name not in MAXIMA}
+            maxima = {name: float(amount) for name, amount in counters.items() if amount and name in MAXIMA} \
+                if sign > 0 else {}
+            self._bump(batch, level, dimensions, at, sums, maxima)
+
+    def _bump(self, batch: UnitOfWork, level: str, dimensions: tuple[str, ...], at: datetime,
+              sums: dict[str, float], maxima: dict[str, float]) -> None:
+        if not (sums or maxima):
+            return
+        zone = self._zone_of(batch, dimensions[DIMENSIONS[level].index("campaign_id")])
+        for bucket, value in (("hour", hour_of(at)), ("day", local_day(at, zone))):
+            work = batch.table(self.counters[level, bucket])
+            key = (*dimensions, value)
+            row = _counter_row(work, bucket, value, key)
+            if row is None:
+                row = work.insert({**dict(zip(DIMENSIONS[level], dimensions, strict=True)), bucket: value})
+            changes = {name: row[name] + amount for name, amount in sums.items()}
+            changes.update({name: max(row[name], amount) for name, amount in maxima.items()})
+            work.update(key, changes)
 
     def _zone_of(self, batch: UnitOfWork, campaign_id: str) -> str:
+        """A campaign's day zone never changes once recorded, so it is remembered across batches."""
+        if campaign_id in self._zones:
+            return self._zones[campaign_id]
         row = batch.get(self.campaigns, campaign_id) if campaign_id else None
-        return row["time_zone"] if row is not None else UNDETERMINED_ZONE
+        if row is None:
+            return UNDETERMINED_ZONE
+        self._zones[campaign_id] = row["time_zone"]
+        return str(row["time_zone"])
 
     def _insert_fact(self, batch: UnitOfWork, table: Any, **values: Any) -> None:
         row = batch.insert(table, **values)
         self._add(batch, self._contributions[table.name](row), +1)
 
     def _change_fact(self, batch: UnitOfWork, table: Any, key: Any, **values: Any) -> Row | None:
+        """Change a fact and its counters by the difference: a contribution in the same bucket moves only the counters
+        that changed; one that moved (another campaign, flow or instant) leaves its old bucket for the new one."""
         row = batch.get(table, key)
         if row is None:
             return None
         if all(row[name] == value for name, value in values.items()):
             return row
         contribute = self._contributions[table.name]
-        self._add(batch, contribute(dict(row)), -1)
+        before = contribute(dict(row))
         changed = batch.update(table, key, **values)
-        if changed is not None:  # always: read just above in the same batch
-            self._add(batch, contribute(changed), +1)
+        if changed is None:  # never: read just above in the same batch
+            return None
+        for old, new in zip(before, contribute(changed), strict=True):
+            if old == new:
+                continue
+            if old[:3] != new[:3]:
+                self._add(batch, [old], -1)
+                self._add(batch, [new], +1)
+                continue
+            level, dimensions, at, was, now = *new[:3], old[3], new[3]
+            self._bump(batch, level, dimensions, at,
+                       {k: float(now[k]) - float(was[k]) for k in now if k not in MAXIMA and now[k] != was[k]},
+                       {k: float(now[k]) for k in now if k in MAXIMA and now[k] and now[k] != was[k]})
         return changed
 
     def _event_fact(self, batch: UnitOfWork, level: str, dimensions: tuple[str, ...], at: datetime,
