@@ -24,6 +24,14 @@ def campaign_scope(read_db: Engine, identity: Identity) -> set[str] | None:
     return desk_queries.campaigns_of(read_db, identity.id)
 
 
+def narrowed_scope(read_db: Engine, identity: Identity, campaign_id: str) -> set[str] | None:
+    """The caller's campaigns, narrowed to one when a page is filtered by it (a dashboard's drill-down)."""
+    scope = campaign_scope(read_db, identity)
+    if not campaign_id:
+        return scope
+    return {campaign_id} if scope is None else scope & {campaign_id}
+
+
 def alert_scope(read_db: Engine, identity: Identity, unidentified_campaign_id: str | None) -> set[str] | None:
     """The campaigns whose alerts the caller sees: their own, and for supervisors also the unidentified
     queue's, which belongs to no campaign of theirs yet holds customers of any of them."""

@@ -40,7 +40,8 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         MESSAGE_AUDIT,
         ATTENDANCE,
     ),
-    "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Alertas", "/alerts", "bell")),
+    "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Mi día", "/mi-dia", "chart-column"),
+              NavItem("Alertas", "/alerts", "bell")),
     "auditor": (HOME, EVENTS, MESSAGE_AUDIT, ATTENDANCE),
 }
 

@@ -28,12 +28,19 @@ COPIED_FILES = (
     ("@picocss/pico/LICENSE.md", "licenses/pico.md"),
     ("@fontsource-variable/inter/LICENSE", "licenses/inter.txt"),
     ("lucide-static/LICENSE", "licenses/lucide.txt"),
+    # The dashboards' charts; the minified build bundles zrender, its renderer (BSD-3-Clause).
+    ("echarts/dist/echarts.min.js", "echarts.min.js"),
+    ("echarts/LICENSE", "licenses/echarts.txt"),
+    ("echarts/NOTICE", "licenses/echarts-notice.txt"),
+    ("echarts/licenses/LICENSE-d3", "licenses/echarts-d3.txt"),
+    ("zrender/LICENSE", "licenses/zrender.txt"),
 )
 
 # Lucide icons the pages use (navigation, flashes, empty states, chrome), bundled into icons.svg.
 ICONS = (
     "arrow-left",
     "bell",
+    "chart-column",
     "chevron-down",
     "chevron-left",
     "chevron-right",

@@ -6,48 +6,32 @@ attendance_queries.py, domain/attendance.py), so a campaign's time zone is appli
 agent's presence, and each agent's load per campaign, is a chain of intervals numbered from 0: an
 event ends the open one and starts the next at the same instant. An event stamped before the open
 interval began (a clock jump between processes) starts the next one at that interval's start, so
-intervals of one chain never overlap. Statements are built once; activity rows are written per batch.
+intervals of one chain never overlap. The open interval of each chain is found by key through a head
+table (its `seq`), so a batch never scans an agent's history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table
 
 from domain.agents import Agent
 from domain.chats import Chat
 from domain.messages import OutboundMessage
 from domain.sessions import AgentSession
-from projections.base import Projector, handles
+from projections.base import BatchProjector, handles
 from projections.sql import UtcDateTime, event_key, uid
+from projections.unit_of_work import Row, UnitOfWork
 
 AGENT_MESSAGE_KINDS = ("agent", "template")
 REASON_LENGTH = 80
 
 
-class AttendanceProjector(Projector):
+class AttendanceProjector(BatchProjector):
     name = "attendance"
-
-    def __init__(self, suffix: str = "") -> None:
-        super().__init__(suffix)
-        self._activity_rows: list[dict[str, Any]] = []
-        self._build_statements()
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
         self.sessions = Table(
@@ -68,6 +52,11 @@ class AttendanceProjector(Projector):
             Column("started_at", UtcDateTime, nullable=False),
             Column("ended_at", UtcDateTime),
         )
+        self.presence_heads = Table(
+            f"attendance_presence_heads{suffix}", metadata,
+            Column("agent_id", String(36), primary_key=True),
+            Column("seq", Integer, nullable=False),
+        )
         self.load = Table(
             f"attendance_load{suffix}", metadata,
             Column("agent_id", String(36), primary_key=True),
@@ -76,6 +65,12 @@ class AttendanceProjector(Projector):
             Column("open_chats", Integer, nullable=False),
             Column("started_at", UtcDateTime, nullable=False),
             Column("ended_at", UtcDateTime),
+        )
+        self.load_heads = Table(
+            f"attendance_load_heads{suffix}", metadata,
+            Column("agent_id", String(36), primary_key=True),
+            Column("campaign_id", String(36), primary_key=True),
+            Column("seq", Integer, nullable=False),
         )
         self.activity = Table(
             f"attendance_activity{suffix}", metadata,
@@ -104,147 +99,143 @@ class AttendanceProjector(Projector):
             Column("campaign_id", String(36), nullable=False),
         )
 
-    def _build_statements(self) -> None:
-        self._insert_sessions, self._insert_presence, self._insert_load = (
-            insert(self.sessions), insert(self.presence), insert(self.load))
-        self._insert_activity, self._insert_held_chats = insert(self.activity), insert(self.held_chats)
-        self._insert_open_sessions = insert(self.open_sessions)
-        self._insert_chat_campaigns = insert(self.chat_campaigns)
-        presence, load, held, signed_in = self.presence, self.load, self.held_chats, self.open_sessions
-        self._open_presence = select(presence.c.seq, presence.c.status, presence.c.reason, presence.c.started_at) \
-            .where(presence.c.agent_id == bindparam("agent"), presence.c.ended_at.is_(None))
-        self._end_presence = update(presence).where(presence.c.agent_id == bindparam("agent"),
-                                                    presence.c.seq == bindparam("open_seq")) \
-            .values(ended_at=bindparam("at"))
-        self._open_load = select(load.c.seq, load.c.open_chats, load.c.started_at).where(
-            load.c.agent_id == bindparam("agent"), load.c.campaign_id == bindparam("campaign"),
-            load.c.ended_at.is_(None))
-        self._end_load = update(load).where(load.c.agent_id == bindparam("agent"),
-                                            load.c.campaign_id == bindparam("campaign"),
-                                            load.c.seq == bindparam("open_seq")).values(ended_at=bindparam("at"))
-        self._close_session = update(self.sessions).where(self.sessions.c.id == bindparam("session")) \
-            .values(closed_at=bindparam("at"), close_reason=bindparam("reason"))
-        self._held_campaign = select(held.c.campaign_id).where(held.c.agent_id == bindparam("agent"),
-                                                               held.c.chat_id == bindparam("chat"))
-        self._release = delete(held).where(held.c.agent_id == bindparam("agent"), held.c.chat_id == bindparam("chat"))
-        self._sign_out = delete(signed_in).where(signed_in.c.agent_id == bindparam("agent"),
-                                                 signed_in.c.session_id == bindparam("session"))
-        self._sessions_left = select(func.count()).select_from(signed_in).where(
-            signed_in.c.agent_id == bindparam("agent"))
-        self._chat_campaign = select(self.chat_campaigns.c.campaign_id).where(
-            self.chat_campaigns.c.chat_id == bindparam("chat"))
-        self._forget_chat_campaign = delete(self.chat_campaigns).where(
-            self.chat_campaigns.c.chat_id == bindparam("chat"))
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        """Every row the batch's handlers look at, read by key in a few statements whatever the batch's size."""
+        batch.load(self.sessions, [uid(e.originator_id) for e in events if isinstance(e, AgentSession.Closed)])
+        batch.load(self.chat_campaigns, [uid(e.originator_id) for e in events if isinstance(e, Chat.Closed)])
+        batch.load_groups(self.open_sessions, "agent_id", [uid(e.originator_id) for e in events
+                                                           if isinstance(e, Agent.SignedIn | Agent.SignedOut)])
+        released = [(uid(e.originator_id), e.chat_id) for e in events if isinstance(e, Agent.ChatReleased)]
+        batch.load(self.held_chats, released)
+        agents = {uid(e.originator_id) for e in events if isinstance(e, Agent.Event)}
+        loads = {(uid(e.originator_id), e.campaign_id) for e in events if isinstance(e, Agent.ChatTaken)}
+        loads |= {(agent, held["campaign_id"]) for agent, chat in released
+                  if (held := batch.get(self.held_chats, (agent, chat))) is not None}
+        self._load_open_intervals(batch, self.presence_heads, self.presence, agents)
+        self._load_open_intervals(batch, self.load_heads, self.load, loads)
+
+    @staticmethod
+    def _load_open_intervals(batch: UnitOfWork, heads: Table, chain: Table, keys: Iterable[Any]) -> None:
+        keys = list(keys)
+        batch.load(heads, keys)
+        batch.load(chain, [(*_as_tuple(key), head["seq"]) for key in keys
+                           if (head := batch.get(heads, key)) is not None])
 
     # ---- sessions ----
 
     @handles(AgentSession.Opened)
-    def session_opened(self, connection: Connection, event: Any) -> None:
-        connection.execute(self._insert_sessions, {"id": uid(event.originator_id), "agent_id": event.agent_id,
-                                                   "opened_at": event.at, "closed_at": None, "close_reason": None})
+    def session_opened(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.sessions, id=uid(event.originator_id), agent_id=event.agent_id, opened_at=event.at,
+                     closed_at=None, close_reason=None)
 
     @handles(AgentSession.Closed)
-    def session_closed(self, connection: Connection, event: Any) -> None:
-        connection.execute(self._close_session, {"session": uid(event.originator_id), "at": event.at,
-                                                 "reason": event.reason})
+    def session_closed(self, batch: UnitOfWork, event: Any) -> None:
+        batch.update(self.sessions, uid(event.originator_id), closed_at=event.at, close_reason=event.reason)
 
     # ---- presence ----
 
     @handles(Agent.SignedIn)
-    def signed_in(self, connection: Connection, event: Any) -> None:
+    def signed_in(self, batch: UnitOfWork, event: Any) -> None:
         agent = uid(event.originator_id)
         for session_id in event.replaced:
-            connection.execute(self._sign_out, {"agent": agent, "session": session_id})
-        connection.execute(self._insert_open_sessions, {"agent_id": agent, "session_id": event.session_id})
+            batch.delete(self.open_sessions, (agent, session_id))
+        batch.insert(self.open_sessions, agent_id=agent, session_id=event.session_id)
         if event.replaced:  # the replaced device's presence does not carry over (Agent._signed_in)
-            self._present(connection, agent, "offline", "", event.at)
+            self._present(batch, agent, "offline", "", event.at)
 
     @handles(Agent.SignedOut)
-    def signed_out(self, connection: Connection, event: Any) -> None:
+    def signed_out(self, batch: UnitOfWork, event: Any) -> None:
         agent = uid(event.originator_id)
-        connection.execute(self._sign_out, {"agent": agent, "session": event.session_id})
-        if not connection.execute(self._sessions_left, {"agent": agent}).scalar_one():
-            self._present(connection, agent, "offline", "", event.at)
+        batch.delete(self.open_sessions, (agent, event.session_id))
+        if not batch.where(self.open_sessions, "agent_id", agent):
+            self._present(batch, agent, "offline", "", event.at)
 
     @handles(Agent.Deactivated)
-    def deactivated(self, connection: Connection, event: Any) -> None:
+    def deactivated(self, batch: UnitOfWork, event: Any) -> None:
         """Offline at once; the sessions stay signed in until their own sign-outs, as on the aggregate."""
-        self._present(connection, uid(event.originator_id), "offline", "", event.at)
+        self._present(batch, uid(event.originator_id), "offline", "", event.at)
 
     @handles(Agent.StatusChanged)
-    def status_changed(self, connection: Connection, event: Any) -> None:
-        self._present(connection, uid(event.originator_id), event.status, event.reason[:REASON_LENGTH], event.at)
+    def status_changed(self, batch: UnitOfWork, event: Any) -> None:
+        self._present(batch, uid(event.originator_id), event.status, event.reason[:REASON_LENGTH], event.at)
 
-    def _present(self, connection: Connection, agent: str, status: str, reason: str, at: datetime) -> None:
-        current = connection.execute(self._open_presence, {"agent": agent}).first()
-        unchanged = (current.status, current.reason) == (status, reason) if current is not None \
+    def _present(self, batch: UnitOfWork, agent: str, status: str, reason: str, at: datetime) -> None:
+        current = self._open_interval(batch, self.presence_heads, self.presence, agent)
+        unchanged = (current["status"], current["reason"]) == (status, reason) if current is not None \
             else status == "offline"
-        if unchanged:
-            return
-        start = at if current is None else max(at, current.started_at)
-        if current is not None:
-            connection.execute(self._end_presence, {"agent": agent, "open_seq": current.seq, "at": start})
-        connection.execute(self._insert_presence, {
-            "agent_id": agent, "seq": 0 if current is None else current.seq + 1, "status": status,
-            "reason": reason, "started_at": start, "ended_at": None})
+        if not unchanged:
+            start = self._end(batch, self.presence, current, at)
+            self._start(batch, self.presence_heads, self.presence, current, agent_id=agent, status=status,
+                        reason=reason, started_at=start)
 
     # ---- chats held and activity ----
 
     @handles(Agent.ChatTaken)
-    def chat_taken(self, connection: Connection, event: Any) -> None:
+    def chat_taken(self, batch: UnitOfWork, event: Any) -> None:
         agent = uid(event.originator_id)
-        connection.execute(self._insert_held_chats, {"agent_id": agent, "chat_id": event.chat_id,
-                                                     "campaign_id": event.campaign_id})
-        self._step_load(connection, agent, event.campaign_id, +1, event.at)
-        self._record(event, agent, event.campaign_id, event.chat_id, "assigned")
+        batch.insert(self.held_chats, agent_id=agent, chat_id=event.chat_id, campaign_id=event.campaign_id)
+        self._step_load(batch, agent, event.campaign_id, +1, event.at)
+        self._record(batch, event, agent, event.campaign_id, event.chat_id, "assigned")
 
     @handles(Agent.ChatReleased)
-    def chat_released(self, connection: Connection, event: Any) -> None:
+    def chat_released(self, batch: UnitOfWork, event: Any) -> None:
         agent = uid(event.originator_id)
-        keys = {"agent": agent, "chat": event.chat_id}
-        campaign_id = connection.execute(self._held_campaign, keys).scalar()
-        if campaign_id is not None:
-            connection.execute(self._release, keys)
-            self._step_load(connection, agent, campaign_id, -1, event.at)
+        held = batch.get(self.held_chats, (agent, event.chat_id))
+        if held is not None:
+            batch.delete(self.held_chats, (agent, event.chat_id))
+            self._step_load(batch, agent, held["campaign_id"], -1, event.at)
 
-    def _step_load(self, connection: Connection, agent: str, campaign_id: str, change: int, at: datetime) -> None:
-        keys = {"agent": agent, "campaign": campaign_id}
-        current = connection.execute(self._open_load, keys).first()
-        start = at if current is None else max(at, current.started_at)
-        if current is not None:
-            connection.execute(self._end_load, {**keys, "open_seq": current.seq, "at": start})
-        connection.execute(self._insert_load, {
-            "agent_id": agent, "campaign_id": campaign_id, "seq": 0 if current is None else current.seq + 1,
-            "open_chats": max((current.open_chats if current is not None else 0) + change, 0),
-            "started_at": start, "ended_at": None})
+    def _step_load(self, batch: UnitOfWork, agent: str, campaign_id: str, change: int, at: datetime) -> None:
+        current = self._open_interval(batch, self.load_heads, self.load, (agent, campaign_id))
+        start = self._end(batch, self.load, current, at)
+        self._start(batch, self.load_heads, self.load, current, agent_id=agent, campaign_id=campaign_id,
+                    open_chats=max((current["open_chats"] if current is not None else 0) + change, 0),
+                    started_at=start)
 
     @handles(Chat.Queued)
-    def chat_queued(self, connection: Connection, event: Any) -> None:
-        chat = uid(event.originator_id)
-        connection.execute(self._forget_chat_campaign, {"chat": chat})
-        connection.execute(self._insert_chat_campaigns, {"chat_id": chat, "campaign_id": event.campaign_id})
+    def chat_queued(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.chat_campaigns, chat_id=uid(event.originator_id), campaign_id=event.campaign_id)
 
     @handles(Chat.Closed)
-    def chat_closed(self, connection: Connection, event: Any) -> None:
+    def chat_closed(self, batch: UnitOfWork, event: Any) -> None:
         kind, _, user_id = event.actor.partition(":")
         chat = uid(event.originator_id)
-        campaign_id = connection.execute(self._chat_campaign, {"chat": chat}).scalar()
-        if kind == "user" and campaign_id is not None:
-            self._record(event, user_id, campaign_id, chat, "closed")
+        queued = batch.get(self.chat_campaigns, chat)
+        if kind == "user" and queued is not None:
+            self._record(batch, event, user_id, queued["campaign_id"], chat, "closed")
 
     @handles(OutboundMessage.Requested)
-    def message_requested(self, connection: Connection, event: Any) -> None:
+    def message_requested(self, batch: UnitOfWork, event: Any) -> None:
         if event.agent_id and event.kind in AGENT_MESSAGE_KINDS:
-            self._record(event, event.agent_id, event.campaign_id, event.chat_id, "message")
+            self._record(batch, event, event.agent_id, event.campaign_id, event.chat_id, "message")
 
-    def _record(self, event: Any, agent: str, campaign_id: str, chat_id: str, kind: str) -> None:
-        self._activity_rows.append({"event_id": event_key(event), "agent_id": agent, "campaign_id": campaign_id,
-                                    "chat_id": chat_id, "kind": kind, "at": event.at})
+    def _record(self, batch: UnitOfWork, event: Any, agent: str, campaign_id: str, chat_id: str, kind: str) -> None:
+        batch.insert(self.activity, event_id=event_key(event), agent_id=agent, campaign_id=campaign_id,
+                     chat_id=chat_id, kind=kind, at=event.at)
 
-    def before_commit(self, connection: Connection) -> None:
-        if self._activity_rows:
-            connection.execute(self._insert_activity, self._activity_rows)
-        self._activity_rows = []
+    # ---- chains of intervals ----
 
-    def discard_batch(self) -> None:
-        self._activity_rows = []
+    @staticmethod
+    def _open_interval(batch: UnitOfWork, heads: Table, chain: Table, key: Any) -> Row | None:
+        head = batch.get(heads, key)
+        return None if head is None else batch.get(chain, (*_as_tuple(key), head["seq"]))
+
+    @staticmethod
+    def _end(batch: UnitOfWork, chain: Table, current: Row | None, at: datetime) -> datetime:
+        """End the open interval at `at` (never before it started); the next one starts there."""
+        if current is None:
+            return at
+        start: datetime = max(at, current["started_at"])
+        key = tuple(current[c.name] for c in chain.primary_key.columns)
+        batch.update(chain, key, ended_at=start)
+        return start
+
+    @staticmethod
+    def _start(batch: UnitOfWork, heads: Table, chain: Table, current: Row | None, **values: Any) -> None:
+        seq = 0 if current is None else current["seq"] + 1
+        batch.insert(chain, **values, seq=seq, ended_at=None)
+        batch.replace(heads, **{c.name: values[c.name] for c in heads.primary_key.columns}, seq=seq)
+
+
+def _as_tuple(key: Any) -> tuple[Any, ...]:
+    return key if isinstance(key, tuple) else (key,)

@@ -80,7 +80,9 @@ class Projector:
 
     @property
     def tables(self) -> list[Table]:
-        return list(self.metadata.sorted_tables)
+        """In the order `define_tables` defined them, whatever the suffix: a rebuild pairs live and fresh
+        tables by position (sorting by name would pair `x_heads` with `x` under some suffixes)."""
+        return list(self.metadata.tables.values())
 
     @property
     def topics(self) -> frozenset[str]:
@@ -115,7 +117,7 @@ class BatchProjector(Projector):
 
     def __init__(self, suffix: str = "") -> None:
         super().__init__(suffix)
-        self._tables = self.tables  # sorting the metadata's tables costs more than a small batch
+        self._tables = self.tables
         self._statements = {table: TableStatements(table) for table in self._tables}
 
     def project(self, connection: Connection, events: Sequence[Positioned]) -> None:

@@ -59,6 +59,8 @@ class ChatsProjector(BatchProjector):
             # The sweeps take the oldest first: chats waiting for the bot or idle in it, closes left unfinished.
             Index(f"ix_chats_status_last_customer{suffix}", "status", "last_customer_message_at"),
             Index(f"ix_chats_status_closed{suffix}", "status", "closed_at"),
+            # The dashboards count the chats opened today (and by hour) among every chat ever opened.
+            Index(f"ix_chats_campaign_opened{suffix}", "campaign_id", "opened_at"),
             # The timer sweep reads only what is due, per campaign: silent for 24 hours, unanswered too long.
             Index(f"ix_chats_status_campaign_last_customer{suffix}", "status", "campaign_id",
                   "last_customer_message_at"),

@@ -14,19 +14,17 @@ every statement is built once per projector (SQLAlchemy compiles it once)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    Connection,
     Delete,
     Executable,
     Index,
-    Insert,
     Integer,
     MetaData,
     String,
@@ -43,8 +41,9 @@ from sqlalchemy import (
 )
 
 from domain.portfolios import PortfolioChunk, PortfolioImport, PortfolioJob
-from projections.base import Projector, handles
-from projections.sql import UtcDateTime, uid, upsert
+from projections.base import BatchProjector, handles
+from projections.sql import UtcDateTime, uid
+from projections.unit_of_work import UnitOfWork
 
 CUSTOMER_KEY = ("campaign_id", "document_type", "document_number")
 CUSTOMER_FIELDS = ("full_name", "phones", "email", "balance", "custom_fields")
@@ -95,7 +94,7 @@ _POSTGRESQL_EXPANSION = _JsonExpansion(
 )
 
 
-class PortfoliosProjector(Projector):
+class PortfoliosProjector(BatchProjector):
     name = "portfolios"
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
@@ -160,67 +159,76 @@ class PortfoliosProjector(Projector):
         )
         self._activations: dict[str, _Activation] = {}
 
+    def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        batch.load(self.imports, [uid(e.originator_id) for e in events
+                                  if isinstance(e, PortfolioImport.Completed | PortfolioImport.Discarded)]
+                   + [e.import_id for e in events if isinstance(e, PortfolioChunk.Staged)])
+        batch.load(self.jobs, [uid(e.originator_id) for e in events if isinstance(e, PortfolioJob.Event)])
+        batch.load_groups(self.jobs, "import_id", [uid(e.originator_id) for e in events
+                                                  if isinstance(e, PortfolioImport.Completed)])
+
     @handles(PortfolioImport.Started)
-    def started(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.imports, [{
-            "id": uid(event.originator_id), "campaign_id": event.campaign_id, "file_name": event.file_name,
-            "sha256": event.sha256, "mode": event.mode, "rows_accepted": 0, "counts": None,
-            "actor": event.actor, "started_at": event.at, "completed_at": None}], ["id"])
+    def started(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.imports, id=uid(event.originator_id), campaign_id=event.campaign_id,
+                      file_name=event.file_name, sha256=event.sha256, mode=event.mode, rows_accepted=0, counts=None,
+                      actor=event.actor, started_at=event.at, completed_at=None)
 
     @handles(PortfolioChunk.Staged)
-    def chunk_staged(self, connection: Connection, event: Any) -> None:
-        self._stage(connection, event.import_id, event.number, event.rows)
+    def chunk_staged(self, batch: UnitOfWork, event: Any) -> None:
+        self._stage(batch, event.import_id, event.number, event.rows)
 
     @handles(PortfolioImport.RowsAccepted)
-    def rows_accepted(self, connection: Connection, event: Any) -> None:
+    def rows_accepted(self, batch: UnitOfWork, event: Any) -> None:
         """Imports recorded before chunks: their rows came in the import's own events, staged the same way
         (numbered by the event's version; the import's completion follows them in the same save)."""
         latest = {(row["document_type"], row["document_number"]): row for row in event.rows}
-        self._stage(connection, uid(event.originator_id), event.originator_version, list(latest.values()))
+        self._stage(batch, uid(event.originator_id), event.originator_version, list(latest.values()))
 
-    def _stage(self, connection: Connection, import_id: str, number: int, rows: list[dict[str, Any]]) -> None:
-        """One statement a chunk: the rows stay JSON until the activation expands them in SQL."""
-        connection.execute(self._stage_chunk, {"import_id": import_id, "number": number, "rows": json.dumps(rows)})
-        connection.execute(self._count_staged, {"staged_import": import_id, "rows": len(rows)})
-
-    @cached_property
-    def _stage_chunk(self) -> Insert:
-        return self.staged.insert()
-
-    @cached_property
-    def _count_staged(self) -> Update:
-        imports = self.imports
-        return (update(imports).where(imports.c.id == bindparam("staged_import"))
-                .values(rows_accepted=imports.c.rows_accepted + bindparam("rows", type_=Integer)))
+    def _stage(self, batch: UnitOfWork, import_id: str, number: int, rows: list[dict[str, Any]]) -> None:
+        """The rows stay JSON until the activation expands them in SQL."""
+        batch.insert(self.staged, import_id=import_id, number=number, rows=json.dumps(rows))
+        imported = batch.get(self.imports, import_id)
+        if imported is not None:
+            batch.update(self.imports, import_id, rows_accepted=imported["rows_accepted"] + len(rows))
 
     @handles(PortfolioImport.Completed)
-    def completed(self, connection: Connection, event: Any) -> None:
-        """Activation: the staged customers replace the campaign's live ones in one transaction."""
+    def completed(self, batch: UnitOfWork, event: Any) -> None:
+        """Activation: the staged customers replace the campaign's live ones in one transaction. The batch's
+        staged chunks are written first, for the SQL to read; customers and phones are written only by SQL."""
         import_id = uid(event.originator_id)
-        imported = connection.execute(select(self.imports).where(self.imports.c.id == import_id)).one()
-        parameters = {"staged_import": import_id, "campaign": imported.campaign_id,
-                      "import_started_at": imported.started_at, "completed_at": event.at}
-        activation = self._activation(connection.dialect.name)
+        imported = batch.get(self.imports, import_id)
+        if imported is None:
+            return
+        batch.flush([self.staged])  # the activation's SQL reads the chunks this batch staged
+        parameters = {"staged_import": import_id, "campaign": imported["campaign_id"],
+                      "import_started_at": imported["started_at"], "completed_at": event.at}
+        activation = self._activation(batch.connection.dialect.name)
         statements: list[Executable] = [activation.upsert_customers, activation.delete_replaced_phones,
                                         activation.insert_phones]
-        if imported.mode == "replace":
+        if imported["mode"] == "replace":
             statements.append(activation.deactivate_left_out)
-        for statement in (*statements, activation.clear_staged):
-            connection.execute(statement, parameters)
-        connection.execute(update(self.imports).where(self.imports.c.id == import_id)
-                           .values(counts=event.counts, completed_at=event.at))
-        self.touch(f"campaign:{imported.campaign_id}", "portfolios")
-        job_id = connection.execute(select(self.jobs.c.id).where(self.jobs.c.import_id == import_id)).scalar()
-        if job_id:
-            self.touch(f"portfolio_job:{job_id}")
+        for statement in statements:
+            batch.connection.execute(statement, parameters)
+        self._unstage(batch, import_id)
+        batch.update(self.imports, import_id, counts=event.counts, completed_at=event.at)
+        self.touch(f"campaign:{imported['campaign_id']}", "portfolios")
+        for job in batch.where(self.jobs, "import_id", import_id):
+            self.touch(f"portfolio_job:{job['id']}")
 
     @handles(PortfolioImport.Discarded)
-    def discarded(self, connection: Connection, event: Any) -> None:
+    def discarded(self, batch: UnitOfWork, event: Any) -> None:
         """An import given up leaves nothing behind: its staged customers and its row go."""
         import_id = uid(event.originator_id)
-        connection.execute(self._activation(connection.dialect.name).clear_staged, {"staged_import": import_id})
-        connection.execute(delete(self.imports).where(self.imports.c.id == import_id))
+        self._unstage(batch, import_id)
+        batch.delete(self.imports, import_id)
         self.touch("portfolios")
+
+    def _unstage(self, batch: UnitOfWork, import_id: str) -> None:
+        """Staged chunks go once activated or discarded, by one DELETE after the batch's own are written (no
+        handler reads staged rows back, so the unit of work's memory of them does not matter)."""
+        batch.flush([self.staged])
+        batch.connection.execute(self._activation(batch.connection.dialect.name).clear_staged,
+                                 {"staged_import": import_id})
 
     def _activation(self, dialect_name: str) -> _Activation:
         if dialect_name not in self._activations:
@@ -269,28 +277,27 @@ class PortfoliosProjector(Projector):
 
 
     @handles(PortfolioJob.Queued)
-    def job_queued(self, connection: Connection, event: Any) -> None:
-        upsert(connection, self.jobs, [{
-            "id": uid(event.originator_id), "campaign_id": event.campaign_id, "file_name": event.file_name,
-            "sha256": event.sha256, "mode": event.mode, "sheet": event.sheet, "status": "queued",
-            "import_id": None, "counts": None, "error": None, "actor": event.actor, "queued_at": event.at,
-            "finished_at": None}], ["id"])
+    def job_queued(self, batch: UnitOfWork, event: Any) -> None:
+        batch.replace(self.jobs, id=uid(event.originator_id), campaign_id=event.campaign_id,
+                      file_name=event.file_name, sha256=event.sha256, mode=event.mode, sheet=event.sheet,
+                      status="queued", import_id=None, counts=None, error=None, actor=event.actor,
+                      queued_at=event.at, finished_at=None)
         self.touch("portfolios")
 
     @handles(PortfolioJob.Started)
-    def job_started(self, connection: Connection, event: Any) -> None:
-        self._job(connection, event, status="running")
+    def job_started(self, batch: UnitOfWork, event: Any) -> None:
+        self._job(batch, event, status="running")
 
     @handles(PortfolioJob.Finished)
-    def job_finished(self, connection: Connection, event: Any) -> None:
-        self._job(connection, event, status="done", import_id=event.import_id, counts=event.counts,
+    def job_finished(self, batch: UnitOfWork, event: Any) -> None:
+        self._job(batch, event, status="done", import_id=event.import_id, counts=event.counts,
                   finished_at=event.at)
 
     @handles(PortfolioJob.Failed)
-    def job_failed(self, connection: Connection, event: Any) -> None:
-        self._job(connection, event, status="failed", error=event.reason, finished_at=event.at)
+    def job_failed(self, batch: UnitOfWork, event: Any) -> None:
+        self._job(batch, event, status="failed", error=event.reason, finished_at=event.at)
 
-    def _job(self, connection: Connection, event: Any, **values: Any) -> None:
+    def _job(self, batch: UnitOfWork, event: Any, **values: Any) -> None:
         job_id = uid(event.originator_id)
-        connection.execute(update(self.jobs).where(self.jobs.c.id == job_id).values(**values))
+        batch.update(self.jobs, job_id, **values)
         self.touch("portfolios", f"portfolio_job:{job_id}")

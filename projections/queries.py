@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, or_, select
 
 from projections.agents import AgentsProjector
 from projections.campaigns import CampaignsProjector
@@ -42,22 +42,6 @@ def list_agents(engine: Engine, *, role: str | None = None) -> list[dict[str, An
     for agent in agents:
         agent["campaigns"] = sorted(c for a, c in links if a == agent["id"])
     return agents
-
-
-def dashboard_counts(engine: Engine) -> dict[str, int]:
-    chats = CHATS.chats
-    with engine.connect() as connection:
-        counted = connection.execute(select(chats.c.status, func.count()).group_by(chats.c.status)).all()
-        by_status: dict[str, int] = {status: count for status, count in counted}
-        agents_online = connection.execute(select(func.count()).select_from(AGENTS.agents).where(
-            AGENTS.agents.c.status == "available", AGENTS.agents.c.role == "agent")).scalar_one()
-        campaigns = connection.execute(select(func.count()).select_from(CAMPAIGNS.campaigns).where(
-            CAMPAIGNS.campaigns.c.archived.is_(False))).scalar_one()
-        customers = connection.execute(select(func.count()).select_from(PORTFOLIOS.customers).where(
-            PORTFOLIOS.customers.c.active.is_(True))).scalar_one()
-    return {"bot": by_status.get("bot", 0), "waiting_queue": by_status.get("waiting_queue", 0),
-            "assigned": by_status.get("assigned", 0), "closed": by_status.get("closed", 0),
-            "agents_available": agents_online, "campaigns": campaigns, "customers": customers}
 
 
 def open_session_ids(engine: Engine) -> list[str]:

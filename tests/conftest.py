@@ -7,11 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from adapters.clock import FixedClock
 from despacho.bootstrap import Despacho, build
 from despacho.settings import Settings
 from tests.services import fresh_postgres_database
+
+# No per-example deadline: a deadline is a timed assertion, and CI's two busy cores would fail correct rules.
+settings.register_profile("despacho", deadline=None)
+settings.load_profile("despacho")
 
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in Bogotá
 CLOSING_TEMPLATE_SID = "HX" + "c" * 32  # a WhatsApp campaign must hold its approved closing template

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from adapters.clock import Clock
-from api.chat_access import campaign_scope, visible_chat
+from api.chat_access import narrowed_scope, visible_chat
 from api.deps import ClockDep, PagesDep, ProjectionsDep, ReadDb, RouterDep, SettingsDep
 from api.forms import form_outcome
 from api.security import allow
@@ -38,8 +38,11 @@ class ManualAssignment(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def queue_for(read_db: Engine, clock: Clock, identity: Identity) -> list[dict[str, Any]]:
-    return desk_queries.waiting_queue(read_db, campaign_scope(read_db, identity), clock.now())
+CampaignFilter = Annotated[str, Query(max_length=36, description="Only this campaign (within the caller's)")]
+
+
+def queue_for(read_db: Engine, clock: Clock, identity: Identity, campaign: str = "") -> list[dict[str, Any]]:
+    return desk_queries.waiting_queue(read_db, narrowed_scope(read_db, identity, campaign), clock.now())
 
 
 @router.get("/api/queue")
@@ -49,49 +52,52 @@ def queue_json(read_db: ReadDb, clock: ClockDep,
     return queue_for(read_db, clock, identity)
 
 
-def _queue_context(read_db: Engine, clock: Clock, manual_allowed: bool, identity: Identity) -> dict[str, Any]:
-    scope = campaign_scope(read_db, identity)
+def _queue_context(read_db: Engine, clock: Clock, manual_allowed: bool, identity: Identity,
+                   campaign: str) -> dict[str, Any]:
+    scope = narrowed_scope(read_db, identity, campaign)
     topics = "queue:*" if scope is None else " ".join(f"queue:{c}" for c in sorted(scope)) or "queue:none"
-    return {"queue": queue_for(read_db, clock, identity), "topics": topics,
+    return {"queue": queue_for(read_db, clock, identity, campaign), "topics": topics, "campaign": campaign,
+            "campaign_name": desk_queries.campaign_names(read_db).get(campaign, "") if campaign else "",
             "manual_allowed": manual_allowed and identity.role != "auditor"}
 
 
 @router.get("/supervisor/queue", include_in_schema=False)
 def queue_page(request: Request, read_db: ReadDb, clock: ClockDep, settings: SettingsDep, pages: PagesDep,
-               identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
+               identity: Annotated[Identity, Depends(VIEWERS)], campaign: CampaignFilter = "") -> Response:
     return pages.render(request, "supervisor/queue.html",
-                        _queue_context(read_db, clock, settings.allow_manual_assignment, identity))
+                        _queue_context(read_db, clock, settings.allow_manual_assignment, identity, campaign))
 
 
 @router.get("/supervisor/fragments/queue", include_in_schema=False)
 def queue_fragment(request: Request, read_db: ReadDb, clock: ClockDep, settings: SettingsDep, pages: PagesDep,
-                   identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
+                   identity: Annotated[Identity, Depends(VIEWERS)], campaign: CampaignFilter = "") -> Response:
     return pages.render(request, "supervisor/_queue.html",
-                        _queue_context(read_db, clock, settings.allow_manual_assignment, identity))
+                        _queue_context(read_db, clock, settings.allow_manual_assignment, identity, campaign))
 
 
-def _agents_context(read_db: Engine, clock: Clock, identity: Identity) -> dict[str, Any]:
+def _agents_context(read_db: Engine, clock: Clock, identity: Identity, campaign: str) -> dict[str, Any]:
     """Each agent with their presence, its break reason and how long they have been in it (since the last status
     event), load and open chats."""
-    agents = desk_queries.agents_of_campaigns(read_db, campaign_scope(read_db, identity))
+    agents = desk_queries.agents_of_campaigns(read_db, narrowed_scope(read_db, identity, campaign))
     now = clock.now()
     for agent in agents:
         agent["seconds_in_status"] = max((now - agent["status_since"]).total_seconds(), 0)
     campaigns = {c["campaign_id"] for a in agents for c in a["chats"] if c["in_scope"]}
-    return {"agents": agents, "may_reassign": identity.role != "auditor",
+    return {"agents": agents, "may_reassign": identity.role != "auditor", "campaign": campaign,
+            "campaign_name": desk_queries.campaign_names(read_db).get(campaign, "") if campaign else "",
             "members": {c: desk_queries.campaign_members(read_db, c) for c in campaigns}}
 
 
 @router.get("/supervisor/agents", include_in_schema=False)
 def agents_page(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
-                identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
-    return pages.render(request, "supervisor/agents.html", _agents_context(read_db, clock, identity))
+                identity: Annotated[Identity, Depends(VIEWERS)], campaign: CampaignFilter = "") -> Response:
+    return pages.render(request, "supervisor/agents.html", _agents_context(read_db, clock, identity, campaign))
 
 
 @router.get("/supervisor/fragments/agents", include_in_schema=False)
 def agents_fragment(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
-                    identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
-    return pages.render(request, "supervisor/_agents.html", _agents_context(read_db, clock, identity))
+                    identity: Annotated[Identity, Depends(VIEWERS)], campaign: CampaignFilter = "") -> Response:
+    return pages.render(request, "supervisor/_agents.html", _agents_context(read_db, clock, identity, campaign))
 
 
 def reassign(assignments: AssignmentService, read_db: Engine, identity: Identity, chat_id: str, to_agent_id: str,

@@ -109,7 +109,7 @@ def test_no_page_nor_pdf_shows_a_raw_code_an_actor_id_or_a_uuid(center: CallCent
     pages = {
         "sandra": ["/", "/simulator", "/supervisor/queue", "/supervisor/agents", "/alerts?state=all", "/audit/messages",
                    "/attendance", *(f"/chats/{chat}" for chat in chats.values())],
-        "carla": ["/desk", "/alerts?state=all", f"/chats/{answered}"],
+        "carla": ["/desk", "/mi-dia", "/alerts?state=all", f"/chats/{answered}"],
         "admin": ["/", "/admin/flows", "/audit/events", f"/audit/events?aggregate={answered}",
                   f"/audit/events?aggregate={dropped}", f"/admin/agents/{center.ids['ana']}", "/admin/agents",
                   "/admin/portfolios", "/admin/campaigns", f"/admin/campaigns/{center.banco}", f"/chats/{answered}"],

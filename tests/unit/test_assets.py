@@ -76,3 +76,13 @@ def test_fingerprint_changes_when_a_static_file_changes(tmp_path: Path) -> None:
     (tmp_path / "app.css").write_text("body { color: navy; }")
 
     assert static_fingerprint(tmp_path) != before
+
+
+def test_the_dashboards_chart_library_is_served_locally_with_its_licenses(tmp_path: Path) -> None:
+    fake_node_modules(tmp_path)
+
+    vendor_assets(tmp_path)
+
+    vendor = tmp_path / "api" / "static" / "vendor"
+    assert (vendor / "echarts.min.js").read_text() == "contents of echarts/dist/echarts.min.js"
+    assert {"echarts.txt", "echarts-notice.txt", "zrender.txt"} <= {p.name for p in (vendor / "licenses").iterdir()}

@@ -108,7 +108,7 @@ EXPECTED_NAV = {
         "/attendance",
     ],
     "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages", "/attendance"],
-    "agent": ["/desk", "/alerts"],
+    "agent": ["/desk", "/mi-dia", "/alerts"],
     "auditor": ["/", "/audit/events", "/audit/messages", "/attendance"],
 }
 
