@@ -26,6 +26,7 @@ from domain.metrics.registry import AGENT, BOT, BY_KEY, CAMPAIGN, COUNTER_KEYS, 
 from projections.agents import AgentsProjector
 from projections.attendance_queries import AttendanceFilter, attendance_timelines
 from projections.campaigns import CampaignsProjector
+from projections.dashboard_queries import Kpi
 from projections.metric_facts import UNDETERMINED_ZONE, MetricsProjector
 from projections.metric_tables import DIMENSIONS
 
@@ -327,3 +328,32 @@ def delivery_by_sender(engine: Engine, wanted: MetricFilter, *, campaign_ids: se
     return [{"campaign_id": c, "campaign_name": campaigns[c].name, "sender": s, "outbound": int(n["outbound"]),
              "failed": int(n["outbound_failed"]), "failure_rate": rate(n)}
             for (c, s), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0][1]))]
+
+
+KPI_METRICS = (("first_response_time", "seconds"), ("average_speed_of_answer", "seconds"),
+               ("service_level", "share"), ("abandonment_rate", "share"))
+"""Today's registry figures on the dashboards' cards: each the same number as the campaign's row in the table."""
+
+
+def metric_kpis(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[Kpi]:
+    """Each campaign's figures of its own local today, from the same rows and formulas as the tables; a figure
+    without data (nothing to divide by) gets no card."""
+    with engine.connect() as connection:
+        scope = _campaigns(connection, MetricFilter(now.date(), now.date()), campaign_ids)
+    campaigns = sorted((c for c in scope.values() if c.id != UNDETERMINED), key=lambda c: (c.name, c.id))
+    if not campaigns:
+        return []
+    today = {c.id: now.astimezone(ZoneInfo(c.zone)).date().isoformat() for c in campaigns}
+    wanted = MetricFilter(date.fromisoformat(min(today.values())), date.fromisoformat(max(today.values())))
+    ids = set(today)
+    rows = {level: [r for r in query(engine, wanted, campaign_ids=ids) if r.bucket == today[r.campaign_id]]
+            for level, query in ((CAMPAIGN, campaign_metrics), (AGENT, agent_metrics))}
+    kpis = []
+    for campaign in campaigns:
+        for key, unit in KPI_METRICS:
+            metric = BY_KEY[key]
+            parts = [r.counters for r in rows[metric.level] if r.campaign_id == campaign.id]
+            figure = metric.value(combine(parts, metric.level)) if parts else None
+            if figure is not None:
+                kpis.append(Kpi(metric.name_es, figure, unit, None, "", campaign.name))
+    return kpis

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -102,3 +103,18 @@ def test_the_heat_map_the_funnel_and_delivery_per_sender_are_scoped_and_exported
     assert [s["sender"] for s in senders] == ["whatsapp:+5716000001"] and senders[0]["outbound"] > 0
     [delivery] = csv_rows(center.get("sandra", f"/api/metrics/campaigns/delivery.csv?{RANGE}").text)
     assert delivery["Mensajes solicitados"] == str(senders[0]["outbound"])
+
+
+def test_the_dashboards_cards_show_the_tables_numbers(center: CallCenter) -> None:
+    """The supervisor's cards for today read the same rows and formulas as /api/metrics (Chatwoot issue 14141)."""
+    a_served_day(center)
+
+    home = center.get("sandra", "/").text
+    cards = dict(re.findall(r'card-title">([^<]*)</span>\s*<span class="card-value" data-kpi-value="([^"]*)"', home))
+    [campaign] = center.get("sandra", f"/api/metrics/campaigns?{RANGE}").json()
+    [ana] = center.get("sandra", f"/api/metrics/agents?{RANGE}").json()
+    banco = " · Banco Andino cobranza"
+    assert float(cards["Velocidad promedio de asignación" + banco]) == campaign["values"]["average_speed_of_answer"]
+    assert float(cards["Nivel de servicio" + banco]) == campaign["values"]["service_level"]
+    assert float(cards["Tiempo de primera respuesta" + banco]) == ana["values"]["first_response_time"] == 40.0
+    assert not any("Telco Sur" in title for title in cards)
