@@ -31,6 +31,7 @@ from api.routers import (
     message_audit,
     metrics,
     portfolios,
+    prometheus,
     simulator,
     staff,
     supervisor,
@@ -57,14 +58,14 @@ def create_app(despacho: Despacho) -> FastAPI:
     app.state.secure_cookies = despacho.settings.served_over_https
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     # Twilio's webhooks first: the busiest routes, matched before the hundred others are tried.
-    for router in (webhooks.router, health.router, metrics.router, auth.router, dashboard.router, audit.router,
+    for router in (webhooks.router, health.router, prometheus.router, auth.router, dashboard.router, audit.router,
                    live.router, campaigns.router, staff.router):
         app.include_router(router)
     for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router,
                    admin_flows.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
-                   message_audit.router, attendance.router):
+                   message_audit.router, attendance.router, metrics.router):
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)

@@ -58,6 +58,7 @@ from projections.follow_ups import FollowUpLedger, FollowUpsFollower
 from projections.inbound_attachments import InboundFollower
 from projections.message_queries import SqlDeliveryDirectory
 from projections.messages import MessagesProjector
+from projections.metric_facts import MetricsProjector
 from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
 from projections.queries import SqlOfflineDirectory
@@ -75,7 +76,8 @@ log = logging.getLogger(__name__)
 def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None) -> list[Projector]:
     """Every read model the log rebuilds, the routing follower's view included (`routing`: the live one)."""
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
-            PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix)]
+            PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix),
+            MetricsProjector(suffix)]
 
 
 @dataclass

@@ -11,6 +11,7 @@ import click
 from pydantic import ValidationError
 
 from despacho.cli_flows import flows
+from despacho.cli_metrics import metrics
 from despacho.cli_portfolios import portfolios
 from despacho.cli_simulate import simulate
 from despacho.cli_timers import audit, timers
@@ -183,6 +184,7 @@ main.add_command(flows)
 main.add_command(timers)
 main.add_command(audit)
 main.add_command(simulate)
+main.add_command(metrics)
 
 
 if __name__ == "__main__":

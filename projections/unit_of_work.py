@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, text, tuple_
@@ -118,6 +118,8 @@ def _json_value(value: Any) -> Any:
         if value.tzinfo is None:
             raise ValueError("naive datetime written to a read table")
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):  # a local day (the metric tables' daily counters)
+        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not a read-table value")
 
 

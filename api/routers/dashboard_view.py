@@ -16,7 +16,7 @@ from application.staff import Identity
 from domain.agents import presence
 from domain.attendance import local_days
 from domain.labels import label
-from projections import alert_queries, dashboard_queries, desk_queries
+from projections import alert_queries, dashboard_queries, desk_queries, metric_queries
 from projections.attendance_queries import AttendanceFilter, attendance_report
 from projections.dashboard_queries import CampaignToday, DeliveryToday, Kpi, KpiSource
 
@@ -24,7 +24,7 @@ ALERTS_SHOWN = 8
 
 
 # A KPI is shown only when one of these sources computes it: nothing here is ever a placeholder figure.
-KPI_SOURCES: tuple[KpiSource, ...] = (dashboard_queries.read_table_kpis,)
+KPI_SOURCES: tuple[KpiSource, ...] = (dashboard_queries.read_table_kpis, metric_queries.metric_kpis)
 
 
 def kpis(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[Kpi]:

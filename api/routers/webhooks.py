@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from adapters.twilio_signatures import is_valid_signature, webhook_url
 from api.deps import InboundDep, OutboundDep, SettingsDep
-from api.metrics import TimedWebhookRoute
+from api.prometheus import TimedWebhookRoute
 from api.security import twilio_signed
 from application.inbound import InboundText
 from application.outbound import OutboundService, StatusReport
