@@ -42,7 +42,11 @@ class StoredTranscript:
 
 class ClosingService:
     def __init__(self, store: EventStore, clock: Clock, outbound: OutboundService, staff: StaffService,
-                 make_transcript: Callable[[str], StoredTranscript] | None = None) -> None:
+                 make_transcript: Callable[[str], StoredTranscript] | None = None,
+                 undetermined_campaign: Callable[[], str | None] = lambda: None) -> None:
+        """`undetermined_campaign`: whose closing message and template a chat with no campaign yet gets (one
+        that never left the bot of a number several campaigns share): the unidentified queue's."""
+        self.undetermined_campaign = undetermined_campaign
         self.store = store
         self.clock = clock
         self.outbound = outbound
@@ -176,12 +180,13 @@ class ClosingService:
         try:
             return self._compose_confirmation(chat)
         except (WindowClosedError, OptedOutError) as refusal:
-            text = self._campaign_of(chat).settings.closing_message if chat.campaign_id else DEFAULT_CLOSING_TEXT
+            campaign = self._closing_campaign(chat)
+            text = campaign.settings.closing_message if campaign else DEFAULT_CLOSING_TEXT
             return self.outbound.compose_refused(chat, self._kind(chat), refusal, body=text, actor=CLOSER)
 
     def _compose_confirmation(self, chat: Chat) -> OutboundMessage:
         """Free text inside the WhatsApp window or on SMS; the campaign's template outside it."""
-        campaign = self._campaign_of(chat) if chat.campaign_id else None
+        campaign = self._closing_campaign(chat)
         text = campaign.settings.closing_message if campaign else DEFAULT_CLOSING_TEXT
         template = campaign.settings.closing_template_sid if campaign else ""
         if self._kind(chat) == "opt_out_ack" and (answered := self.outbound.answered_by_twilio(chat, actor=CLOSER)):
@@ -197,8 +202,11 @@ class ClosingService:
     def _kind(chat: Chat) -> str:
         return "opt_out_ack" if chat.close_reason == "opt_out" else "closing"
 
-    def _campaign_of(self, chat: Chat) -> Campaign:
-        campaign: Campaign = self._get(Campaign, UUID(chat.campaign_id))
+    def _closing_campaign(self, chat: Chat) -> Campaign | None:
+        campaign_id = chat.campaign_id or self.undetermined_campaign()
+        if not campaign_id:
+            return None
+        campaign: Campaign = self._get(Campaign, UUID(campaign_id))
         return campaign
 
     def _record_transcript(self, chat_id: str, stored: StoredTranscript) -> None:

@@ -159,7 +159,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     routing.on_change = router.dispatch
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
     files = make_file_storage(settings)
-    closing = ClosingService(store, clock, outbound, staff, make_transcript=TranscriptMaker(store, files))
+    closing = ClosingService(store, clock, outbound, staff, make_transcript=TranscriptMaker(store, files),
+                             undetermined_campaign=unidentified.campaign_id_if_exists)
 
     inbound = InboundService(store, clock, lambda sender: flow_for_sender(read_engine, sender), closing,
                              campaign_for_sender=lambda sender: campaign_of_sender(read_engine, sender),

@@ -261,6 +261,29 @@ def test_a_chat_on_a_shared_number_is_undetermined_until_the_bot_identifies_the_
     assert desk_queries.chats_of_customer(world.despacho.read_engine, CUSTOMER, {world.banco}) == []
 
 
+def test_a_chat_that_never_left_a_shared_numbers_bot_is_closed_with_the_unidentified_queues_template(
+        world: World) -> None:
+    """No campaign decided it, and after 24 hours of silence only a template may reach the customer: the
+    unidentified queue's closing template is the one sent, not a free text WhatsApp would refuse."""
+    for campaign in (world.banco, world.telco):
+        world.despacho.campaigns.link_sender(UUID(campaign), SHARED_NUMBER, "whatsapp", is_default=False,
+                                             actor="test")
+    unidentified = world.despacho.unidentified.campaign_id()
+    world.despacho.campaigns.edit(UUID(unidentified), "Clientes sin identificar", "Atención general",
+                                  WITH_CLOSING_TEMPLATE, actor="test")
+    world.settle()
+    world.customer_says("Hola", to=SHARED_NUMBER)
+    [chat] = world.chats_of()
+    world.clock.advance(timedelta(hours=24, minutes=1))
+    world.despacho.timers.run(world.clock.now())
+    world.settle()
+
+    closed = world.chats_of()[-1]
+    assert (closed["status"], closed["campaign_id"]) == ("closed", None)
+    confirmation = confirmation_of(world, chat["id"])
+    assert (confirmation.content_sid, confirmation.lost) == (WITH_CLOSING_TEMPLATE["closing_template_sid"], False)
+
+
 def test_a_chat_closed_while_waiting_in_the_queue_records_its_abandonment_before_the_close(world: World) -> None:
     world.set_status(world.ana, "break")
     chat = identify(world)
