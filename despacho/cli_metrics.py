@@ -57,13 +57,15 @@ def verify(first: date, last: date) -> None:
         with despacho.read_engine.connect() as connection:
             position = read_position(connection, "metrics")
         expected = counters_from_log(read_log(despacho.store, stop=position))
-        differences = compare(expected, query_counters(despacho.read_engine, first, last), first, last)
+        queried = query_counters(despacho.read_engine, first, last)
+        differences = compare(expected, queried, first, last)
+        rows = sum(first <= day <= last for _, _, day in set(expected) | set(queried))
     finally:
         despacho.close()
     for d in differences:
         click.echo(f"{d.day} {d.level} {'/'.join(d.dimensions) or '-'} {d.metric}: log {d.from_log} "
                    f"≠ queries {d.from_queries}")
-    click.echo(f"{len(differences)} differences up to log position {position}")
+    click.echo(f"{len(differences)} differences in {rows} rows (level, dimensions, day) up to log position {position}")
     sys.exit(1 if differences else 0)
 
 

@@ -3,6 +3,8 @@ leaves passes the routing audit and rebuilds into the same read tables, and the 
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,21 @@ def test_the_log_passes_the_routing_audit_and_rebuilds_the_same(
 
     assert audit.exit_code == 0, audit.output
     assert rebuild.exit_code == 0, rebuild.output
+
+
+def test_every_metric_of_the_simulated_day_counts_the_same_from_the_log(
+        runs: tuple[Path, dict[str, Any], dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What CI runs on a simulated day: `metrics verify` recounts every registered metric from the raw log."""
+    var_dir, _, _ = runs
+    monkeypatch.setenv("DESPACHO_VAR_DIR", str(var_dir))
+    last = PLAN.start + timedelta(days=PLAN.days)  # the run goes on past midnight for the 24-hour closes
+
+    verify = CliRunner().invoke(main, ["metrics", "verify", "--from", PLAN.start.isoformat(),
+                                       "--to", last.isoformat()])
+
+    assert verify.exit_code == 0, verify.output
+    compared = re.search(r"^0 differences in (\d+) rows", verify.output, re.MULTILINE)
+    assert compared is not None and int(compared.group(1)) >= PLAN.campaigns, verify.output
 
 
 def test_the_command_refuses_a_database_that_already_has_events(
