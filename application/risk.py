@@ -21,7 +21,7 @@ from application.store import EventStore
 from domain.delivery_alerts import DeliveryAlert
 from domain.risk import SenderRisk, assess
 from domain.risk_portfolios import Portfolios
-from domain.risk_thresholds import SENDER_RATES, Signal, Threshold, Traffic, signals, thresholds_for
+from domain.risk_thresholds import CAMPAIGN_SIGNALS, SENDER_RATES, Signal, Threshold, Traffic, signals, thresholds_for
 
 JUDGE = "system:risk"
 
@@ -90,6 +90,12 @@ class RiskMonitor:
             readings.append(SenderReading(facts, portfolio.name, portfolio.tier, found, thresholds,
                                           assess(found, thresholds).level))
         return readings
+
+    def campaign_signals(self, campaign_id: str, now: datetime | None = None) -> dict[str, Signal]:
+        """A campaign's own traffic over all its senders (`CAMPAIGN_SIGNALS`)."""
+        found = signals(self.directory.traffic(now or self.clock.now(), TrafficScope(campaign_id=campaign_id)),
+                        sender_rate=1.0, portfolio_customers_24h=0, tier=0)
+        return {name: found[name] for name in CAMPAIGN_SIGNALS}
 
     def judge(self, touched: Iterable[str] | None = None, now: datetime | None = None) -> int:
         """Judge the touched senders and those sharing a portfolio with them (all, without `touched`); returns

@@ -145,7 +145,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     routing = RoutingFollower()
     risk_projector = RiskProjector()
     inbound_follower = InboundFollower(engine=read_engine)
-    runner = ProjectionRunner(store, read_engine, [follow_ups, inbound_follower, *all_projectors(routing=routing, risk=risk_projector)],
+    projectors = all_projectors(routing=routing, risk=risk_projector)
+    runner = ProjectionRunner(store, read_engine, [follow_ups, inbound_follower, *projectors],
                               batch_size=settings.projection_batch_size, publish=live.publish)
     _racing_other_processes(runner.create_tables)
     ledger = FollowUpLedger(read_engine, follow_ups)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from despacho.cli_flows import flows
 from despacho.cli_portfolios import portfolios
+from despacho.cli_risk import risk
 from despacho.cli_timers import audit, timers
 from despacho.settings import Settings
 
@@ -204,6 +205,7 @@ main.add_command(portfolios)
 main.add_command(flows)
 main.add_command(timers)
 main.add_command(audit)
+main.add_command(risk)
 
 
 if __name__ == "__main__":

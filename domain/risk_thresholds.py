@@ -134,6 +134,21 @@ def signals(traffic: Traffic, *, sender_rate: float, portfolio_customers_24h: in
     return found
 
 
+CAMPAIGN_SIGNALS = ("per_hour", "business_customers_24h", "business_per_customer_24h", "reply_rate", "opt_out_rate",
+                    "failure_rate", "template_failure_rate", *BLOCK_CODES.values())
+"""The signals that mean something for a campaign's traffic across its senders (rates and reach are per sender
+or per portfolio)."""
+
+
+def shown(name: str, value: float) -> str:
+    """A signal's value as people read it: rates and usages as percentages, counts as whole numbers."""
+    if name.endswith(("_rate", "_usage")):
+        return f"{value * 100:.1f} %".replace(".", ",")
+    if name == "per_second":
+        return f"{value:.2f}".replace(".", ",")
+    return f"{value:.0f}"
+
+
 def _ratio(part: float, whole: float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
