@@ -30,6 +30,7 @@ from api.routers import (
     live,
     message_audit,
     portfolios,
+    risk,
     simulator,
     staff,
     supervisor,
@@ -63,7 +64,7 @@ def create_app(despacho: Despacho) -> FastAPI:
                    admin_flows.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
-                   message_audit.router, attendance.router):
+                   message_audit.router, attendance.router, risk.router):
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)
