@@ -48,8 +48,8 @@ def sender_page(request: Request, sender: str, read_db: ReadDb, clock: ClockDep,
     return pages.render(request, "risk/sender.html", {
         "sender": sender, "level": level, "reading": reading, "signals": _signal_rows(reading),
         "actions": actions(level, changes[0]["signal"] if changes else ""),
-        "changes": [{**c, "value_shown": shown(c["signal"], c["value"]), "threshold_shown": shown(c["signal"],
-                     c["threshold"])} for c in changes],
+        "changes": [{**c, "value_shown": shown(c["signal"], c["value"]), "actions": actions(c["level"], c["signal"]),
+                     "threshold_shown": shown(c["signal"], c["threshold"])} for c in changes],
         "hours": risk_queries.hourly(read_db, sender, now)})
 
 

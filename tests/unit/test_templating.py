@@ -106,10 +106,12 @@ EXPECTED_NAV = {
         "/audit/messages",
         "/audit/events",
         "/attendance",
+        "/risk",
     ],
-    "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages", "/attendance"],
+    "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages", "/attendance",
+                   "/risk"],
     "agent": ["/desk", "/alerts"],
-    "auditor": ["/", "/audit/events", "/audit/messages", "/attendance"],
+    "auditor": ["/", "/audit/events", "/audit/messages", "/attendance", "/risk"],
 }
 
 
