@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from domain.common import DomainError
+from domain.labels import RISK_SIGNALS
 
 LEVELS = ("ok", "watch", "high", "critical")
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
@@ -178,9 +179,10 @@ def check_overrides(overrides: Mapping[str, list[float]]) -> None:
         if not isinstance(values, list | tuple) or len(values) != 3 or \
                 not all(isinstance(v, int | float) and v >= 0 for v in values):
             raise RiskThresholdError("Los umbrales de %(signal)s son tres números no negativos: vigilancia, alto y "
-                                     "crítico", signal=name)
+                                     "crítico", signal=RISK_SIGNALS.get(name, name))
         watch, high, critical = values
+        shown_name = RISK_SIGNALS.get(name, name)
         ordered = watch <= high <= critical if DEFAULT_THRESHOLDS[name].rising else watch >= high >= critical
         if not ordered:
             raise RiskThresholdError("Los umbrales de %(signal)s van de vigilancia a crítico, cada uno más severo "
-                                     "que el anterior", signal=name)
+                                     "que el anterior", signal=shown_name)
