@@ -140,8 +140,9 @@ class RiskProjector(BatchProjector):
         batch.load(self.messages, [uid(e.originator_id) for e in events if isinstance(e, OutboundMessage.Event)
                                    and not isinstance(e, OutboundMessage.Requested)])
         batch.load(self.consents, [uid(e.originator_id) for e in events if isinstance(e, Consent.OptedOut)])
-        batch.load_groups(self.campaign_senders, "campaign_id", [uid(e.originator_id) for e in events
-                                                                 if isinstance(e, Campaign.Created | Campaign.Edited)])
+        campaign_ids = [uid(e.originator_id) for e in events if isinstance(e, Campaign.Created | Campaign.Edited)]
+        batch.load(self.campaigns, campaign_ids)
+        batch.load_groups(self.campaign_senders, "campaign_id", campaign_ids)
         pairs = {uid(e.originator_id): (e.sender_address, e.customer_address) for e in events
                  if isinstance(e, Consent.Recorded)}
         batch.load(self.customers, [key for e in events if (key := self._pair(batch, e, pairs)) is not None])
