@@ -48,6 +48,8 @@ class RiskDirectory(Protocol):
 
     def campaign_thresholds(self, campaign_ids: Collection[str]) -> list[dict[str, list[float]]]: ...
 
+    def reach(self, now: datetime, senders: Collection[str]) -> int: ...
+
 
 @dataclass(frozen=True)
 class SenderReading:
@@ -80,9 +82,7 @@ class RiskMonitor:
                 continue
             portfolio = self.portfolios.of(facts.sender)
             if portfolio.name not in reach:
-                members = self.portfolios.members(portfolio, everyone)
-                shared = self.directory.traffic(now, TrafficScope(senders=members))
-                reach[portfolio.name] = shared.business_customers_24h
+                reach[portfolio.name] = self.directory.reach(now, self.portfolios.members(portfolio, everyone))
             found = signals(self.directory.traffic(now, TrafficScope(senders=[facts.sender])),
                             sender_rate=SENDER_RATES.get(facts.channel, 1.0),
                             portfolio_customers_24h=reach[portfolio.name], tier=portfolio.tier)

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from adapters.clock import FixedClock
 from domain.labels import label
 from domain.risk_thresholds import DEFAULT_THRESHOLDS, SHOWN_SIGNALS, shown
 
@@ -17,13 +18,17 @@ def risk() -> None:
 
 @risk.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON (códigos y valores sin formato).")
-def status(as_json: bool) -> None:
-    """Muestra el nivel de riesgo y las señales de cada remitente ahora."""
+@click.option("--now", "instant", default=None,
+              help="Las ventanas terminan en este instante (ISO 8601 con zona, p. ej. 2026-01-31T10:00:00-05:00).")
+def status(as_json: bool, instant: str | None) -> None:
+    """Muestra el nivel de riesgo y las señales de cada remitente ahora (o en --now)."""
     from despacho.bootstrap import build
+    from despacho.cli_timers import instant_option
     from projections import risk_queries
     from projections.queries import list_campaigns
 
-    despacho = build()
+    at = instant_option(instant)
+    despacho = build(clock=FixedClock(at) if at else None)
     try:
         despacho.runner.catch_up(hand_out_work=False)
         readings = despacho.risk.read()

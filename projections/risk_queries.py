@@ -45,6 +45,17 @@ class SqlRiskDirectory:
     def campaign_thresholds(self, campaign_ids: Collection[str]) -> list[dict[str, list[float]]]:
         return campaign_thresholds(self.engine, campaign_ids)
 
+    def reach(self, now: datetime, senders: Collection[str]) -> int:
+        return reach(self.engine, now, senders)
+
+
+def reach(engine: Engine, now: datetime, senders: Collection[str]) -> int:
+    """Unique customers these senders together reached on the business's initiative in the last 24 hours."""
+    t = RISK.contacts
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count(func.distinct(t.c.customer))).where(
+            t.c.minute > now - DAY, t.c.business_initiated > 0, t.c.sender.in_(list(senders)))).scalar() or 0)
+
 
 def traffic(engine: Engine, now: datetime, scope: TrafficScope) -> Traffic:
     with engine.connect() as connection:

@@ -15,9 +15,12 @@ from application.staff import Identity
 from domain.risk import LEVEL_ACTIONS, SIGNAL_ACTIONS
 from domain.risk_thresholds import DEFAULT_THRESHOLDS, SHOWN_SIGNALS, shown
 from projections import risk_queries
+from projections.queries import list_campaigns
 
 router = APIRouter(include_in_schema=False)
 VIEWERS = allow("admin", "supervisor", "auditor")
+CAMPAIGN_COLUMNS = ("per_hour", "business_customers_24h", "reply_rate", "opt_out_rate", "failure_rate",
+                    "template_failure_rate")
 
 
 def actions(level: str, signal: str) -> list[str]:
@@ -26,14 +29,19 @@ def actions(level: str, signal: str) -> list[str]:
 
 
 @router.get("/risk")
-def risk_page(request: Request, read_db: ReadDb, pages: PagesDep,
+def risk_page(request: Request, read_db: ReadDb, risk: RiskDep, pages: PagesDep,
               identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
+    scope = campaign_scope(read_db, identity)
     recorded = risk_queries.levels(read_db)
     rows = [{"sender": facts.sender, **recorded.get(facts.sender, {"level": "ok", "signal": "", "changed_at": None})}
-            for facts in risk_queries.senders(read_db, campaign_scope(read_db, identity))]
+            for facts in risk_queries.senders(read_db, scope)]
     for row in rows:
         row["actions"] = actions(row["level"], row["signal"])
-    return pages.render(request, "risk/index.html", {"senders": rows})
+    campaigns = [{"name": c["name"], "signals": {name: shown(name, signal.value) for name, signal in
+                                                  risk.campaign_signals(c["id"]).items()}}
+                 for c in list_campaigns(read_db) if scope is None or c["id"] in scope]
+    return pages.render(request, "risk/index.html", {"senders": rows, "campaigns": campaigns,
+                                                     "campaign_columns": CAMPAIGN_COLUMNS})
 
 
 @router.get("/risk/senders/{sender}")

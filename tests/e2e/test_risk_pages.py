@@ -42,6 +42,7 @@ def test_a_supervisor_sees_only_the_senders_of_their_campaigns(center: CallCente
     listing = visible_text(sandra.get("/risk").text)
     assert BANCO_NUMBER in listing and TELCO_NUMBER not in listing
     assert "Vigilancia" in listing and "Máximo de mensajes por iniciativa de la empresa a un cliente (24 h)" in listing
+    assert "Banco Andino cobranza" in listing and "Telco Sur" not in listing  # the campaigns' own signals
     assert sandra.get(sender_url(TELCO_NUMBER)).status_code == 404
     tomas = signed_in(center, "tomas")
     assert BANCO_NUMBER not in tomas.get("/risk").text and tomas.get(sender_url(BANCO_NUMBER)).status_code == 404

@@ -4,13 +4,16 @@ the risk tables, judged by the follower; each level is reached (or not) for reas
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
+from click.testing import CliRunner
 
 from despacho.bootstrap import Despacho
+from despacho.cli import main
 from domain.consent import Consent
 from domain.messages import InboundMessage, OutboundMessage
 from projections import message_queries, risk_queries
@@ -211,3 +214,36 @@ def test_a_supervisor_of_one_campaign_sees_only_its_senders(despacho: Despacho, 
     assert [s.sender for s in risk_queries.senders(despacho.read_engine, {campaigns["banco_a"]})] == [BANCO]
     assert not risk_queries.in_scope(despacho.read_engine, TELCO, {campaigns["banco_a"]})
     assert [s.sender for s in risk_queries.senders(despacho.read_engine)] == [BANCO, TELCO]
+
+
+def test_a_campaign_s_signals_count_its_own_traffic_over_its_senders(despacho: Despacho,
+                                                                    campaigns: dict[str, str]) -> None:
+    for n in range(4):
+        template_to(despacho, campaigns["banco_a"], customer(n))
+    reply_from(despacho, customer(0))
+    template_to(despacho, campaigns["telco_b"], customer(9), TELCO)
+    despacho.runner.catch_up()
+
+    banco = despacho.risk.campaign_signals(campaigns["banco_a"])
+    assert banco["per_hour"].value == 4 and banco["business_customers_24h"].value == 4
+    assert banco["reply_rate"].value == 0.25  # one of the four customers answered
+    assert despacho.risk.campaign_signals(campaigns["telco_b"])["per_hour"].value == 1
+
+
+def test_despacho_risk_status_prints_every_sender_in_spanish(despacho: Despacho, campaigns: dict[str, str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(2):
+        template_to(despacho, campaigns["banco_a"], customer(1))
+    despacho.runner.catch_up()
+    monkeypatch.setenv("DESPACHO_VAR_DIR", str(despacho.settings.var_dir))
+    monkeypatch.setenv("DESPACHO_DATABASE_URL", despacho.settings.event_store_url)
+
+    now = ["--now", despacho.clock.now().isoformat()]
+    result = CliRunner().invoke(main, ["risk", "status", *now])
+    as_json = json.loads(CliRunner().invoke(main, ["risk", "status", "--json", *now]).output)
+
+    assert result.exit_code == 0, result.output
+    assert f"{BANCO}: nivel Vigilancia (portafolio cuenta, límite de Meta 250 clientes/24 h)" in result.output
+    assert "Máximo de mensajes por iniciativa de la empresa a un cliente (24 h): 2  [Vigilancia]" in result.output
+    assert f"{TELCO}: nivel Normal" in result.output and "Campaña banco_a:" in result.output
+    assert {s["sender"]: s["level"] for s in as_json["senders"]} == {BANCO: "watch", TELCO: "ok"}
