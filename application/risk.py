@@ -21,7 +21,16 @@ from application.store import EventStore
 from domain.delivery_alerts import DeliveryAlert
 from domain.risk import SenderRisk, assess
 from domain.risk_portfolios import Portfolios
-from domain.risk_thresholds import CAMPAIGN_SIGNALS, SENDER_RATES, Signal, Threshold, Traffic, signals, thresholds_for
+from domain.risk_thresholds import (
+    CAMPAIGN_SIGNALS,
+    SENDER_RATES,
+    Signal,
+    Threshold,
+    Traffic,
+    failures_by_category,
+    signals,
+    thresholds_for,
+)
 
 JUDGE = "system:risk"
 
@@ -61,6 +70,7 @@ class SenderReading:
     signals: dict[str, Signal]
     thresholds: dict[str, Threshold]
     level: str
+    failures_by_category: dict[str, int]
 
 
 class RiskMonitor:
@@ -83,12 +93,13 @@ class RiskMonitor:
             portfolio = self.portfolios.of(facts.sender)
             if portfolio.name not in reach:
                 reach[portfolio.name] = self.directory.reach(now, self.portfolios.members(portfolio, everyone))
-            found = signals(self.directory.traffic(now, TrafficScope(senders=[facts.sender])),
-                            sender_rate=SENDER_RATES.get(facts.channel, 1.0),
+            traffic = self.directory.traffic(now, TrafficScope(senders=[facts.sender]))
+            found = signals(traffic, sender_rate=SENDER_RATES.get(facts.channel, 1.0),
                             portfolio_customers_24h=reach[portfolio.name], tier=portfolio.tier)
             thresholds = thresholds_for(self.directory.campaign_thresholds(facts.campaign_ids))
             readings.append(SenderReading(facts, portfolio.name, portfolio.tier, found, thresholds,
-                                          assess(found, thresholds).level))
+                                          assess(found, thresholds).level,
+                                          failures_by_category(traffic.errors_24h or {})))
         return readings
 
     def campaign_signals(self, campaign_id: str, now: datetime | None = None) -> dict[str, Signal]:

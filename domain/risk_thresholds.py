@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from domain.common import DomainError
+from domain.delivery_errors import explain
 from domain.labels import RISK_SIGNALS
 
 LEVELS = ("ok", "watch", "high", "critical")
@@ -148,6 +149,15 @@ def shown(name: str, value: float) -> str:
     if name == "per_second":
         return f"{value:.2f}".replace(".", ",")
     return f"{value:.0f}"
+
+
+def failures_by_category(errors: Mapping[str, int]) -> dict[str, int]:
+    """Failures per category of the error taxonomy (domain/delivery_errors.py), most frequent first."""
+    counts: dict[str, int] = {}
+    for code, failures in errors.items():
+        category = explain(code).category if code else "unknown"
+        counts[category] = counts.get(category, 0) + failures
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _ratio(part: float, whole: float) -> float:

@@ -29,6 +29,7 @@ from projections.sql import UtcDateTime, event_key, uid
 from projections.unit_of_work import UnitOfWork
 
 IDLE_JUDGEMENT_SECONDS = 60
+BACKLOG_JUDGEMENT_SECONDS = 10
 
 
 def minute_of(at: datetime) -> datetime:
@@ -46,6 +47,7 @@ class RiskProjector(BatchProjector):
         self.on_idle = on_idle
         self.changed: set[str] = set()
         self._last_idle = float("-inf")
+        self._last_judgement = float("-inf")
 
     def define_tables(self, metadata: MetaData, suffix: str) -> None:
         self.messages = Table(
@@ -314,7 +316,13 @@ class RiskProjector(BatchProjector):
     # ---- judging ----
 
     def after_commit(self, caught_up: bool) -> None:
-        if self.on_change is not None and self.changed and caught_up:
+        """Judge once caught up with the log, and at least every few seconds while a backlog (a bulk send) lasts:
+        that is when a level matters most."""
+        if self.on_change is None or not self.changed:
+            return
+        now = time.monotonic()
+        if caught_up or now - self._last_judgement >= BACKLOG_JUDGEMENT_SECONDS:
+            self._last_judgement = now
             changed, self.changed = self.changed, set()
             self.on_change(changed)
 

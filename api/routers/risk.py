@@ -12,6 +12,7 @@ from api.chat_access import campaign_scope
 from api.deps import ClockDep, PagesDep, ReadDb, RiskDep
 from api.security import allow
 from application.staff import Identity
+from domain.delivery_errors import CATEGORY_LABELS
 from domain.risk import LEVEL_ACTIONS, SIGNAL_ACTIONS
 from domain.risk_thresholds import DEFAULT_THRESHOLDS, SHOWN_SIGNALS, shown
 from projections import risk_queries
@@ -58,7 +59,10 @@ def sender_page(request: Request, sender: str, read_db: ReadDb, clock: ClockDep,
         "actions": actions(level, changes[0]["signal"] if changes else ""),
         "changes": [{**c, "value_shown": shown(c["signal"], c["value"]), "actions": actions(c["level"], c["signal"]),
                      "threshold_shown": shown(c["signal"], c["threshold"])} for c in changes],
-        "hours": risk_queries.hourly(read_db, sender, now)})
+        "hours": risk_queries.hourly(read_db, sender, now),
+        "categories": [{"label": CATEGORY_LABELS.get(category, category), "failures": failures,
+                        "rate": shown("failure_rate", failures / max(reading.signals["failure_rate"].sample, 1))}
+                       for category, failures in reading.failures_by_category.items()]})
 
 
 def _signal_rows(reading: Any) -> list[dict[str, Any]]:

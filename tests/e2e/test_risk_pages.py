@@ -62,5 +62,6 @@ def test_the_sender_page_shows_its_signals_the_change_that_moved_it_and_the_aler
     detail = visible_text(pages["sandra"][sender_url(BANCO_NUMBER)].text)
     assert "Cambios de nivel" in detail and "Normal" in detail and "Vigilancia" in detail
     assert "Tasa de respuesta de los clientes contactados" in detail and "Tráfico por hora" in detail
+    assert "Ningún mensaje de este remitente falló en las últimas 24 horas." in detail
     assert "Riesgo del remitente" in visible_text(pages["sandra"]["/alerts"].text)
     assert TELCO_NUMBER in visible_text(pages["admin"]["/risk"].text)

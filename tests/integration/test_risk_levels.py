@@ -157,6 +157,7 @@ def test_spam_filtering_past_two_percent_is_critical_and_below_fifty_messages_is
     # 2 of 50 = 4 %: at the critical threshold for 30007.
     assert level_of(despacho) == "critical"
     assert risk_queries.level_changes(despacho.read_engine, BANCO)[0]["signal"] == "spam_filtered_rate"
+    assert reading(despacho).failures_by_category == {"spam": 2}
 
 
 def test_the_level_falls_back_to_ok_when_the_window_has_passed(despacho: Despacho, campaigns: dict[str, str]) -> None:

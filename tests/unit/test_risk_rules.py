@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from domain.common import DomainError
 from domain.risk import SenderRisk, assess
 from domain.risk_portfolios import DEFAULT_PORTFOLIO, Portfolios
-from domain.risk_thresholds import DEFAULT_THRESHOLDS, LEVELS, Signal, Traffic, check_overrides, signals, thresholds_for
+from domain.risk_thresholds import (
+    DEFAULT_THRESHOLDS,
+    LEVELS,
+    Signal,
+    Traffic,
+    check_overrides,
+    failures_by_category,
+    signals,
+    thresholds_for,
+)
 
 AT = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 
@@ -36,6 +45,11 @@ def test_signals_are_the_ratios_of_the_traffic_counts() -> None:
     assert found["failure_rate"] == Signal(0.1, 400)
     assert found["template_failure_rate"] == Signal(0.04, 200)
     assert found["business_per_customer_24h"].value == 2 and found["business_per_customer_7d"].value == 6
+
+
+def test_failures_are_grouped_by_the_error_taxonomys_categories() -> None:
+    assert failures_by_category({"30003": 4, "30005": 1, "63014": 2, "": 1, "99999": 1}) == {
+        "invalid-recipient": 5, "blocked": 2, "unknown": 2}
 
 
 def test_an_unlimited_tier_is_never_used_up_and_an_empty_window_has_no_rates() -> None:
