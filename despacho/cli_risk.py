@@ -7,6 +7,7 @@ import json
 import click
 
 from adapters.clock import FixedClock
+from domain.delivery_errors import CATEGORY_LABELS
 from domain.labels import label
 from domain.risk_thresholds import DEFAULT_THRESHOLDS, SHOWN_SIGNALS, shown
 
@@ -41,7 +42,8 @@ def status(as_json: bool, instant: str | None) -> None:
         click.echo(json.dumps({"senders": [
             {"sender": r.facts.sender, "level": recorded.get(r.facts.sender, {}).get("level", "ok"),
              "portfolio": r.portfolio, "tier": r.tier,
-             "signals": {name: signal.value for name, signal in r.signals.items()}} for r in readings],
+             "signals": {name: signal.value for name, signal in r.signals.items()},
+             "failures_by_category": r.failures_by_category} for r in readings],
             "campaigns": {name: {key: s.value for key, s in found.items()} for name, found in campaigns}},
             ensure_ascii=False, indent=2))
         return
@@ -57,6 +59,10 @@ def status(as_json: bool, instant: str | None) -> None:
                 reading.signals[name].value, reading.signals[name].sample)
             mark = f"  [{label('risk_level', judged)}]" if judged and judged != "ok" else ""
             click.echo(f"  {label('risk_signal', name)}: {shown(name, reading.signals[name].value)}{mark}")
+        if reading.failures_by_category:
+            click.echo("  Fallos por categoría (24 h): " + ", ".join(
+                f"{CATEGORY_LABELS.get(category, category)} {count}"
+                for category, count in reading.failures_by_category.items()))
     for name, found in campaigns:
         click.echo(f"Campaña {name}:")
         for key, signal in found.items():
