@@ -1,12 +1,12 @@
 """Read model of block and spam risk: per-minute traffic buckets per sender, campaign and customer, and levels.
 
 Signals are sliding windows summed over these buckets at the instant they are read
-(`projections/risk_queries.py`), so the tables hold only counts and stay rebuildable from the log. A
-message is business-initiated when the customer had not written to that sender in the 24 hours before it
-was requested (the WhatsApp service window; the same rule stands in for SMS). The live projector is also
-the follower that judges levels: after each batch it hands the senders the batch touched to `on_change`
-(application/risk.py), and when idle it asks for a periodic re-judgement, since windows move without
-events.
+(`projections/risk_queries.py`), so the tables hold only counts and stay rebuildable from the log. A message
+is business-initiated when the customer had not written to that sender in the 24 hours before it was
+requested: the WhatsApp service window, opened by the chat's `CustomerWrote` as the outbound path decides it
+(the same rule stands in for SMS). The live projector is also the follower that judges levels: after each
+batch it hands the senders the batch touched to `on_change` (application/risk.py), and when idle it asks for
+a periodic re-judgement, since windows move without events.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 from domain.campaigns import Campaign
+from domain.chats import Chat
 from domain.consent import Consent
-from domain.messages import FAILED_STATUSES, InboundMessage, OutboundMessage
+from domain.messages import FAILED_STATUSES, OutboundMessage
 from domain.messaging_rules import whatsapp_window_open
 from domain.risk import SenderRisk
 from domain.risk_thresholds import DESPACHO_REFUSALS
@@ -94,6 +95,12 @@ class RiskProjector(BatchProjector):
             Column("last_inbound_at", UtcDateTime),
             Column("last_campaign_id", String(36), nullable=False),
         )
+        self.chats = Table(
+            f"risk_chats{suffix}", metadata,
+            Column("chat_id", String(36), primary_key=True),
+            Column("sender", String(80), nullable=False),
+            Column("customer", String(64), nullable=False),
+        )
         self.consents = Table(
             f"risk_consents{suffix}", metadata,
             Column("consent_id", String(36), primary_key=True),
@@ -142,24 +149,24 @@ class RiskProjector(BatchProjector):
         batch.load(self.messages, [uid(e.originator_id) for e in events if isinstance(e, OutboundMessage.Event)
                                    and not isinstance(e, OutboundMessage.Requested)])
         batch.load(self.consents, [uid(e.originator_id) for e in events if isinstance(e, Consent.OptedOut)])
+        batch.load(self.chats, [uid(e.originator_id) for e in events if isinstance(e, Chat.CustomerWrote)])
         campaign_ids = [uid(e.originator_id) for e in events if isinstance(e, Campaign.Created | Campaign.Edited)]
         batch.load(self.campaigns, campaign_ids)
         batch.load_groups(self.campaign_senders, "campaign_id", campaign_ids)
         pairs = {uid(e.originator_id): (e.sender_address, e.customer_address) for e in events
-                 if isinstance(e, Consent.Recorded)}
+                 if isinstance(e, Consent.Recorded | Chat.Opened)}
         batch.load(self.customers, [key for e in events if (key := self._pair(batch, e, pairs)) is not None])
         self._prefetch_buckets(batch, events, pairs)
 
     def _pair(self, batch: UnitOfWork, event: Any, pairs: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
-        """The (sender, customer) an outbound request, an inbound message or an opt-out concerns."""
+        """The (sender, customer) an outbound request, a customer's message or an opt-out concerns (`pairs`: those
+        of the consents and chats the batch itself starts)."""
         if isinstance(event, OutboundMessage.Requested):
             return event.sender, event.to
-        if isinstance(event, InboundMessage.Received):
-            return event.params.get("To", ""), event.params.get("From", "")
-        if isinstance(event, Consent.OptedOut):
-            consent_id = uid(event.originator_id)
-            consent = batch.get(self.consents, consent_id)
-            return (consent["sender"], consent["customer"]) if consent else pairs.get(consent_id)
+        if isinstance(event, Chat.CustomerWrote | Consent.OptedOut):
+            key = uid(event.originator_id)
+            row = batch.get(self.chats if isinstance(event, Chat.CustomerWrote) else self.consents, key)
+            return (row["sender"], row["customer"]) if row else pairs.get(key)
         return None
 
     def _prefetch_buckets(self, batch: UnitOfWork, events: Sequence[Any], pairs: dict[str, tuple[str, str]]) -> None:
@@ -167,7 +174,7 @@ class RiskProjector(BatchProjector):
         messages: dict[str, tuple[str, str]] = {}
         minutes, contacts, errors = [], [], []
         for e in events:
-            minute = minute_of(e.at) if hasattr(e, "at") else None
+            minute = minute_of(e.at)
             pair = self._pair(batch, e, pairs)
             if isinstance(e, OutboundMessage.Requested):
                 campaigns[(e.sender, e.to)] = e.campaign_id or campaigns.get((e.sender, e.to)) or \
@@ -179,7 +186,8 @@ class RiskProjector(BatchProjector):
                 campaign_id = campaigns.get(pair) or self._last_campaign(batch, pair)
                 minutes.append((pair[0], campaign_id, minute))
                 contacts.append((pair[0], campaign_id, pair[1], minute))
-            elif isinstance(e, OutboundMessage.Failed | OutboundMessage.StatusReported):
+            elif isinstance(e, OutboundMessage.Failed) or (
+                    isinstance(e, OutboundMessage.StatusReported) and e.status in FAILED_STATUSES):
                 row = batch.get(self.messages, uid(e.originator_id))
                 sender, campaign_id = messages.get(uid(e.originator_id)) or (
                     (row["sender"], row["campaign_id"]) if row else ("", ""))
@@ -254,11 +262,18 @@ class RiskProjector(BatchProjector):
 
     # ---- the customers' side ----
 
-    @handles(InboundMessage.Received)
-    def received(self, batch: UnitOfWork, event: Any) -> None:
-        sender, customer = event.params.get("To", ""), event.params.get("From", "")
-        if not sender or not customer:
+    @handles(Chat.Opened)
+    def chat_opened(self, batch: UnitOfWork, event: Any) -> None:
+        batch.insert(self.chats, chat_id=uid(event.originator_id), sender=event.sender_address,
+                     customer=event.customer_address)
+
+    @handles(Chat.CustomerWrote)
+    def customer_wrote(self, batch: UnitOfWork, event: Any) -> None:
+        """The customer's message as its chat recorded it (when Twilio called): what opens the service window."""
+        chat = batch.get(self.chats, uid(event.originator_id))
+        if chat is None:
             return
+        sender, customer = chat["sender"], chat["customer"]
         known = batch.get(self.customers, (sender, customer))
         campaign_id = known["last_campaign_id"] if known else ""
         if known is None:

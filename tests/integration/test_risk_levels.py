@@ -14,8 +14,9 @@ from click.testing import CliRunner
 
 from despacho.bootstrap import Despacho
 from despacho.cli import main
+from domain.chats import Chat
 from domain.consent import Consent
-from domain.messages import InboundMessage, OutboundMessage
+from domain.messages import OutboundMessage
 from projections import message_queries, risk_queries
 from projections.rebuild import rebuild
 from projections.risk import RiskProjector
@@ -50,9 +51,15 @@ def template_to(despacho: Despacho, campaign_id: str, to: str, sender: str = BAN
 
 
 def reply_from(despacho: Despacho, who: str, sender: str = BANCO) -> None:
-    sid = next(sids)
-    despacho.store.save(InboundMessage.receive(sid, {"MessageSid": sid, "From": who, "To": sender, "Body": "Hola"},
-                                               actor="customer", at=despacho.clock.now()))
+    """The customer writes in their chat with the sender (one chat per customer and sender, opened on first use)."""
+    now = despacho.clock.now()
+    chats: dict[tuple[str, str], Chat] = despacho.extras.setdefault("chats", {})
+    chat = chats.get((who, sender))
+    if chat is None:
+        chat = Chat.open("whatsapp", who, sender, profile_name="", flow_name="default", actor="test", at=now)
+        chats[(who, sender)] = chat
+    chat.receive_customer_message(next(sids), "Hola", [], actor=f"customer:{who}", at=now)
+    despacho.store.save(chat)
 
 
 def fail(despacho: Despacho, message: OutboundMessage, code: str) -> None:
