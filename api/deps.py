@@ -30,6 +30,7 @@ from application.logins import LoginService
 from application.outbound import OutboundService
 from application.portfolios import PortfolioService
 from application.ports import Transport
+from application.risk import RiskMonitor
 from application.routing import AssignmentService
 from application.staff import StaffService
 from application.store import EventStore
@@ -122,6 +123,10 @@ async def get_portfolios(request: Request) -> PortfolioService:
     return _despacho(request).portfolios
 
 
+async def get_risk(request: Request) -> RiskMonitor:
+    return _despacho(request).risk
+
+
 async def get_posted_form(request: Request) -> FormData:
     """The posted form (and its files), read without blocking; Starlette keeps it for the CSRF check too."""
     return await request.form()
@@ -150,6 +155,7 @@ RouterDep = Annotated[AssignmentService, Depends(get_router)]
 ClosingDep = Annotated[ClosingService, Depends(get_closing)]
 DeskDep = Annotated[DeskService, Depends(get_desk)]
 TimersDep = Annotated[TimerService, Depends(get_timers)]
+RiskDep = Annotated[RiskMonitor, Depends(get_risk)]
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
 PostedForm = Annotated[FormData, Depends(get_posted_form)]
 UnidentifiedCampaignDep = Annotated[str | None, Depends(get_unidentified_campaign_id)]

@@ -20,6 +20,7 @@ HOME = NavItem("Inicio", "/", "house")
 MESSAGE_AUDIT = NavItem("Auditoría de mensajes", "/audit/messages", "message-square-text")
 EVENTS = NavItem("Eventos", "/audit/events", "history")
 ATTENDANCE = NavItem("Asistencia", "/attendance", "clock")
+RISK = NavItem("Riesgo de spam", "/risk", "circle-alert")
 
 NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
     "admin": (
@@ -31,6 +32,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         MESSAGE_AUDIT,
         EVENTS,
         ATTENDANCE,
+        RISK,
     ),
     "supervisor": (
         HOME,
@@ -39,10 +41,11 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         NavItem("Alertas", "/alerts", "bell"),
         MESSAGE_AUDIT,
         ATTENDANCE,
+        RISK,
     ),
     "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Mi día", "/mi-dia", "chart-column"),
               NavItem("Alertas", "/alerts", "bell")),
-    "auditor": (HOME, EVENTS, MESSAGE_AUDIT, ATTENDANCE),
+    "auditor": (HOME, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK),
 }
 
 ROLE_LABELS: dict[str, str] = {

@@ -212,7 +212,7 @@ def measure(despacho: Any, name: str, rounds: int) -> None:
               f"{max(ratios):.2f}  ({rounds} rounds, load average {os.getloadavg()[0]:.1f})", flush=True)
 
 
-BUSIEST = ["chats", "messages", "metrics", "agents", "routing", "attendance", "portfolios", "campaigns"]
+BUSIEST = ["chats", "messages", "metrics", "risk", "agents", "routing", "attendance", "portfolios", "campaigns"]
 
 
 def timed(fn: Callable[[], object]) -> float:

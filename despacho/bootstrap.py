@@ -40,6 +40,7 @@ from application.offline_agents import OfflineAgentChats
 from application.outbound import OutboundService
 from application.portfolios import PortfolioService
 from application.ports import PasswordHasher, Transport
+from application.risk import RiskMonitor
 from application.routing import AssignmentService
 from application.staff import StaffService
 from application.store import AUTHORITATIVE_CACHE, EventStore
@@ -62,6 +63,8 @@ from projections.metric_facts import MetricsProjector
 from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
 from projections.queries import SqlOfflineDirectory
+from projections.risk import RiskProjector
+from projections.risk_queries import SqlRiskDirectory
 from projections.routing import RoutingFollower, SqlRoutingState
 from projections.runner import ProjectionRunner
 from projections.timer_directory import SqlTimerDirectory
@@ -73,11 +76,13 @@ from workers.portfolio_jobs import declare_portfolio_actors
 log = logging.getLogger(__name__)
 
 
-def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None) -> list[Projector]:
-    """Every read model the log rebuilds, the routing follower's view included (`routing`: the live one)."""
+def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None,
+                   risk: RiskProjector | None = None) -> list[Projector]:
+    """Every read model the log rebuilds, the routing follower's and the risk judge's views included (`routing`,
+    `risk`: the live ones)."""
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
             PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix),
-            MetricsProjector(suffix)]
+            MetricsProjector(suffix), risk or RiskProjector(suffix)]
 
 
 @dataclass
@@ -106,6 +111,7 @@ class Despacho:
     delivery: DeliveryMonitor
     unidentified: UnidentifiedQueue
     broker: dramatiq.Broker
+    risk: RiskMonitor
     actors: Actors = field(init=False)
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
@@ -138,8 +144,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     follow_ups = FollowUpsFollower(policy=FollowUpPolicy(fake_delivery_seconds=_fake_delivery_seconds(settings)),
                                    deliver=lambda handouts: hand_out(broker, handouts))
     routing = RoutingFollower()
+    risk_projector = RiskProjector()
     inbound_follower = InboundFollower(engine=read_engine)
-    runner = ProjectionRunner(store, read_engine, [follow_ups, inbound_follower, *all_projectors(routing=routing)],
+    projectors = all_projectors(routing=routing, risk=risk_projector)
+    runner = ProjectionRunner(store, read_engine, [follow_ups, inbound_follower, *projectors],
                               batch_size=settings.projection_batch_size, publish=live.publish)
     _racing_other_processes(runner.create_tables)
     ledger = FollowUpLedger(read_engine, follow_ups)
@@ -157,6 +165,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing),
                                manual_assignment_allowed=lambda: settings.allow_manual_assignment)
     routing.on_change = router.dispatch
+    risk = RiskMonitor(store, clock, SqlRiskDirectory(read_engine), settings.portfolios())
+    risk_projector.on_change = risk.judge
+    risk_projector.on_idle = risk.judge
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)
     files = make_file_storage(settings)
     closing = ClosingService(store, clock, outbound, staff, make_transcript=TranscriptMaker(store, files),
@@ -189,7 +200,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
-        unidentified=unidentified, broker=broker,
+        unidentified=unidentified, broker=broker, risk=risk,
     )
 
 

@@ -28,7 +28,7 @@ def run_timers(instant: str | None) -> None:
     """Apply the timer rules once, at the clock's now or at --now, and finish the closes it makes."""
     from despacho.bootstrap import build
 
-    at = _instant(instant)
+    at = instant_option(instant)
     despacho = build(clock=FixedClock(at) if at else None)
     try:
         despacho.runner.catch_up(hand_out_work=False)
@@ -83,7 +83,8 @@ def audit_routing_command(since: str | None, until: str | None, campaign_code: s
     despacho = build()
     try:
         campaign_id = str(despacho.campaigns.id_for_code(campaign_code)) if campaign_code else None
-        report = audit_routing(despacho.store, since=_instant(since), until=_instant(until), campaign_id=campaign_id)
+        report = audit_routing(despacho.store, since=instant_option(since), until=instant_option(until),
+                               campaign_id=campaign_id)
     finally:
         despacho.close()
     for finding in report.findings:
@@ -95,7 +96,7 @@ def audit_routing_command(since: str | None, until: str | None, campaign_code: s
         sys.exit(1)
 
 
-def _instant(text: str | None) -> datetime | None:
+def instant_option(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:

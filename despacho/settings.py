@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from limits import parse as parse_rate_limit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.event_store import PoolSize
 from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS
+from domain.risk_portfolios import Portfolios, PortfolioSettingError
 
 # Values written in this repository: anyone who read it knows them, so production refuses every one.
 EMBEDDED_SECRET = "embedded-mode-only-not-a-secret"  # noqa: S105 - refused outside embedded mode
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     delivery_rate_window_minutes: int = Field(default=60, ge=1)
     delivery_rate_min_messages: int = Field(default=20, ge=1)
     delivery_rate_threshold: float = Field(default=0.2, gt=0, lt=1)
+    # Meta business portfolios (JSON: {"name": {"tier": 2000, "senders": ["whatsapp:+57…"]}}); senders none names
+    # share one default portfolio on `risk_default_tier`. Tiers are Meta's messaging limits (0 = unlimited).
+    risk_portfolios: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    risk_default_tier: int = 250
     log_level: str = "INFO"
     # The bearer token Prometheus scrapes `/metrics` with; without one only embedded mode serves it (to localhost).
     metrics_token: SecretStr | None = None
@@ -79,6 +84,17 @@ class Settings(BaseSettings):
     def _is_a_rate(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError naming what it could not read
         return value
+
+    @model_validator(mode="after")
+    def _portfolios_are_readable(self) -> Settings:
+        try:
+            self.portfolios()
+        except (PortfolioSettingError, TypeError, ValueError) as error:
+            raise ValueError(f"DESPACHO_RISK_PORTFOLIOS / DESPACHO_RISK_DEFAULT_TIER: {error}") from None
+        return self
+
+    def portfolios(self) -> Portfolios:
+        return Portfolios.from_setting(self.risk_portfolios, self.risk_default_tier)
 
     @model_validator(mode="after")
     def _refuse_unusable_or_embedded_values(self) -> Settings:

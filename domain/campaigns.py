@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
 from domain.dispositions import DEFAULT_DISPOSITIONS, Disposition, check_dispositions, stored_disposition
+from domain.risk_thresholds import check_overrides
 
 ROUTING_POLICIES = ("least_load", "round_robin")
 SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
@@ -69,6 +70,8 @@ class CampaignSettings:
     session_idle_minutes: int = 0
     # A login from a second device replaces the first session unless every campaign of the agent allows both.
     allow_parallel_sessions: bool = False
+    # Block and spam risk thresholds this campaign changes: signal → [watch, high, critical] (domain/risk_thresholds).
+    risk_thresholds: dict[str, list[float]] = field(default_factory=dict)
 
     def check(self) -> None:
         try:
@@ -91,6 +94,7 @@ class CampaignSettings:
         self._check_templates()
         self._check_business_hours()
         self._check_presence()
+        check_overrides(self.risk_thresholds)
 
     def _check_presence(self) -> None:
         reasons = [r.strip() for r in self.break_reasons]

@@ -15,9 +15,11 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
 from domain.delivery_errors import explain
+from domain.labels import label
 from domain.messages import FAILED_STATUSES as FAILED_STATUSES  # re-exported: outbound reads it here
+from domain.risk import recommended_action
 
-ALERT_KINDS = ("message_failed", "message_stuck", "failure_rate", "account", "spam_or_block")
+ALERT_KINDS = ("message_failed", "message_stuck", "failure_rate", "account", "spam_or_block", "sender_risk")
 
 # Failures a second attempt cannot fix: the customer opted out, the number is not valid or not a
 # mobile, the customer or the carrier blocks us, the content breaks a policy, the window is closed
@@ -116,6 +118,15 @@ class DeliveryAlert(Aggregate):
         return cls.raise_alert(cls.spam_key(error_code, sender, campaign_id, at), "spam_or_block",
                                campaign_id=campaign_id, message_id=message_id, sender=sender, error_code=error_code,
                                detail=detail, actor=actor, at=at)
+
+    @classmethod
+    def sender_risk(cls, *, sender: str, campaign_id: str, level: str, signal: str, figures: dict[str, Any],
+                    change: int, actor: str, at: datetime) -> DeliveryAlert:
+        """Raised once per rise of a sender's risk level (`change`: the level aggregate's version) and campaign."""
+        detail = (f"Riesgo de bloqueo o spam del remitente {sender}: nivel {label('risk_level', level)} por "
+                  f"{label('risk_signal', signal)}. {recommended_action(level, signal)}")
+        return cls.raise_alert(f"risk:{sender}:{campaign_id}:{change}", "sender_risk", campaign_id=campaign_id,
+                               sender=sender, detail=detail, figures=figures, actor=actor, at=at)
 
     @staticmethod
     def account_key(error_code: str, campaign_id: str, at: datetime) -> str:

@@ -142,12 +142,39 @@ SYSTEM_ACTORS = {
     "system:twilio": "Twilio",
     "system:opt_out": "Sistema (baja del cliente)",
     "system:delivery_monitor": "Sistema (vigilancia de entregas)",
+    "system:risk": "Sistema (riesgo de bloqueo y spam)",
     "system:cli": "Sistema (línea de comandos)",
     "system:demo": "Sistema (datos de demostración)",
     "system:sessions": "Sistema (cierre de sesiones inactivas)",
     "system:presence": "Sistema (chats de asesores desconectados)",
     "anonymous": "Alguien sin sesión iniciada",  # not the system: who tried to sign in (FailedLogin.Recorded)
 }
+RISK_LEVELS = {
+    "ok": "Normal",
+    "watch": "Vigilancia",
+    "high": "Alto",
+    "critical": "Crítico",
+}
+
+RISK_SIGNALS = {
+    "per_second": "Mensajes por segundo (promedio del último minuto)",
+    "per_minute": "Mensajes en el último minuto",
+    "per_hour": "Mensajes en la última hora",
+    "business_customers_24h": "Clientes contactados por iniciativa de la empresa (24 h)",
+    "rate_usage": "Uso del ritmo de envío de Twilio",
+    "tier_usage": "Uso del límite diario de Meta del portafolio",
+    "business_per_customer_24h": "Máximo de mensajes por iniciativa de la empresa a un cliente (24 h)",
+    "business_per_customer_7d": "Máximo de mensajes por iniciativa de la empresa a un cliente (7 días)",
+    "reply_rate": "Tasa de respuesta de los clientes contactados",
+    "opt_out_rate": "Tasa de bajas",
+    "blocked_rate": "Tasa de bloqueos del cliente (63014)",
+    "marketing_refused_rate": "Tasa de plantillas de marketing no entregadas por Meta (63049)",
+    "spam_filtered_rate": "Tasa de mensajes filtrados como spam (30007)",
+    "carrier_blocked_rate": "Tasa de mensajes bloqueados por el operador (30004)",
+    "failure_rate": "Tasa de mensajes fallidos",
+    "template_failure_rate": "Tasa de plantillas fallidas",
+}
+
 SYSTEM = "Sistema"
 UNKNOWN_USER = "Usuario desconocido"
 CUSTOMER = "Cliente %(address)s"
@@ -216,6 +243,8 @@ EVENTS = {
     "OutboundMessage.StatusReported": "Twilio informó un estado",
     "OutboundMessage.Failed": "Mensaje fallido",
     "OutboundMessage.AnsweredByTwilio": "Mensaje respondido por Twilio en lugar de Despacho",
+    "SenderRisk.Started": "Vigilancia de riesgo del remitente iniciada",
+    "SenderRisk.LevelChanged": "Nivel de riesgo del remitente cambiado",
     "PortfolioImport.Started": "Importación de cartera iniciada",
     "PortfolioImport.RowsAccepted": "Clientes de la cartera registrados",
     "PortfolioImport.Completed": "Importación de cartera terminada",
@@ -244,6 +273,8 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "routing_policy": ROUTING_POLICIES,
     "bot_step": BOT_STEPS,
     "bot_route": BOT_ROUTES,
+    "risk_level": RISK_LEVELS,
+    "risk_signal": RISK_SIGNALS,
     "event": EVENTS,
 }
 

@@ -38,6 +38,7 @@ class CampaignsProjector(BatchProjector):
             Column("flow_name", String(80), nullable=False),
             Column("templates", JSON, nullable=False),
             Column("break_reasons", JSON, nullable=False),
+            Column("risk_thresholds", JSON, nullable=False),
             Column("offline_requeue_minutes", Integer, nullable=False),
             Column("session_idle_minutes", Integer, nullable=False),
             Column("allow_parallel_sessions", Boolean, nullable=False),
@@ -103,4 +104,5 @@ def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
         # campaigns saved before presence settings read with their defaults
         key: getattr(CampaignSettings.from_dict(settings), key) for key in (
             "offline_requeue_minutes", "session_idle_minutes", "allow_parallel_sessions")} | {
-        "break_reasons": list(CampaignSettings.from_dict(settings).break_reasons)}
+        "break_reasons": list(CampaignSettings.from_dict(settings).break_reasons),
+        "risk_thresholds": dict(settings.get("risk_thresholds", {}))}

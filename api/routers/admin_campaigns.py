@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from api.deps import CampaignsDep, PagesDep, PostedForm, ReadDb, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
+from api.routers import risk_form
 from api.security import allow, current_identity
 from api.templating import Pages
 from api.warnings import unattended_campaign
@@ -49,6 +50,8 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
     settings["templates"] = templates_from_form(form)
     if "break_reasons" in form:  # the presence fieldset was posted (forms of API clients may leave it out)
         settings.update(presence_settings_from_form(form))
+    if risk_form.posted(form):
+        settings["risk_thresholds"] = risk_form.risk_thresholds_from_form(form)
     return settings
 
 
@@ -103,6 +106,7 @@ def _form_page(request: Request, flow_names: list[str], pages: Pages, campaign: 
                values: dict[str, Any], error: str | None = None) -> Response:
     return pages.render(request, "admin/campaign_form.html", {
         "campaign": campaign, "values": values, "error": error, "weekdays": WEEKDAYS, "flow_names": flow_names,
+        "risk_rows": risk_form.risk_rows(),
     }, status_code=422 if error else 200)
 
 
@@ -117,6 +121,7 @@ def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values["agents_outside_hours_take_chats"] = "1" if row["agents_outside_hours_take_chats"] else ""
     values["break_reasons"] = "\n".join(row["break_reasons"])
     values["allow_parallel_sessions"] = "1" if row["allow_parallel_sessions"] else ""
+    values.update(risk_form.risk_values(row["risk_thresholds"]))
     values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
                             "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():
