@@ -120,16 +120,21 @@ class ProjectionRunner:
 
     def catch_up(self, stop: int | None = None, *, hand_out_work: bool = True) -> dict[str, int]:
         """Apply everything up to now (or `stop`) to every projector (but the followers that hand work out to
-        workers, when `hand_out_work` is false: one-off commands)."""
+        workers, when `hand_out_work` is false: one-off commands). Rounds repeat while one applied anything: a
+        follower late in the order (the risk judge) may record events the projectors before it have not seen."""
         applied: dict[str, int] = {}
-        for projector in self.projectors:
-            if projector.hands_out_work and not hand_out_work:
-                continue
-            total = 0
-            while (count := self.run_batch(projector, stop)) > 0:
-                total += count
-            applied[projector.position_key] = total
-        return applied
+        while True:
+            round_applied = 0
+            for projector in self.projectors:
+                if projector.hands_out_work and not hand_out_work:
+                    continue
+                total = 0
+                while (count := self.run_batch(projector, stop)) > 0:
+                    total += count
+                applied[projector.position_key] = applied.get(projector.position_key, 0) + total
+                round_applied += total
+            if not round_applied or stop is not None:
+                return applied
 
     def run_forever(self, stop_event: threading.Event, poll_seconds: float = 1.0) -> None:
         """Run every lane until `stop_event`: the followers' lane in a thread of its own, so a follow-up or an
