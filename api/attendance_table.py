@@ -7,16 +7,12 @@ reason becomes its label, never its code.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-
+from api.export_table import Column, ExportTable
 from domain.text import defused
 from projections.attendance_queries import AttendanceRow
 
@@ -32,38 +28,7 @@ TRAILING = (("Tiempo en otro estado", DURATION), ("Sesiones", COUNT), ("Chats as
 BREAK_HEADER = "Pausa: %(reason)s"
 
 
-@dataclass(frozen=True)
-class Column:
-    header: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class ReportTable:
-    columns: list[Column]
-    rows: list[list[Any]]
-
-    def csv_text(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([defused(c.header) for c in self.columns])
-        for row in self.rows:
-            writer.writerow([defused(_cell_text(c.kind, value)) for c, value in zip(self.columns, row, strict=True)])
-        return out.getvalue()
-
-    def xlsx_bytes(self, title: str) -> bytes:
-        book = Workbook()
-        sheet = book.worksheets[0]
-        sheet.title = title[:31]
-        sheet.append([c.header for c in self.columns])
-        for row in self.rows:
-            sheet.append([_xlsx_value(c.kind, value) for c, value in zip(self.columns, row, strict=True)])
-            for column, cell in zip(self.columns, sheet[sheet.max_row], strict=True):
-                if column.kind == DURATION:
-                    cell.number_format = "[h]:mm:ss"
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
+ReportTable = ExportTable
 
 
 def report_table(rows: Sequence[AttendanceRow], translate: Translate, reason_label: Callable[[str], str]
@@ -72,7 +37,8 @@ def report_table(rows: Sequence[AttendanceRow], translate: Translate, reason_lab
     columns = [Column(translate(header), kind) for header, kind in LEADING]
     columns += [Column(translate(BREAK_HEADER, reason=reason_label(reason)), DURATION) for reason in reasons]
     columns += [Column(translate(header), kind) for header, kind in TRAILING]
-    return ReportTable(columns, [_cells(row, reasons) for row in rows])
+    return ReportTable(columns, [_cells(row, reasons) for row in rows], cell_text=_cell_text, cell_value=_xlsx_value,
+                       number_formats={DURATION: "[h]:mm:ss"})
 
 
 def _cells(row: AttendanceRow, reasons: list[str]) -> list[Any]:

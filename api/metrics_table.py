@@ -6,16 +6,11 @@ ratios numbers between 0 and 1 (a percentage cell in the XLSX), so an export and
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
-
+from api.export_table import Column, ExportTable
 from domain.metrics.registry import COUNT, RATIO, SECONDS, metrics_of
-from domain.text import defused
 from projections.metric_queries import MetricRow
 
 Translate = Callable[..., str]
@@ -31,38 +26,8 @@ SECONDS_SUFFIX = " (s)"
 DISPOSITION_HEADER = "Tipificación: %(label)s"
 
 
-@dataclass(frozen=True)
-class Column:
-    header: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class MetricTable:
-    columns: list[Column]
-    rows: list[list[Any]]
-
-    def csv_text(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([defused(c.header) for c in self.columns])
-        for row in self.rows:
-            writer.writerow([defused(_text(c.kind, value)) for c, value in zip(self.columns, row, strict=True)])
-        return out.getvalue()
-
-    def xlsx_bytes(self, title: str) -> bytes:
-        book = Workbook()
-        sheet = book.worksheets[0]
-        sheet.title = title[:31]
-        sheet.append([c.header for c in self.columns])
-        for row in self.rows:
-            sheet.append([defused(v) if isinstance(v, str) else v for v in row])
-            for column, cell in zip(self.columns, sheet[sheet.max_row], strict=True):
-                if column.kind == RATIO:
-                    cell.number_format = "0.00%"
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
+MetricTable = ExportTable
+RATIO_FORMATS = {RATIO: "0.00%"}
 
 
 def metric_table(level: str, rows: Sequence[MetricRow], translate: Translate) -> MetricTable:
@@ -76,14 +41,14 @@ def metric_table(level: str, rows: Sequence[MetricRow], translate: Translate) ->
               *(_number(r.values[m.key], m.unit) for m in metrics),
               *(_number(r.values.get(key), kind) for _, key, kind in EXTRA[level]),
               *(r.breakdown.get(label, 0) for label in labels)] for r in rows]
-    return MetricTable(columns, cells)
+    return MetricTable(columns, cells, number_formats=RATIO_FORMATS)
 
 
 def plain_table(columns: Sequence[tuple[str, str, str]], rows: Sequence[dict[str, Any]], translate: Translate
                 ) -> MetricTable:
     """A table of plain rows: each column is (Spanish header, the row's key, kind)."""
     return MetricTable([Column(translate(header), kind) for header, _, kind in columns],
-                       [[row[key] for _, key, _ in columns] for row in rows])
+                       [[row[key] for _, key, _ in columns] for row in rows], number_formats=RATIO_FORMATS)
 
 
 def _leading(row: MetricRow, name: str, translate: Translate) -> str:
@@ -95,8 +60,3 @@ def _number(value: float | None, unit: str) -> float | int | None:
     if value is None:
         return None
     return int(value) if unit == COUNT else value
-
-
-def _text(kind: str, value: Any) -> str:
-    """Numbers as Python writes them (a dot for decimals, as every CSV reader expects); nothing for no data."""
-    return "" if value is None else str(value)
