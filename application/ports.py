@@ -112,6 +112,6 @@ class TokenBuckets(Protocol):
 
 
 class BusinessMessageCounts(Protocol):
-    def sent_since(self, to: str, since: datetime) -> int:
-        """Business-initiated messages (templates) handed to Twilio for this customer since the instant."""
+    def sent_since(self, to: str, since: Sequence[datetime]) -> list[int]:
+        """Business-initiated messages (templates) handed to Twilio for this customer since each instant."""
         ...

@@ -87,4 +87,5 @@ class Throttle:
 
     def _capped(self, to: str) -> str | None:
         now = self.clock.now()
-        return self.settings.caps.refusal(self.counts.sent_since(to, now - DAY), self.counts.sent_since(to, now - WEEK))
+        last_day, last_week = self.counts.sent_since(to, [now - DAY, now - WEEK])
+        return self.settings.caps.refusal(last_day, last_week)

@@ -65,16 +65,19 @@ def refilled(bucket: Bucket | None, pace: Pace, now: float) -> Bucket:
     return Bucket(min(pace.capacity, bucket.tokens + max(0.0, now - bucket.at) * pace.rate), now)
 
 
-def wait_for(bucket: Bucket, pace: Pace, lane: str) -> float:
-    """Seconds until this refilled bucket can give the lane a token (0: now)."""
-    return max(0.0, needed(lane) - bucket.tokens) / pace.rate
+def wait_for(bucket: Bucket, pace: Pace, lane: str, ahead: int = 0) -> float:
+    """Seconds until this refilled bucket can give the lane a token (0: now), when `ahead` messages of the lane
+    are already waiting for theirs: each waiter sleeps until its own turn instead of all waking for every token."""
+    missing = needed(lane) - bucket.tokens
+    return 0.0 if missing <= 0 else (missing + ahead) / pace.rate
 
 
-def take(buckets: list[tuple[Bucket | None, Pace]], lane: str, now: float) -> tuple[float, list[Bucket]]:
+def take(buckets: list[tuple[Bucket | None, Pace]], lane: str, now: float,
+         ahead: int = 0) -> tuple[float, list[Bucket]]:
     """A token from every bucket at once, or from none: (0, the buckets after taking) when granted, else
     (seconds to wait, the buckets refilled). The Redis script in adapters/token_buckets.py does the same."""
     filled = [refilled(bucket, pace, now) for bucket, pace in buckets]
-    wait = max(wait_for(bucket, pace, lane) for bucket, (_, pace) in zip(filled, buckets, strict=True))
+    wait = max(wait_for(bucket, pace, lane, ahead) for bucket, (_, pace) in zip(filled, buckets, strict=True))
     if wait > 0:
         return wait, filled
     return 0.0, [Bucket(bucket.tokens - 1.0, now) for bucket in filled]

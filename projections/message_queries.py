@@ -6,7 +6,7 @@ campaigns (a supervisor's).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -203,13 +203,14 @@ class SqlBusinessMessageCounts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def sent_since(self, to: str, since: datetime) -> int:
+    def sent_since(self, to: str, since: Sequence[datetime]) -> list[int]:
         table = MESSAGES.messages
-        query = select(func.count()).where(
+        counts = [func.count().filter(table.c.submitted_at >= instant) for instant in since]
+        query = select(*counts).where(
             table.c.customer_phone == customer_phone(to), table.c.to_address == to, table.c.content_sid != "",
-            table.c.sid.is_not(None), table.c.status.not_in(FAILED_STATUSES), table.c.submitted_at >= since)
+            table.c.sid.is_not(None), table.c.status.not_in(FAILED_STATUSES), table.c.submitted_at >= min(since))
         with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
+            return [int(count) for count in connection.execute(query).one()]
 
 
 def approved_templates(engine: Engine, campaign_id: str | None) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
@@ -48,8 +49,8 @@ class Counts:
     def __init__(self, per_window: dict[timedelta, int] | None = None) -> None:
         self.per_window = per_window or {}
 
-    def sent_since(self, to: str, since: datetime) -> int:
-        return self.per_window.get(NOW - since, 0)
+    def sent_since(self, to: str, since: Sequence[datetime]) -> list[int]:
+        return [self.per_window.get(NOW - instant, 0) for instant in since]
 
 
 def pace_of(rate: float) -> list[tuple[str, Pace]]:
@@ -71,11 +72,21 @@ def throttle(buckets: InProcessTokenBuckets, *, levels: dict[str, str] | None = 
 def test_a_full_bucket_gives_one_second_of_its_rate_then_one_token_per_interval() -> None:
     time = ManualTime()
     buckets = InProcessTokenBuckets(time)
-    granted = sum(buckets.take(f"m{n}", "s", REPLY, pace_of(80)) == 0 for n in range(100))
-    assert granted == 81  # 80 for the second, plus the reserve bulk must leave
+    assert all(buckets.take(f"m{n}", "s", REPLY, pace_of(80)) == 0 for n in range(81))  # 80 + the bulk reserve
     assert buckets.take("late", "s", REPLY, pace_of(80)) == pytest.approx(1 / 80)
     time.now += 1 / 80
     assert buckets.take("late", "s", REPLY, pace_of(80)) == 0
+
+
+def test_waiters_of_a_lane_are_told_their_own_turn_in_the_order_they_came() -> None:
+    time = ManualTime()
+    buckets = InProcessTokenBuckets(time)
+    buckets.take("first", "s", REPLY, pace_of(1))
+    buckets.take("second", "s", REPLY, pace_of(1))
+    assert [buckets.take(m, "s", REPLY, pace_of(1)) for m in ("a", "b", "c", "a")] == [1.0, 2.0, 3.0, 1.0]
+    time.now += 1.0
+    assert buckets.take("a", "s", REPLY, pace_of(1)) == 0
+    assert buckets.take("b", "s", REPLY, pace_of(1)) == pytest.approx(1.0), "b is first in line now"
 
 
 def test_over_a_minute_a_bucket_grants_its_rate_and_no_more() -> None:
@@ -92,10 +103,10 @@ def test_over_a_minute_a_bucket_grants_its_rate_and_no_more() -> None:
 def test_bulk_leaves_the_last_token_to_replies() -> None:
     time = ManualTime()
     buckets = InProcessTokenBuckets(time)
-    bulk = sum(buckets.take(f"b{n}", "s", BULK, pace_of(1)) == 0 for n in range(5))
-    assert bulk == 1  # an SMS long code holds 2 tokens: bulk takes one and must leave one
-    assert buckets.take("reply", "s", REPLY, pace_of(1)) == 0
-    assert buckets.take("b9", "s", BULK, pace_of(1)) == pytest.approx(2.0)
+    assert buckets.take("b0", "s", BULK, pace_of(1)) == 0  # an SMS long code holds 2 tokens: bulk leaves one
+    assert buckets.take("b1", "s", BULK, pace_of(1)) == pytest.approx(1.0)
+    assert buckets.take("reply", "s", REPLY, pace_of(1)) == 0, "bulk waiting does not hold a reply back"
+    assert buckets.take("b1", "s", BULK, pace_of(1)) == pytest.approx(2.0)
 
 
 def test_a_token_comes_from_the_sender_and_the_account_together_or_from_neither() -> None:
