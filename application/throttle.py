@@ -15,8 +15,8 @@ from domain.messages import OutboundMessage
 from domain.throttling import (
     ACCOUNT_RATE,
     BULK,
-    CAP_EXEMPT_KINDS,
     DAY,
+    REQUIRED_KINDS,
     WEEK,
     CustomerCaps,
     Pace,
@@ -66,11 +66,12 @@ class Throttle:
         """None when the message may go now (its tokens are taken); the reason when a cap refuses it; raises
         SendPostponedError when it must wait."""
         message_id, sender = str(message.id), message.sender
-        if lane == BULK and message.kind not in CAP_EXEMPT_KINDS and (refusal := self._capped(message.to)):
+        optional_bulk = lane == BULK and message.kind not in REQUIRED_KINDS
+        if optional_bulk and (refusal := self._capped(message.to)):
             self.buckets.release(message_id, sender)
             return refusal
         level = self.risk.level_of(sender)
-        if lane == BULK and bulk_stopped(level):
+        if optional_bulk and bulk_stopped(level):
             self.buckets.hold(message_id, sender)
             raise SendPostponedError(CRITICAL_RECHECK_SECONDS, "sender at critical risk: business-initiated stopped")
         paces = [(f"sender:{sender}", Pace.of(sender_rate(self.settings.rate_of(sender), level,

@@ -28,9 +28,9 @@ SMS_LONG_CODE_RATE = 1.0
 SHORT_CODE_RATE = 100.0
 ACCOUNT_RATE = 2000.0
 RISK_LEVELS = ("ok", "watch", "high", "critical")
-# The close's confirmation is required of every close (R8): it is paced like bulk when the window is closed, and
-# counted, but never refused by a cap.
-CAP_EXEMPT_KINDS = frozenset({"closing"})
+# The close's confirmation is required of every close (R8) and ends a conversation the customer had: when the
+# window is closed it is paced like bulk, and counted, but never refused by a cap nor stopped at critical risk.
+REQUIRED_KINDS = frozenset({"closing"})
 DAY, WEEK = timedelta(hours=24), timedelta(days=7)
 
 

@@ -153,6 +153,7 @@ def test_at_critical_risk_bulk_waits_and_replies_still_go() -> None:
     assert postponed.value.seconds == CRITICAL_RECHECK_SECONDS
     assert critical.waiting_for_token() == {WHATSAPP: 1}
     assert critical.admit(message(kind="agent"), REPLY) is None
+    assert critical.admit(message(kind="closing"), BULK) is None, "a close's confirmation is not proactive"
     resumed = throttle(buckets)
     assert resumed.admit(bulk, BULK) is None
     assert resumed.waiting_for_token() == {}
