@@ -103,11 +103,14 @@ def take_tokens(redis_url: str, seconds: float, start: Starting, granted: Queue)
     pace = [(f"sender:{SENDER}", Pace.of(WHATSAPP_RATE)), ("account:bench", Pace.of(2000))]
     end = start.wait() + SETTLE_SECONDS + seconds
 
+    current = [str(uuid4()) for _ in range(BUCKET_THREADS)]  # each thread's message, asked for until granted
+
     def take(n: int) -> None:
-        wait = buckets.take(str(uuid4()), SENDER, BULK, pace)
+        wait = buckets.take(current[n], SENDER, BULK, pace)
         if wait == 0:
             with lock:
                 times.append(time.time())
+            current[n] = str(uuid4())
         else:
             time.sleep(wait)
     threads_until(end, BUCKET_THREADS, take)
