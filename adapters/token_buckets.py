@@ -81,7 +81,8 @@ class RedisTokenBuckets:
     def hold(self, message_id: str, sender: str) -> None:
         seconds, micros = self._redis.time()
         with self._redis.pipeline() as pipe:
-            pipe.zadd(_waiting_key(sender, BULK), {message_id: seconds + micros / 1e6}, nx=True)
+            # the score moves on each recheck (its place does not matter while bulk is stopped): held, never stale
+            pipe.zadd(_waiting_key(sender, BULK), {message_id: seconds + micros / 1e6})
             pipe.sadd(_senders_key(), sender)
             pipe.execute()
 
@@ -139,7 +140,7 @@ class InProcessTokenBuckets:
     def hold(self, message_id: str, sender: str) -> None:
         with self._lock:
             now = self._now()
-            self._line(sender, BULK, now).setdefault(message_id, now)
+            self._line(sender, BULK, now)[message_id] = now
 
     def release(self, message_id: str, sender: str) -> None:
         with self._lock:

@@ -145,13 +145,19 @@ def test_caps_refuse_the_next_business_initiated_message_with_the_reason() -> No
 
 
 def test_at_critical_risk_bulk_waits_and_replies_still_go() -> None:
-    buckets = InProcessTokenBuckets(ManualTime())
+    time = ManualTime()
+    buckets = InProcessTokenBuckets(time)
     critical = throttle(buckets, levels={WHATSAPP: "critical"})
     bulk = message()
     with pytest.raises(SendPostponedError) as postponed:
         critical.admit(bulk, BULK)
     assert postponed.value.seconds == CRITICAL_RECHECK_SECONDS
     assert critical.waiting_for_token() == {WHATSAPP: 1}
+    time.now += WAITING_STALE_SECONDS - 1
+    with pytest.raises(SendPostponedError):
+        critical.admit(bulk, BULK)  # the worker looks again a minute later, and so on
+    time.now += 2
+    assert critical.waiting_for_token() == {WHATSAPP: 1}, "a message held at critical never goes stale"
     assert critical.admit(message(kind="agent"), REPLY) is None
     assert critical.admit(message(kind="closing"), BULK) is None, "a close's confirmation is not proactive"
     resumed = throttle(buckets)
