@@ -16,6 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.ports import Clock, Delivery, SendFailedError, Submitted, Transport
 from application.store import EventStore, retry_on_conflict
+from application.throttle import CUSTOMER_CAP_CODE, Throttle
 from domain.chats import Chat
 from domain.common import DomainError
 from domain.consent import TWILIO_REFUSAL, Consent
@@ -30,6 +31,7 @@ from domain.delivery_alerts import (
 )
 from domain.messages import OutboundMessage, UnmatchedStatus
 from domain.messaging_rules import whatsapp_window_open
+from domain.throttling import REPLY, lane_of
 
 SYSTEM_SENDER = "system:outbound"
 TWILIO = "system:twilio"
@@ -59,12 +61,13 @@ class RetryRefusedError(DomainError):
 
 class OutboundService:
     def __init__(self, store: EventStore, clock: Clock, transport: Transport, public_url: str,
-                 campaign_of_sender: Callable[[str], str | None]) -> None:
+                 campaign_of_sender: Callable[[str], str | None], throttle: Throttle) -> None:
         self.store = store
         self.clock = clock
         self.transport = transport
         self.public_url = public_url.rstrip("/")
         self.campaign_of_sender = campaign_of_sender
+        self.throttle = throttle
 
     def compose(self, chat: Chat, kind: str, *, body: str = "", content_sid: str = "",
                 content_variables: dict[str, str] | None = None, agent_id: str = "", session_id: str = "",
@@ -124,13 +127,17 @@ class OutboundService:
         return consent if isinstance(consent, Consent) else None
 
     def send(self, message_id: str) -> str:
-        """Deliver one message to Twilio; raises SendFailedError(retryable=True) to be retried."""
+        """Deliver one message to Twilio at its sender's pace; raises SendFailedError(retryable=True) to be retried
+        and SendPostponedError when it must wait for a token."""
         message = self._message(message_id)
         if message.sid or message.is_final:
             return message.status
         delivery = self._delivery(message)
         if message.attempts and (found := self.transport.find_sent(delivery)):
             return self._record_submission(message_id, found)
+        if refusal := self.throttle.admit(message, self._lane(message)):
+            self._record_failure(message_id, SendFailedError(CUSTOMER_CAP_CODE, refusal, retryable=False))
+            return "failed"
         attempt = message.start_attempt(actor=SYSTEM_SENDER, at=self.clock.now())
         self.store.save(message)
         try:
@@ -141,6 +148,14 @@ class OutboundService:
             self._record_failure(message_id, failure)
             return "failed"
         return self._record_submission(message_id, submitted)
+
+    def _lane(self, message: OutboundMessage) -> str:
+        """Free-form WhatsApp is only composed inside the service window (R12), so it is a reply; anything else
+        is one when its chat's customer wrote within 24 hours; a message without a chat is business-initiated."""
+        if message.channel == "whatsapp" and not message.content_sid:
+            return REPLY
+        chat = self._get(UUID(message.chat_id)) if message.chat_id else None
+        return lane_of(chat.last_customer_message_at if isinstance(chat, Chat) else None, self.clock.now())
 
     def log_facts(self, message_id: str) -> dict[str, object]:
         """What a log line about this message may say: ids, SID, status and the customer's address

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from domain.throttling import Pace
 
 
 class Clock(Protocol):
@@ -80,3 +83,35 @@ class Transport(Protocol):
 
     def find_sent(self, delivery: Delivery) -> Submitted | None:
         """The message Twilio already accepted for this delivery, if an earlier attempt got through."""
+
+
+class RiskLevels(Protocol):
+    """The risk level of a sender: `ok`, `watch`, `high` or `critical` (see domain/throttling.py for what each
+    changes in the pace of its messages)."""
+
+    def level_of(self, sender: str) -> str: ...
+
+
+class TokenBuckets(Protocol):
+    """Token buckets shared by every process that sends (Redis), or by this process's threads (embedded)."""
+
+    def take(self, message_id: str, sender: str, lane: str, buckets: Sequence[tuple[str, Pace]]) -> float:
+        """A token from every named bucket at once, or none: 0 when granted, else the seconds to wait (the message
+        then counts as waiting for `sender` until it is granted or released)."""
+        ...
+
+    def hold(self, message_id: str, sender: str) -> None:
+        """Count a message as waiting for its sender without trying to take a token."""
+
+    def release(self, message_id: str, sender: str) -> None:
+        """The message waits no more (it was refused)."""
+
+    def waiting(self) -> dict[str, int]:
+        """Messages waiting for a token, per sender (each counted once, however often it tried)."""
+        ...
+
+
+class BusinessMessageCounts(Protocol):
+    def sent_since(self, to: str, since: Sequence[datetime]) -> list[int]:
+        """Business-initiated messages (templates) handed to Twilio for this customer since each instant."""
+        ...

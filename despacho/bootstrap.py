@@ -27,6 +27,7 @@ from adapters.login_limits import MovingWindowLoginLimits
 from adapters.passwords import Argon2Passwords
 from adapters.portfolio_files import read_table, stream_table
 from adapters.read_store import make_read_engine
+from adapters.token_buckets import InProcessTokenBuckets, RedisTokenBuckets
 from adapters.transcript_source import TranscriptMaker
 from application.campaigns import CampaignService
 from application.closing import ClosingService
@@ -39,15 +40,17 @@ from application.logins import LoginService
 from application.offline_agents import OfflineAgentChats
 from application.outbound import OutboundService
 from application.portfolios import PortfolioService
-from application.ports import PasswordHasher, Transport
+from application.ports import PasswordHasher, RiskLevels, Transport
 from application.risk import RiskMonitor
 from application.routing import AssignmentService
 from application.staff import StaffService
 from application.store import AUTHORITATIVE_CACHE, EventStore
+from application.throttle import Throttle, ThrottleSettings
 from application.timers import TimerService
 from despacho.settings import Settings
 from domain.campaigns import CampaignError
 from domain.chats import Chat
+from domain.throttling import CustomerCaps
 from projections.agents import AgentsProjector
 from projections.attendance import AttendanceProjector
 from projections.base import Projector
@@ -57,14 +60,14 @@ from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
 from projections.follow_ups import FollowUpLedger, FollowUpsFollower
 from projections.inbound_attachments import InboundFollower
-from projections.message_queries import SqlDeliveryDirectory
+from projections.message_queries import SqlBusinessMessageCounts, SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.metric_facts import MetricsProjector
 from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
 from projections.queries import SqlOfflineDirectory
 from projections.risk import RiskProjector
-from projections.risk_queries import SqlRiskDirectory
+from projections.risk_queries import ReadTableRiskLevels, SqlRiskDirectory
 from projections.routing import RoutingFollower, SqlRoutingState
 from projections.runner import ProjectionRunner
 from projections.timer_directory import SqlTimerDirectory
@@ -112,6 +115,7 @@ class Despacho:
     unidentified: UnidentifiedQueue
     broker: dramatiq.Broker
     risk: RiskMonitor
+    throttle: Throttle
     actors: Actors = field(init=False)
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
@@ -160,8 +164,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
                                            per_account=settings.login_failures_per_account,
                                            per_address=settings.login_failures_per_address)
     transport = transport or make_transport(settings)
+    throttle = make_throttle(settings, clock, read_engine, ReadTableRiskLevels(read_engine))
     outbound = OutboundService(store, clock, transport, settings.public_url,
-                               lambda sender: campaign_of_sender(read_engine, sender))
+                               lambda sender: campaign_of_sender(read_engine, sender), throttle)
     router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing),
                                manual_assignment_allowed=lambda: settings.allow_manual_assignment)
     routing.on_change = router.dispatch
@@ -200,8 +205,17 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
-        unidentified=unidentified, broker=broker, risk=risk,
+        unidentified=unidentified, broker=broker, risk=risk, throttle=throttle,
     )
+
+
+def make_throttle(settings: Settings, clock: Clock, read_engine: Engine, risk: RiskLevels) -> Throttle:
+    """The outbound pace: buckets in Redis when there is one (every worker process shares them), else in memory."""
+    buckets = RedisTokenBuckets(settings.redis_url) if settings.redis_url else InProcessTokenBuckets()
+    return Throttle(buckets, risk, SqlBusinessMessageCounts(read_engine), clock, ThrottleSettings(
+        account_key=settings.twilio_account_sid, sender_rates=settings.sender_rates,
+        account_rate=settings.account_messages_per_second, high_risk_fraction=settings.high_risk_rate_fraction,
+        caps=CustomerCaps(settings.customer_business_messages_per_day, settings.customer_business_messages_per_week)))
 
 
 def _one_writer(settings: Settings) -> bool:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adapters.event_store import PoolSize
 from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS
 from domain.risk_portfolios import Portfolios, PortfolioSettingError
+from domain.throttling import ACCOUNT_RATE
 
 # Values written in this repository: anyone who read it knows them, so production refuses every one.
 EMBEDDED_SECRET = "embedded-mode-only-not-a-secret"  # noqa: S105 - refused outside embedded mode
@@ -78,6 +79,22 @@ class Settings(BaseSettings):
     # Failed sign-ins allowed per moving window before further attempts wait (`limits` notation).
     login_failures_per_account: str = "5/15 minutes"
     login_failures_per_address: str = "50/15 minutes"  # a call center's agents may share one public address
+
+    # The outbound pace (domain/throttling.py): messages per second per sender address where it differs from
+    # Twilio's default (WhatsApp 80, SMS long code 1, short code 100), and for the whole account.
+    sender_rates: dict[str, float] = Field(default_factory=dict)
+    account_messages_per_second: float = Field(default=ACCOUNT_RATE, gt=0)
+    high_risk_rate_fraction: float = Field(default=0.5, gt=0, le=1)
+    # Business-initiated messages (templates outside the 24-hour window) one customer may receive.
+    customer_business_messages_per_day: int = Field(default=2, ge=1)
+    customer_business_messages_per_week: int = Field(default=5, ge=1)
+
+    @field_validator("sender_rates")
+    @classmethod
+    def _rates_are_positive(cls, rates: dict[str, float]) -> dict[str, float]:
+        if wrong := sorted(sender for sender, rate in rates.items() if rate <= 0):
+            raise ValueError(f"DESPACHO_SENDER_RATES: the rate of {', '.join(wrong)} must be positive")
+        return rates
 
     @field_validator("login_failures_per_account", "login_failures_per_address")
     @classmethod

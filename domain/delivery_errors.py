@@ -2,7 +2,7 @@
 
 Twilio's codes are those of the reference list in adapters/twilio_error_codes.csv (compiled from
 Twilio's error pages, https://www.twilio.com/docs/api/errors/<code>), plus the few its API answers
-that the list leaves out, and Despacho's own refusals (`opted_out`, `outside_window`). Categories
+that the list leaves out, and Despacho's own refusals (`opted_out`, `outside_window`, `customer_cap`). Categories
 keep the list's names, with one difference on purpose: 63014 (the customer blocked the sender on
 WhatsApp) is `blocked`, not `opt-out`, because a block counts against the sender's reputation and a
 STOP does not. The texts are the Spanish msgids of the page catalogue (English in
@@ -124,6 +124,9 @@ _CATALOGUE: dict[str, tuple[str, str, str]] = {
                        "Configure la plantilla de cierre de la campaña o espere a que el cliente escriba."),
     "opted_out": ("opt-out", "El cliente pidió no recibir más mensajes; Despacho no lo envió.",
                   "No le escriba hasta que vuelva a suscribirse."),
+    "customer_cap": ("rate-limit", "El cliente ya recibió el máximo de mensajes iniciados por la empresa que se le "
+                                   "pueden enviar en 24 horas o en 7 días; Despacho no lo envió.",
+                     "Espere a que el cliente escriba o a que pase el plazo antes de volver a enviarle una plantilla."),
     "63030": ("invalid-request", "El mensaje incluye un parámetro que este canal no admite.",
               f"{TELL_ADMIN} para que revise la plantilla o el tipo de mensaje."),
     "21602": ("invalid-request", "El mensaje no tiene texto.", "Escriba el mensaje o elija una plantilla."),

@@ -6,7 +6,7 @@ campaigns (a supervisor's).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from application.delivery_monitor import FailureCount, UnfinishedMessage
 from domain.delivery_alerts import may_retry
 from domain.delivery_errors import explain
 from domain.messages import FAILED_STATUSES, FINAL_STATUSES
-from projections.messages import MessagesProjector
+from projections.messages import MessagesProjector, customer_phone
 from projections.queries import AGENTS, CAMPAIGNS
 
 MESSAGES = MessagesProjector()
@@ -194,6 +194,23 @@ class SqlDeliveryDirectory:
         counts += [FailureCount("sender", sender, campaign, *senders[sender])
                    for sender, campaign in campaigns_of_sender if sender in senders]
         return counts
+
+
+class SqlBusinessMessageCounts:
+    """Templates handed to Twilio per customer, for the per-customer caps (domain/throttling.py). Read from the
+    messages table, so a message sent in the last moments, not yet projected, is not counted yet."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def sent_since(self, to: str, since: Sequence[datetime]) -> list[int]:
+        table = MESSAGES.messages
+        counts = [func.count().filter(table.c.submitted_at >= instant) for instant in since]
+        query = select(*counts).where(
+            table.c.customer_phone == customer_phone(to), table.c.to_address == to, table.c.content_sid != "",
+            table.c.sid.is_not(None), table.c.status.not_in(FAILED_STATUSES), table.c.submitted_at >= min(since))
+        with self.engine.connect() as connection:
+            return [int(count) for count in connection.execute(query).one()]
 
 
 def approved_templates(engine: Engine, campaign_id: str | None) -> list[dict[str, Any]]:

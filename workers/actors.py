@@ -10,6 +10,7 @@ outside world decides (timers, Twilio's silence, a broker that lost its queue).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ from application.outbound import OutboundService, StatusReport
 from application.ports import SendFailedError
 from application.routing import AssignmentService
 from application.staff import StaffService
+from application.throttle import SendPostponedError
 from application.timers import TimerService
 from projections.follow_ups import FollowUpLedger
 from projections.queries import chats_idle_in_bot, confirmations_to_follow, open_session_ids
@@ -37,6 +39,7 @@ from workers.scheduler import PeriodicJob
 log = logging.getLogger(__name__)
 MIN_BOT_INACTIVITY = timedelta(minutes=1)  # the shortest a flow may set; each flow's own limit is checked per chat
 SEND_RETRIES = 8
+PACE_WAIT_IN_THREAD = 2.0  # seconds a send may wait for its token in the worker's thread (an SMS long code: 1/s)
 # A follow-up still pending this long after it was handed out was lost by the broker. Longer than a send's
 # own retries with backoff take, so a job dramatiq is still retrying is not handed out twice for nothing.
 REDELIVER_AFTER = timedelta(minutes=10)
@@ -104,9 +107,9 @@ def declare_actors(broker: dramatiq.Broker, services: ActorServices) -> Actors:
         services.conversations.process(chat_id)
 
     def send_message(message_id: str) -> None:
-        """Hand one outbound message to Twilio; retried with backoff on retryable failures."""
+        """Hand one outbound message to Twilio at its sender's pace; retried with backoff on retryable failures."""
         try:
-            services.outbound.send(message_id)
+            send_when_paced(services.outbound, message_id)
         except SendFailedError as failure:
             log.warning("send failed, will retry",
                         extra={**services.outbound.log_facts(message_id), "error_code": failure.code})
@@ -192,8 +195,30 @@ def declare_actors(broker: dramatiq.Broker, services: ActorServices) -> Actors:
     return actors
 
 
+def send_when_paced(outbound: OutboundService, message_id: str, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Send, waiting in this thread for a token due soon (at 80 msg/s the next one is milliseconds away); a longer
+    wait goes back to the broker with its delay, under the same message id, so nothing is lost or sent twice."""
+    waited = 0.0
+    while True:
+        try:
+            outbound.send(message_id)
+            return
+        except SendPostponedError as postponed:
+            if waited + postponed.seconds > PACE_WAIT_IN_THREAD:
+                raise dramatiq.Retry(str(postponed), delay=max(1, round(postponed.seconds * 1000))) from None
+            sleep(postponed.seconds)
+            waited += postponed.seconds
+
+
 def _retryable(retries_so_far: int, exception: BaseException) -> bool:
-    return retries_so_far < SEND_RETRIES and (not isinstance(exception, SendFailedError) or exception.retryable)
+    """A message waiting for its token is always tried again: waiting is no failure, so dramatiq's count of retries
+    (which includes the waits) cannot bound Twilio's failures; the message counts its own attempts and records the
+    failure after the last (OutboundService.send)."""
+    if isinstance(exception, dramatiq.Retry):
+        return True
+    if isinstance(exception, SendFailedError):
+        return exception.retryable
+    return retries_so_far < SEND_RETRIES
 
 
 def _actor(broker: dramatiq.Broker, fn: Callable[..., Any], **options: Any) -> dramatiq.Actor:  # type: ignore[type-arg]
