@@ -103,6 +103,7 @@ def test_a_second_template_in_a_day_to_one_customer_is_watch_and_a_fifth_is_crit
     template_to(despacho, campaigns["banco_a"], customer(1))
 
     assert level_of(despacho) == "critical"
+    assert despacho.throttle.risk.level_of(BANCO) == "critical", "the send path's pace reads the judge's level"
     changes = risk_queries.level_changes(despacho.read_engine, BANCO)
     assert [(c["previous"], c["level"], c["signal"], c["value"], c["threshold"]) for c in reversed(changes)] == [
         ("ok", "watch", "business_per_customer_24h", 2.0, 2.0),
