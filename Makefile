@@ -3,12 +3,12 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-# Every Python package comes from a hashed lock; `make lock` refreshes both on purpose.
+# uv.lock is the resolution; pip installs from its hashed exports (the `build` group: the setuptools the
+# editable install builds with). `make lock` keeps every pin it can; `make lock UPGRADE=--upgrade` moves them.
 LOCK     := requirements.txt
 DEV_LOCK := requirements-dev.txt
-# The editable install builds with setuptools from the lock, not whatever the index has today.
-BUILD_REQUIREMENTS := setuptools>=69\nwheel
-COMPILE := $(VENV)/bin/uv pip compile pyproject.toml - --generate-hashes --universal --python-version 3.11 --quiet
+UV      := $(VENV)/bin/uv
+EXPORT  := $(UV) export --frozen --no-emit-project --no-default-groups --group build --extra s3 --quiet
 
 .PHONY: install run test lint typecheck unit bench lock clean
 
@@ -23,8 +23,9 @@ $(STAMP): $(DEV_LOCK) pyproject.toml package.json package-lock.json
 	touch $(STAMP)
 
 lock: install
-	printf '$(BUILD_REQUIREMENTS)\n' | $(COMPILE) --extra s3 -o $(LOCK)
-	printf '$(BUILD_REQUIREMENTS)\n' | $(COMPILE) --extra s3 --extra dev -o $(DEV_LOCK)
+	$(UV) lock --python 3.11 $(UPGRADE)
+	$(EXPORT) -o $(LOCK)
+	$(EXPORT) --extra dev -o $(DEV_LOCK)
 	rm -f $(STAMP)
 
 run: install

@@ -1,8 +1,11 @@
-"""The install is reproducible: every dependency pyproject.toml names is pinned, with hashes, in the locks."""
+"""The install is reproducible: uv.lock resolves pyproject.toml, and the hashed locks pip installs from are its exports,
+with every dependency pyproject.toml names pinned within its range."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -55,3 +58,20 @@ def test_make_install_reads_the_hashed_lock() -> None:
 
     assert re.search(r"pip install .*--require-hashes .*-r \$\(DEV_LOCK\)", makefile)
     assert "--no-build-isolation" in makefile  # the project itself is built with the locked setuptools
+
+
+def requirement_lines(text: str) -> list[str]:
+    """What pip reads of a requirements file: no comments (the header names the command that wrote it)."""
+    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize(("lock", "extras"), [("requirements.txt", ("s3",)), ("requirements-dev.txt", ("s3", "dev"))])
+def test_the_hashed_locks_are_exactly_the_exports_of_uv_lock(lock: str, extras: tuple[str, ...]) -> None:
+    uv = Path(sys.executable).parent / "uv"
+    exported = subprocess.run(
+        [str(uv), "export", "--frozen", "--no-emit-project", "--no-default-groups", "--group", "build",
+         *(f"--extra={extra}" for extra in extras), "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60).stdout
+
+    assert requirement_lines((ROOT / lock).read_text()) == requirement_lines(exported), \
+        f"run `make lock`: {lock} is not what uv.lock resolves"
