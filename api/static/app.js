@@ -23,6 +23,15 @@
     return meta ? meta.getAttribute("content") || "" : "";
   }
 
+  // The session ended (expired, terminated, replaced): the tab goes to the login page once, whichever request
+  // noticed first, so a heartbeat and a live refresh finding it together do not abort each other's navigation.
+  let leavingForLogin = false;
+  function backToLogin() {
+    if (leavingForLogin) return;
+    leavingForLogin = true;
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+  }
+
   function despachoFetch(url, options) {
     const init = Object.assign({ credentials: "same-origin" }, options || {});
     const headers = new Headers(init.headers || {});
@@ -98,7 +107,7 @@
     despachoFetch(el.dataset.liveSrc, { headers: { Accept: "text/html", "X-Requested-With": "fetch" } })
       .then((response) => {
         if (response.status === 401 || (response.redirected && new URL(response.url).pathname === "/login")) {
-          window.location.reload(); // the session ended: show the login page
+          backToLogin();
           return null;
         }
         if (!response.ok) throw new Error("live fragment answered " + response.status);
@@ -261,9 +270,7 @@
     const beat = () => {
       despachoFetch("/api/sessions/heartbeat", { method: "POST", headers: { Accept: "application/json" } })
         .then((response) => {
-          if (response.status === 401) {
-            window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-          }
+          if (response.status === 401) backToLogin();
         })
         .catch(() => {});  // offline for a moment: the next beat tries again
     };
