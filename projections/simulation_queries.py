@@ -4,6 +4,7 @@ no viewer scoping (an operations command, like `projections status`)."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -15,6 +16,34 @@ from projections.messages import MessagesProjector
 CAMPAIGNS = CampaignsProjector()
 CHATS = ChatsProjector()
 MESSAGES = MessagesProjector()
+
+
+def assignment_moves_since(engine: Engine, since: datetime | None) -> list[Any]:
+    """Every assignment, reassignment and requeue from `since` on (all of them without it), in log order."""
+    moves = CHATS.assignments
+    query = select(moves.c.event_id, moves.c.chat_id, moves.c.agent_id, moves.c.kind).order_by(moves.c.at,
+                                                                                                 moves.c.event_id)
+    if since is not None:
+        query = query.where(moves.c.at >= since)
+    with engine.connect() as connection:
+        return list(connection.execute(query).all())
+
+
+def chat_status(engine: Engine, chat_id: str) -> tuple[str, str | None]:
+    """The chat's status and the agent it is assigned to, as the chats table says."""
+    chats = CHATS.chats
+    with engine.connect() as connection:
+        row = connection.execute(select(chats.c.status, chats.c.agent_id).where(chats.c.id == chat_id)).one()
+    return str(row.status), row.agent_id
+
+
+def open_chat_of(engine: Engine, address: str) -> str | None:
+    """The id of the customer's open chat, if they have one."""
+    chats = CHATS.chats
+    with engine.connect() as connection:
+        found = connection.execute(select(chats.c.id).where(chats.c.customer_address == address,
+                                                             chats.c.status != "closed").limit(1)).scalar()
+    return None if found is None else str(found)
 
 
 def run_figures(engine: Engine) -> dict[str, Any]:

@@ -11,8 +11,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import select
-
 from despacho.simulation.application import Application
 from despacho.simulation.cast import AGENT_CAPACITY, FIRST_NAMES, UNIDENTIFIED, AgentPart, Cast, mobile_of
 from despacho.simulation.people import (
@@ -27,7 +25,7 @@ from despacho.simulation.people import (
     wrong_document,
 )
 from domain.common import DomainError
-from projections.simulation_queries import CHATS
+from projections.simulation_queries import assignment_moves_since, chat_status, open_chat_of
 
 if TYPE_CHECKING:
     from despacho.simulation.month import Agenda
@@ -148,13 +146,7 @@ class Floor:
 
     def notice_assignments(self) -> None:
         """What the desk shows an agent: a chat newly theirs (assigned, reassigned), or taken away (requeued)."""
-        moves = CHATS.assignments
-        query = select(moves.c.event_id, moves.c.chat_id, moves.c.agent_id, moves.c.kind).order_by(
-            moves.c.at, moves.c.event_id)
-        if self._noticed_until is not None:
-            query = query.where(moves.c.at >= self._noticed_until)
-        with self.app.despacho.read_engine.connect() as connection:
-            rows = connection.execute(query).all()
+        rows = assignment_moves_since(self.app.despacho.read_engine, self._noticed_until)
         self._noticed_until = self.app.clock.now()
         for row in rows:
             if row.event_id in self._seen_moves:
@@ -189,13 +181,11 @@ class Floor:
         self._customer_reacts(chat_id, conversation)
 
     def _still_theirs(self, chat_id: str, agent: Agent) -> bool:
-        chats = CHATS.chats
-        with self.app.despacho.read_engine.connect() as connection:
-            row = connection.execute(select(chats.c.status, chats.c.agent_id).where(chats.c.id == chat_id)).one()
-        if row.status == "closed":
+        status, owner = chat_status(self.app.despacho.read_engine, chat_id)
+        if status == "closed":
             self.conversations.pop(chat_id, None)
             return False
-        return bool(row.status == "assigned" and row.agent_id == agent.agent_id)
+        return status == "assigned" and owner == agent.agent_id
 
     def _reply(self, chat_id: str, agent: Agent, body: str) -> None:
         self.app.despacho.desk.reply(chat_id, agent.agent_id, body=body, session_id=agent.session_id)
@@ -253,10 +243,7 @@ class Floor:
                         persona=persona, rounds=self.rng.randrange(1, 4), returns=self.rng.random() < 0.08)
 
     def _has_open_chat(self, phone: str) -> bool:
-        chats = CHATS.chats
-        with self.app.despacho.read_engine.connect() as connection:
-            return connection.execute(select(chats.c.id).where(chats.c.customer_address == phone,
-                                                               chats.c.status != "closed").limit(1)).first() is not None
+        return open_chat_of(self.app.despacho.read_engine, phone) is not None
 
     def start_conversation(self, customer: Customer) -> None:
         """The bot's part: what the customer writes, each a few seconds after the bot's last answer."""
@@ -277,10 +264,7 @@ class Floor:
     def _first_message(self, customer: Customer) -> None:
         self._writes(customer, self.rng.choice(GREETINGS))
         self.app.settle()  # the inbound follower puts the message on its chat
-        chats = CHATS.chats
-        with self.app.despacho.read_engine.connect() as connection:
-            chat_id = connection.execute(select(chats.c.id).where(chats.c.customer_address == customer.phone,
-                                                                  chats.c.status != "closed")).scalar_one_or_none()
+        chat_id = open_chat_of(self.app.despacho.read_engine, customer.phone)
         if chat_id is None:  # the application kept the message without a chat to follow
             self.count("greetings_without_an_open_chat")
             return
