@@ -23,9 +23,9 @@ from typing import Protocol
 from uuid import UUID, uuid4
 
 from application.campaigns import CampaignService
-from application.portfolio_check import PortfolioFileError, PortfolioPreview, check_portfolio
+from application.portfolio_check import PortfolioFileError, PortfolioPreview, preview_portfolio
 from application.portfolio_check.stream import StreamedCheck, stream_portfolio
-from application.portfolio_tables import TableReader, TableStreamer
+from application.portfolio_tables import TableStreamer
 from application.ports import Clock
 from application.store import EventStore
 from domain.common import SYSTEM, DomainError, NotFoundError
@@ -82,9 +82,8 @@ class ImportResult:
 
 class PortfolioService:
     def __init__(self, store: EventStore, clock: Clock, campaigns: CampaignService, max_bytes: int, *,
-                 read_table: TableReader, stream_table: TableStreamer, customers: CustomerDirectory,
+                 stream_table: TableStreamer, customers: CustomerDirectory,
                  uploads: UploadStore | None = None) -> None:
-        self.read_table = read_table
         self.stream_table = stream_table
         self.customers = customers
         self.store = store
@@ -94,12 +93,13 @@ class PortfolioService:
         self.uploads = uploads
 
     def preview(self, content: bytes, file_name: str, *, sheet: str | None = None) -> PortfolioPreview:
-        return check_portfolio(content, file_name, read_table=self.read_table, sheet=sheet, max_bytes=self.max_bytes)
+        return preview_portfolio(content, file_name, stream_table=self.stream_table, sheet=sheet,
+                                 max_bytes=self.max_bytes)
 
     def replacement(self, campaign_id: UUID, preview: PortfolioPreview) -> Replacement:
         """What importing this preview in `replace` mode would deactivate."""
         active = self.customers.active_customers(str(campaign_id))
-        kept = {CustomerIdentity(row.document_type, row.document_number) for row in preview.valid_rows}
+        kept = set(preview.valid_identities)
         return Replacement(active=len(active), deactivated=len(active - kept))
 
     def import_file(self, campaign_id: UUID, content: bytes, file_name: str, *, mode: str = "upsert",

@@ -25,7 +25,7 @@ from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
 from adapters.login_limits import MovingWindowLoginLimits
 from adapters.passwords import Argon2Passwords
-from adapters.portfolio_files import read_table, stream_table
+from adapters.portfolio_files import stream_table
 from adapters.read_store import make_read_engine
 from adapters.token_buckets import InProcessTokenBuckets, RedisTokenBuckets
 from adapters.transcript_source import TranscriptMaker
@@ -199,7 +199,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
         offline_agents=OfflineAgentChats(store, SqlOfflineDirectory(read_engine)),
         portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,
-                                    read_table=read_table, stream_table=stream_table,
+                                    stream_table=stream_table,
                                     customers=SqlCustomerDirectory(read_engine),
                                     uploads=files),
         delivery=DeliveryMonitor(store, clock, SqlDeliveryDirectory(read_engine), DeliveryThresholds(

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from adapters.portfolio_files import read_table
+from adapters.portfolio_files import stream_table
 from application.portfolio_check import (
     DEFAULT_MAX_BYTES,
     PortfolioFileError,
     PortfolioPreview,
     RowProblem,
-    check_portfolio,
+    preview_portfolio,
 )
 from application.portfolio_tables import ensure_within_size_limit
 
@@ -43,8 +43,8 @@ def check(file: Path, as_json: bool, sheet: str | None, report: Path | None, max
     max_bytes = max_mb * 1024 * 1024
     try:
         ensure_within_size_limit(file.stat().st_size, max_bytes)  # before reading a huge file into memory
-        preview = check_portfolio(file.read_bytes(), file.name, read_table=read_table, sheet=sheet,
-                                  max_bytes=max_bytes)
+        preview = preview_portfolio(file.read_bytes(), file.name, stream_table=stream_table, sheet=sheet,
+                                    max_bytes=max_bytes)
     except PortfolioFileError as error:
         click.echo(f"Error: {error}", err=True)
         raise SystemExit(1) from error

@@ -2,7 +2,8 @@
 
 `check_portfolio` reads the file, maps its columns, normalises and validates every row, and
 returns a PortfolioPreview: the valid rows ready to import, every problem with its row, column
-and reason (Spanish), and the counts. A file that cannot be used at all raises
+and reason (Spanish), and the counts; `preview_portfolio` gives the same without keeping the rows
+(an upload's preview, which shows only counts and problems). A file that cannot be used at all raises
 PortfolioFileError. Nothing here stores anything.
 
 Rules a user sees:
@@ -23,7 +24,7 @@ The package, by concern: `check` (the entry point), `columns` (header roles), `r
 types and numbers are domain rules: `domain/documents.py`.
 """
 
-from application.portfolio_check.check import check_portfolio
+from application.portfolio_check.check import check_portfolio, preview_portfolio
 from application.portfolio_check.columns import ColumnMap, classify_header, is_portfolio_header, map_columns
 from application.portfolio_check.phones import (
     Phone,
@@ -59,5 +60,6 @@ __all__ = [
     "normalise_days",
     "normalise_email",
     "phones_in_cell",
+    "preview_portfolio",
     "to_e164",
 ]

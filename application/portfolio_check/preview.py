@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from application.portfolio_check.columns import ColumnMap
 from application.portfolio_check.problems import RowProblem
 from application.portfolio_tables import FileFormat
+from domain.documents import CustomerIdentity
 from domain.text import defused
 
 PREVIEW_PROBLEMS = 20
@@ -42,17 +43,19 @@ class PortfolioPreview:
     columns: ColumnMap
     total_rows: int
     valid_rows: list[CustomerRow] = field(repr=False)
+    """Empty when the check kept only who each valid row names (`keep_rows=False`)."""
+    valid_identities: list[CustomerIdentity] = field(repr=False)
     problems: list[RowProblem] = field(repr=False)
     duplicate_rows: int
     notes: list[str]
 
     @property
     def valid_count(self) -> int:
-        return len(self.valid_rows)
+        return len(self.valid_identities)
 
     @property
     def invalid_count(self) -> int:
-        return self.total_rows - len(self.valid_rows)
+        return self.total_rows - self.valid_count
 
     @property
     def warning_rows(self) -> int:

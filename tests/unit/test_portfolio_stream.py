@@ -1,5 +1,6 @@
-"""The import's streaming check reports what the preview reports: same counts, same valid customers,
-for the sample portfolios and for any mix of repeated and broken documents."""
+"""The import's streaming check and the upload's preview (which keeps no rows) report what the full
+check reports: same counts, same valid customers, same problems, for the sample portfolios and for any
+mix of repeated and broken documents."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.portfolio_files import read_table, stream_table
-from application.portfolio_check import CustomerRow, PortfolioFileError, check_portfolio
+from application.portfolio_check import CustomerRow, PortfolioFileError, check_portfolio, preview_portfolio
 from application.portfolio_check.stream import Fingerprint, StreamedCheck, stable_fingerprint, stream_portfolio
 from domain.documents import CustomerIdentity
 
@@ -38,12 +39,26 @@ def previewed(content: bytes, name: str) -> tuple[dict[str, int], list[CustomerR
              "duplicates": preview.duplicate_rows, "warnings": preview.warning_rows}, sorted(preview.valid_rows))
 
 
+def previews_agree(content: bytes, name: str) -> bool:
+    """The upload's preview shows what the full check shows, and names the customers the full check keeps."""
+    full = check_portfolio(content, name, read_table=read_table)
+    light = preview_portfolio(content, name, stream_table=stream_table)
+    kept = [CustomerIdentity(row.document_type, row.document_number) for row in full.valid_rows]
+    return (light.summary(limit=None) == full.summary(limit=None) and light.valid_identities == kept
+            and light.error_report_csv() == full.error_report_csv() and light.valid_rows == [])
+
+
 @pytest.mark.parametrize(("name", "rows", "valid", "invalid"), EXPECTED)
 def test_the_streamed_check_reports_what_the_samples_expect(name: str, rows: int, valid: int, invalid: int) -> None:
     content = (SAMPLES / name).read_bytes()
     counts, customers = streamed(content, name)
     assert (counts["rows"], counts["valid"], counts["invalid"]) == (rows, valid, invalid)
     assert (counts, customers) == previewed(content, name)
+
+
+@pytest.mark.parametrize("name", [name for name, *_ in EXPECTED])
+def test_the_upload_preview_keeps_no_row_and_shows_what_the_full_check_shows(name: str) -> None:
+    assert previews_agree((SAMPLES / name).read_bytes(), name)
 
 
 def test_both_rows_of_a_repeated_document_stay_out_even_when_every_fingerprint_collides() -> None:
@@ -61,10 +76,12 @@ def test_an_unusable_sample_is_refused_before_any_row_is_handed_out(name: str) -
         check_portfolio(content, name, read_table=read_table)
     with pytest.raises(PortfolioFileError) as stream_error:
         next(stream_portfolio(content, name, stream_table=stream_table).chunks(10))
-    assert str(stream_error.value) == str(preview_error.value)
+    with pytest.raises(PortfolioFileError) as upload_error:
+        preview_portfolio(content, name, stream_table=stream_table)
+    assert str(stream_error.value) == str(preview_error.value) == str(upload_error.value)
 
 
-DOCUMENTS = st.sampled_from(["1020304050", "52123456", "80765432", "52.123.456", "12AB45", "", "43210987"])
+DOCUMENTS = st.sampled_from(["1020304050", "52123456", "80765432", "52.123.456", "12AB45", "", "43210987", "=A2+1"])
 TYPES = st.sampled_from(["CC", "CE", "XX", "", "cc"])
 PHONES = st.sampled_from(["3001234567", "12345", "", "+1 202 555 0143"])
 
@@ -78,6 +95,7 @@ def test_the_streamed_check_agrees_with_the_preview_on_any_mix_of_rows(
         f"{kind},{document},Cliente,{phone}\n" for kind, document, phone in rows)).encode()
     fingerprint: Fingerprint = (lambda identity: len(identity.document_number)) if colliding else stable_fingerprint
     assert streamed(content, "cartera.csv", chunk, fingerprint) == previewed(content, "cartera.csv")
+    assert previews_agree(content, "cartera.csv")
 
 
 def test_a_resumed_import_cuts_the_file_the_same_way_in_a_new_process() -> None:
