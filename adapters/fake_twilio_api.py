@@ -17,6 +17,9 @@ plays Twilio's part afterwards by POSTing signed status callbacks:
 - callbacks follow Twilio's order (no callback for the initial `queued`/`accepted`; then
   queued → sent → delivered → read for WhatsApp) and `replay_callbacks()` re-sends any of them
   in any order, as often as asked, to test R10;
+- `add_media()` keeps an attachment a customer "sent" and returns its Media URL; fetching it needs the
+  account's basic auth and answers, as Twilio does, with a redirect to a short-lived address of the
+  file that needs no credentials (`/media-files/…`);
 - `program()` queues scripted answers for the next creates: an error (HTTP status + Twilio error
   JSON), a hang longer than the client's timeout, or a connection dropped mid-answer — each
   optionally after the message was created, which is the ambiguous case the sender must resolve.
@@ -166,6 +169,7 @@ class FakeTwilio:
         self._answers: deque[ProgrammedAnswer] = deque()
         self._opted_out: set[str] = set()
         self._closed_windows: set[str] = set()
+        self._media: dict[str, tuple[bytes, str]] = {}
 
     # -- what tests switch on ------------------------------------------------------------------
     def opt_out(self, to: str) -> None:
@@ -179,6 +183,18 @@ class FakeTwilio:
     def open_window(self, to: str) -> None:
         with self._lock:
             self._closed_windows.discard(to)
+
+    def add_media(self, content: bytes, content_type: str, *, message_sid: str = "") -> str:
+        """Keep an attachment of an inbound message; returns the `MediaUrl` a webhook would carry."""
+        media_sid = "ME" + uuid.uuid4().hex
+        with self._lock:
+            self._media[media_sid] = (content, content_type)
+        message = message_sid or new_message_sid()
+        return f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message}/Media/{media_sid}"
+
+    def media(self, media_sid: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            return self._media.get(media_sid)
 
     def program(self, *answers: ProgrammedAnswer) -> None:
         with self._lock:
@@ -343,9 +359,24 @@ def create_app(twilio: FakeTwilio) -> Starlette:
         except FakeTwilioError as error:
             return _error(error)
 
+    async def media(request: Request) -> Response:
+        if (denied := _deny(request, twilio)) is not None:
+            return denied
+        if twilio.media(request.path_params["media_sid"]) is None:
+            return _error(FakeTwilioError(404, 20404, "The requested resource was not found"))
+        return Response(status_code=307, headers={"location": f"/media-files/{request.path_params['media_sid']}"})
+
+    async def media_file(request: Request) -> Response:
+        found = twilio.media(request.path_params["media_sid"])
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[0], media_type=found[1])
+
     prefix = f"/{API_VERSION}/Accounts/{{account_sid}}"
     return Starlette(routes=[Route(f"{prefix}/Messages.json", messages, methods=["GET", "POST"]),
-                             Route(f"{prefix}/Messages/{{sid}}.json", message, methods=["GET"])])
+                             Route(f"{prefix}/Messages/{{sid}}.json", message, methods=["GET"]),
+                             Route(f"{prefix}/Messages/{{sid}}/Media/{{media_sid}}", media, methods=["GET"]),
+                             Route("/media-files/{media_sid}", media_file, methods=["GET"])])
 
 
 async def _create(twilio: FakeTwilio, form: dict[str, str]) -> Response:

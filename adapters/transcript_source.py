@@ -74,7 +74,7 @@ class TranscriptMaker:
         for event in events:
             if isinstance(event, Chat.CustomerWrote):
                 entries.append(TranscriptEntry(event.at, "customer", "", event.body, [
-                    Attachment(m.get("content_type", ""), m.get("url", "")) for m in event.media]))
+                    Attachment(m.get("content_type", "")) for m in event.media]))
             elif isinstance(event, (Chat.BotReplied, Chat.AgentReplied, Chat.ClosingConfirmationRequested)):
                 entries.append(self._outbound_entry(event))
         return entries

@@ -54,8 +54,10 @@ FONT_FILES = {"regular": "Vera.ttf", "bold": "VeraBd.ttf", "italic": "VeraIt.ttf
 
 @dataclass(frozen=True)
 class Attachment:
+    """What a customer attached, by type: Twilio's address is credentials-only and never printed (the file
+    itself is kept by Despacho and opened from the chat's page)."""
+
     content_type: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -351,7 +353,7 @@ def _entry_view(entry: TranscriptEntry, customer_name: str, clock: _LocalClock) 
 def _attachment_label(attachment: Attachment) -> str:
     kind = attachment.content_type.partition("/")[0]
     noun = {"image": "Imagen", "audio": "Audio", "video": "Video"}.get(kind, "Archivo")
-    return f"{noun} ({attachment.content_type or 'tipo desconocido'}): {attachment.url}"
+    return f"{noun} ({attachment.content_type or 'tipo desconocido'})"
 
 
 def _alert_view(alert: AlertEntry, clock: _LocalClock) -> dict[str, str]:
@@ -419,7 +421,7 @@ def _canonical(data: TranscriptData) -> dict[str, Any]:
         "note": data.note,
         "agents": [[a.name, instant(a.assigned_at), instant(a.released_at)] for a in data.agents],
         "entries": [[instant(e.at), e.author_kind, e.author_name, e.text,
-                     [[a.content_type, a.url] for a in e.attachments], e.delivery_status, e.error_code,
+                     [a.content_type for a in e.attachments], e.delivery_status, e.error_code,
                      e.error_message] for e in data.entries],
         "bot_steps": [[instant(s.at), s.state, s.action] for s in data.bot_steps],
         "alerts": [[instant(a.at), a.kind, a.state] for a in data.alerts],

@@ -19,6 +19,7 @@ from api.routers import (
     admin_flows,
     admin_portfolios,
     alerts,
+    attachments,
     attendance,
     audit,
     auth,
@@ -66,7 +67,7 @@ def create_app(despacho: Despacho) -> FastAPI:
                    admin_flows.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
-                   message_audit.router, attendance.router, metrics.router, risk.router):
+                   message_audit.router, attendance.router, metrics.router, risk.router, attachments.router):
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)

@@ -19,7 +19,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from domain.chats import Chat
-from domain.messages import OutboundMessage
+from domain.messages import InboundMessage, OutboundMessage, media_in
 from domain.portfolios import PortfolioJob
 
 PROCESS_CHAT = "process_chat"
@@ -27,7 +27,8 @@ SEND_MESSAGE = "send_message"
 FINISH_CLOSE = "finish_close"
 IMPORT_PORTFOLIO = "import_portfolio"
 REPORT_FAKE_DELIVERY = "report_fake_delivery"
-JOBS = (PROCESS_CHAT, SEND_MESSAGE, FINISH_CLOSE, IMPORT_PORTFOLIO, REPORT_FAKE_DELIVERY)
+KEEP_ATTACHMENTS = "keep_attachments"
+JOBS = (PROCESS_CHAT, SEND_MESSAGE, FINISH_CLOSE, IMPORT_PORTFOLIO, REPORT_FAKE_DELIVERY, KEEP_ATTACHMENTS)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class FollowUpPolicy:
             Chat.Closed: _close_work,
             OutboundMessage.Requested: _send,
             PortfolioJob.Queued: _portfolio_import,
+            InboundMessage.Received: _attachments,
         }
         if fake_delivery_seconds > 0:
             self._policies[OutboundMessage.Submitted] = lambda event: [
@@ -72,6 +74,11 @@ class FollowUpPolicy:
 def _bot_turn(event: Any) -> list[FollowUp]:
     """Every customer message gets the bot's turn; the turn does nothing once the chat left the bot."""
     return [FollowUp(PROCESS_CHAT, (str(event.originator_id),))]
+
+
+def _attachments(event: Any) -> list[FollowUp]:
+    """A customer's attachments are copied from Twilio into Despacho's storage (application/media.py)."""
+    return [FollowUp(KEEP_ATTACHMENTS, (str(event.originator_id),))] if media_in(event.params) else []
 
 
 def _close_work(event: Any) -> list[FollowUp]:

@@ -22,13 +22,12 @@ from application.store import EventStore, retry_on_conflict
 from domain.chats import Chat
 from domain.common import actor_for_customer
 from domain.consent import KEYWORD, TWILIO_KEYWORD, Consent
-from domain.messages import InboundMessage, InboundMessageError
+from domain.messages import InboundMessage, InboundMessageError, media_in
 from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS, consent_keyword, twilio_keyword
 from domain.threads import CustomerThread
 
 DEFAULT_FLOW = "default"
 MAX_BODY = 4096
-MAX_MEDIA = 10
 OPT_OUT_CLOSER = "system:opt_out"
 TWILIO = "twilio"
 
@@ -65,7 +64,7 @@ class InboundText:
             return None
         return cls(message_sid=sid, customer_address=customer, sender_address=sender,
                    body=params.get("Body", "")[:MAX_BODY], profile_name=params.get("ProfileName", ""),
-                   media=_media(params), params=dict(params))
+                   media=media_in(dict(params)), params=dict(params))
 
 
 @dataclass(frozen=True)
@@ -176,12 +175,3 @@ class InboundService:
             return self.store.repository.get(UUID(str(aggregate_id)))
         except AggregateNotFoundError:
             return None
-
-
-def _media(params: Mapping[str, str]) -> list[dict[str, str]]:
-    try:
-        count = min(int(params.get("NumMedia", "0") or 0), MAX_MEDIA)
-    except ValueError:
-        count = 0
-    return [{"url": params[f"MediaUrl{i}"], "content_type": params.get(f"MediaContentType{i}", "")}
-            for i in range(count) if params.get(f"MediaUrl{i}")]

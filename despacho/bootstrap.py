@@ -37,6 +37,7 @@ from application.desk import DeskService
 from application.follow_ups import FollowUpPolicy
 from application.inbound import InboundService
 from application.logins import LoginService
+from application.media import InboundMediaService, MediaSource
 from application.offline_agents import OfflineAgentChats
 from application.outbound import OutboundService
 from application.portfolios import PortfolioService
@@ -60,6 +61,7 @@ from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
 from projections.follow_ups import FollowUpLedger, FollowUpsFollower
 from projections.inbound_attachments import InboundFollower
+from projections.media import MediaProjector
 from projections.message_queries import SqlBusinessMessageCounts, SqlDeliveryDirectory
 from projections.messages import MessagesProjector
 from projections.metric_facts import MetricsProjector
@@ -74,6 +76,7 @@ from projections.timer_directory import SqlTimerDirectory
 from workers.actors import Actors, ActorServices, declare_actors
 from workers.broker import make_broker
 from workers.follow_up_delivery import SettleFollowUps, hand_out
+from workers.media_jobs import declare_media_actors
 from workers.portfolio_jobs import declare_portfolio_actors
 
 log = logging.getLogger(__name__)
@@ -85,7 +88,7 @@ def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None,
     `risk`: the live ones)."""
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
             PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix),
-            MetricsProjector(suffix), risk or RiskProjector(suffix)]
+            MetricsProjector(suffix), risk or RiskProjector(suffix), MediaProjector(suffix)]
 
 
 @dataclass
@@ -117,7 +120,9 @@ class Despacho:
     risk: RiskMonitor
     throttle: Throttle
     actors: Actors = field(init=False)
+    media: InboundMediaService
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
+    keep_attachments: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -127,6 +132,7 @@ class Despacho:
             timers=self.timers, offline_agents=self.offline_agents, router=self.router,
             unidentified_campaign_id=self.unidentified.campaign_id_if_exists))
         self.import_portfolio = declare_portfolio_actors(self.broker, self.portfolios)
+        self.keep_attachments = declare_media_actors(self.broker, self.media)
 
     def close(self) -> None:
         self.broker.close()
@@ -206,6 +212,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
         unidentified=unidentified, broker=broker, risk=risk, throttle=throttle,
+        media=InboundMediaService(store, clock, make_media_source(settings), files),
     )
 
 
@@ -261,6 +268,16 @@ def make_transport(settings: Settings) -> Transport:
         return FakeTransport()
     return TwilioTransport(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
                            api_base_url=settings.twilio_api_base_url)
+
+
+def make_media_source(settings: Settings) -> MediaSource:
+    """Attachments come from Twilio's API (or the local fake of it); the in-memory fake transport has neither."""
+    from adapters.twilio_media import TwilioMediaSource, UnreachableMediaSource
+
+    if settings.twilio_transport == "fake" and not settings.twilio_api_base_url:
+        return UnreachableMediaSource()
+    return TwilioMediaSource(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
+                             api_base_url=settings.twilio_api_base_url)
 
 
 class UnidentifiedQueue:

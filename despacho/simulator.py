@@ -50,10 +50,13 @@ def random_phones(count: int) -> list[str]:
     return [f"+57300{(base + n) % 10_000_000:07d}" for n in range(count)]
 
 
-def signed_message(settings: Settings, customer: str, to: str, body: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The form parameters and headers Twilio would send for this inbound message."""
+def signed_message(settings: Settings, customer: str, to: str, body: str,
+                   media: Sequence[tuple[str, str]] = ()) -> tuple[dict[str, str], dict[str, str]]:
+    """The form parameters and headers Twilio would send for this inbound message; `media`: (MediaUrl, type)."""
     params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": settings.twilio_account_sid, "From": customer,
-              "To": to, "Body": body, "ProfileName": PROFILE_NAME, "NumMedia": "0"}
+              "To": to, "Body": body, "ProfileName": PROFILE_NAME, "NumMedia": str(len(media))}
+    for index, (media_url, content_type) in enumerate(media):
+        params |= {f"MediaUrl{index}": media_url, f"MediaContentType{index}": content_type}
     url = webhook_url(settings.public_url, WEBHOOK_PATH)
     signature = sign(settings.twilio_auth_token.get_secret_value(), url, params)
     return params, {"X-Twilio-Signature": signature}

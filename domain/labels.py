@@ -236,6 +236,8 @@ EVENTS = {
     "FailedLogin.Recorded": "Inicio de sesión fallido",
     "InboundMessage.Received": "Mensaje recibido de Twilio",
     "InboundMessage.Attached": "Mensaje puesto en su chat",
+    "InboundMessage.MediaKept": "Adjunto del cliente guardado",
+    "InboundMessage.MediaLost": "Adjunto del cliente no disponible",
     "MessageRetry.Requested": "Reintento de mensaje solicitado",
     "OutboundMessage.Requested": "Mensaje solicitado",
     "OutboundMessage.AttemptStarted": "Intento de envío",

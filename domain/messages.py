@@ -141,8 +141,25 @@ class InboundMessageError(DomainError):
     pass
 
 
+MAX_MEDIA = 10
+"""Twilio sends at most ten attachments per message; more `NumMedia` than that is not Twilio's."""
+
+
+def media_in(params: dict[str, str]) -> list[dict[str, str]]:
+    """The attachments a webhook names (`NumMedia`, `MediaUrl{i}`, `MediaContentType{i}`), in order."""
+    try:
+        count = min(int(params.get("NumMedia", "0") or 0), MAX_MEDIA)
+    except ValueError:
+        count = 0
+    return [{"url": params[f"MediaUrl{i}"], "content_type": params.get(f"MediaContentType{i}", "")}
+            for i in range(count) if params.get(f"MediaUrl{i}")]
+
+
 class InboundMessage(Aggregate):
-    """Twilio's inbound webhook, recorded once per MessageSid whatever Twilio retries (R10)."""
+    """Twilio's inbound webhook, recorded once per MessageSid whatever Twilio retries (R10).
+
+    Its attachments live at Twilio behind the account's credentials; each is kept in Despacho's own
+    storage (`MediaKept`) or recorded as lost with the reason (`MediaLost`), once."""
 
     @staticmethod
     def create_id(message_sid: str, **_: Any) -> UUID:
@@ -155,6 +172,8 @@ class InboundMessage(Aggregate):
         self.chat_id = chat_id
         self.params = params
         self.received_at = at
+        self.settled_media: dict[int, str] = {}
+        """Attachment index → "kept" or "lost"."""
 
     @classmethod
     def receive(cls, message_sid: str, params: dict[str, str], *, actor: str, at: datetime) -> InboundMessage:
@@ -176,6 +195,41 @@ class InboundMessage(Aggregate):
     @event("Attached")
     def _attached(self, chat_id: str, actor: str, at: datetime) -> None:
         self.chat_id = chat_id
+
+    @property
+    def media(self) -> list[dict[str, str]]:
+        return media_in(self.params)
+
+    @property
+    def unsettled_media(self) -> list[int]:
+        """The attachments neither kept nor lost yet."""
+        return [index for index in range(len(self.media)) if index not in self.settled_media]
+
+    def keep_media(self, index: int, *, location: str, content_type: str, size: int, sha256: str, actor: str,
+                   at: datetime) -> None:
+        self._check_unsettled(index)
+        self._media_kept(index=index, message_sid=self.message_sid, chat_id=self.chat_id, location=location,
+                         content_type=content_type, size=size, sha256=sha256, actor=actor, at=require_aware(at))
+
+    def lose_media(self, index: int, reason: str, *, actor: str, at: datetime) -> None:
+        self._check_unsettled(index)
+        self._media_lost(index=index, message_sid=self.message_sid, chat_id=self.chat_id,
+                         content_type=self.media[index]["content_type"], reason=reason, actor=actor,
+                         at=require_aware(at))
+
+    def _check_unsettled(self, index: int) -> None:
+        if index not in self.unsettled_media:
+            raise InboundMessageError("El adjunto %(index)s no existe o ya se guardó", index=index + 1)
+
+    @event("MediaKept")
+    def _media_kept(self, index: int, message_sid: str, chat_id: str, location: str, content_type: str, size: int,
+                    sha256: str, actor: str, at: datetime) -> None:
+        self.settled_media[index] = "kept"
+
+    @event("MediaLost")
+    def _media_lost(self, index: int, message_sid: str, chat_id: str, content_type: str, reason: str, actor: str,
+                    at: datetime) -> None:
+        self.settled_media[index] = "lost"
 
 
 class UnmatchedStatus(Aggregate):

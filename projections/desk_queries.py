@@ -16,10 +16,12 @@ from domain.agents import presence
 from domain.campaigns import DEFAULT_BREAK_REASONS
 from domain.dispositions import disposition_label, stored_disposition
 from domain.documents import CustomerIdentity, InvalidDocumentError
+from projections.media import MediaProjector
 from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 
 MESSAGES = MessagesProjector()
+MEDIA = MediaProjector()
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
                 "customer_name", "document_type", "document_number", "agent_id", "opened_at", "queued_at",
@@ -94,23 +96,51 @@ def chat(engine: Engine, chat_id: str) -> dict[str, Any] | None:
 
 
 def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
-    """The conversation: customer, bot and agent messages in order, with media."""
+    """The conversation: customer, bot and agent messages in order, with each attachment as Despacho keeps
+    it (its address here, never Twilio's), lost with the reason, or still being copied."""
     table = CHATS.timeline
     names = agent_names(engine)
     with engine.connect() as connection:
         rows = [dict(r) for r in connection.execute(
             select(table).where(table.c.chat_id == chat_id)
             .order_by(table.c.log_position, table.c.id)).mappings()]
+    settled = _settled_attachments(engine, [row["message_sid"] for row in rows if row["media"] and row["message_sid"]])
     for row in rows:
         row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] == "agent" else ""
-        row["media"] = [_media(m) for m in row["media"] or []]
+        row["media"] = [_media(chat_id, row["message_sid"], index, item, settled.get((row["message_sid"], index)))
+                        for index, item in enumerate(row["media"] or [])]
     return rows
 
 
-def _media(item: dict[str, str]) -> dict[str, str]:
-    content_type = item.get("content_type", "")
+def kept_attachment(engine: Engine, chat_id: str, message_sid: str, index: int) -> dict[str, Any] | None:
+    """Where a kept attachment of one of this chat's messages is, and its type; None for any other."""
+    table, kept = CHATS.timeline, MEDIA.attachments
+    query = select(kept.c.location, kept.c.content_type).select_from(
+        kept.join(table, table.c.message_sid == kept.c.message_sid)).where(
+        table.c.chat_id == chat_id, kept.c.message_sid == message_sid, kept.c.position == index,
+        kept.c.status == "kept")
+    with engine.connect() as connection:
+        found = connection.execute(query).mappings().first()
+    return dict(found) if found else None
+
+
+def _settled_attachments(engine: Engine, message_sids: list[str]) -> dict[tuple[str, int], dict[str, Any]]:
+    if not message_sids:
+        return {}
+    kept = MEDIA.attachments
+    with engine.connect() as connection:
+        rows = connection.execute(select(kept).where(kept.c.message_sid.in_(message_sids))).mappings().all()
+    return {(row["message_sid"], row["position"]): dict(row) for row in rows}
+
+
+def _media(chat_id: str, message_sid: str | None, index: int, item: dict[str, str],
+           settled: dict[str, Any] | None) -> dict[str, str]:
+    content_type = (settled or {}).get("content_type") or item.get("content_type", "")
     kind = "image" if content_type.startswith("image/") else "audio" if content_type.startswith("audio/") else "file"
-    return {"url": item.get("url", ""), "content_type": content_type, "kind": kind}
+    status = settled["status"] if settled else "pending"
+    url = f"/chats/{chat_id}/attachments/{message_sid}/{index}" if status == "kept" else ""
+    return {"url": url, "content_type": content_type, "kind": kind, "status": status,
+            "reason": (settled or {}).get("reason") or ""}
 
 
 def assignments(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
