@@ -88,7 +88,9 @@ class TranscriptMaker:
             kind, name = "bot", ""
         else:
             kind, name = "system", "Confirmación de cierre"
-        text = message.body or f"[Plantilla {message.content_sid}]"
+        text = message.body or (f"[Plantilla {message.content_sid}]" if message.content_sid else "")
+        if message.file:
+            text = f"{text} [Archivo enviado: {message.file['file_name']}]".strip()
         return TranscriptEntry(event.at, kind, name, text, delivery_status=message.status,
                                error_code=message.error_code or "")
 

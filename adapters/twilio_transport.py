@@ -120,9 +120,9 @@ def uses_messaging_service(sender: str) -> bool:
     return sender.startswith(MESSAGING_SERVICE_PREFIX)
 
 
-def create_params(delivery: Delivery) -> dict[str, str]:
+def create_params(delivery: Delivery) -> dict[str, Any]:
     """The keyword arguments of `client.messages.create` for one delivery."""
-    params = {"to": delivery.to}
+    params: dict[str, Any] = {"to": delivery.to}
     if uses_messaging_service(delivery.sender):
         params["messaging_service_sid"] = delivery.sender
     else:
@@ -133,6 +133,8 @@ def create_params(delivery: Delivery) -> dict[str, str]:
             params["content_variables"] = json.dumps(delivery.content_variables, ensure_ascii=False)
     else:
         params["body"] = delivery.body
+    if delivery.media_url:
+        params["media_url"] = [delivery.media_url]
     if delivery.status_callback:
         params["status_callback"] = delivery.status_callback
     return params

@@ -91,7 +91,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     # Starlette's class, so the router's own 404 (no such page) gets the page too, not only our raises.
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if _wants_json(request) or exc.status_code not in (403, 404):
+        # Paths the authentication passes straight through (static files, Twilio's fetches) have no page to show.
+        if _wants_json(request) or exc.status_code not in (403, 404) or not hasattr(request.state, "lang"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         pages: Pages = request.app.state.pages
         message = str(exc.detail) if exc.status_code == 403 else pages.translate(

@@ -24,7 +24,7 @@ from api.templating import choose_language
 from application.staff import Identity, StaffService
 
 ANONYMOUS_CSRF_COOKIE = "despacho_csrf"
-PASS_THROUGH = ("/webhooks/", "/static/", "/metrics")  # each checks its own credentials
+PASS_THROUGH = ("/webhooks/", "/static/", "/metrics", "/media/outbound/")  # each checks its own credentials
 
 
 class Authentication:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
 from adapters.clock import Clock
+from adapters.file_links import SignedFileLinks
 from adapters.file_storage import FileStorage
 from adapters.live import LiveFeed
 from api.templating import Pages
@@ -77,6 +78,10 @@ async def get_live(request: Request) -> LiveFeed:
 
 async def get_files(request: Request) -> FileStorage:
     return _despacho(request).files
+
+
+async def get_file_links(request: Request) -> SignedFileLinks:
+    return _despacho(request).file_links
 
 
 async def get_transport(request: Request) -> Transport:
@@ -145,6 +150,7 @@ EventStoreDep = Annotated[EventStore, Depends(get_event_store)]
 ProjectionsDep = Annotated[ProjectionRunner, Depends(get_projections)]
 LiveDep = Annotated[LiveFeed, Depends(get_live)]
 FilesDep = Annotated[FileStorage, Depends(get_files)]
+FileLinksDep = Annotated[SignedFileLinks, Depends(get_file_links)]
 TransportDep = Annotated[Transport, Depends(get_transport)]
 CampaignsDep = Annotated[CampaignService, Depends(get_campaigns)]
 StaffDep = Annotated[StaffService, Depends(get_staff)]

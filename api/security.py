@@ -105,6 +105,17 @@ def twilio_signed() -> Callable[[], Awaitable[None]]:
     return check
 
 
+def signed_link() -> Callable[[], Awaitable[None]]:
+    """Marker for addresses Twilio fetches without credentials: the route verifies the link's signature and
+    expiry itself (adapters/file_links.py)."""
+
+    async def check() -> None:
+        return None
+
+    setattr(check, ACCESS_MARK, ("signed_link", ()))
+    return check
+
+
 async def check_csrf(request: Request) -> None:
     """Browser (cookie or anonymous) unsafe requests must echo their CSRF token; bearer calls need none."""
     if request.method in SAFE_METHODS or getattr(request.state, "auth_kind", "") not in ("cookie", "anonymous"):

@@ -61,7 +61,10 @@ class RetryRefusedError(DomainError):
 
 class OutboundService:
     def __init__(self, store: EventStore, clock: Clock, transport: Transport, public_url: str,
-                 campaign_of_sender: Callable[[str], str | None], throttle: Throttle) -> None:
+                 campaign_of_sender: Callable[[str], str | None], throttle: Throttle,
+                 file_link: Callable[[dict[str, str]], str] = lambda file: "") -> None:
+        """`file_link`: the address Twilio fetches a message's file from (signed and expiring)."""
+        self.file_link = file_link
         self.store = store
         self.clock = clock
         self.transport = transport
@@ -71,7 +74,7 @@ class OutboundService:
 
     def compose(self, chat: Chat, kind: str, *, body: str = "", content_sid: str = "",
                 content_variables: dict[str, str] | None = None, agent_id: str = "", session_id: str = "",
-                actor: str) -> OutboundMessage:
+                with_file: bool = False, actor: str) -> OutboundMessage:
         """A message for this chat's customer, from the number they wrote to — if the rules allow it."""
         now = self.clock.now()
         consent = self._consent(chat.customer_address, chat.sender_address)
@@ -84,7 +87,8 @@ class OutboundService:
         return OutboundMessage.request(
             chat_id=str(chat.id), campaign_id=self.campaign_of(chat), kind=kind, channel=chat.channel,
             to=chat.customer_address, sender=chat.sender_address, body=body, content_sid=content_sid,
-            content_variables=content_variables, agent_id=agent_id, session_id=session_id, actor=actor, at=now)
+            content_variables=content_variables, agent_id=agent_id, session_id=session_id, with_file=with_file,
+            actor=actor, at=now)
 
     def campaign_of(self, chat: Chat) -> str:
         """The campaign a message to this chat belongs to: the chat's once known, before that the campaign
@@ -282,7 +286,8 @@ class OutboundService:
     def _delivery(self, message: OutboundMessage) -> Delivery:
         return Delivery(message_id=str(message.id), to=message.to, sender=message.sender, body=message.body,
                         content_sid=message.content_sid, content_variables=dict(message.content_variables),
-                        status_callback=f"{self.public_url}/webhooks/twilio/status?mid={message.id}")
+                        status_callback=f"{self.public_url}/webhooks/twilio/status?mid={message.id}",
+                        media_url=self.file_link(message.file) if message.file else "")
 
     def reconcile(self, message_id: str) -> bool:
         """Ask Twilio for the status of a message whose callbacks never came; apply it like a callback."""

@@ -50,6 +50,8 @@ class Delivery:
     content_sid: str = ""
     content_variables: dict[str, str] = field(default_factory=dict)
     status_callback: str = ""
+    media_url: str = ""
+    """Where Twilio fetches the file the message carries: a signed address that expires (adapters/file_links.py)."""
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ ICONS = (
     "megaphone",
     "message-square-text",
     "messages-square",
+    "paperclip",
     "refresh-cw",
     "search-x",
     "send",

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.clock import Clock, SystemClock
 from adapters.event_store import eventsourcing_env, stored_events_of
+from adapters.file_links import LinkedFile, SignedFileLinks
 from adapters.file_storage import FileStorage, LocalFileStorage, make_s3_storage
 from adapters.flow_files import FlowCatalog
 from adapters.live import InMemoryLiveFeed, LiveFeed, RedisLiveFeed
@@ -121,6 +122,7 @@ class Despacho:
     throttle: Throttle
     actors: Actors = field(init=False)
     media: InboundMediaService
+    file_links: SignedFileLinks
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     keep_attachments: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
@@ -171,8 +173,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
                                            per_address=settings.login_failures_per_address)
     transport = transport or make_transport(settings)
     throttle = make_throttle(settings, clock, read_engine, ReadTableRiskLevels(read_engine))
+    file_links = SignedFileLinks(settings.secret_key.get_secret_value(), settings.public_url, clock)
     outbound = OutboundService(store, clock, transport, settings.public_url,
-                               lambda sender: campaign_of_sender(read_engine, sender), throttle)
+                               lambda sender: campaign_of_sender(read_engine, sender), throttle,
+                               file_link=lambda file: file_links.url_for(LinkedFile(**file)))
     router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing),
                                manual_assignment_allowed=lambda: settings.allow_manual_assignment)
     routing.on_change = router.dispatch
@@ -201,7 +205,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         conversations=ConversationService(store, clock, flows, world_for, outbound, closing, unidentified.campaign_id,
                                           lambda campaign, kind, number: portfolio_name(read_engine, campaign, kind,
                                                                                         number)),
-        closing=closing, desk=DeskService(store, clock, outbound, staff), files=files,
+        closing=closing, desk=DeskService(store, clock, outbound, staff, files), files=files, file_links=file_links,
         timers=TimerService(store, SqlTimerDirectory(read_engine), closing),
         offline_agents=OfflineAgentChats(store, SqlOfflineDirectory(read_engine)),
         portfolios=PortfolioService(store, clock, campaigns, settings.max_upload_megabytes * 1024 * 1024,

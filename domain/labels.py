@@ -240,6 +240,7 @@ EVENTS = {
     "InboundMessage.MediaLost": "Adjunto del cliente no disponible",
     "MessageRetry.Requested": "Reintento de mensaje solicitado",
     "OutboundMessage.Requested": "Mensaje solicitado",
+    "OutboundMessage.FileAttached": "Archivo adjuntado al mensaje",
     "OutboundMessage.AttemptStarted": "Intento de envío",
     "OutboundMessage.Submitted": "Mensaje recibido por Twilio",
     "OutboundMessage.StatusReported": "Twilio informó un estado",

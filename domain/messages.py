@@ -42,14 +42,18 @@ class OutboundMessage(Aggregate):
         self.sid = ""
         self.attempts = 0
         self.error_code = ""
+        self.file: dict[str, str] | None = None
+        """An image or PDF the agent sends (`location`, `content_type`, `file_name`), set by `attach_file`."""
 
     @classmethod
     def request(cls, *, chat_id: str, campaign_id: str, kind: str, channel: str, to: str, sender: str,
                 body: str = "", content_sid: str = "", content_variables: dict[str, str] | None = None,
-                agent_id: str = "", session_id: str = "", actor: str, at: datetime) -> OutboundMessage:
+                agent_id: str = "", session_id: str = "", with_file: bool = False, actor: str,
+                at: datetime) -> OutboundMessage:
+        """`with_file`: the caller attaches a file before saving (`attach_file`), so the text may be empty."""
         if kind not in OUTBOUND_KINDS:
             raise OutboundMessageError("Tipo de mensaje desconocido: %(kind)s", kind=kind)
-        if not body.strip() and not content_sid:
+        if not body.strip() and not content_sid and not with_file:
             raise OutboundMessageError("El mensaje está vacío")
         if len(body) > 1600:
             raise OutboundMessageError("El mensaje supera 1600 caracteres")
@@ -57,6 +61,19 @@ class OutboundMessage(Aggregate):
                    sender=sender, body=body, content_sid=content_sid,
                    content_variables=dict(content_variables or {}), agent_id=agent_id,
                    session_id=session_id, actor=actor, at=require_aware(at))
+
+    def attach_file(self, location: str, content_type: str, file_name: str, *, actor: str, at: datetime) -> None:
+        """The file travels with the message (Twilio's MediaUrl); only before its first attempt, and only one."""
+        if self.attempts or self.sid or self.file is not None:
+            raise OutboundMessageError("El archivo se adjunta antes de enviar el mensaje, una sola vez")
+        if self.content_sid:
+            raise OutboundMessageError("Una plantilla no lleva archivos adjuntos")
+        self._file_attached(location=location, content_type=content_type, file_name=file_name, actor=actor,
+                            at=require_aware(at))
+
+    @event("FileAttached")
+    def _file_attached(self, location: str, content_type: str, file_name: str, actor: str, at: datetime) -> None:
+        self.file = {"location": location, "content_type": content_type, "file_name": file_name}
 
     @property
     def is_final(self) -> bool:

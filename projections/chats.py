@@ -307,9 +307,18 @@ class ChatsProjector(BatchProjector):
         if event.chat_id:
             author = event.agent_id or event.kind
             self._timeline(batch, event, "agent" if event.agent_id else "bot", author,
-                           event.body or f"[plantilla {event.content_sid}]", [], None,
+                           event.body or (f"[plantilla {event.content_sid}]" if event.content_sid else ""), [], None,
                            row_id=uid(event.originator_id), chat_id=event.chat_id)
             self.touch(f"chat:{event.chat_id}")
+
+    @handles(OutboundMessage.FileAttached)
+    def outbound_file_attached(self, batch: UnitOfWork, event: Any) -> None:
+        """The image or PDF an agent sent, shown with its message (`location` stays on the server)."""
+        row = batch.update(self.timeline, uid(event.originator_id), media=[
+            {"content_type": event.content_type, "file_name": event.file_name, "location": event.location,
+             "sent": True}])
+        if row is not None:
+            self.touch(f"chat:{row['chat_id']}")
 
     def _timeline(self, batch: UnitOfWork, event: Any, author_kind: str, author_id: str, body: str,
                   media: list[dict[str, str]], message_sid: str | None, *, row_id: str | None = None,

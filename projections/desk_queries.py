@@ -107,7 +107,8 @@ def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
     settled = _settled_attachments(engine, [row["message_sid"] for row in rows if row["media"] and row["message_sid"]])
     for row in rows:
         row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] == "agent" else ""
-        row["media"] = [_media(chat_id, row["message_sid"], index, item, settled.get((row["message_sid"], index)))
+        row["media"] = [_sent_file(chat_id, row["id"], item) if item.get("sent") else
+                        _media(chat_id, row["message_sid"], index, item, settled.get((row["message_sid"], index)))
                         for index, item in enumerate(row["media"] or [])]
     return rows
 
@@ -124,6 +125,15 @@ def kept_attachment(engine: Engine, chat_id: str, message_sid: str, index: int) 
     return dict(found) if found else None
 
 
+def sent_file(engine: Engine, chat_id: str, message_id: str) -> dict[str, Any] | None:
+    """Where the file an agent sent with this chat's message is kept, its type and name; None for any other."""
+    table = CHATS.timeline
+    with engine.connect() as connection:
+        media = connection.execute(select(table.c.media).where(
+            table.c.id == message_id, table.c.chat_id == chat_id)).scalar()
+    return next((dict(item) for item in media or [] if item.get("sent")), None)
+
+
 def _settled_attachments(engine: Engine, message_sids: list[str]) -> dict[tuple[str, int], dict[str, Any]]:
     if not message_sids:
         return {}
@@ -133,6 +143,13 @@ def _settled_attachments(engine: Engine, message_sids: list[str]) -> dict[tuple[
     return {(row["message_sid"], row["position"]): dict(row) for row in rows}
 
 
+def _sent_file(chat_id: str, message_id: str, item: dict[str, Any]) -> dict[str, str]:
+    content_type = item["content_type"]
+    return {"url": f"/chats/{chat_id}/files/{message_id}", "content_type": content_type,
+            "kind": "image" if content_type.startswith("image/") else "file", "status": "kept", "reason": "",
+            "file_name": item["file_name"]}
+
+
 def _media(chat_id: str, message_sid: str | None, index: int, item: dict[str, str],
            settled: dict[str, Any] | None) -> dict[str, str]:
     content_type = (settled or {}).get("content_type") or item.get("content_type", "")
@@ -140,7 +157,7 @@ def _media(chat_id: str, message_sid: str | None, index: int, item: dict[str, st
     status = settled["status"] if settled else "pending"
     url = f"/chats/{chat_id}/attachments/{message_sid}/{index}" if status == "kept" else ""
     return {"url": url, "content_type": content_type, "kind": kind, "status": status,
-            "reason": (settled or {}).get("reason") or ""}
+            "reason": (settled or {}).get("reason") or "", "file_name": ""}
 
 
 def assignments(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
