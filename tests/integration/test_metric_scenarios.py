@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.clock import FixedClock
-from application.metrics_verify import compare, counters_from_log, read_log
+from application.metrics_verify import compare, counters_from_log
 from despacho.bootstrap import Despacho
 from despacho.cli_metrics import query_counters
 from domain.metrics.registry import AGENT, BOT
@@ -33,7 +33,7 @@ def center(despacho: Despacho, clock: FixedClock) -> Iterator[MetricCenter]:
     """Each scenario on SQLite and PostgreSQL; afterwards the verify and a rebuild of the tables find nothing."""
     world = MetricCenter(despacho, clock)
     yield world
-    assert compare(counters_from_log(read_log(despacho.store)), query_counters(despacho.read_engine, DAY, DAY),
+    assert compare(counters_from_log(despacho.store), query_counters(despacho.read_engine, DAY, DAY),
                    DAY, DAY) == []
     assert rebuild(despacho.store, despacho.read_engine, MetricsProjector, replace_live=False) == []
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.clock import FixedClock
-from application.metrics_verify import compare, counters_from_log, read_log
+from application.metrics_verify import compare, counters_from_log
 from despacho.bootstrap import build
 from despacho.cli_metrics import query_counters
 from despacho.settings import Settings
@@ -91,7 +91,7 @@ def test_verify_agrees_with_the_metric_queries_on_any_day(day_steps: list[tuple[
                 with contextlib.suppress(DomainError):
                     world.step(kind, n)
             first, last = START.date() - timedelta(days=1), clock.now().date() + timedelta(days=1)
-            from_log = counters_from_log(read_log(despacho.store))
+            from_log = counters_from_log(despacho.store)
             assert compare(from_log, query_counters(despacho.read_engine, first, last), first, last) == []
             assert rebuild(despacho.store, despacho.read_engine, MetricsProjector, replace_live=False) == []
         finally:
@@ -111,7 +111,7 @@ def test_verify_reports_a_tampered_counter(tmp_path: Path) -> None:
         with despacho.read_engine.begin() as connection:
             connection.execute(table.update().where(table.c.agent_id == center.agents["ana"]).values(frt_sum=31.0))
         day = date(2026, 11, 2)
-        [difference] = compare(counters_from_log(read_log(despacho.store)),
+        [difference] = compare(counters_from_log(despacho.store),
                                query_counters(despacho.read_engine, day, day), day, day)
         assert (difference.metric, difference.from_log, difference.from_queries) == ("first_response_time", 30.0, 31.0)
         assert difference.dimensions == (center.agents["ana"], center.banco)
