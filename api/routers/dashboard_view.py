@@ -18,7 +18,8 @@ from domain.attendance import local_days
 from domain.labels import label
 from projections import alert_queries, dashboard_queries, desk_queries, metric_queries
 from projections.attendance_queries import AttendanceFilter, attendance_report
-from projections.dashboard_queries import CampaignToday, DeliveryToday, Kpi, KpiSource
+from projections.dashboard_queries import CampaignToday, DeliveryToday
+from projections.kpis import Kpi, KpiSource
 
 ALERTS_SHOWN = 8
 
@@ -96,7 +97,7 @@ def open_alerts(engine: Engine, alert_campaigns: set[str] | None, chat_campaigns
 
 
 def hourly(engine: Engine, campaign_ids: set[str] | None, now: datetime, formats: Formats) -> dict[str, Any]:
-    """Chats opened today by local hour, with a sentence saying what the chart shows."""
+    """Chats started today by local hour, with a sentence saying what the chart shows."""
     counts = dashboard_queries.volume_by_hour(engine, campaign_ids, now)
     hours = [{"label": _hour_label(h), "chats": n} for h, n in enumerate(counts)]
     total = sum(counts)

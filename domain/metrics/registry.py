@@ -229,7 +229,7 @@ METRICS = (
     _metric("delivery_failure_rate", CAMPAIGN, ("Tasa de fallas de entrega", "Delivery failure rate"), ("", ""),
             RATIO, "Mensajes salientes que Twilio informó como fallidos, no entregados o cancelados ÷ mensajes "
             "solicitados.", "outbound_failed / outbound", share("outbound_failed", "outbound")),
-    _metric("chats_closed", CAMPAIGN, ("Chats cerrados", "Chats closed"), ("", ""), COUNT,
+    _metric("chats_closed", CAMPAIGN, ("Chats cerrados", "Closed chats"), ("", ""), COUNT,
             "Chats cerrados, por cualquier motivo (asesor, supervisor, 24 horas, baja, bot, inactividad en el bot).",
             " + ".join(f"closed_{reason}" for reason in CLOSE_REASONS), total(*(f"closed_{r}" for r in CLOSE_REASONS))),
     _metric("opt_outs", CAMPAIGN, ("Bajas", "Opt-outs"), ("", ""), COUNT,
