@@ -121,13 +121,8 @@ def delivery_today(engine: Engine, campaign_ids: set[str] | None, now: datetime)
 
 
 def closed_chats(engine: Engine, campaign_ids: set[str] | None) -> int:
-    """Every closed chat of the campaigns in scope, ever."""
-    chats = CHATS.chats
-    query = select(func.count()).select_from(chats).where(chats.c.status == "closed")
-    if campaign_ids is not None:
-        query = query.where(chats.c.campaign_id.in_(campaign_ids))
-    with engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
+    """Every closed chat of the campaigns in scope, ever: the registry's chats_closed."""
+    return metric_queries.chats_closed_ever(engine, campaign_ids)
 
 
 # ---- building blocks ----

@@ -16,13 +16,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from domain.attendance import Span, check_range, local_days
 from domain.common import DomainError
 from domain.dispositions import stored_disposition
 from domain.metrics.occupancy import occupancy
-from domain.metrics.registry import AGENT, BOT, BY_KEY, CAMPAIGN, COUNTER_KEYS, combine, jain_index, values
+from domain.metrics.registry import (
+    AGENT,
+    BOT,
+    BY_KEY,
+    CAMPAIGN,
+    COUNTER_KEYS,
+    combine,
+    counters_in,
+    jain_index,
+    values,
+)
 from domain.metrics.targets import THRESHOLD, met, target_of
 from projections.agents import AgentsProjector
 from projections.attendance_queries import AttendanceFilter, attendance_timelines
@@ -376,6 +386,18 @@ def volume_today(engine: Engine, campaign_ids: set[str] | None, now: datetime) -
         if row["weekday"] == weekdays[row["campaign_id"]]:
             hours[row["hour"]] += row["chats"]
     return hours
+
+
+def chats_closed_ever(engine: Engine, campaign_ids: set[str] | None) -> int:
+    """Every chat closed in the campaigns in scope, ever (chats_closed over all days)."""
+    table = METRICS.counters[CAMPAIGN, "day"]
+    closed = BY_KEY["chats_closed"]
+    query = select(*(func.coalesce(func.sum(table.c[name]), 0) for name in counters_in(closed.formula_code)))
+    if campaign_ids is not None:
+        query = query.where(table.c.campaign_id.in_(campaign_ids))
+    with engine.connect() as connection:
+        sums = connection.execute(query).one()
+    return int(closed.value(dict(zip(counters_in(closed.formula_code), sums, strict=True))) or 0)
 
 
 KPI_METRICS = (("first_response_time", "seconds"), ("average_speed_of_answer", "seconds"),

@@ -210,6 +210,18 @@ def test_the_agent_sees_their_own_day(world: tuple[CallCenter, dict[str, Any]]) 
     assert center.get("sandra", "/dashboard/fragments/campaigns").status_code == 404
 
 
+def test_the_agents_day_shows_the_metrics_apis_numbers(world: tuple[CallCenter, dict[str, Any]]) -> None:
+    center, _ = world
+    day = f"date_from={center.clock.now().date()}&date_to={center.clock.now().date()}"
+
+    [own] = center.get("ana", f"/api/metrics/agents?{day}").json()
+    page = center.get("ana", "/mi-dia").text
+
+    for attribute, metric in (("data-chats-assigned", "chats_assigned"), ("data-chats-handled", "chats_handled"),
+                              ("data-chats-closed", "closes"), ("data-messages-sent", "messages_sent")):
+        assert cells(page, attribute) == [str(int(own["values"][metric]))], metric
+
+
 def test_the_dashboard_speaks_english_with_english_number_formats(world: tuple[CallCenter, dict[str, Any]]) -> None:
     center, _ = world
     center.client.cookies.set("lang", "en")
