@@ -1,5 +1,6 @@
-"""Random days through the real services: whatever customers, agents, supervisors and the timers do, the verify's
-own count of the raw log agrees with what the metric queries answer, and the metric tables rebuild unchanged."""
+"""Random days through the real services: whatever customers, agents, supervisors, admins (changing the service
+level's threshold) and the timers do, the verify's own count of the raw log agrees with what the metric queries
+answer, and the metric tables rebuild unchanged."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
+from uuid import UUID
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +31,7 @@ steps = st.lists(st.one_of(
     st.tuples(st.sampled_from(["chat", "write", "reply", "close", "transfer", "status", "bot"]), pick),
     st.tuples(st.just("wait"), st.integers(1, 4000)),
     st.tuples(st.just("timers"), st.just(0)),
+    st.tuples(st.just("threshold"), st.integers(1, 120)),
 ), min_size=1, max_size=18)
 
 
@@ -43,6 +46,10 @@ class RandomDay:
             center.advance(n)
         elif kind == "timers":
             center.run_timers()
+        elif kind == "threshold":  # the service level's threshold changes mid-day: earlier entries keep theirs
+            center.despacho.campaigns.edit(UUID(center.banco), "Banco Andino", "Banco Andino",
+                                           {"metric_targets": {"service_level_seconds": n}}, actor="test")
+            center.catch_up()
         elif kind == "chat":
             self.chats[customer] = center.identified(customer)
         elif kind == "write":
