@@ -42,8 +42,8 @@ Reglas comunes:
   entró, que queda en su fila (`metric_queue_entries.target_seconds`): cambiar el umbral no cambia los días pasados,
   y reconstruir las tablas da lo mismo. Las metas (nivel de servicio, VPA, techo de abandono, TPR) se leen contra
   las cifras en los tableros; no cambian ninguna métrica.
-- Abandono por motivo: los motivos de cierre con que un chat puede dejar la cola ({ABANDON_LIST}); las tres tasas
-  suman la tasa de abandono.
+- Abandono por motivo: los motivos de cierre con que un chat puede dejar la cola, que son
+  {ABANDON_LIST}; las tres tasas suman la tasa de abandono.
 - Contención: el cliente no vuelve a escribir en {CONTAINMENT_WINDOW_HOURS} horas (hasta que pasen, la contención
   de un chat es provisional).
 """
