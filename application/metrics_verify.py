@@ -1,43 +1,49 @@
 """`despacho metrics verify`: every registered metric counted again from the raw event log and compared with what
 the metric queries answer (R14).
 
-Deliberately simple and separate from the projector: the log is read once in order, each chat's events are kept
-together, and each chat is then walked from its first event to its last, counting what the registry defines
-(domain/metrics/registry.py) straight into each local day of its campaign. Nothing here reads a read table; the
-answers of the queries come in as plain values.
+Deliberately simple and separate from the projector: the log is read in pages, in order, and each chat is walked
+from its first event to its last, counting what the registry defines (domain/metrics/registry.py) straight into
+each local day of its campaign. Nothing here reads a read table; the answers of the queries come in as plain values.
+
+Only the state still needed is kept while reading: the chats still open, the bot closes whose customer may yet come
+back, the messages that may yet fail, and the counters themselves. A first read of the campaigns' events alone gives
+the zone each campaign ends with, which cuts its days (as the queries do).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from eventsourcing.utils import get_topic
+
 from application.store import EventStore
 from domain.campaigns import Campaign
 from domain.chats import Chat
 from domain.dispositions import stored_disposition
-from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
+from domain.messages import FAILED_STATUSES, FINAL_STATUSES, OutboundMessage, accepted_by_twilio
 from domain.metrics.registry import (
+    ABANDON_REASONS,
     AGENT,
     BOT,
     CAMPAIGN,
     CONTAINMENT_WINDOW_HOURS,
     COUNTER_KEYS,
     MAXIMA,
-    SERVICE_LEVEL_SECONDS,
     metrics_of,
     values,
 )
+from domain.metrics.targets import service_level_seconds
 
 PAGE = 1000
 UNDETERMINED_ZONE = "America/Bogota"
 TOLERANCE = 0.001
+CAMPAIGN_TOPICS = (get_topic(Campaign.Created), get_topic(Campaign.Edited))
 Key = tuple[str, tuple[str, ...], date]  # level, dimensions (as the queries name them), local day
-Effective = dict[str, frozenset[str]]  # each campaign's effective disposition codes
 
 
 @dataclass(frozen=True)
@@ -50,42 +56,27 @@ class Difference:
     from_queries: float | None
 
 
-@dataclass
-class _Log:
-    zones: dict[str, str] = field(default_factory=dict)
-    chats: dict[str, list[tuple[int, Any, Effective]]] = field(default_factory=lambda: defaultdict(list))
-    messages: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
-
-
-def read_log(store: EventStore, stop: int | None = None) -> Iterator[tuple[int, Any]]:
-    """Every event in the log's order (up to `stop`, a notification id), through the notification log."""
+def read_log(store: EventStore, stop: int | None = None, topics: Sequence[str] = ()) -> Iterator[tuple[int, Any]]:
+    """The events in the log's order (up to `stop`, a notification id; only `topics` if given), a page at a time."""
     start = 0
     while notifications := store.recorder.select_notifications(start=start, limit=PAGE, inclusive_of_start=False,
-                                                               stop=stop):
+                                                               stop=stop, topics=topics):
         for notification in notifications:
             yield notification.id, store.mapper.to_domain_event(notification)
         start = notifications[-1].id
 
 
-def counters_from_log(events: Iterable[tuple[int, Any]]) -> dict[Key, dict[str, float]]:
-    log, effective = _Log(), Effective()
-    for position, event in events:
-        if isinstance(event, Campaign.Created | Campaign.Edited):
-            campaign = str(event.originator_id)
-            log.zones[campaign] = event.settings.get("time_zone") or UNDETERMINED_ZONE
-            effective[campaign] = frozenset(d.code for d in map(stored_disposition, event.settings.get(
-                "dispositions", [])) if d.effective)
-        elif isinstance(event, Chat.Event):
-            # a close counts as effective by the campaign's dispositions as they stood when it closed
-            log.chats[str(event.originator_id)].append((position, event, dict(effective)))
-        elif isinstance(event, OutboundMessage.Event):
-            log.messages[str(event.originator_id)].append(event)
-    counting = _Counting(log.zones)
-    walks = [_walk(chat_events, counting) for chat_events in log.chats.values()]
-    _containment(walks, counting)
-    for message_events in log.messages.values():
-        _message(message_events, counting)
+def counters_from_log(store: EventStore, stop: int | None = None) -> dict[Key, dict[str, float]]:
+    counting = _Counting(final_zones(event for _, event in read_log(store, stop, CAMPAIGN_TOPICS)))
+    walk = _Walk(counting)
+    for _, event in read_log(store, stop):
+        walk.apply(event)
+    walk.finish()
     return counting.found
+
+
+def final_zones(campaign_events: Iterable[Any]) -> dict[str, str]:
+    return {str(e.originator_id): e.settings.get("time_zone") or UNDETERMINED_ZONE for e in campaign_events}
 
 
 class _Counting:
@@ -110,99 +101,170 @@ class _Chat:
     transferred: bool = False
     inactive: bool = False
     attended: bool = False
-    closed: bool = False
-    close_reason: str = ""
-    closed_at: datetime | None = None
-    close_position: int = 0
-    open_position: int = 0
-
-
-def _seconds(start: datetime, end: datetime) -> float:
-    return round(max((end - start).total_seconds(), 0.0), 3)
-
-
-def _walk(events: list[tuple[int, Any, Any]], counting: _Counting) -> _Chat:
-    chat = _Chat()
-    waiting = False
+    waiting: bool = False
     queue: dict[str, Any] | None = None
     assignment: dict[str, Any] | None = None
-    for position, event, effective in events:
-        if isinstance(event, Chat.Opened):
-            chat.flow, chat.customer, chat.opened_at = event.flow_name, event.customer_address, event.at
-            chat.campaign, chat.open_position = event.campaign_id, position
-        elif isinstance(event, Chat.BotAdvanced) and event.bot_state.get("flow_name"):
+
+
+@dataclass(frozen=True)
+class _BotClose:
+    """A chat the bot ended, counted as contained until its customer opens another chat within the window."""
+
+    campaign: str
+    flow: str
+    opened_at: datetime
+    closed_at: datetime
+
+
+@dataclass
+class _Walk:
+    counting: _Counting
+    effective: dict[str, frozenset[str]] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    chats: dict[str, _Chat] = field(default_factory=dict)
+    bot_closes: dict[str, list[_BotClose]] = field(default_factory=lambda: defaultdict(list))
+    messages: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    """Messages that may still fail: their campaign and request."""
+
+    def apply(self, event: Any) -> None:
+        if isinstance(event, Campaign.Created | Campaign.Edited):
+            campaign = str(event.originator_id)
+            self.effective[campaign] = frozenset(d.code for d in map(stored_disposition, event.settings.get(
+                "dispositions", [])) if d.effective)
+            self.thresholds[campaign] = service_level_seconds(event.settings.get("metric_targets", {}))
+        elif isinstance(event, Chat.Opened):
+            self._opened(event)
+        elif isinstance(event, Chat.Event) and (chat := self.chats.get(str(event.originator_id))) is not None:
+            self._step(chat, event)
+            if isinstance(event, Chat.Closed):
+                self._closed(chat, event)
+                del self.chats[str(event.originator_id)]
+        elif isinstance(event, OutboundMessage.Event):
+            self._message(event)
+
+    def finish(self) -> None:
+        """Chats still open at the end of the log: their queue entry and assignment are unfinished."""
+        for chat in self.chats.values():
+            if chat.queue is not None:
+                _finish_queue(chat.queue, "", None, "", self.counting)
+            if chat.assignment is not None:
+                _finish_assignment(chat.assignment, None, self.counting)
+            self._count_chat(chat, closed=False, bot_closed=False)
+        self.chats.clear()
+
+    def _opened(self, event: Any) -> None:
+        """A customer back within the window of a bot close: that close was not contained after all."""
+        window = timedelta(hours=CONTAINMENT_WINDOW_HOURS)
+        pending = self.bot_closes.get(event.customer_address, [])
+        for close in [c for c in pending if event.at - c.closed_at < window]:
+            self.counting.add(BOT, (close.campaign, close.flow), close.campaign, close.opened_at, contained=-1)
+            pending.remove(close)
+        self.chats[str(event.originator_id)] = _Chat(campaign=event.campaign_id, flow=event.flow_name,
+                                                     customer=event.customer_address, opened_at=event.at)
+
+    def _closed(self, chat: _Chat, event: Any) -> None:
+        bot_closed = event.reason == "bot"
+        self._count_chat(chat, closed=True, bot_closed=bot_closed)
+        if event.reason == "agent" and event.actor.startswith("user:"):
+            closer = event.actor.partition(":")[2]
+            self.counting.add(AGENT, (closer, chat.campaign), chat.campaign, event.at, closes=1,
+                              effective_closes=event.disposition in self.effective.get(chat.campaign, frozenset()))
+        self.counting.add(CAMPAIGN, (chat.campaign,), chat.campaign, event.at, **{f"closed_{event.reason}": 1})
+        if bot_closed and chat.opened_at is not None:
+            self.bot_closes[chat.customer].append(_BotClose(chat.campaign, chat.flow, chat.opened_at, event.at))
+
+    def _count_chat(self, chat: _Chat, *, closed: bool, bot_closed: bool) -> None:
+        if chat.opened_at is None:
+            return
+        self.counting.add(CAMPAIGN, (chat.campaign,), chat.campaign, chat.opened_at, chats=1, attended=chat.attended,
+                          unattended=closed and not chat.attended)
+        self.counting.add(BOT, (chat.campaign, chat.flow), chat.campaign, chat.opened_at, bot_chats=1,
+                          identified=chat.identified, transferred=chat.transferred,
+                          dropped=chat.inactive and not chat.transferred, bot_closed=bot_closed, contained=bot_closed)
+
+    def _step(self, chat: _Chat, event: Any) -> None:
+        counting = self.counting
+        if isinstance(event, Chat.BotAdvanced) and event.bot_state.get("flow_name"):
             chat.flow = event.bot_state["flow_name"]
         elif isinstance(event, Chat.BotInactivityRecorded):
             chat.inactive = True
         elif isinstance(event, Chat.CustomerIdentified):
             chat.identified, chat.campaign = True, event.campaign_id
         elif isinstance(event, Chat.Queued | Chat.Requeued):
-            if assignment is not None:
-                _finish_assignment(assignment, event.at, counting)
-                assignment = None
+            if chat.assignment is not None:
+                _finish_assignment(chat.assignment, event.at, counting)
+                chat.assignment = None
             if isinstance(event, Chat.Queued):
-                chat.transferred, chat.campaign, waiting = True, event.campaign_id, True
-            queue = {"campaign": event.campaign_id, "at": event.at}
+                chat.transferred, chat.campaign, chat.waiting = True, event.campaign_id, True
+            chat.queue = {"campaign": event.campaign_id, "at": event.at,
+                          "threshold": self.thresholds.get(event.campaign_id, service_level_seconds({}))}
         elif isinstance(event, Chat.AgentAssigned | Chat.Reassigned):
-            if queue is not None:
-                _finish_queue(queue, "assigned", event.at, counting)
-                queue = None
-            if assignment is not None:
-                _finish_assignment(assignment, event.at, counting)
+            if chat.queue is not None:
+                _finish_queue(chat.queue, "assigned", event.at, "", counting)
+                chat.queue = None
+            if chat.assignment is not None:
+                _finish_assignment(chat.assignment, event.at, counting)
             agent = event.agent_id if isinstance(event, Chat.AgentAssigned) else event.to_agent_id
-            assignment = {"agent": agent, "campaign": chat.campaign, "at": event.at, "first": None, "messages": 0,
-                          "waiting": event.at if waiting else None, "reply_sum": 0.0, "reply_count": 0, "alerts": 0}
+            chat.assignment = {"agent": agent, "campaign": chat.campaign, "at": event.at, "first": None, "messages": 0,
+                               "waiting": event.at if chat.waiting else None, "reply_sum": 0.0, "reply_count": 0,
+                               "alerts": 0}
         elif isinstance(event, Chat.CustomerWrote):
-            waiting = True
-            if assignment is not None and assignment["waiting"] is None:
-                assignment["waiting"] = event.at
+            chat.waiting = True
+            if chat.assignment is not None and chat.assignment["waiting"] is None:
+                chat.assignment["waiting"] = event.at
         elif isinstance(event, Chat.AgentReplied):
-            chat.attended, waiting = True, False
+            chat.attended, chat.waiting = True, False
             counting.add(AGENT, (event.agent_id, chat.campaign), chat.campaign, event.at, messages=1)
-            if assignment is not None:
+            if (assignment := chat.assignment) is not None:
                 assignment["messages"] += 1
                 assignment["first"] = assignment["first"] or event.at
                 if assignment["waiting"] is not None:
                     assignment["reply_sum"] += _seconds(assignment["waiting"], event.at)
                     assignment["reply_count"] += 1
                     assignment["waiting"] = None
-        elif isinstance(event, Chat.AlertRaised) and event.kind == "unanswered" and assignment is not None:
-            assignment["alerts"] += 1
-        elif isinstance(event, Chat.QueueAbandoned) and queue is not None:
-            _finish_queue(queue, "abandoned", event.at, counting)
-            queue = None
-        elif isinstance(event, Chat.Closed):
-            if queue is not None:  # a log from before QueueAbandoned
-                _finish_queue(queue, "abandoned", event.at, counting)
-                queue = None
-            if assignment is not None:
-                _finish_assignment(assignment, event.at, counting)
-                assignment = None
-            chat.closed, chat.close_reason, chat.closed_at, chat.close_position = True, event.reason, event.at, position
-            _close_counts(event, chat.campaign, effective, counting)
-    if queue is not None:
-        _finish_queue(queue, "", None, counting)
-    if assignment is not None:
-        _finish_assignment(assignment, None, counting)
-    return chat
+        elif isinstance(event, Chat.AlertRaised) and event.kind == "unanswered" and chat.assignment is not None:
+            chat.assignment["alerts"] += 1
+        elif isinstance(event, Chat.QueueAbandoned | Chat.Closed):
+            if chat.queue is not None:  # a Closed alone: a log from before QueueAbandoned
+                _finish_queue(chat.queue, "abandoned", event.at, event.reason, counting)
+                chat.queue = None
+            if isinstance(event, Chat.Closed) and chat.assignment is not None:
+                _finish_assignment(chat.assignment, event.at, counting)
+                chat.assignment = None
+
+    def _message(self, event: Any) -> None:
+        """A message counts once when requested and once more when it first fails; in a final status it can no
+        longer fail (statuses never move back and `fail` refuses a final one), so it is forgotten."""
+        message = str(event.originator_id)
+        if isinstance(event, OutboundMessage.Requested):
+            self.messages[message] = (event.campaign_id, event.at)
+            self.counting.add(CAMPAIGN, (event.campaign_id,), event.campaign_id, event.at, outbound=1)
+            return
+        if message not in self.messages:
+            return
+        failed = (isinstance(event, OutboundMessage.Failed)
+                  or (isinstance(event, OutboundMessage.StatusReported) and event.status in FAILED_STATUSES)
+                  or (isinstance(event, OutboundMessage.Submitted) and not accepted_by_twilio(event.sid, event.status)))
+        if failed:
+            campaign, requested_at = self.messages.pop(message)
+            self.counting.add(CAMPAIGN, (campaign,), campaign, requested_at, outbound_failed=1)
+        elif isinstance(event, OutboundMessage.AnsweredByTwilio) or getattr(event, "status", "") in FINAL_STATUSES:
+            del self.messages[message]
 
 
-def _close_counts(event: Any, campaign: str, effective: Mapping[str, frozenset[str]], counting: _Counting) -> None:
-    if event.reason == "agent" and event.actor.startswith("user:"):
-        closer = event.actor.partition(":")[2]
-        counting.add(AGENT, (closer, campaign), campaign, event.at, closes=1,
-                     effective_closes=event.disposition in effective.get(campaign, frozenset()))
-    if event.reason == "opt_out":
-        counting.add(CAMPAIGN, (campaign,), campaign, event.at, opt_outs=1)
+def _seconds(start: datetime, end: datetime) -> float:
+    return round(max((end - start).total_seconds(), 0.0), 3)
 
 
-def _finish_queue(queue: dict[str, Any], outcome: str, at: datetime | None, counting: _Counting) -> None:
+def _finish_queue(queue: dict[str, Any], outcome: str, at: datetime | None, reason: str, counting: _Counting) -> None:
+    """`reason`: the close reason of an abandoned entry."""
     wait = _seconds(queue["at"], at) if at is not None else 0.0
-    assigned = outcome == "assigned"
+    assigned, abandoned = outcome == "assigned", outcome == "abandoned"
     counting.add(CAMPAIGN, (queue["campaign"],), queue["campaign"], queue["at"], queue_entries=1,
-                 queue_assigned=assigned, queue_abandoned=outcome == "abandoned",
+                 queue_assigned=assigned, queue_abandoned=abandoned,
                  wait_assigned_sum=wait if assigned else 0, wait_ended_sum=wait if outcome else 0,
-                 wait_max=wait if outcome else 0, within_target=assigned and wait <= SERVICE_LEVEL_SECONDS)
+                 wait_max=wait if outcome else 0, within_target=assigned and wait <= queue["threshold"],
+                 **{f"abandoned_{r}": abandoned and reason == r for r in ABANDON_REASONS})
 
 
 def _finish_assignment(assignment: dict[str, Any], end: datetime | None, counting: _Counting) -> None:
@@ -211,38 +273,6 @@ def _finish_assignment(assignment: dict[str, Any], end: datetime | None, countin
                  handled=assignment["messages"] > 0, frt_sum=_seconds(start, first) if first else 0,
                  frt_count=first is not None, reply_sum=assignment["reply_sum"], reply_count=assignment["reply_count"],
                  aht_sum=_seconds(start, end) if end else 0, aht_count=end is not None, alerts=assignment["alerts"])
-
-
-def _containment(chats: list[_Chat], counting: _Counting) -> None:
-    """A bot close is contained unless a later chat of the same customer opened within the window."""
-    opened_by_customer: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
-    for chat in chats:
-        if chat.opened_at is not None:
-            opened_by_customer[chat.customer].append((chat.open_position, chat.opened_at))
-    window = timedelta(hours=CONTAINMENT_WINDOW_HOURS)
-    for chat in chats:
-        if chat.opened_at is None:
-            continue
-        bot_closed = chat.close_reason == "bot"
-        returned = bot_closed and any(position > chat.close_position and opened - chat.closed_at < window
-                                      for position, opened in opened_by_customer[chat.customer]
-                                      if chat.closed_at is not None)
-        counting.add(CAMPAIGN, (chat.campaign,), chat.campaign, chat.opened_at, chats=1, attended=chat.attended,
-                     unattended=chat.closed and not chat.attended)
-        counting.add(BOT, (chat.campaign, chat.flow), chat.campaign, chat.opened_at, bot_chats=1,
-                     identified=chat.identified, transferred=chat.transferred,
-                     dropped=chat.inactive and not chat.transferred, bot_closed=bot_closed,
-                     contained=bot_closed and not returned)
-
-
-def _message(events: list[Any], counting: _Counting) -> None:
-    requested = events[0]
-    failed = any(isinstance(e, OutboundMessage.Failed)
-                 or (isinstance(e, OutboundMessage.StatusReported) and e.status in FAILED_STATUSES)
-                 or (isinstance(e, OutboundMessage.Submitted) and not accepted_by_twilio(e.sid, e.status))
-                 for e in events)
-    counting.add(CAMPAIGN, (requested.campaign_id,), requested.campaign_id, requested.at, outbound=1,
-                 outbound_failed=failed)
 
 
 def compare(from_log: Mapping[Key, Mapping[str, float]], from_queries: Mapping[Key, Mapping[str, float]],

@@ -47,7 +47,7 @@ def _day(_: click.Context, __: click.Parameter, value: str) -> date:
 def verify(first: date, last: date) -> None:
     """Count every registered metric again from the event log, per local day of each campaign, and compare with
     the metric queries; print each difference and exit 1 if there is any."""
-    from application.metrics_verify import compare, counters_from_log, read_log
+    from application.metrics_verify import compare, counters_from_log
     from despacho.bootstrap import build
     from projections.positions import read_position
 
@@ -56,7 +56,7 @@ def verify(first: date, last: date) -> None:
         despacho.runner.catch_up(hand_out_work=False)
         with despacho.read_engine.connect() as connection:
             position = read_position(connection, "metrics")
-        expected = counters_from_log(read_log(despacho.store, stop=position))
+        expected = counters_from_log(despacho.store, stop=position)
         queried = query_counters(despacho.read_engine, first, last)
         differences = compare(expected, queried, first, last)
         rows = sum(first <= day <= last for _, _, day in set(expected) | set(queried))

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
 from domain.dispositions import DEFAULT_DISPOSITIONS, Disposition, check_dispositions, stored_disposition
+from domain.metrics.targets import check_targets
 from domain.risk_thresholds import check_overrides
 
 ROUTING_POLICIES = ("least_load", "round_robin")
@@ -72,6 +73,9 @@ class CampaignSettings:
     allow_parallel_sessions: bool = False
     # Block and spam risk thresholds this campaign changes: signal → [watch, high, critical] (domain/risk_thresholds).
     risk_thresholds: dict[str, list[float]] = field(default_factory=dict)
+    # Service targets this campaign sets (domain/metrics/targets.py): the service level's threshold and share, the
+    # ASA, abandonment and FRT it aims at; what it leaves out reads the default or no target.
+    metric_targets: dict[str, float] = field(default_factory=dict)
 
     def check(self) -> None:
         try:
@@ -95,6 +99,7 @@ class CampaignSettings:
         self._check_business_hours()
         self._check_presence()
         check_overrides(self.risk_thresholds)
+        check_targets(self.metric_targets)
 
     def _check_presence(self) -> None:
         reasons = [r.strip() for r in self.break_reasons]

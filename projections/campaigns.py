@@ -39,6 +39,7 @@ class CampaignsProjector(BatchProjector):
             Column("templates", JSON, nullable=False),
             Column("break_reasons", JSON, nullable=False),
             Column("risk_thresholds", JSON, nullable=False),
+            Column("metric_targets", JSON, nullable=False),
             Column("offline_requeue_minutes", Integer, nullable=False),
             Column("session_idle_minutes", Integer, nullable=False),
             Column("allow_parallel_sessions", Boolean, nullable=False),
@@ -105,4 +106,5 @@ def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
         key: getattr(CampaignSettings.from_dict(settings), key) for key in (
             "offline_requeue_minutes", "session_idle_minutes", "allow_parallel_sessions")} | {
         "break_reasons": list(CampaignSettings.from_dict(settings).break_reasons),
-        "risk_thresholds": dict(settings.get("risk_thresholds", {}))}
+        "risk_thresholds": dict(settings.get("risk_thresholds", {})),
+        "metric_targets": dict(settings.get("metric_targets", {}))}

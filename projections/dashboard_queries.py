@@ -1,27 +1,28 @@
-"""What the dashboards show now and today, read from the campaigns, agents, chats and messages tables.
+"""What the dashboards show now and today: the live figures (queue, assigned chats, agents now) from the campaigns,
+agents and chats tables; today's figures from the metric queries, so a card, its table, its export and the API
+answer the same number (R20).
 
 Every figure is scoped by the viewer's campaigns here, in the query layer: `campaign_ids=None` means every
 campaign (admins and auditors), a set only those campaigns (a supervisor's), so a supervisor of one campaign
-never sees a number of another. "Today" is the campaign's own local day (its time zone): a chat counts on the
-day it was opened, a close on the day it was closed, an outbound message on the day it was requested. Chats
-still in the bot with no campaign decided yet belong to no campaign and are not counted.
+never sees a number of another. "Today" is the campaign's own local day (its time zone), each figure dated as the
+registry says (a chat by its start, a close by the close, a message by its request). Chats still in the bot with
+no campaign decided yet belong to no campaign and are not counted; nor are archived campaigns.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, func, select
 
 from domain.agents import presence
-from domain.attendance import Span, local_days
-from domain.messages import FAILED_STATUSES
-from projections.desk_queries import MESSAGES
+from domain.chats import CLOSE_REASONS
+from domain.metrics.registry import BY_KEY
+from projections import metric_queries
+from projections.kpis import Kpi
 from projections.queries import AGENTS, CAMPAIGNS, CHATS
 
 PRESENCES = ("available", "break", "offline")
@@ -62,107 +63,69 @@ class DeliveryToday:
 
     @property
     def failed_share(self) -> float | None:
-        return self.failed / self.requested if self.requested else None
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """One KPI card: a Spanish msgid title, a value in `unit` ("count", "seconds" or "share"), the target it is
-    read against (same unit; None without one), the page listing what is behind it, and the campaign it is of
-    ("" for every campaign in scope)."""
-
-    title: str
-    value: float
-    unit: str
-    target: float | None
-    url: str
-    campaign: str = ""
-
-
-KpiSource = Callable[[Engine, set[str] | None, datetime], list[Kpi]]
-"""Computes KPIs for the campaigns in scope (None: all) at an instant; the dashboards list their sources."""
+        return BY_KEY["delivery_failure_rate"].value({"outbound": self.requested, "outbound_failed": self.failed})
 
 
 def read_table_kpis(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[Kpi]:
-    """Today's figures the live read tables answer, over the campaigns in scope."""
-    boards = campaigns_today(engine, campaign_ids, now)
+    """The queue now, from the live read tables, over the campaigns in scope (today's figures are metrics:
+    metric_queries.metric_kpis)."""
+    boards = campaigns_now(engine, campaign_ids)
     waits = [w for b in boards if (w := b.longest_wait_seconds(now)) is not None]
-    kpis = [Kpi("Chats en cola", sum(b.waiting for b in boards), "count", None, "/supervisor/queue"),
-            Kpi("Chats de hoy", sum(b.chats_today for b in boards), "count", None, ""),
-            Kpi("Cierres de hoy", sum(b.closes_total for b in boards), "count", None, "")]
+    kpis = [Kpi("Chats en cola", sum(b.waiting for b in boards), "count", None, "/supervisor/queue")]
     if waits:
-        kpis.insert(1, Kpi("Espera más larga", max(waits), "seconds", None, "/supervisor/queue"))
+        kpis.append(Kpi("Espera más larga", max(waits), "seconds", None, "/supervisor/queue"))
     return kpis
 
 
 def campaigns_today(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[CampaignToday]:
-    """Every active campaign in scope, by name, with its queue, assigned chats, agents now and today's volume."""
+    """Every active campaign in scope, by name, with its queue, assigned chats and agents now, and its local
+    today's chats and closes by reason: the registry's counters, the same row /api/metrics/campaigns answers."""
+    boards = campaigns_now(engine, campaign_ids)
+    today = metric_queries.campaign_rows_today(engine, {b.id for b in boards}, now)
+    return [replace(b, chats_today=int(row.counters["chats"]), closes_today={
+        reason: int(row.counters[f"closed_{reason}"]) for reason in CLOSE_REASONS if row.counters[f"closed_{reason}"]})
+        if (row := today.get(b.id)) is not None else b for b in boards]
+
+
+def campaigns_now(engine: Engine, campaign_ids: set[str] | None) -> list[CampaignToday]:
+    """Every active campaign in scope, by name, with its queue, assigned chats and agents now."""
     with engine.connect() as connection:
         campaigns = _campaigns(connection, campaign_ids)
         if not campaigns:
             return []
-        today = _today_windows(campaigns, now)
         queues = _queues(connection, set(campaigns))
         agents = _agents_now(connection, set(campaigns))
-        opened = _count_in_windows(connection, CHATS.chats.c.opened_at, today)
-        closes = _closes(connection, today)
     return [CampaignToday(id=c["id"], name=c["name"], time_zone=c["time_zone"],
                           waiting=queues.get((c["id"], "waiting_queue"), (0, None))[0],
                           oldest_queued_at=queues.get((c["id"], "waiting_queue"), (0, None))[1],
                           assigned=queues.get((c["id"], "assigned"), (0, None))[0],
-                          agents={p: agents[c["id"]][p] for p in PRESENCES},
-                          chats_today=opened.get(c["id"], 0), closes_today=dict(closes.get(c["id"], {})))
+                          agents={p: agents[c["id"]][p] for p in PRESENCES})
             for c in campaigns.values()]
 
 
 def volume_by_hour(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[int]:
-    """Chats opened today in each local hour 0–23 (each campaign's own clock), over the campaigns in scope."""
-    chats = CHATS.chats
-    hours = [0] * 24
-    with engine.connect() as connection:
-        campaigns = _campaigns(connection, campaign_ids)
-        if not campaigns:
-            return hours
-        today = _today_windows(campaigns, now)
-        rows = connection.execute(select(chats.c.campaign_id, chats.c.opened_at)
-                                  .where(_in_windows(chats.c.opened_at, today))).all()
-    for campaign_id, opened_at in rows:
-        hours[opened_at.astimezone(ZoneInfo(campaigns[campaign_id]["time_zone"])).hour] += 1
-    return hours
+    """Chats started today in each local hour 0–23 (each campaign's own clock), over the active campaigns in scope:
+    the registry's counters, as /api/metrics/campaigns/volume answers them."""
+    active = {b.id for b in campaigns_now(engine, campaign_ids)}
+    return metric_queries.volume_today(engine, active, now) if active else [0] * 24
 
 
 def delivery_today(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[DeliveryToday]:
-    """Outbound messages requested today per campaign in scope (by name), and how many failed or went
-    undelivered (failed, undelivered or canceled as Twilio last reported them)."""
-    messages = MESSAGES.messages
-    with engine.connect() as connection:
-        campaigns = _campaigns(connection, campaign_ids)
-        if not campaigns:
-            return []
-        today = _today_windows(campaigns, now, column=messages.c.campaign_id)
-        failed = func.sum(case((messages.c.status.in_(sorted(FAILED_STATUSES)), 1), else_=0))
-        rows = {r.campaign_id: r for r in connection.execute(
-            select(messages.c.campaign_id, func.count().label("requested"), failed.label("failed"))
-            .where(_in_windows(messages.c.requested_at, today)).group_by(messages.c.campaign_id))}
-    return [DeliveryToday(campaign_id, rows[campaign_id].requested if campaign_id in rows else 0,
-                          int(rows[campaign_id].failed or 0) if campaign_id in rows else 0)
-            for campaign_id in campaigns]
+    """Outbound messages requested today per active campaign in scope (by name), and how many never reached the
+    customer: the registry's delivery counters of the campaign's local today."""
+    boards = campaigns_now(engine, campaign_ids)
+    today = metric_queries.campaign_rows_today(engine, {b.id for b in boards}, now)
+    return [DeliveryToday(b.id, int(row.counters["outbound"]) if row else 0,
+                          int(row.counters["outbound_failed"]) if row else 0)
+            for b in boards for row in [today.get(b.id)]]
 
 
 def closed_chats(engine: Engine, campaign_ids: set[str] | None) -> int:
-    """Every closed chat of the campaigns in scope, ever."""
-    chats = CHATS.chats
-    query = select(func.count()).select_from(chats).where(chats.c.status == "closed")
-    if campaign_ids is not None:
-        query = query.where(chats.c.campaign_id.in_(campaign_ids))
-    with engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
+    """Every closed chat of the campaigns in scope, ever: the registry's chats_closed."""
+    return metric_queries.chats_closed_ever(engine, campaign_ids)
 
 
 # ---- building blocks ----
-
-_Windows = dict[str, tuple[Span, ColumnElement[Any]]]
-
 
 def _campaigns(connection: Connection, campaign_ids: set[str] | None) -> dict[str, dict[str, Any]]:
     table = CAMPAIGNS.campaigns
@@ -170,26 +133,6 @@ def _campaigns(connection: Connection, campaign_ids: set[str] | None) -> dict[st
     if campaign_ids is not None:
         query = query.where(table.c.id.in_(campaign_ids))
     return {r.id: dict(r._mapping) for r in connection.execute(query.order_by(table.c.name, table.c.id))}
-
-
-def _today_windows(campaigns: dict[str, dict[str, Any]], now: datetime,
-                   column: ColumnElement[Any] | None = None) -> _Windows:
-    """Each campaign's local day containing `now`, with the condition selecting its rows."""
-    owner = CHATS.chats.c.campaign_id if column is None else column
-    windows: _Windows = {}
-    for campaign_id, campaign in campaigns.items():
-        zone = ZoneInfo(campaign["time_zone"])
-        [(_, span)] = local_days(now.astimezone(zone).date(), now.astimezone(zone).date(), zone)
-        windows[campaign_id] = (span, owner == campaign_id)
-    return windows
-
-
-def _in_windows(column: ColumnElement[Any], windows: _Windows) -> ColumnElement[bool]:
-    """Rows of each campaign inside its own day; the range over all those days first, so an index on the
-    column reads only today's rows."""
-    spans = [span for span, _ in windows.values()]
-    return and_(column >= min(s.start for s in spans), column < max(s.end for s in spans),
-                or_(*(and_(owned, column >= span.start, column < span.end) for span, owned in windows.values())))
 
 
 def _queues(connection: Connection, campaign_ids: set[str]) -> dict[tuple[str, str], tuple[int, datetime | None]]:
@@ -213,18 +156,3 @@ def _agents_now(connection: Connection, campaign_ids: set[str]) -> dict[str, Cou
     return found
 
 
-def _count_in_windows(connection: Connection, column: ColumnElement[Any], windows: _Windows) -> dict[str, int]:
-    chats = CHATS.chats
-    query = select(chats.c.campaign_id, func.count()).where(_in_windows(column, windows)).group_by(chats.c.campaign_id)
-    return {campaign_id: count for campaign_id, count in connection.execute(query)}
-
-
-def _closes(connection: Connection, windows: _Windows) -> dict[str, dict[str, int]]:
-    chats = CHATS.chats
-    query = (select(chats.c.campaign_id, chats.c.close_reason, func.count())
-             .where(chats.c.status == "closed", _in_windows(chats.c.closed_at, windows))
-             .group_by(chats.c.campaign_id, chats.c.close_reason).order_by(chats.c.close_reason))
-    found: dict[str, dict[str, int]] = defaultdict(dict)
-    for campaign_id, reason, count in connection.execute(query):
-        found[campaign_id][reason or ""] = count
-    return found

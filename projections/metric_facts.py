@@ -22,7 +22,8 @@ from domain.campaigns import Campaign
 from domain.chats import Chat
 from domain.dispositions import stored_disposition
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
-from domain.metrics.registry import AGENT, BOT, CAMPAIGN, CONTAINMENT_WINDOW_HOURS, MAXIMA, SERVICE_LEVEL_SECONDS
+from domain.metrics.registry import ABANDON_REASONS, AGENT, BOT, CAMPAIGN, CONTAINMENT_WINDOW_HOURS, MAXIMA
+from domain.metrics.targets import service_level_seconds
 from projections.base import BatchProjector, handles
 from projections.metric_tables import DIMENSIONS, counter_tables, fact_tables
 from projections.sql import event_key, uid
@@ -51,11 +52,14 @@ def chat_counters(chat: Row) -> list[Contribution]:
 
 
 def queue_entry_counters(entry: Row) -> list[Contribution]:
+    """The service level judges the entry by the threshold recorded when it was queued."""
     assigned, ended, wait = entry["outcome"] == "assigned", entry["outcome"] != "", entry["wait_seconds"] or 0.0
+    abandoned = entry["outcome"] == "abandoned"
     return [(CAMPAIGN, (entry["campaign_id"],), entry["queued_at"], {
-        "queue_entries": 1, "queue_assigned": assigned, "queue_abandoned": entry["outcome"] == "abandoned",
+        "queue_entries": 1, "queue_assigned": assigned, "queue_abandoned": abandoned,
         "wait_assigned_sum": wait if assigned else 0, "wait_ended_sum": wait if ended else 0,
-        "wait_max": wait if ended else 0, "within_target": assigned and wait <= SERVICE_LEVEL_SECONDS})]
+        "wait_max": wait if ended else 0, "within_target": assigned and wait <= entry["target_seconds"],
+        **{f"abandoned_{reason}": abandoned and entry["close_reason"] == reason for reason in ABANDON_REASONS}})]
 
 
 def assignment_counters(assignment: Row) -> list[Contribution]:
@@ -213,7 +217,8 @@ class MetricsProjector(BatchProjector):
         effective = sorted(d.code for d in map(stored_disposition, settings.get("dispositions", [])) if d.effective)
         known = batch.get(self.campaigns, campaign_id)
         batch.upsert(self.campaigns, campaign_id=campaign_id, effective_dispositions=effective,
-                     time_zone=known["time_zone"] if known else settings.get("time_zone") or UNDETERMINED_ZONE)
+                     time_zone=known["time_zone"] if known else settings.get("time_zone") or UNDETERMINED_ZONE,
+                     service_level_seconds=service_level_seconds(settings.get("metric_targets", {})))
 
     # ---- chats ----
 
@@ -264,15 +269,19 @@ class MetricsProjector(BatchProjector):
 
     def _enter_queue(self, batch: UnitOfWork, event: Any, campaign_id: str) -> None:
         key = event_key(event)
+        campaign = batch.get(self.campaigns, campaign_id) if campaign_id else None
+        threshold = campaign["service_level_seconds"] if campaign else service_level_seconds({})
         self._insert_fact(batch, self.queue_entries, id=key, chat_id=uid(event.originator_id),
-                          campaign_id=campaign_id, queued_at=event.at, ended_at=None, outcome="", wait_seconds=None)
+                          campaign_id=campaign_id, queued_at=event.at, ended_at=None, outcome="", close_reason=None,
+                          wait_seconds=None, target_seconds=threshold)
         self._change_chat(batch, event, queue_entry_id=key, assignment_id=None)
 
-    def _leave_queue(self, batch: UnitOfWork, chat: Row, outcome: str, at: datetime) -> None:
+    def _leave_queue(self, batch: UnitOfWork, chat: Row, outcome: str, at: datetime, reason: str | None = None) -> None:
+        """`reason`: the close reason an abandoned entry left with."""
         entry = batch.get(self.queue_entries, chat["queue_entry_id"]) if chat["queue_entry_id"] else None
         if entry is not None and entry["outcome"] == "":
             self._change_fact(batch, self.queue_entries, entry["id"], ended_at=at, outcome=outcome,
-                              wait_seconds=seconds_between(entry["queued_at"], at))
+                              close_reason=reason, wait_seconds=seconds_between(entry["queued_at"], at))
 
     @handles(Chat.AgentAssigned)
     def assigned(self, batch: UnitOfWork, event: Any) -> None:
@@ -338,13 +347,13 @@ class MetricsProjector(BatchProjector):
 
     @handles(Chat.QueueAbandoned)
     def queue_abandoned(self, batch: UnitOfWork, event: Any) -> None:
-        self._leave_queue(batch, self._chat(batch, event), "abandoned", event.at)
+        self._leave_queue(batch, self._chat(batch, event), "abandoned", event.at, event.reason)
 
     @handles(Chat.Closed)
     def closed(self, batch: UnitOfWork, event: Any) -> None:
         """A close of a waiting chat ends its queue entry as abandoned also in logs from before QueueAbandoned."""
         chat = self._chat(batch, event)
-        self._leave_queue(batch, chat, "abandoned", event.at)
+        self._leave_queue(batch, chat, "abandoned", event.at, event.reason)
         self._end_assignment(batch, chat, "closed", event.at)
         campaign = chat["campaign_id"]
         closer = event.actor.partition(":")[2] if event.actor.startswith("user:") else ""
@@ -352,8 +361,7 @@ class MetricsProjector(BatchProjector):
             row = batch.get(self.campaigns, campaign) if campaign else None
             effective = row is not None and event.disposition in row["effective_dispositions"]
             self._event_fact(batch, AGENT, (closer, campaign), event.at, closes=1, effective_closes=effective)
-        if event.reason == "opt_out":
-            self._event_fact(batch, CAMPAIGN, (campaign,), event.at, opt_outs=1)
+        self._event_fact(batch, CAMPAIGN, (campaign,), event.at, **{f"closed_{event.reason}": 1})
         if event.reason == "bot":
             batch.upsert(self.bot_closes, customer_address=chat["customer_address"], chat_id=chat["chat_id"],
                          closed_at=event.at)

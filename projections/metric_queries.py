@@ -16,17 +16,28 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from domain.attendance import Span, check_range, local_days
 from domain.common import DomainError
 from domain.dispositions import stored_disposition
 from domain.metrics.occupancy import occupancy
-from domain.metrics.registry import AGENT, BOT, BY_KEY, CAMPAIGN, COUNTER_KEYS, combine, jain_index, values
+from domain.metrics.registry import (
+    AGENT,
+    BOT,
+    BY_KEY,
+    CAMPAIGN,
+    COUNTER_KEYS,
+    combine,
+    counters_in,
+    jain_index,
+    values,
+)
+from domain.metrics.targets import THRESHOLD, met, target_of
 from projections.agents import AgentsProjector
 from projections.attendance_queries import AttendanceFilter, attendance_timelines
 from projections.campaigns import CampaignsProjector
-from projections.dashboard_queries import Kpi
+from projections.kpis import Kpi
 from projections.metric_facts import UNDETERMINED_ZONE, MetricsProjector
 from projections.metric_tables import DIMENSIONS
 
@@ -90,6 +101,8 @@ class _Campaign:
     dispositions: dict[str, str]
     day_zone: str
     """The zone its daily counters are cut in (the one it was created with)."""
+    archived: bool = False
+    targets: dict[str, float] = field(default_factory=dict)
 
 
 def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None,
@@ -177,14 +190,14 @@ def _rows(engine: Engine, level: str, wanted: MetricFilter, scope: set[str] | No
 
 def _campaigns(connection: Connection, wanted: MetricFilter, scope: set[str] | None) -> dict[str, _Campaign]:
     table, cut = CAMPAIGNS.campaigns, METRICS.campaigns
-    query = select(table.c.id, table.c.name, table.c.time_zone, table.c.dispositions, cut.c.time_zone.label("day_zone")
-                   ).outerjoin(cut, cut.c.campaign_id == table.c.id)
+    query = select(table.c.id, table.c.name, table.c.time_zone, table.c.dispositions, cut.c.time_zone.label("day_zone"),
+                   table.c.archived, table.c.metric_targets).outerjoin(cut, cut.c.campaign_id == table.c.id)
     if wanted.campaign_id:
         query = query.where(table.c.id == wanted.campaign_id)
     if scope is not None:
         query = query.where(table.c.id.in_(scope))
-    found = {r.id: _Campaign(r.id, r.name, r.time_zone, _labels(r.dispositions), r.day_zone or r.time_zone)
-             for r in connection.execute(query)}
+    found = {r.id: _Campaign(r.id, r.name, r.time_zone, _labels(r.dispositions), r.day_zone or r.time_zone,
+                             r.archived, dict(r.metric_targets)) for r in connection.execute(query)}
     if scope is None and not wanted.campaign_id:
         found[UNDETERMINED] = _Campaign(UNDETERMINED, "Sin campaña", UNDETERMINED_ZONE, {}, UNDETERMINED_ZONE)
     return found
@@ -330,30 +343,90 @@ def delivery_by_sender(engine: Engine, wanted: MetricFilter, *, campaign_ids: se
             for (c, s), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0][1]))]
 
 
+@dataclass(frozen=True)
+class _Today:
+    campaigns: list[_Campaign]
+    """The active campaigns in scope, by name."""
+    days: dict[str, str]
+    """Each campaign's own local today (its bucket)."""
+    wanted: MetricFilter
+    """The days that cover every campaign's today."""
+
+
+def _today(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> _Today | None:
+    with engine.connect() as connection:
+        scope = _campaigns(connection, MetricFilter(now.date(), now.date()), campaign_ids)
+    campaigns = sorted((c for c in scope.values() if c.id != UNDETERMINED and not c.archived),
+                       key=lambda c: (c.name, c.id))
+    if not campaigns:
+        return None
+    days = {c.id: now.astimezone(ZoneInfo(c.zone)).date().isoformat() for c in campaigns}
+    return _Today(campaigns, days, MetricFilter(date.fromisoformat(min(days.values())),
+                                                date.fromisoformat(max(days.values()))))
+
+
+def campaign_rows_today(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> dict[str, MetricRow]:
+    """Each active campaign's row of its own local today: the row /api/metrics/campaigns answers for that day."""
+    today = _today(engine, campaign_ids, now)
+    if today is None:
+        return {}
+    return {r.campaign_id: r for r in _rows(engine, CAMPAIGN, today.wanted, set(today.days), None)
+            if r.bucket == today.days[r.campaign_id]}
+
+
+def volume_today(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[int]:
+    """Chats started in each local hour 0–23 of each active campaign's own today, summed over them: the rows of
+    /api/metrics/campaigns/volume for that day (the days covered are at most two, so the weekday picks today)."""
+    hours = [0] * 24
+    today = _today(engine, campaign_ids, now)
+    if today is None:
+        return hours
+    weekdays = {c: date.fromisoformat(day).weekday() for c, day in today.days.items()}
+    for row in campaign_volume(engine, today.wanted, campaign_ids=set(today.days)):
+        if row["weekday"] == weekdays[row["campaign_id"]]:
+            hours[row["hour"]] += row["chats"]
+    return hours
+
+
+def chats_closed_ever(engine: Engine, campaign_ids: set[str] | None) -> int:
+    """Every chat closed in the campaigns in scope, ever (chats_closed over all days)."""
+    table = METRICS.counters[CAMPAIGN, "day"]
+    closed = BY_KEY["chats_closed"]
+    query = select(*(func.coalesce(func.sum(table.c[name]), 0) for name in counters_in(closed.formula_code)))
+    if campaign_ids is not None:
+        query = query.where(table.c.campaign_id.in_(campaign_ids))
+    with engine.connect() as connection:
+        sums = connection.execute(query).one()
+    return int(closed.value(dict(zip(counters_in(closed.formula_code), sums, strict=True))) or 0)
+
+
 KPI_METRICS = (("first_response_time", "seconds"), ("average_speed_of_answer", "seconds"),
                ("service_level", "share"), ("abandonment_rate", "share"))
-"""Today's registry figures on the dashboards' cards: each the same number as the campaign's row in the table."""
+"""Today's registry figures on the dashboards' cards, per campaign and against its targets: each the same number as
+the campaign's row in the table."""
 
 
 def metric_kpis(engine: Engine, campaign_ids: set[str] | None, now: datetime) -> list[Kpi]:
-    """Each campaign's figures of its own local today, from the same rows and formulas as the tables; a figure
-    without data (nothing to divide by) gets no card."""
-    with engine.connect() as connection:
-        scope = _campaigns(connection, MetricFilter(now.date(), now.date()), campaign_ids)
-    campaigns = sorted((c for c in scope.values() if c.id != UNDETERMINED), key=lambda c: (c.name, c.id))
-    if not campaigns:
+    """Today's chats and closes over the campaigns in scope, then each campaign's figures of its own local today
+    against its targets, from the same rows and formulas as the tables; a figure without data (nothing to divide
+    by) gets no card."""
+    today = _today(engine, campaign_ids, now)
+    if today is None:
         return []
-    today = {c.id: now.astimezone(ZoneInfo(c.zone)).date().isoformat() for c in campaigns}
-    wanted = MetricFilter(date.fromisoformat(min(today.values())), date.fromisoformat(max(today.values())))
-    ids = set(today)
-    rows = {level: [r for r in query(engine, wanted, campaign_ids=ids) if r.bucket == today[r.campaign_id]]
+    rows = {level: [r for r in query(engine, today.wanted, campaign_ids=set(today.days))
+                    if r.bucket == today.days[r.campaign_id]]
             for level, query in ((CAMPAIGN, campaign_metrics), (AGENT, agent_metrics))}
-    kpis = []
-    for campaign in campaigns:
+    kpis = [Kpi(title, int(sum(r.values[key] or 0 for r in rows[CAMPAIGN])), "count", None, "")
+            for title, key in (("Chats de hoy", "chats_total"), ("Cierres de hoy", "chats_closed"))]
+    for campaign in today.campaigns:
         for key, unit in KPI_METRICS:
             metric = BY_KEY[key]
             parts = [r.counters for r in rows[metric.level] if r.campaign_id == campaign.id]
             figure = metric.value(combine(parts, metric.level)) if parts else None
-            if figure is not None:
-                kpis.append(Kpi(metric.name_es, figure, unit, None, "", campaign.name))
+            if figure is None:
+                continue
+            target = target_of(campaign.targets, key)
+            kpis.append(Kpi(metric.name_es, figure, unit, target, "", campaign.name,
+                            met(key, figure, target) if target is not None else None,
+                            target_of(campaign.targets, THRESHOLD) if key == "service_level" else None))
     return kpis

@@ -47,7 +47,9 @@ def fact_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
         Column("queued_at", UtcDateTime, nullable=False),
         Column("ended_at", UtcDateTime),
         Column("outcome", String(12), nullable=False),
+        Column("close_reason", String(20)),
         Column("wait_seconds", Float),
+        Column("target_seconds", Float, nullable=False),
         Index(f"ix_metric_queue_entries_campaign{suffix}", "campaign_id", "queued_at"),
     )
     assignments = Table(
@@ -98,6 +100,7 @@ def fact_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
         Column("campaign_id", String(ID), primary_key=True),
         Column("time_zone", String(64), nullable=False),
         Column("effective_dispositions", JSON, nullable=False),
+        Column("service_level_seconds", Float, nullable=False),
     )
     return {"chats": chats, "queue_entries": queue_entries, "assignments": assignments, "outbound": outbound,
             "bot_states": bot_states, "bot_closes": customer_closes, "campaigns": campaigns}

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from api.deps import CampaignsDep, PagesDep, PostedForm, ReadDb, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
-from api.routers import risk_form
+from api.routers import metric_targets_form, risk_form
 from api.security import allow, current_identity
 from api.templating import Pages
 from api.warnings import unattended_campaign
@@ -52,6 +52,8 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
         settings.update(presence_settings_from_form(form))
     if risk_form.posted(form):
         settings["risk_thresholds"] = risk_form.risk_thresholds_from_form(form)
+    if metric_targets_form.posted(form):
+        settings["metric_targets"] = metric_targets_form.metric_targets_from_form(form)
     return settings
 
 
@@ -106,7 +108,7 @@ def _form_page(request: Request, flow_names: list[str], pages: Pages, campaign: 
                values: dict[str, Any], error: str | None = None) -> Response:
     return pages.render(request, "admin/campaign_form.html", {
         "campaign": campaign, "values": values, "error": error, "weekdays": WEEKDAYS, "flow_names": flow_names,
-        "risk_rows": risk_form.risk_rows(),
+        "risk_rows": risk_form.risk_rows(), "target_rows": metric_targets_form.target_rows(),
     }, status_code=422 if error else 200)
 
 
@@ -122,6 +124,7 @@ def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
     values["break_reasons"] = "\n".join(row["break_reasons"])
     values["allow_parallel_sessions"] = "1" if row["allow_parallel_sessions"] else ""
     values.update(risk_form.risk_values(row["risk_thresholds"]))
+    values.update(metric_targets_form.target_values(row["metric_targets"]))
     values["templates"] = [{"name": template["name"], "content_sid": template["content_sid"],
                             "variables": ", ".join(template["variables"])} for template in row["templates"]]
     for day, (opens, closes) in row["business_hours"].items():

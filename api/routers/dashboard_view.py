@@ -18,7 +18,8 @@ from domain.attendance import local_days
 from domain.labels import label
 from projections import alert_queries, dashboard_queries, desk_queries, metric_queries
 from projections.attendance_queries import AttendanceFilter, attendance_report
-from projections.dashboard_queries import CampaignToday, DeliveryToday, Kpi, KpiSource
+from projections.dashboard_queries import CampaignToday, DeliveryToday
+from projections.kpis import Kpi, KpiSource
 
 ALERTS_SHOWN = 8
 
@@ -96,7 +97,7 @@ def open_alerts(engine: Engine, alert_campaigns: set[str] | None, chat_campaigns
 
 
 def hourly(engine: Engine, campaign_ids: set[str] | None, now: datetime, formats: Formats) -> dict[str, Any]:
-    """Chats opened today by local hour, with a sentence saying what the chart shows."""
+    """Chats started today by local hour, with a sentence saying what the chart shows."""
     counts = dashboard_queries.volume_by_hour(engine, campaign_ids, now)
     hours = [{"label": _hour_label(h), "chats": n} for h, n in enumerate(counts)]
     total = sum(counts)
@@ -135,17 +136,26 @@ def _failed_messages_url(campaign_id: str, time_zone: str, now: datetime) -> str
                                            "date_to": last.isoformat()})
 
 
+AGENT_DAY_METRICS = {"chats_assigned": "chats_assigned", "chats_handled": "chats_handled", "chats_closed": "closes",
+                     "messages_sent": "messages_sent"}
+"""The agent's day's chat figures and the registry metrics they are (the same numbers as /api/metrics/agents)."""
+
+
 def agent_day(engine: Engine, identity: Identity, campaign_ids: set[str], now: datetime) -> list[dict[str, Any]]:
-    """The agent's own today per campaign (its local day), from the attendance tables."""
-    zones = {b.id: (b.name, b.time_zone) for b in dashboard_queries.campaigns_today(engine, campaign_ids, now)}
+    """The agent's own today per campaign (its local day): chats and messages from the metric queries, connected,
+    available and break time from the attendance tables."""
     rows = []
-    for campaign_id, (name, time_zone) in zones.items():
-        today = now.astimezone(ZoneInfo(time_zone)).date()
-        for row in attendance_report(engine, AttendanceFilter(today, today, campaign_id), campaign_ids={campaign_id},
-                                     only_agent=identity.id, now=now):
-            report, time = row.report, row.report.time.seconds()
-            rows.append({"campaign": name, "day": report.day, "chats_assigned": report.chats_assigned,
-                         "chats_handled": report.chats_handled, "chats_closed": report.chats_closed,
-                         "messages_sent": report.messages_sent, "connected": time.connected,
-                         "available": time.available, "break": sum(time.breaks.values())})
+    for board in dashboard_queries.campaigns_now(engine, campaign_ids):
+        today = now.astimezone(ZoneInfo(board.time_zone)).date()
+        metrics = metric_queries.agent_metrics(engine, metric_queries.MetricFilter(today, today, board.id),
+                                               campaign_ids={board.id}, only_agent=identity.id)
+        times = [row.report.time.seconds() for row in attendance_report(
+            engine, AttendanceFilter(today, today, board.id), campaign_ids={board.id}, only_agent=identity.id,
+            now=now)]
+        if not (metrics or times):
+            continue
+        figures = {key: int(sum(r.values[metric] or 0 for r in metrics)) for key, metric in AGENT_DAY_METRICS.items()}
+        rows.append({"campaign": board.name, "day": today, **figures,
+                     "connected": sum(t.connected for t in times), "available": sum(t.available for t in times),
+                     "break": sum(sum(t.breaks.values()) for t in times)})
     return rows

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from domain.labels import CLOSE_REASONS as CLOSE_REASON_NAMES
 from domain.metrics.registry import (
+    ABANDON_REASONS,
     CONTAINMENT_WINDOW_HOURS,
     COUNTERS,
     DATED_BY,
@@ -14,6 +16,7 @@ from domain.metrics.registry import (
     metrics_of,
 )
 
+ABANDON_LIST = ", ".join(f"«{CLOSE_REASON_NAMES[r]}»" for r in ABANDON_REASONS)
 TITLES = {"agent": "Asesores", "campaign": "Campañas", "bot": "Bot"}
 HEADER = f"""# Métricas de Despacho
 
@@ -34,8 +37,15 @@ Reglas comunes:
   Las horas se cuentan por hora UTC: en una zona de desfase no entero (+05:30) cada hora local empieza a la media.
   Si una campaña cambia de zona horaria, sus días se calculan desde las horas en la zona nueva.
 - Los mensajes del bot y del sistema nunca cuentan como mensajes de un asesor.
-- Nivel de servicio: asignación en {SERVICE_LEVEL_SECONDS} segundos o menos. Contención: el cliente no vuelve a
-  escribir en {CONTAINMENT_WINDOW_HOURS} horas (hasta que pasen, la contención de un chat es provisional).
+- Nivel de servicio: asignación dentro del umbral de la campaña, {SERVICE_LEVEL_SECONDS} segundos si no fija otro
+  (formulario de la campaña, «Metas de la campaña»). Cada entrada a la cola se juzga con el umbral vigente cuando
+  entró, que queda en su fila (`metric_queue_entries.target_seconds`): cambiar el umbral no cambia los días pasados,
+  y reconstruir las tablas da lo mismo. Las metas (nivel de servicio, VPA, techo de abandono, TPR) se leen contra
+  las cifras en los tableros; no cambian ninguna métrica.
+- Abandono por motivo: los motivos de cierre con que un chat puede dejar la cola, que son
+  {ABANDON_LIST}; las tres tasas suman la tasa de abandono.
+- Contención: el cliente no vuelve a escribir en {CONTAINMENT_WINDOW_HOURS} horas (hasta que pasen, la contención
+  de un chat es provisional).
 """
 
 

@@ -17,6 +17,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from domain.chats import CLOSE_REASONS
+from domain.labels import CLOSE_REASONS as CLOSE_REASON_NAMES
+
 Counters = Mapping[str, float]
 AGENT, CAMPAIGN, BOT = "agent", "campaign", "bot"
 LEVELS = (AGENT, CAMPAIGN, BOT)
@@ -38,7 +41,12 @@ DIMENSIONS = {
     BOT: ("campaña", "flujo del bot", "estado del flujo"),
 }
 SERVICE_LEVEL_SECONDS = 20
-"""The share of queue entries assigned within this many seconds is the service level (80 % in 20 s is usual)."""
+"""The service level's threshold when a campaign sets none: the share of queue entries assigned within this many
+seconds (80 % in 20 s is usual). A campaign's own is a target (domain/metrics/targets.py); each queue entry is
+judged by the threshold in force when it was queued."""
+ABANDON_REASONS = ("auto_24h", "opt_out", "supervisor")
+"""The close reasons a chat waiting in the queue can leave with: the 24-hour rule, the customer's opt-out, a
+supervisor (agents close only chats assigned to them; the bot, only chats still in it)."""
 CONTAINMENT_WINDOW_HOURS = 24
 """A chat the bot ended counts as contained unless the same customer writes again within this many hours."""
 MAXIMA = frozenset({"wait_max"})
@@ -76,10 +84,15 @@ COUNTERS = (
     Counter("wait_ended_sum", CAMPAIGN, QUEUE_ENTRY, "segundos de espera de las entradas terminadas"),
     Counter("wait_max", CAMPAIGN, QUEUE_ENTRY, "la espera más larga de una entrada terminada, en segundos"),
     Counter("within_target", CAMPAIGN, QUEUE_ENTRY,
-            f"entradas asignadas en {SERVICE_LEVEL_SECONDS} segundos o menos"),
+            "entradas asignadas dentro del umbral de nivel de servicio de la campaña vigente al entrar a la cola "
+            f"({SERVICE_LEVEL_SECONDS} segundos si no fija otro)"),
+    *(Counter(f"abandoned_{reason}", CAMPAIGN, QUEUE_ENTRY,
+              f"entradas a la cola que terminaron en un cierre sin asesor: {CLOSE_REASON_NAMES[reason]}")
+      for reason in ABANDON_REASONS),
     Counter("outbound", CAMPAIGN, REQUEST, "mensajes solicitados a Twilio"),
     Counter("outbound_failed", CAMPAIGN, REQUEST, "mensajes que no llegaron (fallidos, no entregados, cancelados)"),
-    Counter("opt_outs", CAMPAIGN, EVENT, "chats cerrados porque el cliente pidió no recibir más mensajes"),
+    *(Counter(f"closed_{reason}", CAMPAIGN, EVENT, f"chats cerrados: {CLOSE_REASON_NAMES[reason]}")
+      for reason in CLOSE_REASONS),
     Counter("bot_chats", BOT, CHAT_START, "chats iniciados en el bot"),
     Counter("identified", BOT, CHAT_START, "chats en los que el bot identificó al cliente"),
     Counter("transferred", BOT, CHAT_START, "chats que el bot pasó a la cola de asesores"),
@@ -123,10 +136,19 @@ def share(part: str, *wholes: str) -> Callable[[Counters], float | None]:
     return mean(part, *wholes)
 
 
+def total(*parts: str) -> Callable[[Counters], float | None]:
+    return lambda c: round(sum(c.get(p, 0) for p in parts), 3)
+
+
 def jain_index(values: Sequence[float]) -> float | None:
     """Jain's fairness index: (Σx)² / (n·Σx²), 1 when every agent took the same number, 1/n when one took all."""
     squares = sum(v * v for v in values)
     return round(sum(values) ** 2 / (len(values) * squares), 4) if squares else None
+
+
+ABANDONMENT_NAMES = (("Abandono por cierre de 24 horas", "Abandonment by the 24-hour close"),
+                     ("Abandono por baja", "Abandonment by opt-out"),
+                     ("Abandono por cierre de supervisor", "Abandonment by a supervisor's close"))
 
 
 def _metric(key: str, level: str, names: tuple[str, str], abbreviations: tuple[str, str], unit: str,
@@ -193,16 +215,26 @@ METRICS = (
             "pidió la baja o se cerró por inactividad) ÷ entradas terminadas.",
             "queue_abandoned / (queue_assigned + queue_abandoned)",
             share("queue_abandoned", "queue_assigned", "queue_abandoned")),
+    *(_metric(f"abandonment_{reason}", CAMPAIGN, names, ("", ""), RATIO,
+              "Entradas a la cola que terminaron en un cierre antes de ninguna asignación por "
+              f"«{CLOSE_REASON_NAMES[reason]}» ÷ entradas terminadas; las tres suman la tasa de abandono.",
+              f"abandoned_{reason} / (queue_assigned + queue_abandoned)",
+              share(f"abandoned_{reason}", "queue_assigned", "queue_abandoned"))
+      for reason, names in zip(ABANDON_REASONS, ABANDONMENT_NAMES, strict=True)),
     _metric("service_level", CAMPAIGN, ("Nivel de servicio", "Service level"), ("NS", "SL"), RATIO,
-            f"Entradas a la cola asignadas en {SERVICE_LEVEL_SECONDS} segundos o menos ÷ entradas terminadas "
-            "(asignadas o abandonadas).", "within_target / (queue_assigned + queue_abandoned)",
+            "Entradas a la cola asignadas dentro del umbral de la campaña (el vigente cuando el chat entró a la cola, "
+            f"{SERVICE_LEVEL_SECONDS} segundos si no fija otro) ÷ entradas terminadas (asignadas o abandonadas).",
+            "within_target / (queue_assigned + queue_abandoned)",
             share("within_target", "queue_assigned", "queue_abandoned")),
     _metric("delivery_failure_rate", CAMPAIGN, ("Tasa de fallas de entrega", "Delivery failure rate"), ("", ""),
             RATIO, "Mensajes salientes que Twilio informó como fallidos, no entregados o cancelados ÷ mensajes "
             "solicitados.", "outbound_failed / outbound", share("outbound_failed", "outbound")),
+    _metric("chats_closed", CAMPAIGN, ("Chats cerrados", "Closed chats"), ("", ""), COUNT,
+            "Chats cerrados, por cualquier motivo (asesor, supervisor, 24 horas, baja, bot, inactividad en el bot).",
+            " + ".join(f"closed_{reason}" for reason in CLOSE_REASONS), total(*(f"closed_{r}" for r in CLOSE_REASONS))),
     _metric("opt_outs", CAMPAIGN, ("Bajas", "Opt-outs"), ("", ""), COUNT,
-            "Chats cerrados porque el cliente pidió no recibir más mensajes (STOP, BAJA…).", "opt_outs",
-            count("opt_outs")),
+            "Chats cerrados porque el cliente pidió no recibir más mensajes (STOP, BAJA…).", "closed_opt_out",
+            count("closed_opt_out")),
     _metric("containment_rate", BOT, ("Tasa de contención", "Containment rate"), ("", ""), RATIO,
             f"Chats que el flujo terminó (final: cerrar) sin asesor y cuyo cliente no volvió a escribir en "
             f"{CONTAINMENT_WINDOW_HOURS} horas ÷ chats del bot.", "contained / bot_chats",
@@ -245,6 +277,9 @@ DERIVED = (
             "chats_assigned del asesor ÷ suma de chats_assigned de la campaña"),
     Derived("dispositions", AGENT, "Tipificaciones", "Dispositions", EVENT,
             "Cierres del asesor por tipificación (código y nombre de la campaña).", "metric_chats.disposition"),
+    Derived("closes_by_reason", CAMPAIGN, "Cierres por motivo", "Closes by reason", EVENT,
+            "Chats cerrados de la campaña por motivo de cierre; su suma es chats_closed.",
+            "los contadores closed_<motivo> de metric_campaign_hours y metric_campaign_days"),
     Derived("volume_by_hour", CAMPAIGN, "Volumen por hora y día de la semana", "Volume by hour and weekday",
             CHAT_START, "Chats iniciados por hora local y día de la semana.",
             "chats por hora en metric_campaign_hours"),

@@ -111,6 +111,47 @@ def test_the_supervisor_dashboard_shows_the_same_figures_in_cards_table_fragment
     assert 'data-chart="bar"' in home and 'id="volume-table"' in home
 
 
+@pytest.mark.parametrize("viewer", ["sandra", "admin"])
+def test_each_figure_of_today_on_the_dashboard_is_the_metrics_apis_number(
+        world: tuple[CallCenter, dict[str, Any]], viewer: str) -> None:
+    """R20 (Chatwoot issue 14141): today's cards, the campaigns table, the delivery table and the hourly chart read
+    the registry's counters, so /api/metrics for the same day answers the same numbers."""
+    center, _ = world
+    day = f"date_from={center.clock.now().date()}&date_to={center.clock.now().date()}"  # 09:05 in Bogotá, same day
+    rows = sorted((r for r in center.get(viewer, f"/api/metrics/campaigns?{day}").json() if r["campaign_id"]),
+                  key=lambda r: r["campaign"])  # chats no campaign took yet are on no dashboard
+    volume = center.get(viewer, f"/api/metrics/campaigns/volume?{day}").json()
+    home = center.get(viewer, "/").text
+    hourly = dict(re.findall(r'<th scope="row">(\d\d:00)</th><td data-value="(\d+)"',
+                             center.get(viewer, "/dashboard/fragments/volume").text))
+
+    assert kpi(home, "Chats de hoy") == str(int(sum(r["values"]["chats_total"] for r in rows)))
+    assert kpi(home, "Cierres de hoy") == str(int(sum(r["values"]["chats_closed"] for r in rows)))
+    expected = {f"{hour:02d}:00": sum(v["chats"] for v in volume if v["hour"] == hour) for hour in range(24)}
+    assert {hour: int(n) for hour, n in hourly.items()} == expected and sum(expected.values()) > 0
+    if viewer == "admin":
+        assert cells(home, "data-chats-today") == [str(int(r["values"]["chats_total"])) for r in rows]
+        assert cells(home, "data-closes-today") == [str(int(r["values"]["chats_closed"])) for r in rows]
+        assert cells(home, "data-requested") == [str(int(r["counters"]["outbound"])) for r in rows]
+        assert cells(home, "data-failed") == [str(int(r["counters"]["outbound_failed"])) for r in rows]
+        assert [float(s) if s else None for s in cells(home, "data-failed-share")] == [
+            r["values"]["delivery_failure_rate"] for r in rows]
+
+
+def test_todays_kpis_say_in_words_whether_they_meet_the_campaigns_targets(
+        world: tuple[CallCenter, dict[str, Any]]) -> None:
+    """banco_a's chats were taken at once: a service level of 100 % against the default 80 % in 20 s."""
+    center, _ = world
+
+    home = center.get("sandra", "/").text
+
+    card = re.search(r'data-kpi-met="(\w+)">\s*<span class="card-title">Nivel de servicio · Banco Andino cobranza'
+                     r'</span>\s*<span class="card-value" data-kpi-value="1.0">.*?</span>\s*'
+                     r'<span class="card-hint" data-kpi-target="0.8">Meta: 80\s?% en 20 s</span>\s*'
+                     r'<span class="card-verdict text-success">.*?Cumple la meta</span>', home, re.S)
+    assert card and card.group(1) == "yes"
+
+
 def test_agents_now_show_presence_break_reason_time_in_status_and_load(
         world: tuple[CallCenter, dict[str, Any]]) -> None:
     center, _ = world
@@ -150,7 +191,7 @@ def test_the_admin_sees_every_campaign_side_by_side_and_todays_delivery(
     assert "Cerrado por el asesor: 1" in home
     failed = [m for m in audit if m["status"] in ("failed", "undelivered", "canceled")]
     assert cells(home, "data-requested")[0] == str(len(audit)) and cells(home, "data-failed") == ["1", "0"]
-    assert len(failed) == 1 and float(cells(home, "data-failed-share")[0]) == pytest.approx(1 / len(audit))
+    assert len(failed) == 1 and float(cells(home, "data-failed-share")[0]) == round(1 / len(audit), 4)
     assert re.search(rf'href="/audit/messages\?campaign_id={center.banco}&amp;status=failed&amp;date_from=2026-11-02'
                      r'&amp;date_to=2026-11-03">1</a>', home)
     assert 'href="/attendance"' in home
@@ -167,6 +208,18 @@ def test_the_agent_sees_their_own_day(world: tuple[CallCenter, dict[str, Any]]) 
     assert center.get("ana", "/").headers["location"] == "/desk"
     assert center.get("ana", "/dashboard/fragments/queue").status_code == 403
     assert center.get("sandra", "/dashboard/fragments/campaigns").status_code == 404
+
+
+def test_the_agents_day_shows_the_metrics_apis_numbers(world: tuple[CallCenter, dict[str, Any]]) -> None:
+    center, _ = world
+    day = f"date_from={center.clock.now().date()}&date_to={center.clock.now().date()}"
+
+    [own] = center.get("ana", f"/api/metrics/agents?{day}").json()
+    page = center.get("ana", "/mi-dia").text
+
+    for attribute, metric in (("data-chats-assigned", "chats_assigned"), ("data-chats-handled", "chats_handled"),
+                              ("data-chats-closed", "closes"), ("data-messages-sent", "messages_sent")):
+        assert cells(page, attribute) == [str(int(own["values"][metric]))], metric
 
 
 def test_the_dashboard_speaks_english_with_english_number_formats(world: tuple[CallCenter, dict[str, Any]]) -> None:

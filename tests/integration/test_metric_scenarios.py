@@ -14,13 +14,20 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.clock import FixedClock
-from application.metrics_verify import compare, counters_from_log, read_log
+from application.metrics_verify import compare, counters_from_log
 from despacho.bootstrap import Despacho
 from despacho.cli_metrics import query_counters
 from domain.metrics.registry import AGENT, BOT
 from projections.messages import MessagesProjector
 from projections.metric_facts import MetricsProjector
-from projections.metric_queries import MetricFilter, agent_metrics, bot_funnel, campaign_volume, delivery_by_sender
+from projections.metric_queries import (
+    MetricFilter,
+    agent_metrics,
+    bot_funnel,
+    campaign_volume,
+    delivery_by_sender,
+    metric_kpis,
+)
 from projections.rebuild import rebuild
 from tests.metric_world import BANCO, PAGOS, MetricCenter
 
@@ -33,7 +40,7 @@ def center(despacho: Despacho, clock: FixedClock) -> Iterator[MetricCenter]:
     """Each scenario on SQLite and PostgreSQL; afterwards the verify and a rebuild of the tables find nothing."""
     world = MetricCenter(despacho, clock)
     yield world
-    assert compare(counters_from_log(read_log(despacho.store)), query_counters(despacho.read_engine, DAY, DAY),
+    assert compare(counters_from_log(despacho.store), query_counters(despacho.read_engine, DAY, DAY),
                    DAY, DAY) == []
     assert rebuild(despacho.store, despacho.read_engine, MetricsProjector, replace_live=False) == []
 
@@ -247,3 +254,65 @@ def test_an_unanswered_alert_is_received_by_the_agent_holding_the_chat(center: M
 
     ana = center.agent_row("ana", DAY).values
     assert (ana["alerts_received"], ana["chats_handled"], ana["first_response_time"]) == (1, 0, None)
+
+
+def test_the_service_level_judges_each_chat_by_the_threshold_in_force_when_it_was_queued(center: MetricCenter) -> None:
+    """A waits 15 s under the default 20 s threshold; the admin then sets 10 s (50 %, ASA 30 s, abandonment 10 %,
+    FRT 60 s); B waits 15 s too, C leaves with BAJA after 60 s, a supervisor closes D after 30 s. Judged by one
+    threshold the service level would be 2/4 (20 s) or 0/4 (10 s); each by its own it is 1/4."""
+    a = center.identified(next(CUSTOMERS))
+    center.advance(15)
+    center.available("ana")
+    center.advance(20)
+    center.reply("ana", a)
+    center.on_break("ana")
+    center.despacho.campaigns.edit(UUID(center.banco), "Banco Andino", "Banco Andino", {"metric_targets": {
+        "service_level_seconds": 10, "service_level": 0.5, "average_speed_of_answer": 30, "abandonment_rate": 0.1,
+        "first_response_time": 60}}, actor="test")
+    center.catch_up()
+    b = center.identified(next(CUSTOMERS))
+    center.advance(15)
+    center.available("ana")
+    assert center.chat_status(b) == ("assigned", center.agents["ana"])
+    center.on_break("ana")
+    leaving, closed = next(CUSTOMERS), next(CUSTOMERS)
+    center.identified(leaving)
+    d = center.identified(closed)
+    center.advance(30)
+    center.despacho.closing.close(d, "supervisor", note="Chat duplicado", actor="user:supervisor")
+    center.advance(30)
+    center.customer_writes(leaving, "BAJA")
+
+    campaign = center.campaign_row(center.banco, DAY).values
+    assert (campaign["service_level"], campaign["average_speed_of_answer"]) == (0.25, 15.0)
+    assert (campaign["abandonment_rate"], campaign["abandonment_opt_out"], campaign["abandonment_supervisor"],
+            campaign["abandonment_auto_24h"]) == (0.5, 0.25, 0.25, 0)
+    assert (campaign["chats_closed"], campaign["opt_outs"]) == (2, 1)
+    cards = {card.title: card for card in metric_kpis(center.despacho.read_engine, {center.banco},
+                                                      center.clock.now()) if card.campaign}
+    assert [(c.value, c.target, c.met) for c in (cards["Nivel de servicio"], cards["Velocidad promedio de asignación"],
+                                                 cards["Tasa de abandono"], cards["Tiempo de primera respuesta"])] == [
+        (0.25, 0.5, False), (15.0, 30.0, True), (0.5, 0.1, False), (20.0, 60.0, True)]
+    assert cards["Nivel de servicio"].threshold_seconds == 10
+
+
+def test_abandonment_is_split_by_the_close_a_waiting_chat_left_with(center: MetricCenter) -> None:
+    """carla takes one chat at once and goes on a break; of two chats left waiting, one customer writes BAJA after a
+    minute and the other is closed by the 24-hour rule."""
+    center.available("carla")
+    center.identified(next(CUSTOMERS))
+    center.on_break("carla")
+    silent, leaving = next(CUSTOMERS), next(CUSTOMERS)
+    center.identified(silent)
+    center.identified(leaving)
+    center.advance(60)
+    center.customer_writes(leaving, "BAJA")
+    center.advance(24 * 3600)
+    center.run_timers()
+
+    counters = center.campaign_row(center.banco, DAY).counters
+    assert (counters["queue_assigned"], counters["queue_abandoned"], counters["abandoned_auto_24h"],
+            counters["abandoned_opt_out"], counters["abandoned_supervisor"]) == (1, 2, 1, 1, 0)
+    values = center.campaign_row(center.banco, DAY).values
+    assert (values["abandonment_rate"], values["abandonment_auto_24h"], values["abandonment_opt_out"]) == (
+        round(2 / 3, 4), round(1 / 3, 4), round(1 / 3, 4))

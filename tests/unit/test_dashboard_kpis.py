@@ -9,7 +9,7 @@ import pytest
 
 from api.routers.dashboard_view import Formats
 from api.templating import Pages
-from projections.dashboard_queries import Kpi
+from projections.kpis import Kpi
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +48,15 @@ def test_formats_write_no_value_as_a_dash() -> None:
     formats = Formats(SimpleNamespace(), "es")  # type: ignore[arg-type]
 
     assert formats.share(None) == formats.of_unit(None, "count") == "—"
+
+
+def test_a_figure_read_against_its_target_says_in_words_whether_it_meets_it(pages: Pages) -> None:
+    kpis = [Kpi("Nivel de servicio", 0.75, "share", 0.8, "", "Banco Andino", met=False, threshold_seconds=20),
+            Kpi("Velocidad promedio de asignación", 12, "seconds", 30, "", "Banco Andino", met=True)]
+
+    spanish, english = render_kpis(pages, kpis), render_kpis(pages, kpis, lang="en")
+
+    assert "Meta: 80% en 20 s" in spanish and "Meta: 30 s" in spanish
+    assert spanish.count("No cumple la meta") == 1 and spanish.count("Cumple la meta") == 1
+    assert 'data-kpi-met="no"' in spanish and 'data-kpi-met="yes"' in spanish
+    assert "Target: 80% in 20 s" in english and "Misses the target" in english and "Meets the target" in english

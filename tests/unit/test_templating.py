@@ -16,6 +16,7 @@ from jinja2.ext import babel_extract
 
 import api
 from api.navigation import NAV_BY_ROLE, ROLE_LABELS
+from api.routers.metric_targets_form import target_rows
 from api.routers.risk_form import risk_rows
 from api.templating import Pages, choose_language, format_duration
 from despacho.assets import ICONS
@@ -494,7 +495,8 @@ def test_campaign_form_lists_the_templates_with_blank_rows_to_add_more_in_englis
     values = {"templates": [{"name": "recordatorio", "content_sid": "HX" + "a1" * 16, "variables": "1, 2"}]}
 
     html = render(pages, "admin/campaign_form.html", FakeRequest(FakeUser("admin"), lang="en"), campaign=None,
-                  values=values, weekdays=("mon",), flow_names=["default"], risk_rows=risk_rows())
+                  values=values, weekdays=("mon",), flow_names=["default"], risk_rows=risk_rows(),
+                  target_rows=target_rows())
 
     assert "Approved WhatsApp templates" in html and "Template name 4" in html
     assert html.count('name="template_content_sid"') == 4 and 'value="1, 2"' in html
