@@ -11,8 +11,10 @@ WebAudio APIs (an init script records what the page asked them for) so the test 
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +28,7 @@ from domain.delivery_errors import explain
 from projections import desk_queries
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_browser_conversation import sign_in
+from tests.e2e.test_browser_dashboards import screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -106,6 +109,14 @@ def close_every_chat_of_ana(live_server: LiveServer) -> None:
     despacho.runner.catch_up()
 
 
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DESPACHO_SCREENSHOTS=docs/screenshots saves the desk there for the docs; a test run never changes the tree."""
+    folder = Path(os.environ.get("DESPACHO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def notices(page: Any) -> list[dict[str, str]]:
     found: list[dict[str, str]] = page.evaluate("window.__notices")
     return found
@@ -154,7 +165,7 @@ def test_new_chats_and_messages_notify_and_count_as_unread_until_seen(agent: Any
 
 
 def test_the_chat_list_shows_who_waits_longest_first_with_name_last_message_and_wait(
-        agent: Any, live_server: LiveServer) -> None:
+        agent: Any, live_server: LiveServer, screenshots: Path) -> None:
     first_customer, second_customer = next(phones), next(phones)
     customer_reaches_an_agent(live_server, first_customer)
     first = chat_of(live_server, first_customer)
@@ -176,6 +187,8 @@ def test_the_chat_list_shows_who_waits_longest_first_with_name_last_message_and_
     agent.locator(f"li[data-chat-id='{first}']").filter(has_text="Respondido").wait_for()
     mine = [c for c in listed_chats(agent) if c in (first, second)]
     assert mine == [second, first], "an answered chat goes after those still waiting"
+    agent.set_viewport_size({"width": 1400, "height": 900})
+    screenshot(agent, screenshots, "desk.png")
 
 
 def test_enter_sends_without_reloading_and_a_failure_is_explained_and_retried_once(
