@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from api import portfolio_values
 from api.navigation import is_current, nav_for_role, role_label
 from domain.common import DomainError
 from domain.labels import ASSIGNMENT_EXPLANATIONS, LABELS, actor_name
@@ -126,6 +127,7 @@ class Pages:
         environment.filters["format_datetime"] = _datetime_formatter(lang)
         environment.filters.update(_label_filters(self._translations[lang]))
         environment.filters["format_duration"] = format_duration
+        environment.filters.update(_portfolio_filters(BABEL_LOCALES[lang]))
         # Also a global so macros imported without context can draw icons.
         environment.globals["asset_url"] = self.asset_url
         environment.globals["nav_is_current"] = is_current
@@ -154,6 +156,14 @@ def _label_filters(translations: Translations) -> dict[str, Callable[..., str]]:
         return translated(ASSIGNMENT_EXPLANATIONS.get(policy, "")) % {"count": candidates}
 
     return {"label": labelled, "actor": actor, "translated": translated, "explained": explained}
+
+
+def _portfolio_filters(locale: str) -> dict[str, Callable[..., str]]:
+    """The portfolio panel's values: `{{ customer.balance | money }}`, `{{ value | field_value(key) }}` and
+    `{{ key | field_label(labels) }}` (api/portfolio_values.py)."""
+    return {"money": lambda value: portfolio_values.money(value, locale),
+            "field_value": lambda value, key: portfolio_values.field_value(key, value, locale),
+            "field_label": portfolio_values.field_label}
 
 
 def load_translations(locale_dir: Path, lang: str) -> Translations:

@@ -1,4 +1,5 @@
-"""The agent's desk: replying to an assigned chat (free text, an approved template, or an image or PDF)."""
+"""The agent's desk: replying to an assigned chat (free text, an approved template, or an image or PDF), and
+what the agent has seen."""
 
 from __future__ import annotations
 
@@ -94,6 +95,19 @@ class DeskService:
 
         message_id: str = retry_on_conflict(command)
         return message_id
+
+    def mark_seen(self, chat_id: str, agent_id: str, customer_messages: int) -> bool:
+        """The assigned agent's desk showed the chat's first `customer_messages` customer messages; returns
+        whether that moved their read marker."""
+        def command() -> bool:
+            chat = self._chat(chat_id)
+            moved = chat.mark_seen(agent_id, customer_messages, actor=actor_for_user(agent_id), at=self.clock.now())
+            if moved:
+                self.store.save(chat)
+            return moved
+
+        moved: bool = retry_on_conflict(command)
+        return moved
 
     def _campaign(self, chat: Chat) -> Campaign:
         try:

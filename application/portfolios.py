@@ -189,7 +189,7 @@ class PortfolioService:
         Chunks saved by an earlier attempt are checked again but not staged twice."""
         portfolio_import = self._resumed_import(import_id) or PortfolioImport.start(
             str(campaign_id), check.file_name, check.sha256, mode, actor=actor, at=self.clock.now(),
-            import_id=import_id)
+            import_id=import_id, field_labels=check.columns.custom_labels())
         already_saved = self._chunks_saved(import_id)
         pending: list[PortfolioChunk] = []
         staged_rows = 0

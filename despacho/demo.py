@@ -36,10 +36,10 @@ USERS = [
 # Customers the simulator can identify as: 1020304050 only in banco_a, 900100200 only in telco_b,
 # 52123456 in both (the bot asks which one, or uses the campaign of the number written to).
 PORTFOLIOS = {
-    "banco_a": "tipo_documento;documento;nombres;apellidos;celular;correo;saldo;dias_mora\n"
+    "banco_a": "tipo_documento;documento;nombres;apellidos;celular;correo;saldo;Días de mora\n"
                "CC;1020304050;María;Pérez Gómez;3001112233;maria.perez@example.com;1250000.50;45\n"
                "CC;52123456;Juan;Gómez Rojas;3234442172;;20651158.33;120\n",
-    "telco_b": "tipo_documento;documento;nombres;apellidos;celular;correo;saldo;dias_mora\n"
+    "telco_b": "tipo_documento;documento;nombres;apellidos;celular;correo;saldo;Días de mora\n"
                "CC;900100200;Nubia;Ospina Ramírez;3221299450;;443629.66;53\n"
                "CC;52123456;Juan;Gómez Rojas;3234442172;;96091.23;12\n",
 }

@@ -125,6 +125,7 @@ class Chat(Aggregate):
     def _customer_wrote(self, message_sid: str, body: str, media: list[dict[str, str]], actor: str,
                         at: datetime) -> None:
         self.last_customer_message_at = at
+        self.customer_messages += 1
         if self.status == "bot":
             self.pending_bot_input.append({"message_sid": message_sid, "body": body, "at": at})
         elif self.unanswered_since is None:
@@ -305,6 +306,30 @@ class Chat(Aggregate):
                        at: datetime) -> None:
         self.last_agent_message_at = at
         self.unanswered_since = None
+
+    customer_messages = 0
+    """How many messages the customer has written in this chat. A class default, so a chat restored from a
+    snapshot taken before it was counted starts from none."""
+
+    seen_marks: tuple[tuple[str, int], ...] = ()
+    """Per agent, how many of the customer's messages they have seen (the read marker behind unread counts), as
+    (agent id, count) pairs. A class default (replaced, never mutated), so chats snapshotted before it hold none."""
+
+    def mark_seen(self, agent_id: str, customer_messages: int, *, actor: str, at: datetime) -> bool:
+        """The assigned agent has seen the first `customer_messages` of the customer's messages (what their
+        page showed, never more than were written). Returns False when that was already on record."""
+        if agent_id != self.agent_id:
+            raise ChatError("Solo el asesor asignado puede responder este chat")
+        seen = min(max(customer_messages, 0), self.customer_messages)
+        if seen <= dict(self.seen_marks).get(agent_id, 0):
+            return False
+        self._seen(agent_id=agent_id, customer_messages=seen, actor=actor, at=require_aware(at))
+        return True
+
+    @event("Seen")
+    def _seen(self, agent_id: str, customer_messages: int, actor: str, at: datetime) -> None:
+        marks = {**dict(self.seen_marks), agent_id: customer_messages}
+        self.seen_marks = tuple(marks.items())
 
     def record_bot_reply(self, message_id: str, *, actor: str, at: datetime) -> None:
         self._bot_replied(message_id=message_id, actor=actor, at=require_aware(at))

@@ -225,6 +225,7 @@ EVENTS = {
     "Chat.ConfirmationAccepted": "Twilio aceptó la confirmación de cierre reenviada",
     "Chat.ConfirmationAlertResolved": "Alerta de confirmación de cierre resuelta con una nota",
     "Chat.TranscriptStored": "PDF de cierre guardado",
+    "Chat.Seen": "El asesor leyó los mensajes del cliente",
     "Consent.Recorded": "Consentimiento registrado",
     "Consent.OptedOut": "El cliente pidió la baja",
     "Consent.OptedIn": "El cliente volvió a aceptar mensajes",

@@ -13,7 +13,7 @@ once silently deactivated a whole campaign).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,10 +61,28 @@ CONFIRMATION_SHARE_DENOMINATOR = 5
 
 
 class PortfolioImport(Aggregate):
-    @event("Started")
-    def __init__(self, campaign_id: str, file_name: str, sha256: str, mode: str, actor: str,
-                 at: datetime) -> None:
+    class Started(Aggregate.Created):
+        """v2 keeps the file's own headers of its extra columns (`field_labels`, custom field key → header as
+        written), so pages name them as the file did; imports started before v2 read with none."""
+
+        class_version = 2
+        campaign_id: str
+        file_name: str
+        sha256: str
+        mode: str
+        field_labels: dict[str, str]
+        actor: str
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["field_labels"] = {}
+
+    @event(Started)
+    def __init__(self, campaign_id: str, file_name: str, sha256: str, mode: str, field_labels: dict[str, str],
+                 actor: str, at: datetime) -> None:
         self.campaign_id = campaign_id
+        self.field_labels = dict(field_labels)
         self.file_name = file_name
         self.sha256 = sha256
         self.mode = mode
@@ -74,12 +92,12 @@ class PortfolioImport(Aggregate):
 
     @classmethod
     def start(cls, campaign_id: str, file_name: str, sha256: str, mode: str, *, actor: str, at: datetime,
-              import_id: UUID | None = None) -> PortfolioImport:
+              import_id: UUID | None = None, field_labels: Mapping[str, str] | None = None) -> PortfolioImport:
+        """`field_labels`: the header each custom field key came from."""
         if mode not in IMPORT_MODES:
             raise PortfolioImportError("Modo de importación desconocido: %(mode)s", mode=mode)
-        # `_create` takes the id; `Started` is the class `@event("Started")` made (mypy cannot see it).
-        return cls._create(cls.Started, id=import_id,  # type: ignore[attr-defined]
-                           campaign_id=campaign_id, file_name=file_name[:255], sha256=sha256, mode=mode, actor=actor,
+        return cls._create(cls.Started, id=import_id, campaign_id=campaign_id, file_name=file_name[:255],
+                           sha256=sha256, mode=mode, field_labels=dict(field_labels or {}), actor=actor,
                            at=require_aware(at))
 
     @staticmethod

@@ -13,6 +13,15 @@ from projections.base import BatchProjector, handles
 from projections.sql import UtcDateTime, event_key, uid
 from projections.unit_of_work import Row, UnitOfWork
 
+LAST_MESSAGE_LENGTH = 160
+
+
+def _last_message(author_kind: str, body: str) -> dict[str, str]:
+    """The conversation's latest message as the desk's chat list shows it: one line, trimmed."""
+    line = " ".join(body.split())
+    trimmed = line if len(line) <= LAST_MESSAGE_LENGTH else line[:LAST_MESSAGE_LENGTH - 1] + "…"
+    return {"last_message_body": trimmed, "last_message_author": author_kind}
+
 
 class ChatsProjector(BatchProjector):
     name = "chats"
@@ -55,6 +64,9 @@ class ChatsProjector(BatchProjector):
             Column("confirmation_alert_open", Boolean, nullable=False),
             Column("transcript_location", String(400)),
             Column("transcript_sha256", String(64)),
+            Column("customer_messages", Integer, nullable=False),
+            Column("last_message_body", String(LAST_MESSAGE_LENGTH)),
+            Column("last_message_author", String(10)),
             Index(f"ix_chats_status_queued{suffix}", "status", "campaign_id", "queued_at"),
             # The sweeps take the oldest first: chats waiting for the bot or idle in it, closes left unfinished.
             Index(f"ix_chats_status_last_customer{suffix}", "status", "last_customer_message_at"),
@@ -82,6 +94,13 @@ class ChatsProjector(BatchProjector):
             Column("message_sid", String(64)),
             Column("log_position", BigInteger),
             Index(f"ix_chat_messages_chat{suffix}", "chat_id", "at"),
+        )
+        self.reads = Table(  # the read marker behind the desk's unread counts
+            f"chat_reads{suffix}", metadata,
+            Column("chat_id", String(36), primary_key=True),
+            Column("agent_id", String(36), primary_key=True),
+            Column("customer_messages", Integer, nullable=False),
+            Column("at", UtcDateTime, nullable=False),
         )
         self.alerts = Table(
             f"chat_alerts{suffix}", metadata,
@@ -119,6 +138,7 @@ class ChatsProjector(BatchProjector):
     def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
         """The chats of the batch with their alerts, and the chats whose closing confirmation a message is."""
         chat_ids = [uid(e.originator_id) for e in events if isinstance(e, Chat.Event)]
+        chat_ids += [e.chat_id for e in events if isinstance(e, OutboundMessage.Requested) and e.chat_id]
         batch.load(self.chats, chat_ids)
         batch.load_groups(self.alerts, "chat_id", chat_ids)
         batch.load_groups(self.chats, "confirmation_message_id",
@@ -147,7 +167,7 @@ class ChatsProjector(BatchProjector):
                      customer_address=event.customer_address, sender_address=event.sender_address,
                      profile_name=event.profile_name, customer_name="", opened_at=event.at, outside_hours=False,
                      bot_pending=0, queue_alerted=False, confirmation_failure_recorded=False,
-                     confirmation_alert_open=False)
+                     confirmation_alert_open=False, customer_messages=0)
 
     @handles(Chat.CustomerWrote)
     def customer_wrote(self, batch: UnitOfWork, event: Any) -> None:
@@ -155,8 +175,16 @@ class ChatsProjector(BatchProjector):
         chat = self._chat(batch, event)
         in_bot = chat["status"] == "bot"
         self._update(batch, event, last_customer_message_at=event.at,
+                     customer_messages=chat["customer_messages"] + 1, **_last_message("customer", event.body),
                      bot_pending=chat["bot_pending"] + 1 if in_bot else 0,
                      unanswered_since=chat["unanswered_since"] if in_bot else chat["unanswered_since"] or event.at)
+
+    @handles(Chat.Seen)
+    def seen(self, batch: UnitOfWork, event: Any) -> None:
+        """How many of the customer's messages the agent has seen; the desk counts the rest as unread."""
+        batch.replace(self.reads, chat_id=uid(event.originator_id), agent_id=event.agent_id,
+                      customer_messages=event.customer_messages, at=event.at)
+        self.touch(f"desk:{event.agent_id}")
 
     @handles(Chat.BotAdvanced, Chat.BotReplyWithheld)
     def bot_advanced(self, batch: UnitOfWork, event: Any) -> None:
@@ -305,11 +333,12 @@ class ChatsProjector(BatchProjector):
     @handles(OutboundMessage.Requested)
     def outbound_requested(self, batch: UnitOfWork, event: Any) -> None:
         if event.chat_id:
-            author = event.agent_id or event.kind
-            self._timeline(batch, event, "agent" if event.agent_id else "bot", author,
-                           event.body or (f"[plantilla {event.content_sid}]" if event.content_sid else ""), [], None,
+            author_kind = "agent" if event.agent_id else "bot"
+            body = event.body or (f"[plantilla {event.content_sid}]" if event.content_sid else "")
+            self._timeline(batch, event, author_kind, event.agent_id or event.kind, body, [], None,
                            row_id=uid(event.originator_id), chat_id=event.chat_id)
-            self.touch(f"chat:{event.chat_id}")
+            row = batch.update(self.chats, event.chat_id, **_last_message(author_kind, body))
+            self.touch(f"chat:{event.chat_id}", f"desk:{row['agent_id']}" if row and row["agent_id"] else "")
 
     @handles(OutboundMessage.FileAttached)
     def outbound_file_attached(self, batch: UnitOfWork, event: Any) -> None:
@@ -317,8 +346,11 @@ class ChatsProjector(BatchProjector):
         row = batch.update(self.timeline, uid(event.originator_id), media=[
             {"content_type": event.content_type, "file_name": event.file_name, "location": event.location,
              "sent": True}])
-        if row is not None:
-            self.touch(f"chat:{row['chat_id']}")
+        if row is None:
+            return
+        if not row["body"]:  # a file without a caption: the chat list says what was sent
+            batch.update(self.chats, row["chat_id"], **_last_message("agent", f"[{event.file_name}]"))
+        self.touch(f"chat:{row['chat_id']}")
 
     def _timeline(self, batch: UnitOfWork, event: Any, author_kind: str, author_id: str, body: str,
                   media: list[dict[str, str]], message_sid: str | None, *, row_id: str | None = None,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, select, true
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, true
 
 from domain.agents import presence
 from domain.campaigns import DEFAULT_BREAK_REASONS
@@ -65,15 +65,23 @@ def waiting_queue(engine: Engine, campaign_ids: set[str] | None, now: datetime) 
 
 
 def open_chats_of(engine: Engine, agent_id: str) -> list[dict[str, Any]]:
-    """The chats assigned to an agent and still open, the longest unanswered first."""
-    chats = CHATS.chats
-    query = select(*(chats.c[name] for name in CHAT_SUMMARY)).where(
-        chats.c.agent_id == agent_id, chats.c.status == "assigned").order_by(chats.c.assigned_at, chats.c.id)
+    """The chats assigned to an agent and still open: the customers waiting for an answer first, the one who
+    has waited longest at the top, then the answered ones; each with its last message and how many of the
+    customer's messages the agent has not seen (`unread`)."""
+    chats, reads = CHATS.chats, CHATS.reads
+    seen = func.coalesce(reads.c.customer_messages, 0)
+    query = (select(*(chats.c[name] for name in CHAT_SUMMARY), chats.c.last_message_body,
+                    chats.c.last_message_author, (chats.c.customer_messages - seen).label("unread"))
+             .outerjoin(reads, and_(reads.c.chat_id == chats.c.id, reads.c.agent_id == agent_id))
+             .where(chats.c.agent_id == agent_id, chats.c.status == "assigned")
+             .order_by(chats.c.unanswered_since.is_(None), chats.c.unanswered_since, chats.c.assigned_at,
+                       chats.c.id))
     names = campaign_names(engine)
     with engine.connect() as connection:
         rows = [dict(r) for r in connection.execute(query).mappings()]
     for row in rows:
         row["campaign_name"] = names.get(row["campaign_id"], "")
+        row["unread"] = max(row["unread"], 0)
     return rows
 
 
@@ -180,16 +188,18 @@ def assignments(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
 
 def customer(engine: Engine, chat: Mapping[str, Any]) -> dict[str, Any] | None:
     """The portfolio row of the chat's customer in the chat's campaign, if identified (`active` is false
-    once an import replaced the portfolio without them)."""
+    once an import replaced the portfolio without them), with the headers its import's file gave its custom
+    fields (`field_labels`)."""
     identity = _identity_of(chat)
     if not chat["campaign_id"] or identity is None:
         return None
-    table = PORTFOLIOS.customers
+    table, imports = PORTFOLIOS.customers, PORTFOLIOS.imports
     with engine.connect() as connection:
-        row = connection.execute(select(table).where(
+        row = connection.execute(select(table, imports.c.field_labels)
+                                 .outerjoin(imports, imports.c.id == table.c.import_id).where(
             table.c.campaign_id == chat["campaign_id"], table.c.document_type == identity.document_type,
             table.c.document_number == identity.document_number)).mappings().first()
-    return dict(row) if row else None
+    return {**row, "field_labels": row["field_labels"] or {}} if row else None
 
 
 def _identity_of(chat: Mapping[str, Any]) -> CustomerIdentity | None:

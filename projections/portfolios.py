@@ -139,6 +139,7 @@ class PortfoliosProjector(BatchProjector):
             Column("actor", String(80), nullable=False),
             Column("started_at", UtcDateTime, nullable=False),
             Column("completed_at", UtcDateTime),
+            Column("field_labels", JSON, nullable=False),
         )
         self.jobs = Table(
             f"portfolio_jobs{suffix}", metadata,
@@ -171,7 +172,7 @@ class PortfoliosProjector(BatchProjector):
     def started(self, batch: UnitOfWork, event: Any) -> None:
         batch.replace(self.imports, id=uid(event.originator_id), campaign_id=event.campaign_id,
                       file_name=event.file_name, sha256=event.sha256, mode=event.mode, rows_accepted=0, counts=None,
-                      actor=event.actor, started_at=event.at, completed_at=None)
+                      actor=event.actor, started_at=event.at, completed_at=None, field_labels=event.field_labels)
 
     @handles(PortfolioChunk.Staged)
     def chunk_staged(self, batch: UnitOfWork, event: Any) -> None:

@@ -38,6 +38,12 @@ class MessageRef(BaseModel):
     message_id: str
 
 
+class ChatSeen(BaseModel):
+    """How many of the customer's messages the agent's screen showed (the timeline's first N)."""
+
+    customer_messages: int = Field(ge=0, le=1_000_000)
+
+
 class ChatClose(BaseModel):
     disposition: str = Field(default="", max_length=60)
     note: str = Field(default="", max_length=1000)
@@ -105,6 +111,14 @@ def reply_json(chat_id: UUID, body: ReplyCreate, request: Request, desk: DeskDep
     """The assigned agent replies to the customer (sent by a worker)."""
     return MessageRef(message_id=send_reply(desk, read_db, request, identity, str(chat_id), body.body,
                                             body.content_sid, body.content_variables))
+
+
+@router.post("/api/chats/{chat_id}/seen", status_code=204)
+def seen_json(chat_id: UUID, body: ChatSeen, desk: DeskDep, read_db: ReadDb,
+              identity: Annotated[Identity, Depends(allow("agent"))]) -> None:
+    """The assigned agent has seen the chat's first `customer_messages` customer messages (its unread count)."""
+    visible_chat(read_db, identity, str(chat_id))
+    desk.mark_seen(str(chat_id), identity.id, body.customer_messages)
 
 
 @router.post("/api/chats/{chat_id}/messages/{message_id}/retry", status_code=201, response_model=MessageRef)

@@ -48,14 +48,15 @@ def desk(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                     "templates": message_queries.approved_templates(read_db, row["campaign_id"])}
     return pages.render(request, "desk/desk.html", {
         "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(read_db, identity.id),
+        "now": clock.now(),
         "statuses": STATUSES, "break_reasons": desk_queries.break_reasons_of(read_db, identity.id)})
 
 
 @router.get("/desk/fragments/chats")
-def my_chats_fragment(request: Request, read_db: ReadDb, pages: PagesDep,
+def my_chats_fragment(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                       identity: Annotated[Identity, Depends(AGENT)], chat: str = "") -> Response:
     return pages.render(request, "desk/_chat_list.html", {
-        "open_chats": desk_queries.open_chats_of(read_db, identity.id), "selected_id": chat,
+        "open_chats": desk_queries.open_chats_of(read_db, identity.id), "selected_id": chat, "now": clock.now(),
         "me": desk_queries.agent_status(read_db, identity.id)})
 
 

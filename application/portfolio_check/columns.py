@@ -99,6 +99,10 @@ class ColumnMap:
     def has_names(self) -> bool:
         return bool(self.full_name or self.given_names or self.family_names)
 
+    def custom_labels(self) -> dict[str, str]:
+        """Each custom field key with the header it came from, as written in the file."""
+        return {key: self.labels[index] for index, key in self.custom}
+
     def described(self) -> dict[str, Any]:
         """Which header fills which field, for the preview."""
         def labels(indexes: Iterable[int | None]) -> list[str]:

@@ -35,7 +35,7 @@ def test_the_desk_shows_my_chat_with_the_customers_portfolio_data(center: CallCe
 
     assert page.status_code == 200
     assert f'data-chat-id="{chat["id"]}"' in page.text
-    assert "María Pérez" in page.text and "1250000" in page.text
+    assert "María Pérez" in page.text and "$ 1.250.000" in page.text, "the balance in pesos"
     assert "promesa_de_pago" in page.text, "the close form offers the campaign's dispositions"
     assert f'data-live-topic="desk:{center.ids["ana"]}"' in page.text
     assert chat["id"] in ana.get("/desk/fragments/chats").text

@@ -103,6 +103,7 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
     ana.take_chat(str(chat.id), a, exceptional=False, actor="system", at=later(despacho))
     chat.assign(str(ana.id), {"policy": "least_load", "candidates": [{"agent_id": str(ana.id), "load": 0}]},
                 exceptional=False, reason="", actor="system", at=despacho.clock.now())
+    chat.mark_seen(str(ana.id), 1, actor=f"user:{ana.id}", at=later(despacho))
     save(ana, chat)
     reply = OutboundMessage.request(chat_id=str(chat.id), campaign_id=a, kind="agent", channel="whatsapp", to=CUSTOMER,
                                     sender="+5716000011", body="Con gusto le ayudo", agent_id=str(ana.id),
@@ -122,7 +123,8 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
     queued.enqueue(b, outside_hours=True, actor="system", at=later(despacho))
     bruno_session.close("logout", actor=f"user:{bruno.id}", at=later(despacho))
     bruno.sign_out(str(bruno_session.id), reason="logout", actor=f"user:{bruno.id}", at=despacho.clock.now())
-    portfolio = PortfolioImport.start(a, "cartera.xlsx", "cd" * 32, "upsert", actor=ADMIN, at=later(despacho))
+    portfolio = PortfolioImport.start(a, "cartera.xlsx", "cd" * 32, "upsert", actor=ADMIN, at=later(despacho),
+                                      field_labels={"dias_mora": "Días de mora"})
     chunk = portfolio.stage(0, [{"document_type": "CC", "document_number": str(1000 + n), "full_name": f"Cliente {n}",
                                  "phones": [f"+57300111{n:04d}"]} for n in range(3)])
     save(queued, bruno_session, bruno, portfolio, chunk)  # staged...
@@ -211,6 +213,10 @@ def test_read_tables_show_what_the_commands_did(despacho: Despacho) -> None:
     assert (chats[day.queued_chat]["status"], chats[day.queued_chat]["campaign_id"]) == ("waiting_queue", day.telco_b)
     assert [row["body"] for row in sorted(tables["chat_messages"], key=lambda r: r["at"])
             if row["chat_id"] == day.closed_chat] == ["Hola, quiero pagar", "Con gusto le ayudo"]
+    assert (chats[day.closed_chat]["customer_messages"], chats[day.closed_chat]["last_message_body"]) == (
+        1, "Con gusto le ayudo")
+    assert [(r["chat_id"], r["agent_id"], r["customer_messages"]) for r in tables["chat_reads"]] == [
+        (day.closed_chat, day.ana, 1)]
     assert len(tables["customers"]) == 3
 
 

@@ -1,6 +1,7 @@
 """Old events stay readable: a campaign stored before flows existed reads back on the default flow, one stored
 before dispositions had labels reads its codes with labels, an identification recorded before portfolio names reads
-with none; an agent snapshotted before users chose a language has made no choice."""
+with none; an agent snapshotted before users chose a language has made no choice; a portfolio import started before
+headers were kept reads with none."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
 from domain.chats import Chat
 from domain.dispositions import Disposition
+from domain.portfolios import PortfolioImport
 from projections.campaigns import CampaignsProjector
 
 CREATED_AT = datetime(2025, 3, 1, 13, 0, tzinfo=UTC)
@@ -222,3 +224,20 @@ def test_a_drop_out_recorded_before_drop_instants_reads_as_dropped_at_the_last_m
     assert isinstance(old, Chat.BotInactivityRecorded)
     assert (old.since, old.dropped_at, old.at) == (CREATED_AT, CREATED_AT, noticed_at)
     assert store.repository.get(chat.id).bot_inactive_since == CREATED_AT
+
+
+def test_a_portfolio_import_started_before_headers_were_kept_reads_with_none() -> None:
+    store = in_memory_store()
+    started = PortfolioImport.start("campaign-a", "cartera.csv", "ab" * 32, "upsert", actor="user:admin",
+                                    at=CREATED_AT, field_labels={"dias_mora": "Días de mora"})
+    current = store.mapper.to_stored_event(started.collect_events()[0])
+    state: dict[str, Any] = store.mapper.transcoder.decode(current.state)
+    state.pop("class_version")
+    state.pop("field_labels")
+    store.recorder.insert_events([StoredEvent(originator_id=current.originator_id,
+                                              originator_version=current.originator_version,
+                                              topic=current.topic, state=store.mapper.transcoder.encode(state))])
+
+    imported: PortfolioImport = store.repository.get(started.id)
+
+    assert (imported.file_name, imported.field_labels) == ("cartera.csv", {})
