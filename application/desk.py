@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -11,6 +11,7 @@ from application.ports import Clock
 from application.staff import StaffService
 from application.store import EventStore, retry_on_conflict
 from domain.campaigns import Campaign
+from domain.canned_replies import check_no_variables_left
 from domain.chats import Chat, ChatError
 from domain.common import actor_for_user
 
@@ -33,6 +34,7 @@ class DeskService:
             raise ChatError("Escribe un mensaje o elige una plantilla")
         if len(text) > MAX_REPLY_LENGTH:
             raise ChatError("El mensaje supera %(most)s caracteres", most=MAX_REPLY_LENGTH)
+        check_no_variables_left(text)
 
         def command() -> str:
             chat = self._chat(chat_id)
@@ -53,6 +55,21 @@ class DeskService:
 
         message_id: str = retry_on_conflict(command)
         return message_id
+
+    def add_note(self, chat_id: str, author_id: str, text: str) -> str:
+        """An internal note by a member of the chat's campaign (its agents and supervisors); returns the note's id.
+        It is never sent to the customer."""
+        note_id = str(uuid4())
+
+        def command() -> None:
+            chat = self._chat(chat_id)
+            if not chat.campaign_id or chat.campaign_id not in self.staff.get(UUID(author_id)).campaigns:
+                raise ChatError("Solo los asesores y supervisores de la campaña del chat escriben notas internas")
+            chat.add_note(note_id, text, author_id=author_id, actor=actor_for_user(author_id), at=self.clock.now())
+            self.store.save(chat)
+
+        retry_on_conflict(command)
+        return note_id
 
     def _campaign(self, chat: Chat) -> Campaign:
         try:

@@ -30,6 +30,7 @@ from adapters.read_store import make_read_engine
 from adapters.token_buckets import InProcessTokenBuckets, RedisTokenBuckets
 from adapters.transcript_source import TranscriptMaker
 from application.campaigns import CampaignService
+from application.canned_replies import CannedReplyService
 from application.closing import ClosingService
 from application.conversations import ConversationService
 from application.delivery_monitor import DeliveryMonitor, DeliveryThresholds
@@ -56,6 +57,7 @@ from projections.attendance import AttendanceProjector
 from projections.base import Projector
 from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_sender
 from projections.campaigns import CampaignsProjector
+from projections.canned_replies import CannedRepliesProjector
 from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
 from projections.follow_ups import FollowUpLedger, FollowUpsFollower
@@ -85,7 +87,7 @@ def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None,
     `risk`: the live ones)."""
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
             PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix),
-            MetricsProjector(suffix), risk or RiskProjector(suffix)]
+            MetricsProjector(suffix), risk or RiskProjector(suffix), CannedRepliesProjector(suffix)]
 
 
 @dataclass
@@ -116,6 +118,7 @@ class Despacho:
     broker: dramatiq.Broker
     risk: RiskMonitor
     throttle: Throttle
+    canned_replies: CannedReplyService
     actors: Actors = field(init=False)
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
@@ -206,6 +209,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
         unidentified=unidentified, broker=broker, risk=risk, throttle=throttle,
+        canned_replies=CannedReplyService(store, clock),
     )
 
 

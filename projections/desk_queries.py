@@ -20,6 +20,8 @@ from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 
 MESSAGES = MessagesProjector()
+STAFF_AUTHORS = ("agent", "note")
+"""Timeline rows written by a person of the call center: an agent's message, a staff member's internal note."""
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
                 "customer_name", "document_type", "document_number", "agent_id", "opened_at", "queued_at",
@@ -94,7 +96,7 @@ def chat(engine: Engine, chat_id: str) -> dict[str, Any] | None:
 
 
 def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
-    """The conversation: customer, bot and agent messages in order, with media."""
+    """The conversation: customer, bot and agent messages and internal notes (`note`) in order, with media."""
     table = CHATS.timeline
     names = agent_names(engine)
     with engine.connect() as connection:
@@ -102,7 +104,7 @@ def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
             select(table).where(table.c.chat_id == chat_id)
             .order_by(table.c.log_position, table.c.id)).mappings()]
     for row in rows:
-        row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] == "agent" else ""
+        row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] in STAFF_AUTHORS else ""
         row["media"] = [_media(m) for m in row["media"] or []]
     return rows
 
