@@ -2,10 +2,12 @@
 banco_a's canned replies, and agent Ana inserts one with the keyboard alone by typing "/", filled with the
 customer's portfolio data; a reply missing data is shown to her and refused, never sent with its {variable}.
 Internal notes appear live on the chat, marked, for its staff and never for the customer; and a supervisor's
-close, like an agent's, asks for the campaign's disposition and records it."""
+close, like an agent's, asks for the campaign's disposition and records it. With DESPACHO_SCREENSHOTS=docs/screenshots
+the desk with the list open and the chat page with notes are saved there (the README links them)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,9 @@ from projections.canned_reply_queries import campaign_replies
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_browser_admin import campaign_ids
 from tests.e2e.test_browser_conversation import BANCO_A_DOCUMENT, BANCO_A_NUMBER, sign_in
+from tests.e2e.test_browser_dashboards import screenshot, screenshots
+
+__all__ = ["screenshots"]  # the fixture, shared with the dashboards' browser tests
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +84,7 @@ def test_an_admin_keeps_a_campaigns_canned_replies(browser_page: Any, live_serve
 
 
 def test_an_agent_inserts_a_canned_reply_filled_for_the_customer_with_the_keyboard_only(
-        browser: Any, browser_page: Any, live_server: LiveServer) -> None:
+        browser: Any, browser_page: Any, live_server: LiveServer, screenshots: Path) -> None:
     banco = campaign_ids(live_server)["banco_a"]
     canned = live_server.despacho.canned_replies
     if not campaign_replies(live_server.despacho.read_engine, banco):  # when run alone
@@ -99,6 +104,7 @@ def test_an_agent_inserts_a_canned_reply_filled_for_the_customer_with_the_keyboa
 
     agent.keyboard.type("sal")
     assert agent.locator("#canned-list [role=option]:visible").all_inner_texts()[0].startswith("Saludo")
+    screenshot(agent, screenshots, "desk-canned-replies.png")
     agent.keyboard.press("Enter")
     listing.wait_for(state="hidden")
     assert composer.input_value() == "Hola María, su saldo es $ 1.250.000,50."
@@ -126,7 +132,7 @@ def test_an_agent_inserts_a_canned_reply_filled_for_the_customer_with_the_keyboa
 
 
 def test_internal_notes_show_live_and_a_supervisors_close_records_a_disposition(
-        browser: Any, browser_page: Any, live_server: LiveServer) -> None:
+        browser: Any, browser_page: Any, live_server: LiveServer, screenshots: Path) -> None:
     agent = browser_page
     chat = a_customer_reaches_ana(browser, live_server, agent, "+573001230102")
     context = browser.new_context(locale="es-CO", timezone_id="America/Bogota")
@@ -147,6 +153,8 @@ def test_internal_notes_show_live_and_a_supervisors_close_records_a_disposition(
         supervisor.fill("#note-text", "La llamo yo")
         supervisor.click(".note-form button[type=submit]")
         agent.locator(".timeline [data-author=note] >> text=La llamo yo").wait_for()
+        supervisor.locator(".timeline [data-author=note] >> text=La llamo yo").wait_for()
+        screenshot(supervisor, screenshots, "chat-internal-notes.png")
 
         supervisor.fill("#close-note", "Cliente atendido por teléfono")
         assert supervisor.locator("#close-disposition").get_attribute("required") is not None
