@@ -77,6 +77,8 @@ class TranscriptMaker:
                     Attachment(m.get("content_type", "")) for m in event.media]))
             elif isinstance(event, (Chat.BotReplied, Chat.AgentReplied, Chat.ClosingConfirmationRequested)):
                 entries.append(self._outbound_entry(event))
+            elif isinstance(event, Chat.NoteAdded):
+                entries.append(TranscriptEntry(event.at, "note", self._name(event.author_id), event.text))
         return entries
 
     def _outbound_entry(self, event: Any) -> TranscriptEntry:

@@ -42,7 +42,8 @@ from domain.labels import label
 from domain.messages import FAILED_STATUSES
 from domain.text import format_duration
 
-AuthorKind = Literal["customer", "bot", "agent", "system"]
+AuthorKind = Literal["customer", "bot", "agent", "system", "note"]
+"""`note`: an internal note of the staff, printed as such; it was never sent to the customer."""
 
 CANONICAL_FORMAT = "despacho-transcript/2"  # 2: the customer's WhatsApp profile name beside the portfolio's
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -266,7 +267,8 @@ def _stamp_identity(pdf: bytes, closed_at: datetime, content_hash: str) -> bytes
 # ---- what the template sees: Spanish labels, local times, masked document ----
 
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
-AUTHOR_LABELS = {"customer": "Cliente", "bot": "Bot", "agent": "Asesor", "system": "Sistema"}
+AUTHOR_LABELS = {"customer": "Cliente", "bot": "Bot", "agent": "Asesor", "system": "Sistema",
+                 "note": "Nota interna (no enviada al cliente)"}
 ALERT_STATE_LABELS = {"raised": "emitida", "acknowledged": "atendida", "resolved": "resuelta",
                       "cleared": "resuelta"}
 # Spanish meanings of the Twilio codes that matter for delivery, translated from the project's

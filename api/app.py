@@ -16,6 +16,7 @@ from api.authentication import Authentication
 from api.routers import (
     admin_agents,
     admin_campaigns,
+    admin_canned_replies,
     admin_flows,
     admin_portfolios,
     alerts,
@@ -64,7 +65,7 @@ def create_app(despacho: Despacho) -> FastAPI:
                    live.router, campaigns.router, staff.router):
         app.include_router(router)
     for router in (portfolios.router, admin_campaigns.router, admin_agents.router, admin_portfolios.router,
-                   admin_flows.router):
+                   admin_flows.router, admin_canned_replies.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
                    message_audit.router, attendance.router, metrics.router, risk.router, attachments.router):

@@ -24,6 +24,7 @@ from adapters.file_storage import FileStorage
 from adapters.live import LiveFeed
 from api.templating import Pages
 from application.campaigns import CampaignService
+from application.canned_replies import CannedReplyService
 from application.closing import ClosingService
 from application.desk import DeskService
 from application.inbound import InboundService
@@ -120,6 +121,10 @@ async def get_desk(request: Request) -> DeskService:
     return _despacho(request).desk
 
 
+async def get_canned_replies(request: Request) -> CannedReplyService:
+    return _despacho(request).canned_replies
+
+
 async def get_timers(request: Request) -> TimerService:
     return _despacho(request).timers
 
@@ -160,6 +165,7 @@ OutboundDep = Annotated[OutboundService, Depends(get_outbound)]
 RouterDep = Annotated[AssignmentService, Depends(get_router)]
 ClosingDep = Annotated[ClosingService, Depends(get_closing)]
 DeskDep = Annotated[DeskService, Depends(get_desk)]
+CannedRepliesDep = Annotated[CannedReplyService, Depends(get_canned_replies)]
 TimersDep = Annotated[TimerService, Depends(get_timers)]
 RiskDep = Annotated[RiskMonitor, Depends(get_risk)]
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]

@@ -22,7 +22,7 @@ from application.staff import SessionClosedError, StaffService
 from application.store import EventStore, retry_on_conflict
 from domain.agents import Agent
 from domain.campaigns import Campaign
-from domain.chats import Chat, ChatError
+from domain.chats import USER_CLOSE_REASONS, Chat, ChatError
 from domain.common import DomainError, NotFoundError
 from domain.consent import OptedOutError
 from domain.messages import OutboundMessage
@@ -61,7 +61,7 @@ class ClosingService:
             chat = self._get(Chat, UUID(chat_id))
             now = at or self.clock.now()
             session = self._acting_session(reason, session_id, now)
-            if reason == "agent" and chat.campaign_id:
+            if reason in USER_CLOSE_REASONS and chat.campaign_id:
                 self._get(Campaign, UUID(chat.campaign_id)).check_dispositions(disposition)
             changed = self.close_in(chat, reason, disposition=disposition, note=note, actor=actor, at=now,
                                     session_id=session_id if session is not None else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -15,6 +15,7 @@ from application.ports import Clock
 from application.staff import StaffService
 from application.store import EventStore, retry_on_conflict
 from domain.campaigns import Campaign
+from domain.canned_replies import check_no_variables_left
 from domain.chats import Chat, ChatError
 from domain.common import actor_for_user
 from domain.messages import OutboundMessage
@@ -44,6 +45,7 @@ class DeskService:
             raise ChatError("Escribe un mensaje o elige una plantilla")
         if len(text) > MAX_REPLY_LENGTH:
             raise ChatError("El mensaje supera %(most)s caracteres", most=MAX_REPLY_LENGTH)
+        check_no_variables_left(text)
 
         def message_for(chat: Chat, actor: str) -> OutboundMessage:
             if content_sid:
@@ -108,6 +110,21 @@ class DeskService:
 
         moved: bool = retry_on_conflict(command)
         return moved
+
+    def add_note(self, chat_id: str, author_id: str, text: str) -> str:
+        """An internal note by a member of the chat's campaign (its agents and supervisors); returns the note's id.
+        It is never sent to the customer."""
+        note_id = str(uuid4())
+
+        def command() -> None:
+            chat = self._chat(chat_id)
+            if not chat.campaign_id or chat.campaign_id not in self.staff.get(UUID(author_id)).campaigns:
+                raise ChatError("Solo los asesores y supervisores de la campaña del chat escriben notas internas")
+            chat.add_note(note_id, text, author_id=author_id, actor=actor_for_user(author_id), at=self.clock.now())
+            self.store.save(chat)
+
+        retry_on_conflict(command)
+        return note_id
 
     def _campaign(self, chat: Chat) -> Campaign:
         try:

@@ -31,6 +31,7 @@ from adapters.read_store import make_read_engine
 from adapters.token_buckets import InProcessTokenBuckets, RedisTokenBuckets
 from adapters.transcript_source import TranscriptMaker
 from application.campaigns import CampaignService
+from application.canned_replies import CannedReplyService
 from application.closing import ClosingService
 from application.conversations import ConversationService
 from application.delivery_monitor import DeliveryMonitor, DeliveryThresholds
@@ -58,6 +59,7 @@ from projections.attendance import AttendanceProjector
 from projections.base import Projector
 from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_sender
 from projections.campaigns import CampaignsProjector
+from projections.canned_replies import CannedRepliesProjector
 from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
 from projections.follow_ups import FollowUpLedger, FollowUpsFollower
@@ -89,7 +91,8 @@ def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None,
     `risk`: the live ones)."""
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
             PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix),
-            MetricsProjector(suffix), risk or RiskProjector(suffix), MediaProjector(suffix)]
+            MetricsProjector(suffix), risk or RiskProjector(suffix), MediaProjector(suffix),
+            CannedRepliesProjector(suffix)]
 
 
 @dataclass
@@ -120,6 +123,7 @@ class Despacho:
     broker: dramatiq.Broker
     risk: RiskMonitor
     throttle: Throttle
+    canned_replies: CannedReplyService
     actors: Actors = field(init=False)
     media: InboundMediaService
     file_links: SignedFileLinks
@@ -217,6 +221,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
         unidentified=unidentified, broker=broker, risk=risk, throttle=throttle,
         media=InboundMediaService(store, clock, make_media_source(settings), files),
+        canned_replies=CannedReplyService(store, clock),
     )
 
 

@@ -17,10 +17,13 @@ from domain.common import DomainError, require_aware
 
 CHANNELS = ("whatsapp", "sms")
 CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
+USER_CLOSE_REASONS = ("agent", "supervisor")
+"""Closes a person chose; each records the outcome (a disposition of the chat's campaign)."""
 CONFIRMATION_FAILED = "confirmation_failed"
 NO_AGENT = "no_agent"
 AGENT_OFFLINE = "agent_offline"
 REQUEUE_REASONS = (AGENT_OFFLINE,)
+MAX_NOTE_LENGTH = 2000
 
 
 class ChatError(DomainError):
@@ -331,6 +334,21 @@ class Chat(Aggregate):
         marks = {**dict(self.seen_marks), agent_id: customer_messages}
         self.seen_marks = tuple(marks.items())
 
+    def add_note(self, note_id: str, text: str, *, author_id: str, actor: str, at: datetime) -> None:
+        """An internal note for the staff of the chat's campaign: on the chat's record, never sent to the customer
+        and not an agent's message (metrics do not count it). Callers check the author may see the chat."""
+        self._check_open()
+        body = text.strip()
+        if not body:
+            raise ChatError("Escriba la nota interna")
+        if len(body) > MAX_NOTE_LENGTH:
+            raise ChatError("La nota interna admite hasta %(most)s caracteres", most=MAX_NOTE_LENGTH)
+        self._note_added(note_id=note_id, text=body, author_id=author_id, actor=actor, at=require_aware(at))
+
+    @event("NoteAdded")
+    def _note_added(self, note_id: str, text: str, author_id: str, actor: str, at: datetime) -> None:
+        pass
+
     def record_bot_reply(self, message_id: str, *, actor: str, at: datetime) -> None:
         self._bot_replied(message_id=message_id, actor=actor, at=require_aware(at))
 
@@ -428,8 +446,8 @@ class Chat(Aggregate):
         self._check_open()
         if reason not in CLOSE_REASONS:
             raise ChatError("Motivo de cierre desconocido: %(reason)s", reason=reason)
-        if reason == "agent" and not disposition:
-            raise ChatError("Para cerrar, el asesor debe elegir una tipificación")
+        if not disposition and self._needs_disposition(reason):
+            raise ChatError("Para cerrar, elija una tipificación")
         if reason == "supervisor" and not note.strip():
             raise ChatError("Escriba el motivo del cierre")
         if self.status == "waiting_queue" and self.queued_at is not None:
@@ -439,6 +457,11 @@ class Chat(Aggregate):
         self._closed(reason=reason, disposition=disposition, note=note.strip()[:2000],
                      unattended=self.status != "assigned", previous_status=self.status,
                      session_id=session_id, actor=actor, at=require_aware(at))
+
+    def _needs_disposition(self, reason: str) -> bool:
+        """A person's close records its outcome: an agent's always, a supervisor's once the chat has a campaign
+        (whose dispositions there are to choose from)."""
+        return reason == "agent" or (reason in USER_CLOSE_REASONS and bool(self.campaign_id))
 
     @event("QueueAbandoned")
     def _queue_abandoned(self, campaign_id: str, queued_at: datetime, last_customer_message_at: datetime | None,

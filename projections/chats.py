@@ -235,6 +235,12 @@ class ChatsProjector(BatchProjector):
                      first_agent_reply_at=first or event.at)
         self._resolve_alerts(batch, event, "unanswered")
 
+    @handles(Chat.NoteAdded)
+    def note_added(self, batch: UnitOfWork, event: Any) -> None:
+        """On the timeline as a note, for staff; the chat's reply times and timers do not move."""
+        self._timeline(batch, event, "note", event.author_id, event.text, [], None, row_id=event.note_id)
+        self.touch(f"chat:{uid(event.originator_id)}")
+
     @handles(Chat.AlertRaised)
     def alert_raised(self, batch: UnitOfWork, event: Any) -> None:
         markers = {"queue_wait": {"queue_alerted": True}, NO_AGENT: {}, AGENT_OFFLINE: {}}

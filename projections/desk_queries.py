@@ -22,6 +22,8 @@ from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
 
 MESSAGES = MessagesProjector()
 MEDIA = MediaProjector()
+STAFF_AUTHORS = ("agent", "note")
+"""Timeline rows written by a person of the call center: an agent's message, a staff member's internal note."""
 
 CHAT_SUMMARY = ("id", "campaign_id", "status", "channel", "customer_address", "sender_address", "profile_name",
                 "customer_name", "document_type", "document_number", "agent_id", "opened_at", "queued_at",
@@ -104,8 +106,8 @@ def chat(engine: Engine, chat_id: str) -> dict[str, Any] | None:
 
 
 def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
-    """The conversation: customer, bot and agent messages in order, with each attachment as Despacho keeps
-    it (its address here, never Twilio's), lost with the reason, or still being copied."""
+    """The conversation: customer, bot and agent messages and internal notes (`note`) in order, with each
+    attachment as Despacho keeps it (its address here, never Twilio's), lost with the reason, or still being copied."""
     table = CHATS.timeline
     names = agent_names(engine)
     with engine.connect() as connection:
@@ -114,7 +116,7 @@ def timeline(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
             .order_by(table.c.log_position, table.c.id)).mappings()]
     settled = _settled_attachments(engine, [row["message_sid"] for row in rows if row["media"] and row["message_sid"]])
     for row in rows:
-        row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] == "agent" else ""
+        row["author_name"] = names.get(row["author_id"], "") if row["author_kind"] in STAFF_AUTHORS else ""
         row["media"] = [_sent_file(chat_id, row["id"], item) if item.get("sent") else
                         _media(chat_id, row["message_sid"], index, item, settled.get((row["message_sid"], index)))
                         for index, item in enumerate(row["media"] or [])]

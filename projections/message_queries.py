@@ -124,7 +124,7 @@ def delivery_of(engine: Engine, message_ids: Iterable[str]) -> dict[str, dict[st
 
 def with_delivery(engine: Engine, timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The timeline rows, each outbound one with its `delivery` (None for customer messages)."""
-    ours = [m["id"] for m in timeline if m["author_kind"] != "customer"]
+    ours = [m["id"] for m in timeline if m["author_kind"] not in ("customer", "note")]
     delivery = delivery_of(engine, ours)
     return [{**m, "delivery": delivery.get(m["id"])} for m in timeline]
 

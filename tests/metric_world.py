@@ -100,6 +100,11 @@ class MetricCenter:
         self.catch_up()
         return message_id
 
+    def note(self, login: str, chat_id: str, text: str = "Cliente pide llamada") -> None:
+        """An internal note: staff only, never a message to the customer."""
+        self.despacho.desk.add_note(chat_id, self.agents[login], text)
+        self.catch_up()
+
     def undelivered(self, message_id: str) -> None:
         """Twilio's status callback says the carrier could not deliver the message (30003)."""
         self.despacho.outbound.apply_status(StatusReport(message_id, f"SM{message_id.replace('-', '')}",

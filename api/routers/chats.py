@@ -24,6 +24,7 @@ from projections import desk_queries, message_queries
 router = APIRouter(tags=["chats"])
 READERS = allow("admin", "supervisor", "agent", "auditor")
 CLOSERS = allow("admin", "supervisor", "agent")
+NOTE_WRITERS = allow("supervisor", "agent")
 
 
 class ReplyCreate(BaseModel):
@@ -159,6 +160,36 @@ def reply_form(chat_id: UUID, request: Request, desk: DeskDep, read_db: ReadDb, 
                         back=f"/desk?chat={chat_id}", success="Mensaje enviado.")
 
 
+class NoteCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class NoteRef(BaseModel):
+    note_id: str
+
+
+def add_note(desk: DeskService, read_db: Engine, identity: Identity, chat_id: str, text: str) -> str:
+    visible_chat(read_db, identity, chat_id)
+    return desk.add_note(chat_id, identity.id, text)
+
+
+@router.post("/api/chats/{chat_id}/notes", status_code=201, response_model=NoteRef)
+def note_json(chat_id: UUID, body: NoteCreate, desk: DeskDep, read_db: ReadDb,
+              identity: Annotated[Identity, Depends(NOTE_WRITERS)]) -> NoteRef:
+    """An internal note on the chat for its campaign's agents and supervisors; never sent to the customer."""
+    return NoteRef(note_id=add_note(desk, read_db, identity, str(chat_id), body.text))
+
+
+@router.post("/chats/{chat_id}/notes", include_in_schema=False)
+def note_form(chat_id: UUID, request: Request, desk: DeskDep, read_db: ReadDb, projections: ProjectionsDep,
+              pages: PagesDep, identity: Annotated[Identity, Depends(NOTE_WRITERS)],
+              text: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    back = f"/desk?chat={chat_id}" if identity.role == "agent" else f"/chats/{chat_id}"
+    return form_outcome(request, projections, pages,
+                        lambda: add_note(desk, read_db, identity, str(chat_id), text),
+                        back=back, success="Nota interna guardada.")
+
+
 def close_chat(closing: ClosingService, read_db: Engine, request: Request, identity: Identity, chat_id: str,
                disposition: str, note: str) -> None:
     visible_chat(read_db, identity, chat_id)
@@ -170,7 +201,7 @@ def close_chat(closing: ClosingService, read_db: Engine, request: Request, ident
 @router.post("/api/chats/{chat_id}/close", status_code=204)
 def close_json(chat_id: UUID, body: ChatClose, request: Request, closing: ClosingDep, read_db: ReadDb,
                identity: Annotated[Identity, Depends(CLOSERS)]) -> None:
-    """Close a chat: the agent with a disposition of the campaign, a supervisor with a reason."""
+    """Close a chat with a disposition of its campaign (agents and supervisors alike); a supervisor also says why."""
     close_chat(closing, read_db, request, identity, str(chat_id), body.disposition, body.note)
 
 

@@ -17,7 +17,7 @@ from api.security import allow
 from application.staff import Identity
 from domain.common import actor_for_user
 from domain.messaging_rules import whatsapp_window_open
-from projections import desk_queries, message_queries
+from projections import canned_reply_queries, desk_queries, message_queries
 
 router = APIRouter(include_in_schema=False)
 AGENT = allow("agent")
@@ -46,6 +46,7 @@ def desk(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                     "customer": desk_queries.customer(read_db, row),
                     "window_open": free_text_allowed(row, clock.now()),
                     "templates": message_queries.approved_templates(read_db, row["campaign_id"])}
+        selected["canned_replies"] = canned_reply_queries.filled_for(read_db, row["campaign_id"], selected["customer"])
     return pages.render(request, "desk/desk.html", {
         "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(read_db, identity.id),
         "now": clock.now(),

@@ -278,6 +278,115 @@
     setInterval(beat, seconds * 1000);
   }
 
+  // ---- Canned replies: "/" in the composer opens the campaign's list (desk/_canned_replies.html) ----
+  //   Typing filters it by name; ↑/↓ choose, Enter (or Tab) inserts the reply filled for this customer in place of
+  //   "/word", Esc closes; a click inserts too. A reply missing portfolio data keeps its {variable} and says so.
+
+  const SLASH_QUERY = /(^|\s)\/([^\s/]*)$/;
+
+  function folded(text) {
+    return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  function wireCannedReplies() {
+    const panel = document.querySelector("[data-canned-for]");
+    const textarea = panel && document.getElementById(panel.dataset.cannedFor);
+    if (!textarea) return;
+    const list = panel.querySelector("[role=listbox]");
+    const options = Array.from(list.querySelectorAll("[role=option]"));
+    const none = panel.querySelector("[data-canned-none]");
+    const warning = document.getElementById("canned-missing");
+    let active = -1;
+    let missing = [];
+    textarea.setAttribute("aria-controls", list.id);
+    textarea.setAttribute("aria-autocomplete", "list");
+    textarea.setAttribute("aria-expanded", "false");
+
+    const shown = () => options.filter((option) => !option.hidden);
+    const query = () => SLASH_QUERY.exec(textarea.value.slice(0, textarea.selectionStart));
+
+    function highlight(index) {
+      const visible = shown();
+      active = visible.length ? (index + visible.length) % visible.length : -1;
+      options.forEach((option) => option.setAttribute("aria-selected", "false"));
+      if (active < 0) {
+        textarea.removeAttribute("aria-activedescendant");
+        return;
+      }
+      visible[active].setAttribute("aria-selected", "true");
+      visible[active].scrollIntoView({ block: "nearest" });
+      textarea.setAttribute("aria-activedescendant", visible[active].id);
+    }
+
+    function close() {
+      panel.hidden = true;
+      textarea.setAttribute("aria-expanded", "false");
+      textarea.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function open(words) {
+      const wanted = folded(words);
+      options.forEach((option) => { option.hidden = !folded(option.dataset.title).includes(wanted); });
+      none.hidden = shown().length > 0;
+      panel.hidden = false;
+      textarea.setAttribute("aria-expanded", "true");
+      highlight(0);
+    }
+
+    function showMissing() {
+      missing = missing.filter((name) => textarea.value.includes("{" + name + "}"));
+      warning.hidden = missing.length === 0;
+    }
+
+    function insert(option) {
+      const found = query();
+      const end = textarea.selectionStart;
+      const start = found ? end - found[2].length - 1 : end;
+      const text = option.dataset.text;
+      textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+      textarea.selectionStart = textarea.selectionEnd = start + text.length;
+      missing = (option.dataset.missing || "").split(" ").filter(Boolean);
+      warning.textContent = option.dataset.missingMessage || "";
+      showMissing();
+      close();
+      textarea.focus();
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+
+    textarea.addEventListener("input", () => {
+      const found = query();
+      if (found) open(found[2]);
+      else close();
+      showMissing();
+    });
+    textarea.addEventListener("blur", () => setTimeout(() => {
+      if (document.activeElement !== textarea) close();
+    }, 150));
+    options.forEach((option) => option.addEventListener("mousedown", (event) => {
+      event.preventDefault();  // keep the focus in the composer
+      insert(option);
+    }));
+    // In the capture phase, so while the list is open its keys never reach the composer's own handlers (Enter sends).
+    document.addEventListener("keydown", (event) => {
+      if (event.target !== textarea || panel.hidden) return;
+      const moves = { ArrowDown: 1, ArrowUp: -1 };
+      if (event.key in moves) {
+        highlight(active + moves[event.key]);
+      } else if ((event.key === "Enter" && !event.shiftKey) || event.key === "Tab") {
+        const chosen = shown()[active];
+        if (!chosen) return;
+        insert(chosen);
+      } else if (event.key === "Escape") {
+        close();
+      } else {
+        return;
+      }
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }, true);
+  }
+
   window.Despacho = { fetch: despachoFetch, csrfToken: csrfToken, refresh: refresh };
 
   function start() {
@@ -285,6 +394,7 @@
     startLiveUpdates();
     startPolling();
     startHeartbeat();
+    wireCannedReplies();
     scrollConversations(document);
     document.addEventListener("despacho:updated", (event) => {
       if (event.target.classList && event.target.classList.contains("timeline-scroll")) {

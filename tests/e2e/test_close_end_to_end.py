@@ -85,3 +85,20 @@ def test_the_close_audit_counts_a_close_whose_confirmation_twilio_never_accepted
     assert audited.returncode == 1
     assert f"chat {chat['id']}" in audited.stdout and "Twilio la rechazó" in audited.stdout
     assert "1 sin confirmación aceptada por Twilio" in audited.stdout
+
+
+def test_a_supervisors_close_asks_for_a_disposition_of_the_chats_campaign_like_an_agents(center: CallCenter) -> None:
+    chat = center.identified_chat()
+    url = f"/api/chats/{chat['id']}/close"
+
+    without = center.post("sandra", url, {"disposition": "", "note": "Cliente duplicado"})
+    unknown = center.post("sandra", url, {"disposition": "venta_cruzada", "note": "Cliente duplicado"})
+    closed = center.post("sandra", url, {"disposition": "numero_equivocado", "note": "Cliente duplicado"})
+
+    assert without.status_code == 422 and "tipificación" in without.json()["detail"]
+    assert unknown.status_code == 422, "only the campaign's own dispositions"
+    assert closed.status_code == 204, closed.text
+    row = desk_queries.chat(center.despacho.read_engine, chat["id"])
+    assert row is not None and (row["close_reason"], row["disposition"]) == ("supervisor", "numero_equivocado")
+    page = center.get("sandra", f"/chats/{chat['id']}").text
+    assert "Número equivocado" in page

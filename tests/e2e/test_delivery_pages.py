@@ -260,7 +260,9 @@ def test_an_agent_sends_one_of_the_campaigns_templates_with_its_variables(center
 def test_a_supervisor_sees_a_lost_closing_confirmation_and_sends_it_again_until_twilio_accepts_it(
         center: CallCenter) -> None:
     chat = center.identified_chat()
-    assert center.post("sandra", f"/api/chats/{chat['id']}/close", {"note": "Atendido por teléfono"}).status_code == 204
+    closed = center.post("sandra", f"/api/chats/{chat['id']}/close",
+                         {"disposition": "informacion_entregada", "note": "Atendido por teléfono"})
+    assert closed.status_code == 204
     confirmation = desk_queries.chat(center.despacho.read_engine, chat["id"])["confirmation_message_id"]
     status_callback(center, confirmation, "undelivered", "30003", "Unreachable destination handset")
     center.despacho.actors.follow_confirmations.fn()

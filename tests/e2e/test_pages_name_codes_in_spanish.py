@@ -95,7 +95,7 @@ def a_day(center: CallCenter) -> dict[str, str]:
     waiting = center.identified_chat("900100200")
     dropped = center.identified_chat()
     assert center.post("sandra", f"/api/chats/{dropped['id']}/close",
-                       {"note": "Cliente duplicado"}).status_code == 204
+                       {"disposition": "numero_equivocado", "note": "Cliente duplicado"}).status_code == 204
     center.clock.advance(timedelta(minutes=31))
     center.despacho.timers.run(center.clock.now())
     center.settle()

@@ -290,7 +290,8 @@ def test_a_chat_closed_while_waiting_in_the_queue_records_its_abandonment_before
     assert chat["status"] == "waiting_queue"
     world.clock.advance(timedelta(minutes=7))
 
-    world.despacho.closing.close(chat["id"], "supervisor", note="cliente escribió por otro canal", actor="user:sup")
+    world.despacho.closing.close(chat["id"], "supervisor", disposition="informacion_entregada",
+                                 note="cliente escribió por otro canal", actor="user:sup")
     world.settle()
 
     *_, abandoned, closed = (e for e in world.despacho.store.events.get(UUID(chat["id"]))
@@ -307,7 +308,8 @@ def test_a_chat_an_agent_took_closes_without_an_abandonment(world: World) -> Non
     chat = identify(world)
     assert chat["status"] == "assigned"
 
-    world.despacho.closing.close(chat["id"], "supervisor", note="prueba", actor="user:sup")
+    world.despacho.closing.close(chat["id"], "supervisor", disposition="informacion_entregada",
+                                 note="prueba", actor="user:sup")
 
     events = list(world.despacho.store.events.get(UUID(chat["id"])))
     assert isinstance(events[-1], Chat.Closed) and not any(isinstance(e, Chat.QueueAbandoned) for e in events)
@@ -330,7 +332,8 @@ def test_the_hand_off_message_belongs_to_the_queue_the_chat_went_to(world: World
 
 def test_after_a_close_the_next_message_starts_a_new_chat_in_the_bot(world: World) -> None:
     chat = identify(world)
-    world.despacho.closing.close(chat["id"], "supervisor", note="prueba", actor="test")
+    world.despacho.closing.close(chat["id"], "supervisor", disposition="informacion_entregada",
+                                 note="prueba", actor="test")
     world.settle()
     world.clock.advance(timedelta(hours=2))
     world.customer_says("Hola otra vez")

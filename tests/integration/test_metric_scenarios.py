@@ -66,6 +66,22 @@ def test_frt_runs_from_the_assignment_and_bot_messages_are_not_the_agents(center
     assert (campaign["chats_total"], campaign["chats_attended"], campaign["average_speed_of_answer"]) == (1, 1, 120.0)
 
 
+def test_an_internal_note_is_not_an_agents_message_nor_a_first_response(center: MetricCenter) -> None:
+    """ana takes the chat, writes herself a note 20 s later and answers the customer at 45 s."""
+    center.available("ana")
+    chat = center.identified(next(CUSTOMERS))
+    center.advance(20)
+    center.note("ana", chat)
+    center.advance(25)
+    center.reply("ana", chat)
+    center.advance(10)
+    center.note("ana", chat, "Quedó de pagar el viernes")
+
+    ana = center.agent_row("ana", DAY).values
+    assert (ana["chats_handled"], ana["messages_sent"]) == (1, 1)
+    assert (ana["first_response_time"], ana["reply_time"]) == (45.0, 45.0)
+
+
 def test_an_assigned_chat_never_answered_is_assigned_not_handled(center: MetricCenter) -> None:
     center.available("ana")
     chat = center.identified(next(CUSTOMERS))

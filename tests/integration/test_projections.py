@@ -20,6 +20,7 @@ from despacho.bootstrap import Despacho, all_projectors
 from despacho.cli import main as despacho_cli
 from domain.agents import Agent
 from domain.campaigns import Campaign, CampaignSettings
+from domain.canned_replies import CannedReply
 from domain.chats import Chat
 from domain.messages import OutboundMessage
 from domain.portfolios import PortfolioImport
@@ -110,6 +111,8 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
                                     session_id=str(ana_session.id), actor=f"user:{ana.id}", at=later(despacho))
     chat.record_agent_reply(str(reply.id), str(ana.id), str(ana_session.id), actor=f"user:{ana.id}",
                             at=despacho.clock.now())
+    chat.add_note("note-1", "Prefiere que la llamen", author_id=str(ana.id), actor=f"user:{ana.id}",
+                  at=later(despacho))
     chat.close("agent", disposition="acuerdo_de_pago", note="Paga el viernes", actor=f"user:{ana.id}",
                at=later(despacho), session_id=str(ana_session.id))
     ana.release_chat(str(chat.id), reason="closed", actor="system", at=despacho.clock.now())
@@ -130,6 +133,11 @@ def a_busy_day(despacho: Despacho) -> BusyDay:
     save(queued, bruno_session, bruno, portfolio, chunk)  # staged...
     portfolio.complete({"valid": 3, "invalid": 0}, chunk.size, actor=ADMIN, at=later(despacho))
     save(portfolio)  # ...then live
+    greeting = CannedReply.write(a, "Saludo", "Hola {nombre}", actor=ADMIN, at=later(despacho))
+    farewell = CannedReply.write(a, "Despedida", "Hasta pronto", actor=ADMIN, at=later(despacho))
+    greeting.edit("Saludo", "Hola {primer_nombre}, su saldo es {saldo}", actor=ADMIN, at=later(despacho))
+    farewell.delete(actor=ADMIN, at=later(despacho))
+    save(greeting, farewell)
     return BusyDay(a, b, str(archived.id), str(ana.id), str(bruno.id), str(supervisora.id), str(ana_session.id),
                    str(bruno_session.id), str(chat.id), str(queued.id))
 
@@ -212,12 +220,16 @@ def test_read_tables_show_what_the_commands_did(despacho: Despacho) -> None:
             chats[day.closed_chat]["transcript_location"]) == ("closed", "acuerdo_de_pago", "transcripts/chat.pdf")
     assert (chats[day.queued_chat]["status"], chats[day.queued_chat]["campaign_id"]) == ("waiting_queue", day.telco_b)
     assert [row["body"] for row in sorted(tables["chat_messages"], key=lambda r: r["at"])
-            if row["chat_id"] == day.closed_chat] == ["Hola, quiero pagar", "Con gusto le ayudo"]
+            if row["chat_id"] == day.closed_chat] == ["Hola, quiero pagar", "Con gusto le ayudo",
+                                                      "Prefiere que la llamen"]
+    assert [row["author_kind"] for row in tables["chat_messages"] if row["id"] == "note-1"] == ["note"]
     assert (chats[day.closed_chat]["customer_messages"], chats[day.closed_chat]["last_message_body"]) == (
         1, "Con gusto le ayudo")
     assert [(r["chat_id"], r["agent_id"], r["customer_messages"]) for r in tables["chat_reads"]] == [
         (day.closed_chat, day.ana, 1)]
     assert len(tables["customers"]) == 3
+    assert [(row["title"], row["text"]) for row in tables["canned_replies"]] == [
+        ("Saludo", "Hola {primer_nombre}, su saldo es {saldo}")]
 
 
 def test_projectors_catch_up_from_empty_tables(despacho: Despacho) -> None:
@@ -238,7 +250,7 @@ def test_projectors_catch_up_from_empty_tables(despacho: Despacho) -> None:
     head = despacho.runner.head()
     assert applied == {"routing": head, "campaigns": head, "agents": head, "portfolios": head, "chats": head,
                        "messages": head, "attendance": head, "metrics": head, "risk": head,
-                       "media": head}
+                       "media": head, "canned_replies": head}
     assert read_tables(despacho) == projected_live
 
 
@@ -446,7 +458,7 @@ def test_cli_status_reports_every_projector_caught_up_as_json(cli: Callable[...,
     statuses = json.loads(result.output)
     assert {s["name"] for s in statuses} == {"follow_ups", "inbound_attachments", "routing", "campaigns", "agents",
                                              "portfolios", "chats", "messages", "attendance", "metrics", "risk",
-                                             "media"}
+                                             "media", "canned_replies"}
     # The demo is a one-off command: it leaves handing out follow-ups and attaching inbound messages to the
     # long-running processes.
     assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses

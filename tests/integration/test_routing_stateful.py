@@ -85,7 +85,8 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
         def a_chat_is_closed(self, data: st.DataObject) -> None:
             chat_id = data.draw(st.sampled_from(self.chats))
             with contextlib.suppress(DomainError):
-                self.despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+                self.despacho.closing.close(chat_id, "supervisor", disposition="informacion_entregada",
+                                            note="fin", actor="t")
 
         @precondition(lambda self: bool(self.chats))
         @rule(data=st.data(), login=st.sampled_from(sorted(AGENTS)), exception=st.booleans(), project=st.booleans())

@@ -228,7 +228,7 @@ def test_a_close_whose_pdf_keeps_failing_alerts_until_it_is_stored(sqlite_settin
         chat_id = center.assigned_chat(1)
         working = despacho.closing.make_transcript
         despacho.closing.make_transcript = failing_transcript
-        despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+        despacho.closing.close(chat_id, "supervisor", disposition="informacion_entregada", note="fin", actor="t")
         for _ in range(2):
             with contextlib.suppress(RuntimeError):
                 despacho.actors.finish_close.fn(chat_id)
@@ -287,7 +287,7 @@ def test_a_confirmation_twilio_reports_undelivered_opens_an_alert_resolved_only_
     try:
         center = Center(despacho, clock)
         chat_id = center.assigned_chat(1)
-        despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+        despacho.closing.close(chat_id, "supervisor", disposition="informacion_entregada", note="fin", actor="t")
         [message_id] = despacho.closing.finish(chat_id)
         despacho.outbound.send(message_id)
         _follow_confirmations(despacho)
@@ -320,7 +320,7 @@ def test_a_close_of_a_customer_who_opted_out_records_the_confirmation_as_withhel
         consent = Consent.for_pair(f"{CUSTOMER}1", SENDER, actor="t", at=clock.now())
         consent.opt_out("twilio_21610", actor="t", at=clock.now())
         despacho.store.save(consent)
-        despacho.closing.close(chat_id, "supervisor", note="fin", actor="t")
+        despacho.closing.close(chat_id, "supervisor", disposition="informacion_entregada", note="fin", actor="t")
         assert despacho.closing.finish(chat_id) == [], "nothing to send to a customer who opted out (R11)"
         assert _alerts(despacho) == [("confirmation_failed", "open")]
         with pytest.raises(OptedOutError):

@@ -27,6 +27,24 @@ def test_an_agent_closes_only_with_a_disposition_and_a_supervisor_only_with_a_re
     assert chat.is_closed
 
 
+def test_every_close_a_person_makes_in_a_campaign_records_a_disposition_a_supervisors_included() -> None:
+    for reason in ("agent", "supervisor"):
+        chat = open_chat()
+        chat.identify("c-banco", "CC", "1020304050", actor="t", at=NOW)
+        with pytest.raises(ChatError, match="tipificación"):
+            chat.close(reason, disposition="", note="Cliente equivocado", actor="t", at=NOW)
+        chat.close(reason, disposition="numero_equivocado", note="Cliente equivocado", actor="t", at=NOW)
+        assert chat.is_closed
+
+
+def test_closes_no_person_chose_need_no_disposition() -> None:
+    for reason in ("auto_24h", "opt_out", "bot", "bot_inactivity"):
+        chat = open_chat()
+        chat.identify("c-banco", "CC", "1020304050", actor="t", at=NOW)
+        chat.close(reason, disposition="", note="", actor="system", at=NOW)
+        assert chat.is_closed
+
+
 def test_only_approved_templates_or_the_closing_one_may_be_sent() -> None:
     settings = CampaignSettings.from_dict({"closing_template_sid": "HX" + "c" * 32, "templates": [
         {"name": "recordatorio", "content_sid": "HX" + "a" * 32, "variables": ["nombre"]}]})

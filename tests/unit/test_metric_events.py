@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.chats import CLOSE_REASONS, Chat, ChatError
+from domain.chats import CLOSE_REASONS, USER_CLOSE_REASONS, Chat, ChatError
 
 OPENED_AT = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 CUSTOMER = "whatsapp:+573001112233"
@@ -29,7 +29,7 @@ def queued(chat: Chat, minutes: int = 1) -> Chat:
 
 
 def close_kwargs(reason: str) -> dict[str, str]:
-    return {"disposition": "no_interesado" if reason == "agent" else "", "note": "duplicado"}
+    return {"disposition": "no_interesado" if reason in USER_CLOSE_REASONS else "", "note": "duplicado"}
 
 
 def names(chat: Chat) -> list[str]:
