@@ -20,8 +20,6 @@ LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 # Meta's messaging limits: unique customers a business portfolio reaches with business-initiated messages in a
 # rolling 24 hours. 0 stands for unlimited.
 META_TIERS = (250, 2000, 10000, 100000, 0)
-# Twilio's default throughput per sender, in messages per second (WhatsApp 80, an SMS long code 1).
-SENDER_RATES = {"whatsapp": 80.0, "sms": 1.0, "messaging_service": 1.0}
 # Despacho's own refusals never reached Twilio, so they say nothing about the sender's reputation.
 DESPACHO_REFUSALS = frozenset({"opted_out", "outside_window"})
 # Error codes that stand for a block or a report, each its own signal.

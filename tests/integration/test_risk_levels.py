@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -12,8 +13,10 @@ from uuid import UUID
 import pytest
 from click.testing import CliRunner
 
-from despacho.bootstrap import Despacho
+from adapters.clock import FixedClock
+from despacho.bootstrap import Despacho, build
 from despacho.cli import main
+from despacho.settings import Settings
 from domain.chats import Chat
 from domain.consent import Consent
 from domain.messages import OutboundMessage
@@ -256,3 +259,22 @@ def test_despacho_risk_status_prints_every_sender_in_spanish(despacho: Despacho,
     assert "Máximo de mensajes por iniciativa de la empresa a un cliente (24 h): 2  [Vigilancia]" in result.output
     assert f"{TELCO}: nivel Normal" in result.output and "Campaña banco_a:" in result.output
     assert {s["sender"]: s["level"] for s in as_json["senders"]} == {BANCO: "watch", TELCO: "ok"}
+
+
+@pytest.fixture
+def slow_banco(settings: Settings, clock: FixedClock) -> Iterator[Despacho]:
+    """BANCO's WhatsApp sender granted only 2 messages per second (DESPACHO_SENDER_RATES), not Twilio's 80."""
+    built = build(settings.model_copy(update={"sender_rates": {BANCO: 2.0}}), clock=clock)
+    yield built
+    built.close()
+
+
+def test_a_sender_s_rate_usage_is_measured_against_the_rate_it_is_throttled_at(slow_banco: Despacho) -> None:
+    campaign = slow_banco.campaigns.register("banco_a", "banco_a", "banco_a", WITH_CLOSING_TEMPLATE, actor="test")
+    slow_banco.campaigns.link_sender(campaign, BANCO, "whatsapp", is_default=True, actor="test")
+    for n in range(60):
+        template_to(slow_banco, str(campaign), customer(n))
+
+    found = reading(slow_banco)
+    assert found.rate == slow_banco.throttle.settings.rate_of(BANCO) == 2.0
+    assert found.signals["rate_usage"].value == 0.5  # 60 in the last minute is 1/s: half of its 2/s
