@@ -106,6 +106,11 @@ class RiskMonitor:
                                           failures_by_category(traffic.errors_24h or {}), rate))
         return readings
 
+    def portfolio_senders(self, sender: str) -> list[str]:
+        """The known senders of this sender's Meta portfolio (itself included), whose reach Meta counts together."""
+        everyone = [facts.sender for facts in self.directory.senders()]
+        return sorted({sender, *self.portfolios.members(self.portfolios.of(sender), everyone)})
+
     def campaign_signals(self, campaign_id: str, now: datetime | None = None) -> dict[str, Signal]:
         """A campaign's own traffic over all its senders (`CAMPAIGN_SIGNALS`)."""
         found = signals(self.directory.traffic(now or self.clock.now(), TrafficScope(campaign_id=campaign_id)),

@@ -144,6 +144,8 @@ class RiskProjector(BatchProjector):
             Column("value", Float, nullable=False),
             Column("threshold", Float, nullable=False),
             Column("recommended_action", Text, nullable=False),
+            Column("actor", String(80), nullable=False),
+            Column("version", Integer, nullable=False),
             Column("at", UtcDateTime, nullable=False),
             Index(f"ix_risk_level_changes_sender{suffix}", "sender", "at"),
         )
@@ -365,7 +367,7 @@ class RiskProjector(BatchProjector):
                   "threshold": float(event.threshold), "recommended_action": event.recommended_action}
         batch.replace(self.levels, sender=event.sender, changed_at=event.at, **values)
         batch.insert(self.level_changes, event_id=event_key(event), sender=event.sender, previous=event.previous,
-                     at=event.at, **values)
+                     actor=event.actor, version=event.originator_version, at=event.at, **values)
         self.touch("risk")
 
     # ---- judging ----

@@ -16,10 +16,14 @@ from sqlalchemy import Connection, Engine, and_, case, func, select
 from adapters.caching import ttl_cache
 from application.risk import SenderFacts, TrafficScope
 from domain.risk_thresholds import Traffic
+from projections import risk_windows
 from projections.risk import RiskProjector
+from projections.risk_windows import HistoryPoint, Sums, points_ending
 
 RISK = RiskProjector()
 MINUTE, HOUR, DAY, WEEK = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(days=7))
+# The ranges a sender's page charts: (how far back, one point every…).
+HISTORY_SPANS = {"24h": (DAY, HOUR), "7d": (WEEK, 6 * HOUR)}
 
 
 def _scoped(table: Any, scope: TrafficScope) -> list[Any]:
@@ -172,7 +176,7 @@ def level_changes(engine: Engine, sender: str, limit: int = 100) -> list[dict[st
     t = RISK.level_changes
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(
-            select(t).where(t.c.sender == sender).order_by(t.c.at.desc()).limit(limit)).mappings()]
+            select(t).where(t.c.sender == sender).order_by(t.c.version.desc()).limit(limit)).mappings()]
 
 
 def hourly(engine: Engine, sender: str, now: datetime, hours: int = 24) -> list[dict[str, Any]]:
@@ -193,3 +197,51 @@ def hourly(engine: Engine, sender: str, now: datetime, hours: int = 24) -> list[
 
 def in_scope(engine: Engine, sender: str, campaign_ids: Collection[str] | None) -> bool:
     return any(facts.sender == sender for facts in senders(engine, campaign_ids))
+
+
+def history(engine: Engine, sender: str, now: datetime, span: str, campaign_ids: Collection[str] | None,
+            portfolio_senders: Collection[str]) -> list[HistoryPoint] | None:
+    """The sender's traffic at each point of the span (`HISTORY_SPANS`), each point's windows ending at it, with the
+    level changes of each step; None when the sender is not one of the viewer's campaigns (`campaign_ids`)."""
+    if not in_scope(engine, sender, campaign_ids):
+        return None
+    length, step = HISTORY_SPANS[span]
+    m, c, e, changes = RISK.minutes, RISK.contacts, RISK.errors, RISK.level_changes
+    since = now - length - DAY  # the first point's 24-hour windows start a day before it
+
+    def within(table: Any) -> list[Any]:
+        return [table.c.minute > since, table.c.minute <= now]
+
+    with engine.connect() as connection:
+        def rows(query: Any) -> list[dict[str, Any]]:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+        found = risk_windows.history(
+            points_ending(now, length, step), step,
+            minutes=rows(select(m.c.minute, *(m.c[name] for name in risk_windows.MINUTE_COLUMNS))
+                         .where(m.c.sender == sender, *within(m))),
+            contacts=rows(select(c.c.customer, c.c.minute, c.c.messages, c.c.business_initiated, c.c.replies)
+                          .where(c.c.sender == sender, *within(c))),
+            errors=rows(select(e.c.minute, e.c.error_code, e.c.failures).where(e.c.sender == sender, *within(e))),
+            portfolio_contacts=rows(select(c.c.customer, c.c.minute).where(
+                c.c.sender.in_(list(portfolio_senders)), c.c.business_initiated > 0, *within(c))),
+            changes=rows(select(changes).where(changes.c.sender == sender, changes.c.at > now - length - step,
+                                               changes.c.at <= now).order_by(changes.c.version)))
+    return found
+
+
+def weekly_volume(engine: Engine, senders: Collection[str], now: datetime) -> dict[str, list[tuple[datetime, int]]]:
+    """Each sender's messages per day over the last 7 days (days ending at `now`, oldest first): the overview's
+    sparklines. The senders are those the caller may see (`senders(engine, campaign_ids)`)."""
+    t = RISK.minutes
+    days = points_ending(now, WEEK, DAY)
+    by_sender: dict[str, list[dict[str, Any]]] = {sender: [] for sender in senders}
+    with engine.connect() as connection:
+        for row in connection.execute(select(t.c.sender, t.c.minute, t.c.messages).where(
+                t.c.sender.in_(list(senders)), t.c.minute > now - WEEK, t.c.minute <= now)).mappings():
+            by_sender[row["sender"]].append(dict(row))
+    found = {}
+    for sender, rows in by_sender.items():
+        sums = Sums(rows, ["messages"])
+        found[sender] = [(end, sums.over("messages", end, DAY)) for end in days]
+    return found

@@ -278,3 +278,12 @@ def test_a_sender_s_rate_usage_is_measured_against_the_rate_it_is_throttled_at(s
     found = reading(slow_banco)
     assert found.rate == slow_banco.throttle.settings.rate_of(BANCO) == 2.0
     assert found.signals["rate_usage"].value == 0.5  # 60 in the last minute is 1/s: half of its 2/s
+
+
+def test_a_template_the_customer_cap_refused_is_no_failure_at_twilio(despacho: Despacho,
+                                                                     campaigns: dict[str, str]) -> None:
+    message = template_to(despacho, campaigns["banco_a"], customer(1))
+    message.fail("customer_cap", "El cliente ya recibió 2 mensajes…", actor="system:outbound", at=despacho.clock.now())
+    despacho.store.save(message)
+
+    assert reading(despacho).signals["failure_rate"].value == 0.0
