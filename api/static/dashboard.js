@@ -14,19 +14,20 @@
   const charts = new Set();
 
   function seriesFrom(table) {
-    const rows = Array.from(table.querySelectorAll("tbody tr"));
-    const named = Array.from(table.querySelectorAll("thead th[data-series]"));
+    // Only the table's own rows: a sparkline's table sits inside a row of another table.
+    const rows = Array.from(table.querySelectorAll(":scope > tbody > tr"));
+    const named = Array.from(table.querySelectorAll(":scope > thead > tr > th[data-series]"));
     const heads = named.length ? named : [null];
     return {
-      labels: rows.map((row) => row.querySelector("th").textContent.trim()),
-      values: rows.map((row) => Number(row.querySelector("td[data-value]").dataset.value) || 0),
+      labels: rows.map((row) => row.querySelector(":scope > th").textContent.trim()),
+      values: rows.map((row) => Number(row.querySelector(":scope > td[data-value]").dataset.value) || 0),
       series: heads.map((head, n) => ({
         name: head ? head.textContent.trim() : "",
         reference: Boolean(head && head.hasAttribute("data-reference")),
-        values: rows.map((row) => Number(row.querySelectorAll("td[data-value]")[n]?.dataset.value) || 0),
+        values: rows.map((row) => Number(row.querySelectorAll(":scope > td[data-value]")[n]?.dataset.value) || 0),
       })),
       marks: rows.filter((row) => row.dataset.mark).map((row) => ({
-        xAxis: row.querySelector("th").textContent.trim(),
+        xAxis: row.querySelector(":scope > th").textContent.trim(),
         label: { formatter: row.dataset.mark, position: "insideEndTop" },
       })),
     };
