@@ -2,8 +2,9 @@
 
 At each point the windows end at the point's instant and hold the minute buckets after `at - window` and not
 after `at`, as `projections/risk_queries.py` `traffic` reads them at `now` (the last point is `now`, so it equals
-the signals shown as they are now). The rows are read once for the whole range and folded here; the 7-day figure
-per customer is left out (no chart shows it).
+the signals shown as they are now). The minute and error rows are read once for the whole range and folded here;
+the per-customer figures are counted per point by the query; the 7-day figure per customer is left out (no chart
+shows it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class HistoryPoint:
     messages: int  # requested in the step that ends at `at`
     busiest_minute: int  # messages in the busiest minute of that step
     traffic: Traffic  # the windows ending at `at`
-    portfolio_business_customers_24h: int  # unique customers the sender's whole portfolio reached so
+    portfolio_business_customers_24h: int  # unique customers the sender's whole Meta portfolio reached so
     changes: tuple[dict[str, Any], ...]  # level changes inside the step, oldest first
 
 
@@ -58,40 +59,6 @@ class Sums:
         return max(per_minute.values(), default=0)
 
 
-Lines = list[tuple[list[datetime], list[dict[str, Any]]]]
-
-
-def customer_figures(lines: Lines, end: datetime) -> dict[str, int]:
-    """Per-customer figures of the 24 hours ending at `end`, as `risk_queries._contact_figures` counts them."""
-    customers = business = answered = most = 0
-    for minutes, line in lines:
-        window = line[bisect_right(minutes, end - DAY):bisect_right(minutes, end)]
-        if not window:
-            continue
-        business_minutes = [row["minute"] for row in window if row["business_initiated"] > 0]
-        replies = [row["minute"] for row in window if row["replies"] > 0]
-        customers += any(row["messages"] > 0 for row in window)
-        business += bool(business_minutes)
-        answered += bool(business_minutes and replies and max(replies) >= min(business_minutes))
-        most = max(most, sum(row["business_initiated"] for row in window))
-    return {"customers_24h": customers, "business_customers_24h": business,
-            "business_customers_answered_24h": answered, "most_business_to_one_customer_24h": most}
-
-
-def by_customer(rows: Sequence[dict[str, Any]]) -> Lines:
-    """Each customer's rows in minute order, with their minutes (to cut windows by bisection)."""
-    lines: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        lines.setdefault(row["customer"], []).append(row)
-    ordered = [sorted(line, key=lambda row: row["minute"]) for line in lines.values()]
-    return [([row["minute"] for row in line], line) for line in ordered]
-
-
-def reached(rows: Sequence[dict[str, Any]], end: datetime) -> int:
-    """Unique customers with a business-initiated message in the 24 hours ending at `end`."""
-    return len({row["customer"] for row in rows if end - DAY < row["minute"] <= end})
-
-
 def errors_over(rows: Sequence[dict[str, Any]], end: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
@@ -101,17 +68,19 @@ def errors_over(rows: Sequence[dict[str, Any]], end: datetime) -> dict[str, int]
 
 
 def history(points: Sequence[datetime], step: timedelta, minutes: Sequence[dict[str, Any]],
-            contacts: Sequence[dict[str, Any]], errors: Sequence[dict[str, Any]],
-            portfolio_contacts: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]]) -> list[HistoryPoint]:
-    sums, lines = Sums(minutes, MINUTE_COLUMNS), by_customer(contacts)
+            errors: Sequence[dict[str, Any]], customers: Sequence[dict[str, int]], portfolio: Sequence[int],
+            changes: Sequence[dict[str, Any]]) -> list[HistoryPoint]:
+    """The points from the sender's minute and error rows of the range, and each point's customer figures and
+    portfolio reach (counted per point by the database: one row per customer and point would be too many here)."""
+    sums = Sums(minutes, MINUTE_COLUMNS)
     found = []
-    for end in points:
+    for end, figures, portfolio_reach in zip(points, customers, portfolio, strict=True):
         traffic = Traffic(last_minute=sums.over("messages", end, MINUTE), last_hour=sums.over("messages", end, HOUR),
                           last_24h=sums.over("messages", end, DAY), opt_outs_24h=sums.over("opt_outs", end, DAY),
                           failed_24h=sums.over("failed", end, DAY), templates_24h=sums.over("templates", end, DAY),
                           templates_failed_24h=sums.over("templates_failed", end, DAY),
-                          errors_24h=errors_over(errors, end), **customer_figures(lines, end))
+                          errors_24h=errors_over(errors, end), **figures)
         found.append(HistoryPoint(end, sums.over("messages", end, step), sums.busiest(end, step), traffic,
-                                  reached(portfolio_contacts, end),
+                                  portfolio_reach,
                                   tuple(c for c in changes if end - step < c["at"] <= end)))
     return found

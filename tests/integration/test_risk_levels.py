@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -14,12 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.clock import FixedClock
+from application.risk import TrafficScope
 from despacho.bootstrap import Despacho, build
 from despacho.cli import main
 from despacho.settings import Settings
 from domain.chats import Chat
 from domain.consent import Consent
 from domain.messages import OutboundMessage
+from domain.risk_thresholds import Traffic
 from projections import message_queries, risk_queries
 from projections.rebuild import rebuild
 from projections.risk import RiskProjector
@@ -287,3 +290,28 @@ def test_a_template_the_customer_cap_refused_is_no_failure_at_twilio(despacho: D
     despacho.store.save(message)
 
     assert reading(despacho).signals["failure_rate"].value == 0.0
+
+
+def test_the_history_s_points_are_the_traffic_the_judge_read_at_each_instant(despacho: Despacho,
+                                                                            campaigns: dict[str, str]) -> None:
+    judged, reached = {}, {}
+    for n in range(12):
+        message = template_to(despacho, campaigns["banco_a"], customer(n % 5))
+        if n % 4 == 0:
+            fail(despacho, message, "30007")
+        if n % 3 == 0:
+            reply_from(despacho, customer(n % 5))
+        template_to(despacho, campaigns["telco_b"], customer(100 + n), sender=TELCO)
+        despacho.runner.catch_up()
+        now = despacho.clock.now()  # what the judge read at this instant, nothing later being in the log yet
+        judged[now] = risk_queries.traffic(despacho.read_engine, now, TrafficScope(senders=[BANCO]))
+        reached[now] = risk_queries.reach(despacho.read_engine, now, [BANCO, TELCO])
+        despacho.clock.advance(timedelta(hours=3))
+
+    points = risk_queries.history(despacho.read_engine, BANCO, now, "7d", None, [BANCO, TELCO])
+    assert points is not None and len(points) == 28 and points[-1].at == now
+    for point in points:
+        expected = judged.get(point.at, Traffic(errors_24h={}))
+        assert point.traffic == replace(expected, most_business_to_one_customer_7d=0), point.at
+        assert point.portfolio_business_customers_24h == reached.get(point.at, 0), point.at
+    assert sum(point.messages for point in points) == 12
