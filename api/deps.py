@@ -36,6 +36,7 @@ from application.risk import RiskMonitor
 from application.routing import AssignmentService
 from application.staff import StaffService
 from application.store import EventStore
+from application.throttle import Throttle
 from application.timers import TimerService
 from despacho.bootstrap import Despacho
 from despacho.settings import Settings
@@ -137,6 +138,10 @@ async def get_risk(request: Request) -> RiskMonitor:
     return _despacho(request).risk
 
 
+async def get_throttle(request: Request) -> Throttle:
+    return _despacho(request).throttle
+
+
 async def get_posted_form(request: Request) -> FormData:
     """The posted form (and its files), read without blocking; Starlette keeps it for the CSRF check too."""
     return await request.form()
@@ -168,6 +173,7 @@ DeskDep = Annotated[DeskService, Depends(get_desk)]
 CannedRepliesDep = Annotated[CannedReplyService, Depends(get_canned_replies)]
 TimersDep = Annotated[TimerService, Depends(get_timers)]
 RiskDep = Annotated[RiskMonitor, Depends(get_risk)]
+ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
 PostedForm = Annotated[FormData, Depends(get_posted_form)]
 UnidentifiedCampaignDep = Annotated[str | None, Depends(get_unidentified_campaign_id)]

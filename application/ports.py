@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from domain.throttling import Pace
+from domain.throttling import Pace, WaitingLine
 
 
 class Clock(Protocol):
@@ -110,6 +110,10 @@ class TokenBuckets(Protocol):
 
     def waiting(self) -> dict[str, int]:
         """Messages waiting for a token, per sender (each counted once, however often it tried)."""
+        ...
+
+    def waiting_lines(self) -> dict[str, WaitingLine]:
+        """Per sender with messages waiting: how many, and the longest wait since each first asked (or was held)."""
         ...
 
 

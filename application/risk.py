@@ -23,7 +23,6 @@ from domain.risk import SenderRisk, assess
 from domain.risk_portfolios import Portfolios
 from domain.risk_thresholds import (
     CAMPAIGN_SIGNALS,
-    SENDER_RATES,
     Signal,
     Threshold,
     Traffic,
@@ -31,6 +30,7 @@ from domain.risk_thresholds import (
     signals,
     thresholds_for,
 )
+from domain.throttling import SenderRates
 
 JUDGE = "system:risk"
 
@@ -71,14 +71,17 @@ class SenderReading:
     thresholds: dict[str, Threshold]
     level: str
     failures_by_category: dict[str, int]
+    rate: float  # messages per second the sender may send (what `rate_usage` is measured against)
 
 
 class RiskMonitor:
-    def __init__(self, store: EventStore, clock: Clock, directory: RiskDirectory, portfolios: Portfolios) -> None:
+    def __init__(self, store: EventStore, clock: Clock, directory: RiskDirectory, portfolios: Portfolios,
+                 rates: SenderRates | None = None) -> None:
         self.store = store
         self.clock = clock
         self.directory = directory
         self.portfolios = portfolios
+        self.rates = rates or SenderRates()
 
     def read(self, now: datetime | None = None, only: Collection[str] | None = None) -> list[SenderReading]:
         """Every known sender (or those of `only`) with its signals and the level they make at `now`."""
@@ -94,13 +97,19 @@ class RiskMonitor:
             if portfolio.name not in reach:
                 reach[portfolio.name] = self.directory.reach(now, self.portfolios.members(portfolio, everyone))
             traffic = self.directory.traffic(now, TrafficScope(senders=[facts.sender]))
-            found = signals(traffic, sender_rate=SENDER_RATES.get(facts.channel, 1.0),
-                            portfolio_customers_24h=reach[portfolio.name], tier=portfolio.tier)
+            rate = self.rates.of(facts.sender)
+            found = signals(traffic, sender_rate=rate, portfolio_customers_24h=reach[portfolio.name],
+                            tier=portfolio.tier)
             thresholds = thresholds_for(self.directory.campaign_thresholds(facts.campaign_ids))
             readings.append(SenderReading(facts, portfolio.name, portfolio.tier, found, thresholds,
                                           assess(found, thresholds).level,
-                                          failures_by_category(traffic.errors_24h or {})))
+                                          failures_by_category(traffic.errors_24h or {}), rate))
         return readings
+
+    def portfolio_senders(self, sender: str) -> list[str]:
+        """The known senders of this sender's Meta portfolio (itself included), whose reach Meta counts together."""
+        everyone = [facts.sender for facts in self.directory.senders()]
+        return sorted({sender, *self.portfolios.members(self.portfolios.of(sender), everyone)})
 
     def campaign_signals(self, campaign_id: str, now: datetime | None = None) -> dict[str, Signal]:
         """A campaign's own traffic over all its senders (`CAMPAIGN_SIGNALS`)."""

@@ -20,8 +20,9 @@ from domain.throttling import (
     WEEK,
     CustomerCaps,
     Pace,
+    SenderRates,
+    WaitingLine,
     bulk_stopped,
-    default_rate,
     sender_rate,
 )
 
@@ -47,7 +48,7 @@ class ThrottleSettings:
     high_risk_fraction: float = 0.5
 
     def rate_of(self, sender: str) -> float:
-        return self.sender_rates.get(sender) or default_rate(sender)
+        return SenderRates(self.sender_rates).of(sender)
 
 
 class Throttle:
@@ -78,6 +79,11 @@ class Throttle:
     def waiting_for_token(self) -> dict[str, int]:
         """Messages waiting for a token, per sender: what a sender's page or `despacho risk status` shows."""
         return self.buckets.waiting()
+
+    def waiting_line(self, sender: str) -> WaitingLine:
+        """The sender's messages waiting for a token now and the longest wait, across every worker process when the
+        buckets are in Redis (each worker records its waiters there)."""
+        return self.buckets.waiting_lines().get(sender, WaitingLine())
 
     def _capped(self, to: str) -> str | None:
         now = self.clock.now()

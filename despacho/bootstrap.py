@@ -53,7 +53,7 @@ from application.timers import TimerService
 from despacho.settings import Settings
 from domain.campaigns import CampaignError
 from domain.chats import Chat
-from domain.throttling import CustomerCaps
+from domain.throttling import CustomerCaps, SenderRates
 from projections.agents import AgentsProjector
 from projections.attendance import AttendanceProjector
 from projections.base import Projector
@@ -184,7 +184,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing),
                                manual_assignment_allowed=lambda: settings.allow_manual_assignment)
     routing.on_change = router.dispatch
-    risk = RiskMonitor(store, clock, SqlRiskDirectory(read_engine), settings.portfolios())
+    risk = RiskMonitor(store, clock, SqlRiskDirectory(read_engine), settings.portfolios(),
+                       SenderRates(settings.sender_rates))
     risk_projector.on_change = risk.judge
     risk_projector.on_idle = risk.judge
     unidentified = UnidentifiedQueue(campaigns, settings.unidentified_campaign_code)

@@ -20,10 +20,9 @@ LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 # Meta's messaging limits: unique customers a business portfolio reaches with business-initiated messages in a
 # rolling 24 hours. 0 stands for unlimited.
 META_TIERS = (250, 2000, 10000, 100000, 0)
-# Twilio's default throughput per sender, in messages per second (WhatsApp 80, an SMS long code 1).
-SENDER_RATES = {"whatsapp": 80.0, "sms": 1.0, "messaging_service": 1.0}
-# Despacho's own refusals never reached Twilio, so they say nothing about the sender's reputation.
-DESPACHO_REFUSALS = frozenset({"opted_out", "outside_window"})
+# Despacho's own refusals never reached Twilio, so they say nothing about the sender's reputation (`customer_cap`:
+# the throttle's per-customer cap, application/throttle.py).
+DESPACHO_REFUSALS = frozenset({"opted_out", "outside_window", "customer_cap"})
 # Error codes that stand for a block or a report, each its own signal.
 BLOCK_CODES = {"63014": "blocked_rate", "63049": "marketing_refused_rate", "30007": "spam_filtered_rate",
                "30004": "carrier_blocked_rate"}

@@ -14,7 +14,8 @@ or has it within one token interval, however much bulk is waiting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.messaging_rules import whatsapp_window_open
@@ -91,6 +92,25 @@ def default_rate(sender: str) -> float:
     if sender.isdigit() and len(sender) in (5, 6):
         return SHORT_CODE_RATE
     return SMS_LONG_CODE_RATE
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    """A sender's messages waiting for a token now: how many, and how long the one waiting longest has waited."""
+
+    count: int = 0
+    oldest_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SenderRates:
+    """The one answer to "how fast may this sender send": its configured rate (`DESPACHO_SENDER_RATES`, what
+    Twilio granted it), else Twilio's default. The throttle paces by it and the risk signals measure against it."""
+
+    configured: Mapping[str, float] = field(default_factory=dict)
+
+    def of(self, sender: str) -> float:
+        return self.configured.get(sender) or default_rate(sender)
 
 
 def lane_of(last_customer_message_at: datetime | None, now: datetime) -> str:

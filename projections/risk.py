@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table, Text, delete
 
 from domain.campaigns import Campaign
 from domain.chats import Chat
@@ -25,12 +25,16 @@ from domain.messages import FAILED_STATUSES, OutboundMessage
 from domain.messaging_rules import whatsapp_window_open
 from domain.risk import SenderRisk
 from domain.risk_thresholds import DESPACHO_REFUSALS
-from projections.base import BatchProjector, handles
+from projections.base import BatchProjector, Positioned, handles
 from projections.sql import UtcDateTime, event_key, uid
 from projections.unit_of_work import UnitOfWork
 
 IDLE_JUDGEMENT_SECONDS = 60
 BACKLOG_JUDGEMENT_SECONDS = 10
+# The longest window any signal sums is 7 days (messages per customer); a day's margin keeps the 7-day window of a
+# page read a little after the log's latest event whole.
+RETENTION = timedelta(days=8)
+RETENTION_KEY = "buckets"
 
 
 def minute_of(at: datetime) -> datetime:
@@ -77,6 +81,7 @@ class RiskProjector(BatchProjector):
             Column("minute", UtcDateTime, primary_key=True),
             Column("error_code", String(20), primary_key=True),
             Column("failures", Integer, nullable=False, default=0),
+            Index(f"ix_risk_errors_minute{suffix}", "minute"),
         )
         self.contacts = Table(
             f"risk_contacts{suffix}", metadata,
@@ -87,6 +92,7 @@ class RiskProjector(BatchProjector):
             *(Column(name, Integer, nullable=False, default=0)
               for name in ("messages", "business_initiated", "replies")),
             Index(f"ix_risk_contacts_sender_minute{suffix}", "sender", "minute"),
+            Index(f"ix_risk_contacts_minute{suffix}", "minute"),
         )
         self.customers = Table(
             f"risk_customers{suffix}", metadata,
@@ -138,14 +144,48 @@ class RiskProjector(BatchProjector):
             Column("value", Float, nullable=False),
             Column("threshold", Float, nullable=False),
             Column("recommended_action", Text, nullable=False),
+            Column("actor", String(80), nullable=False),
+            Column("version", Integer, nullable=False),
             Column("at", UtcDateTime, nullable=False),
             Index(f"ix_risk_level_changes_sender{suffix}", "sender", "at"),
         )
+        self.retention = Table(
+            f"risk_retention{suffix}", metadata,
+            Column("name", String(20), primary_key=True),
+            Column("latest_at", UtcDateTime, nullable=False),
+            Column("kept_from", UtcDateTime, nullable=False),
+        )
+        self.pruned = (self.minutes, self.errors, self.contacts)
+        self._kept_from: datetime | None = None
+        self._pruned_before: datetime | None = None
+
+    # ---- retention ----
+
+    def project(self, connection: Connection, events: Sequence[Positioned]) -> None:
+        super().project(connection, events)
+        if self._pruned_before is not None:
+            for table in self.pruned:
+                connection.execute(delete(table).where(table.c.minute < self._pruned_before))
+
+    def _advance_retention(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
+        """Buckets older than `RETENTION` before the latest instant the log has reached are deleted (once an hour
+        of the log's time) and no longer counted. The cut follows the events' own `at`, never the wall clock, and
+        only moves forward, so a rebuild of the same log keeps exactly the rows the live tables kept."""
+        known = batch.get(self.retention, RETENTION_KEY)
+        latest = max([e.at.astimezone(UTC) for e in events] + ([known["latest_at"]] if known else []))
+        kept_from = latest.replace(minute=0, second=0, microsecond=0) - RETENTION
+        self._kept_from = kept_from
+        self._pruned_before = kept_from if known is None or kept_from > known["kept_from"] else None
+        batch.replace(self.retention, name=RETENTION_KEY, latest_at=latest, kept_from=kept_from)
+
+    def _retained(self, minute: datetime) -> bool:
+        return self._kept_from is None or minute >= self._kept_from
 
     def prefetch(self, batch: UnitOfWork, events: Sequence[Any]) -> None:
         """Read every row the batch's handlers will look at in a few statements: the messages and consents
         named, then the customers, then the buckets, whose campaigns come from those rows as the events
         leave them."""
+        self._advance_retention(batch, events)
         batch.load(self.messages, [uid(e.originator_id) for e in events if isinstance(e, OutboundMessage.Event)
                                    and not isinstance(e, OutboundMessage.Requested)])
         batch.load(self.consents, [uid(e.originator_id) for e in events if isinstance(e, Consent.OptedOut)])
@@ -204,6 +244,8 @@ class RiskProjector(BatchProjector):
     # ---- counting ----
 
     def _add(self, batch: UnitOfWork, table: Table, key: dict[str, Any], **increments: int) -> None:
+        if not self._retained(key["minute"]):
+            return
         row = batch.get(table, tuple(key[c.name] for c in table.primary_key.columns))
         if row is None:
             batch.insert(table, **key, **increments)
@@ -325,7 +367,7 @@ class RiskProjector(BatchProjector):
                   "threshold": float(event.threshold), "recommended_action": event.recommended_action}
         batch.replace(self.levels, sender=event.sender, changed_at=event.at, **values)
         batch.insert(self.level_changes, event_id=event_key(event), sender=event.sender, previous=event.previous,
-                     at=event.at, **values)
+                     actor=event.actor, version=event.originator_version, at=event.at, **values)
         self.touch("risk")
 
     # ---- judging ----

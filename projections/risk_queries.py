@@ -11,15 +11,20 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, select
+from sqlalchemy import Connection, Engine, Integer, and_, case, func, literal, select, union_all
 
 from adapters.caching import ttl_cache
 from application.risk import SenderFacts, TrafficScope
 from domain.risk_thresholds import Traffic
+from projections import risk_windows
 from projections.risk import RiskProjector
+from projections.risk_windows import HistoryPoint, Sums, points_ending
+from projections.sql import UtcDateTime
 
 RISK = RiskProjector()
 MINUTE, HOUR, DAY, WEEK = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(days=7))
+# The ranges a sender's page charts: (how far back, one point every…).
+HISTORY_SPANS = {"24h": (DAY, HOUR), "7d": (WEEK, 6 * HOUR)}
 
 
 def _scoped(table: Any, scope: TrafficScope) -> list[Any]:
@@ -172,7 +177,7 @@ def level_changes(engine: Engine, sender: str, limit: int = 100) -> list[dict[st
     t = RISK.level_changes
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(
-            select(t).where(t.c.sender == sender).order_by(t.c.at.desc()).limit(limit)).mappings()]
+            select(t).where(t.c.sender == sender).order_by(t.c.version.desc()).limit(limit)).mappings()]
 
 
 def hourly(engine: Engine, sender: str, now: datetime, hours: int = 24) -> list[dict[str, Any]]:
@@ -193,3 +198,93 @@ def hourly(engine: Engine, sender: str, now: datetime, hours: int = 24) -> list[
 
 def in_scope(engine: Engine, sender: str, campaign_ids: Collection[str] | None) -> bool:
     return any(facts.sender == sender for facts in senders(engine, campaign_ids))
+
+
+def history(engine: Engine, sender: str, now: datetime, span: str, campaign_ids: Collection[str] | None,
+            portfolio_senders: Collection[str]) -> list[HistoryPoint] | None:
+    """The sender's traffic at each point of the span (`HISTORY_SPANS`), each point's windows ending at it, with the
+    level changes of each step; None when the sender is not one of the viewer's campaigns (`campaign_ids`)."""
+    if not in_scope(engine, sender, campaign_ids):
+        return None
+    length, step = HISTORY_SPANS[span]
+    ends = points_ending(now, length, step)
+    m, e, changes = RISK.minutes, RISK.errors, RISK.level_changes
+    since = now - length - DAY  # the first point's 24-hour windows start a day before it
+    with engine.connect() as connection:
+        def rows(query: Any) -> list[dict[str, Any]]:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+        return risk_windows.history(
+            ends, step,
+            minutes=rows(select(m.c.minute, *(m.c[name] for name in risk_windows.MINUTE_COLUMNS))
+                         .where(m.c.sender == sender, m.c.minute > since, m.c.minute <= now)),
+            errors=rows(select(e.c.minute, e.c.error_code, e.c.failures)
+                        .where(e.c.sender == sender, e.c.minute > since, e.c.minute <= now)),
+            customers=_customer_figures_at(connection, sender, ends),
+            portfolio=_reach_at(connection, portfolio_senders, ends),
+            changes=rows(select(changes).where(changes.c.sender == sender, changes.c.at > now - length - step,
+                                               changes.c.at <= now).order_by(changes.c.version)))
+
+
+def _points(ends: list[datetime]) -> Any:
+    """The points as a table (n, start_at, end_at) of 24-hour windows; a UNION of literals, which SQLite and
+    PostgreSQL both read (SQLite names no columns of a VALUES list)."""
+    windows = [select(literal(n, Integer).label("n"), literal(end - DAY, UtcDateTime).label("start_at"),
+                      literal(end, UtcDateTime).label("end_at")) for n, end in enumerate(ends)]
+    return union_all(*windows).subquery("points")
+
+
+def _customer_figures_at(connection: Connection, sender: str, ends: list[datetime]) -> list[dict[str, int]]:
+    """`_contact_figures` over the 24 hours ending at each point, in one statement."""
+    t, points = RISK.contacts, _points(ends)
+    per_customer = (select(
+        points.c.n,
+        func.sum(t.c.messages).label("messages"),
+        func.sum(t.c.business_initiated).label("business"),
+        func.min(case((t.c.business_initiated > 0, t.c.minute))).label("first_business"),
+        func.max(case((t.c.replies > 0, t.c.minute))).label("last_reply"),
+    ).select_from(t.join(points, and_(t.c.minute > points.c.start_at, t.c.minute <= points.c.end_at)))
+        .where(t.c.sender == sender, t.c.minute > ends[0] - DAY, t.c.minute <= ends[-1])
+        .group_by(points.c.n, t.c.customer).subquery())
+    c = per_customer.c
+    found = [dict.fromkeys(("customers_24h", "business_customers_24h", "business_customers_answered_24h",
+                            "most_business_to_one_customer_24h"), 0) for _ in ends]
+    for row in connection.execute(select(
+            c.n,
+            func.sum(case((c.messages > 0, 1), else_=0)).label("customers_24h"),
+            func.sum(case((c.business > 0, 1), else_=0)).label("business_customers_24h"),
+            func.sum(case((c.last_reply >= c.first_business, 1), else_=0)).label("business_customers_answered_24h"),
+            func.max(c.business).label("most_business_to_one_customer_24h")).group_by(c.n)).mappings():
+        found[row["n"]] = {key: int(value or 0) for key, value in row.items() if key != "n"}
+    return found
+
+
+def _reach_at(connection: Connection, senders: Collection[str], ends: list[datetime]) -> list[int]:
+    """Unique customers these senders together reached on the business's initiative in the 24 hours ending at each
+    point (`reach` at each point)."""
+    t, points = RISK.contacts, _points(ends)
+    found = [0] * len(ends)
+    for n, customers in connection.execute(
+            select(points.c.n, func.count(func.distinct(t.c.customer)))
+            .select_from(t.join(points, and_(t.c.minute > points.c.start_at, t.c.minute <= points.c.end_at)))
+            .where(t.c.sender.in_(list(senders)), t.c.business_initiated > 0, t.c.minute > ends[0] - DAY,
+                   t.c.minute <= ends[-1]).group_by(points.c.n)):
+        found[n] = int(customers)
+    return found
+
+
+def weekly_volume(engine: Engine, senders: Collection[str], now: datetime) -> dict[str, list[tuple[datetime, int]]]:
+    """Each sender's messages per day over the last 7 days (days ending at `now`, oldest first): the overview's
+    sparklines. The senders are those the caller may see (`senders(engine, campaign_ids)`)."""
+    t = RISK.minutes
+    days = points_ending(now, WEEK, DAY)
+    by_sender: dict[str, list[dict[str, Any]]] = {sender: [] for sender in senders}
+    with engine.connect() as connection:
+        for row in connection.execute(select(t.c.sender, t.c.minute, t.c.messages).where(
+                t.c.sender.in_(list(senders)), t.c.minute > now - WEEK, t.c.minute <= now)).mappings():
+            by_sender[row["sender"]].append(dict(row))
+    found = {}
+    for sender, rows in by_sender.items():
+        sums = Sums(rows, ["messages"])
+        found[sender] = [(end, sums.over("messages", end, DAY)) for end in days]
+    return found

@@ -1,21 +1,24 @@
-"""The risk pages: every sender in the caller's campaigns with its block and spam risk level, and a page per
-sender with its signals now, its traffic hour by hour and the level changes that moved it."""
+"""The risk pages: every sender in the caller's campaigns with its block and spam risk level and a week of its
+volume, and a page per sender with its signals now and over time (charts beside their tables), the level changes
+that moved it and the messages waiting for a token."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from api.chat_access import campaign_scope
-from api.deps import ClockDep, PagesDep, ReadDb, RiskDep
+from api.deps import ClockDep, PagesDep, ReadDb, RiskDep, ThrottleDep
+from api.routers.risk_view import charts
 from api.security import allow
 from application.staff import Identity
 from domain.delivery_errors import CATEGORY_LABELS
 from domain.risk import LEVEL_ACTIONS, SIGNAL_ACTIONS
 from domain.risk_thresholds import DEFAULT_THRESHOLDS, SHOWN_SIGNALS, shown
 from projections import risk_queries
+from projections.desk_queries import agent_names
 from projections.queries import list_campaigns
 
 router = APIRouter(include_in_schema=False)
@@ -30,14 +33,16 @@ def actions(level: str, signal: str) -> list[str]:
 
 
 @router.get("/risk")
-def risk_page(request: Request, read_db: ReadDb, risk: RiskDep, pages: PagesDep,
+def risk_page(request: Request, read_db: ReadDb, clock: ClockDep, risk: RiskDep, pages: PagesDep,
               identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
     scope = campaign_scope(read_db, identity)
     recorded = risk_queries.levels(read_db)
     rows = [{"sender": facts.sender, **recorded.get(facts.sender, {"level": "ok", "signal": "", "changed_at": None})}
             for facts in risk_queries.senders(read_db, scope)]
-    for row in rows:
-        row["actions"] = actions(row["level"], row["signal"])
+    volume = risk_queries.weekly_volume(read_db, [row["sender"] for row in rows], clock.now())
+    for n, row in enumerate(rows):
+        row["actions"], row["chart_id"] = actions(row["level"], row["signal"]), f"week-{n}"
+        row["week"] = [{"at": at, "messages": messages} for at, messages in volume[row["sender"]]]
     campaigns = [{"name": c["name"], "signals": {name: shown(name, signal.value) for name, signal in
                                                   risk.campaign_signals(c["id"]).items()}}
                  for c in list_campaigns(read_db) if scope is None or c["id"] in scope]
@@ -47,10 +52,14 @@ def risk_page(request: Request, read_db: ReadDb, risk: RiskDep, pages: PagesDep,
 
 @router.get("/risk/senders/{sender}")
 def sender_page(request: Request, sender: str, read_db: ReadDb, clock: ClockDep, risk: RiskDep, pages: PagesDep,
-                identity: Annotated[Identity, Depends(VIEWERS)]) -> Response:
-    if not risk_queries.in_scope(read_db, sender, campaign_scope(read_db, identity)):
-        raise HTTPException(status_code=404, detail="Remitente desconocido")
+                throttle: ThrottleDep, identity: Annotated[Identity, Depends(VIEWERS)],
+                span: Annotated[str, Query(alias="range")] = "24h") -> Response:
     now = clock.now()
+    span = span if span in risk_queries.HISTORY_SPANS else "24h"
+    history = risk_queries.history(read_db, sender, now, span, campaign_scope(read_db, identity),
+                                   risk.portfolio_senders(sender))
+    if history is None:
+        raise HTTPException(status_code=404, detail="Remitente desconocido")
     reading = next(r for r in risk.read(now, only={sender}))
     level = risk_queries.current_level(read_db, sender)
     changes = risk_queries.level_changes(read_db, sender)
@@ -60,6 +69,9 @@ def sender_page(request: Request, sender: str, read_db: ReadDb, clock: ClockDep,
         "changes": [{**c, "value_shown": shown(c["signal"], c["value"]), "actions": actions(c["level"], c["signal"]),
                      "threshold_shown": shown(c["signal"], c["threshold"])} for c in changes],
         "hours": risk_queries.hourly(read_db, sender, now),
+        "span": span, "spans": list(risk_queries.HISTORY_SPANS), "charts": charts(history, reading),
+        "shown_rate": f"{reading.rate:g}".replace(".", ","),
+        "waiting": throttle.waiting_line(sender), "people": agent_names(read_db),
         "categories": [{"label": CATEGORY_LABELS.get(category, category), "failures": failures,
                         "rate": shown("failure_rate", failures / max(reading.signals["failure_rate"].sample, 1))}
                        for category, failures in reading.failures_by_category.items()]})

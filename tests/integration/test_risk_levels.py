@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -12,11 +14,15 @@ from uuid import UUID
 import pytest
 from click.testing import CliRunner
 
-from despacho.bootstrap import Despacho
+from adapters.clock import FixedClock
+from application.risk import TrafficScope
+from despacho.bootstrap import Despacho, build
 from despacho.cli import main
+from despacho.settings import Settings
 from domain.chats import Chat
 from domain.consent import Consent
 from domain.messages import OutboundMessage
+from domain.risk_thresholds import Traffic
 from projections import message_queries, risk_queries
 from projections.rebuild import rebuild
 from projections.risk import RiskProjector
@@ -256,3 +262,56 @@ def test_despacho_risk_status_prints_every_sender_in_spanish(despacho: Despacho,
     assert "Máximo de mensajes por iniciativa de la empresa a un cliente (24 h): 2  [Vigilancia]" in result.output
     assert f"{TELCO}: nivel Normal" in result.output and "Campaña banco_a:" in result.output
     assert {s["sender"]: s["level"] for s in as_json["senders"]} == {BANCO: "watch", TELCO: "ok"}
+
+
+@pytest.fixture
+def slow_banco(settings: Settings, clock: FixedClock) -> Iterator[Despacho]:
+    """BANCO's WhatsApp sender granted only 2 messages per second (DESPACHO_SENDER_RATES), not Twilio's 80."""
+    built = build(settings.model_copy(update={"sender_rates": {BANCO: 2.0}}), clock=clock)
+    yield built
+    built.close()
+
+
+def test_a_sender_s_rate_usage_is_measured_against_the_rate_it_is_throttled_at(slow_banco: Despacho) -> None:
+    campaign = slow_banco.campaigns.register("banco_a", "banco_a", "banco_a", WITH_CLOSING_TEMPLATE, actor="test")
+    slow_banco.campaigns.link_sender(campaign, BANCO, "whatsapp", is_default=True, actor="test")
+    for n in range(60):
+        template_to(slow_banco, str(campaign), customer(n))
+
+    found = reading(slow_banco)
+    assert found.rate == slow_banco.throttle.settings.rate_of(BANCO) == 2.0
+    assert found.signals["rate_usage"].value == 0.5  # 60 in the last minute is 1/s: half of its 2/s
+
+
+def test_a_template_the_customer_cap_refused_is_no_failure_at_twilio(despacho: Despacho,
+                                                                     campaigns: dict[str, str]) -> None:
+    message = template_to(despacho, campaigns["banco_a"], customer(1))
+    message.fail("customer_cap", "El cliente ya recibió 2 mensajes…", actor="system:outbound", at=despacho.clock.now())
+    despacho.store.save(message)
+
+    assert reading(despacho).signals["failure_rate"].value == 0.0
+
+
+def test_the_history_s_points_are_the_traffic_the_judge_read_at_each_instant(despacho: Despacho,
+                                                                            campaigns: dict[str, str]) -> None:
+    judged, reached = {}, {}
+    for n in range(12):
+        message = template_to(despacho, campaigns["banco_a"], customer(n % 5))
+        if n % 4 == 0:
+            fail(despacho, message, "30007")
+        if n % 3 == 0:
+            reply_from(despacho, customer(n % 5))
+        template_to(despacho, campaigns["telco_b"], customer(100 + n), sender=TELCO)
+        despacho.runner.catch_up()
+        now = despacho.clock.now()  # what the judge read at this instant, nothing later being in the log yet
+        judged[now] = risk_queries.traffic(despacho.read_engine, now, TrafficScope(senders=[BANCO]))
+        reached[now] = risk_queries.reach(despacho.read_engine, now, [BANCO, TELCO])
+        despacho.clock.advance(timedelta(hours=3))
+
+    points = risk_queries.history(despacho.read_engine, BANCO, now, "7d", None, [BANCO, TELCO])
+    assert points is not None and len(points) == 28 and points[-1].at == now
+    for point in points:
+        expected = judged.get(point.at, Traffic(errors_24h={}))
+        assert point.traffic == replace(expected, most_business_to_one_customer_7d=0), point.at
+        assert point.portfolio_business_customers_24h == reached.get(point.at, 0), point.at
+    assert sum(point.messages for point in points) == 12

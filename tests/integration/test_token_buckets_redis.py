@@ -71,3 +71,21 @@ def test_waiting_messages_are_counted_per_sender_across_connections(redis_url: s
     assert first.waiting() == second.waiting() == {"whatsapp:+571": 2, "whatsapp:+572": 1}
     second.release("m2", "whatsapp:+571")
     assert first.waiting() == {"whatsapp:+571": 1, "whatsapp:+572": 1}
+
+
+def test_every_connection_sees_a_sender_s_line_and_its_longest_wait(redis_url: str) -> None:
+    first, second = RedisTokenBuckets(redis_url), RedisTokenBuckets(redis_url)
+    paces = [("sender:s", Pace.of(0.01))]
+    first.take("w1", "whatsapp:+573", BULK, paces)
+    first.take("w2", "whatsapp:+573", BULK, paces)  # the bucket is empty now: w2 waits
+    second.hold("w3", "whatsapp:+573")
+    time.sleep(0.05)  # Redis's own clock measures the wait
+    second.take("w2", "whatsapp:+573", BULK, paces)
+    second.hold("w3", "whatsapp:+573")
+
+    line, seen = first.waiting_lines()["whatsapp:+573"], second.waiting_lines()["whatsapp:+573"]
+    assert line.count == seen.count == 2
+    assert line.oldest_seconds >= 0.05 and seen.oldest_seconds >= line.oldest_seconds
+    second.release("w2", "whatsapp:+573")
+    second.release("w3", "whatsapp:+573")
+    assert "whatsapp:+573" not in first.waiting_lines()

@@ -19,6 +19,7 @@ from domain.throttling import (
     REPLY,
     CustomerCaps,
     Pace,
+    WaitingLine,
     default_rate,
     lane_of,
 )
@@ -131,6 +132,21 @@ def test_a_message_waiting_for_a_token_is_counted_once_until_it_gets_one() -> No
     assert buckets.waiting() == {"s": 1}
     time.now += WAITING_STALE_SECONDS + 1
     assert buckets.waiting() == {}
+
+
+def test_the_longest_wait_counts_from_when_a_message_first_asked_even_while_held_and_rechecked() -> None:
+    time = ManualTime()
+    buckets = InProcessTokenBuckets(time)
+    buckets.take("m0", "s", BULK, pace_of(0.01))
+    buckets.take("m1", "s", BULK, pace_of(0.01))
+    buckets.hold("h1", "t")
+    time.now += 30.0
+    buckets.take("m1", "s", BULK, pace_of(0.01))  # asking again keeps its first instant
+    buckets.hold("h1", "t")  # a held message's recheck too
+    time.now += 15.0
+    assert buckets.waiting_lines() == {"s": WaitingLine(1, 45.0), "t": WaitingLine(1, 45.0)}
+    buckets.release("h1", "t")
+    assert buckets.waiting_lines() == {"s": WaitingLine(1, 45.0)}
 
 
 def test_caps_refuse_the_next_business_initiated_message_with_the_reason() -> None:
