@@ -21,8 +21,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from api import portfolio_values
 from api.navigation import is_current, nav_for_role, role_label
+from application import portfolio_values
 from domain.common import DomainError
 from domain.labels import ASSIGNMENT_EXPLANATIONS, LABELS, actor_name
 from domain.text import format_duration as shared_format_duration
@@ -160,7 +160,7 @@ def _label_filters(translations: Translations) -> dict[str, Callable[..., str]]:
 
 def _portfolio_filters(locale: str) -> dict[str, Callable[..., str]]:
     """The portfolio panel's values: `{{ customer.balance | money }}`, `{{ value | field_value(key) }}` and
-    `{{ key | field_label(labels) }}` (api/portfolio_values.py)."""
+    `{{ key | field_label(labels) }}` (application/portfolio_values.py)."""
     return {"money": lambda value: portfolio_values.money(value, locale),
             "field_value": lambda value, key: portfolio_values.field_value(key, value, locale),
             "field_label": portfolio_values.field_label}

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from domain.canned_replies import fill, portfolio_variables
+from application.portfolio_values import reply_variables
+from domain.canned_replies import fill
 from projections.canned_replies import CannedRepliesProjector
 
 CANNED = CannedRepliesProjector()
@@ -31,7 +32,7 @@ def canned_reply(engine: Engine, reply_id: str) -> dict[str, Any] | None:
 def filled_for(engine: Engine, campaign_id: str, customer: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The campaign's canned replies with the customer's portfolio values put in; `missing` names the variables
     their row has no value for (left in the text, for the agent to complete)."""
-    values = portfolio_variables(customer)
+    values = reply_variables(customer)
     replies = []
     for row in campaign_replies(engine, campaign_id):
         filled = fill(row["text"], values)

@@ -9,15 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.canned_replies import (
-    CannedReply,
-    CannedReplyError,
-    check_no_variables_left,
-    fill,
-    formatted_cell,
-    pesos,
-    portfolio_variables,
-)
+from application.portfolio_values import money, reply_variables
+from domain.canned_replies import CannedReply, CannedReplyError, check_no_variables_left, fill
 
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 MARIA = {"full_name": "María Pérez Gómez", "document_type": "CC", "document_number": "1020304050",
@@ -28,7 +21,7 @@ NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
 
 def test_a_reply_is_filled_with_the_customers_name_balance_in_pesos_and_dates_in_spanish() -> None:
     filled = fill("Hola {primer_nombre}: su saldo es {saldo}, la cuota de {valor_cuota} vence el "
-                  "{fecha_de_vencimiento} ({dias_mora} días de mora).", portfolio_variables(MARIA))
+                  "{fecha_de_vencimiento} ({dias_mora} días de mora).", reply_variables(MARIA))
 
     assert filled.text == ("Hola María: su saldo es $ 1.250.000,50, la cuota de $ 180.000 vence el "
                            "30 de noviembre de 2026 (45 días de mora).")
@@ -36,7 +29,7 @@ def test_a_reply_is_filled_with_the_customers_name_balance_in_pesos_and_dates_in
 
 
 def test_a_variable_the_customers_row_lacks_is_kept_and_named_and_the_message_is_refused() -> None:
-    filled = fill("{nombre}, escríbanos antes del {fecha_limite}. Correo: {correo}", portfolio_variables(MARIA))
+    filled = fill("{nombre}, escríbanos antes del {fecha_limite}. Correo: {correo}", reply_variables(MARIA))
 
     assert filled.text == "María Pérez Gómez, escríbanos antes del {fecha_limite}. Correo: {correo}"
     assert filled.missing == ("fecha_limite", "correo")
@@ -45,18 +38,20 @@ def test_a_variable_the_customers_row_lacks_is_kept_and_named_and_the_message_is
 
 
 def test_a_customer_not_in_the_portfolio_leaves_every_variable_to_the_agent() -> None:
-    assert fill("Hola {nombre}", portfolio_variables(None)).missing == ("nombre",)
+    assert fill("Hola {nombre}", reply_variables(None)).missing == ("nombre",)
 
 
 @pytest.mark.parametrize(("amount", "shown"), [("1250000", "$ 1.250.000"), ("44000.5", "$ 44.000,50"),
                                                 ("0", "$ 0"), ("-1500", "-$ 1.500"), ("sin dato", "sin dato")])
 def test_money_reads_as_colombian_pesos(amount: str, shown: str) -> None:
-    assert pesos(amount) == shown
+    assert money(amount, "es_CO") == shown
 
 
 def test_dates_in_a_portfolio_read_as_spoken_dates_whichever_way_the_file_wrote_them() -> None:
-    assert formatted_cell("fecha", "2026-01-05") == formatted_cell("fecha", "05/01/2026") == "5 de enero de 2026"
-    assert formatted_cell("ciudad", "Bogotá ") == "Bogotá"
+    variables = reply_variables({"custom_fields": {"fecha": "2026-01-05", "otra_fecha": "05/01/2026",
+                                                   "ciudad": "Bogotá "}})
+    assert variables["fecha"] == variables["otra_fecha"] == "5 de enero de 2026"
+    assert variables["ciudad"] == "Bogotá"
 
 
 @given(st.dictionaries(NAMES, st.text(min_size=1, max_size=20).filter(lambda v: "{" not in v)),

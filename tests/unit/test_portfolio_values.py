@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.portfolio_values import field_label, field_value, money
+from application.portfolio_values import field_label, field_value, money
 
 
 @pytest.mark.parametrize(("stored", "shown"), [
