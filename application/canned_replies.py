@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-from eventsourcing.application import AggregateNotFoundError
-
 from application.ports import Clock
-from application.store import EventStore, retry_on_conflict
+from application.store import EventStore, aggregate_or, retry_on_conflict
 from domain.campaigns import Campaign
 from domain.canned_replies import CannedReply
 from domain.common import NotFoundError
@@ -44,19 +40,7 @@ class CannedReplyService:
         retry_on_conflict(command)
 
     def _campaign(self, campaign_id: str) -> Campaign:
-        try:
-            found: object = self.store.repository.get(UUID(campaign_id))
-        except (AggregateNotFoundError, ValueError) as exc:
-            raise NotFoundError("Campaña desconocida") from exc
-        if not isinstance(found, Campaign):
-            raise NotFoundError("Campaña desconocida")
-        return found
+        return aggregate_or(self.store, campaign_id, Campaign, NotFoundError("Campaña desconocida"))
 
     def _reply(self, reply_id: str) -> CannedReply:
-        try:
-            found: object = self.store.repository.get(UUID(reply_id))
-        except (AggregateNotFoundError, ValueError) as exc:
-            raise UnknownCannedReplyError("Respuesta rápida desconocida") from exc
-        if not isinstance(found, CannedReply):
-            raise UnknownCannedReplyError("Respuesta rápida desconocida")
-        return found
+        return aggregate_or(self.store, reply_id, CannedReply, UnknownCannedReplyError("Respuesta rápida desconocida"))

@@ -7,13 +7,11 @@ import re
 from collections.abc import Callable
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
-
 from application.media import MediaStore
 from application.outbound import OutboundService
 from application.ports import Clock
 from application.staff import StaffService
-from application.store import EventStore, retry_on_conflict
+from application.store import EventStore, aggregate_or, retry_on_conflict
 from domain.campaigns import Campaign
 from domain.canned_replies import check_no_variables_left
 from domain.chats import Chat, ChatError
@@ -127,18 +125,11 @@ class DeskService:
         return note_id
 
     def _campaign(self, chat: Chat) -> Campaign:
-        try:
-            campaign: Campaign = self.store.repository.get(UUID(chat.campaign_id))
-        except (AggregateNotFoundError, ValueError) as exc:
-            raise ChatError("El chat no tiene campaña: no hay plantillas aprobadas") from exc
-        return campaign
+        return aggregate_or(self.store, chat.campaign_id, Campaign,
+                            ChatError("El chat no tiene campaña: no hay plantillas aprobadas"))
 
     def _chat(self, chat_id: str) -> Chat:
-        try:
-            chat: Chat = self.store.repository.get(UUID(chat_id))
-        except (AggregateNotFoundError, ValueError) as exc:
-            raise ChatError("Chat desconocido") from exc
-        return chat
+        return aggregate_or(self.store, chat_id, Chat, ChatError("Chat desconocido"))
 
 
 def _sendable_type(content: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -153,3 +153,18 @@ def retry_on_conflict(command: Callable[[], Any], attempts: int = 5) -> Any:
             if attempt == attempts - 1:
                 raise ConcurrentChangeError("too many concurrent changes, try again") from exc
     return None
+
+
+A = TypeVar("A")
+
+
+def aggregate_or(store: EventStore, aggregate_id: str, kind: type[A], error: Exception) -> A:
+    """The aggregate of that id if it is a `kind`; else `error`: an unknown id, a malformed one, or another
+    kind's (an id typed into a URL may name anything)."""
+    try:
+        found: object = store.repository.get(UUID(aggregate_id))
+    except (AggregateNotFoundError, ValueError) as exc:
+        raise error from exc
+    if not isinstance(found, kind):
+        raise error
+    return found
