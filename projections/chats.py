@@ -69,6 +69,10 @@ class ChatsProjector(BatchProjector):
             Index(f"ix_chats_agent_status{suffix}", "agent_id", "status", "assigned_at"),
             Index(f"ix_chats_confirmation{suffix}", "confirmation_status", "confirmation_failure_recorded"),
             Index(f"ix_chats_confirmation_alert{suffix}", "confirmation_alert_open"),
+            # The search and the chat page's history: a customer's chats by document, every campaign's by date.
+            Index(f"ix_chats_document_opened{suffix}", "document_number", "opened_at"),
+            Index(f"ix_chats_opened{suffix}", "opened_at"),
+            Index(f"ix_chats_disposition_opened{suffix}", "disposition", "opened_at"),
         )
         self.timeline = Table(
             f"chat_messages{suffix}", metadata,

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.chat_access import visible_chat
+from api.chat_access import search_scope, visible_chat
 from api.deps import ClosingDep, DeskDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb, SettingsDep
 from api.forms import form_outcome
 from api.security import allow
@@ -20,6 +20,7 @@ from application.outbound import OutboundService
 from application.staff import Identity
 from domain.common import actor_for_user
 from projections import desk_queries, message_queries
+from projections.search_queries import previous_chats
 
 router = APIRouter(tags=["chats"])
 READERS = allow("admin", "supervisor", "agent", "auditor")
@@ -62,7 +63,8 @@ def chat_page(chat_id: UUID, request: Request, read_db: ReadDb, settings: Settin
     members = desk_queries.campaign_members(read_db, view["chat"]["campaign_id"] or "")
     return pages.render(request, "chats/chat.html", {
         **view, "members": members, "can_retry": may_retry_in(view["chat"], identity),
-        "people": desk_queries.agent_names(read_db), "manual_allowed": settings.allow_manual_assignment})
+        "people": desk_queries.agent_names(read_db), "manual_allowed": settings.allow_manual_assignment,
+        "history": previous_chats(read_db, search_scope(read_db, identity), view["chat"])})
 
 
 @router.get("/fragments/chats/{chat_id}/timeline", include_in_schema=False)
