@@ -9,12 +9,12 @@ read within the other filters (the page always offers a date range).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, false, func, or_, select, true
 
 from domain.dispositions import disposition_label, stored_disposition
 from projections.queries import AGENTS, CAMPAIGNS, CHATS
@@ -58,13 +58,15 @@ class ChatSearch:
     campaign_id: str = ""
     state: str = ""  # "open", "closed" or "" for both
 
-    def conditions(self) -> list[ColumnElement[bool]]:
+    def conditions(self, addresses: Sequence[str] = ()) -> list[ColumnElement[bool]]:
+        """`addresses`: those of the typed phone that some chat has (see `_addresses_on_record`)."""
         chats = CHATS.chats.c
         found: list[ColumnElement[bool]] = []
         if number := document_digits(self.document):
             found.append(chats.document_number == number)
         if self.phone.strip():
-            found.append(chats.customer_address.in_(customer_addresses(self.phone)))
+            found.append(chats.customer_address.in_(addresses) if len(addresses) > 1
+                         else chats.customer_address == (addresses[0] if addresses else "-"))
         if name := self.name.strip().lower():
             pattern = "%" + re.sub(r"([\\%_])", r"\\\1", name) + "%"
             found.append(or_(func.lower(chats.customer_name).like(pattern, escape="\\"),
@@ -112,6 +114,17 @@ def customer_addresses(phone: str) -> list[str]:
     return [f"whatsapp:+{digits}", f"+{digits}"] if digits else ["-"]
 
 
+def _addresses_on_record(connection: Connection, phone: str) -> list[str]:
+    """Of a phone's WhatsApp and SMS addresses, those some chat has: nearly always one, so the search is one
+    equality an index keeps in date order (two addresses' rows merged are not, and SQLite would rather read a
+    whole campaign in date order than sort a customer's few chats)."""
+    if not phone.strip():
+        return []
+    chats = CHATS.chats.c
+    query = select(chats.customer_address).where(chats.customer_address.in_(customer_addresses(phone))).distinct()
+    return sorted(connection.execute(query).scalars())
+
+
 def _summary() -> Select[Any]:
     chats, campaigns, agents = CHATS.chats, CAMPAIGNS.campaigns, AGENTS.agents
     return (select(chats.c.id, chats.c.campaign_id, chats.c.status, chats.c.channel, chats.c.customer_address,
@@ -141,8 +154,9 @@ def search_chats(engine: Engine, scope: ChatScope, search: ChatSearch, *, page: 
                  per_page: int = 25) -> ResultPage:
     """One page of the chats matching every filter, the most recently opened first, and how many match."""
     chats = CHATS.chats
-    matching = (scope.condition(), *search.conditions())
     page = max(page, 1)
+    with engine.connect() as connection:
+        matching = (scope.condition(), *search.conditions(_addresses_on_record(connection, search.phone)))
     query = (_summary().where(*matching).order_by(chats.c.opened_at.desc(), chats.c.id.desc())
              .limit(per_page).offset((page - 1) * per_page))
     with engine.connect() as connection:
