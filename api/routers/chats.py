@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from api.chat_access import search_scope, visible_chat
-from api.deps import ClosingDep, DeskDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb, SettingsDep
+from api.deps import ClosingDep, DeskDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb, RouterDep, SettingsDep
 from api.forms import form_outcome
+from api.reassign_candidates import reassign_candidates
 from api.security import allow
 from application.closing import ClosingService
 from application.desk import DeskService
@@ -58,9 +59,9 @@ def chat_json(chat_id: UUID, read_db: ReadDb, identity: Annotated[Identity, Depe
 
 @router.get("/chats/{chat_id}", include_in_schema=False)
 def chat_page(chat_id: UUID, request: Request, read_db: ReadDb, settings: SettingsDep, pages: PagesDep,
-              identity: Annotated[Identity, Depends(READERS)]) -> Response:
+              assignments: RouterDep, identity: Annotated[Identity, Depends(READERS)]) -> Response:
     view = chat_view(read_db, visible_chat(read_db, identity, str(chat_id)))
-    members = desk_queries.campaign_members(read_db, view["chat"]["campaign_id"] or "")
+    members = reassign_candidates(read_db, assignments, pages, request.state.lang, view["chat"]["campaign_id"] or "")
     return pages.render(request, "chats/chat.html", {
         **view, "members": members, "can_retry": may_retry_in(view["chat"], identity),
         "people": desk_queries.agent_names(read_db), "manual_allowed": settings.allow_manual_assignment,
