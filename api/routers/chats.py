@@ -61,7 +61,9 @@ def chat_json(chat_id: UUID, read_db: ReadDb, identity: Annotated[Identity, Depe
 def chat_page(chat_id: UUID, request: Request, read_db: ReadDb, settings: SettingsDep, pages: PagesDep,
               assignments: RouterDep, identity: Annotated[Identity, Depends(READERS)]) -> Response:
     view = chat_view(read_db, visible_chat(read_db, identity, str(chat_id)))
-    members = reassign_candidates(read_db, assignments, pages, request.state.lang, view["chat"]["campaign_id"] or "")
+    manages = identity.role in ("admin", "supervisor")  # only they reassign or assign, so only they need candidates
+    members = reassign_candidates(read_db, assignments, pages, request.state.lang,
+                                  view["chat"]["campaign_id"] or "") if manages else []
     return pages.render(request, "chats/chat.html", {
         **view, "members": members, "can_retry": may_retry_in(view["chat"], identity),
         "people": desk_queries.agent_names(read_db), "manual_allowed": settings.allow_manual_assignment,

@@ -80,7 +80,10 @@ def results(read_db: Engine, identity: Identity, form: SearchForm, per_page: int
 def search_json(read_db: ReadDb, form: FormDep, identity: SearcherDep) -> dict[str, Any]:
     """Chats matching every filter given, newest first, 25 a page, within the caller's campaigns (agents: theirs)."""
     found = results(read_db, identity, form)
-    return {"page": found.page, "pages": found.total_pages, "total": found.total, "chats": found.rows}
+    chats = [{**row, "url": f"/chats/{row['id']}",
+              "transcript_url": f"/chats/{row['id']}/transcript.pdf" if row["has_transcript"] else None}
+             for row in found.rows]
+    return {"page": found.page, "pages": found.total_pages, "total": found.total, "chats": chats}
 
 
 @router.get("/search.csv", include_in_schema=False)

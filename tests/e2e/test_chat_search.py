@@ -112,6 +112,9 @@ def test_the_search_page_paginates_links_each_chat_and_exports_the_results(cente
     assert first.status_code == 200
     assert all(f'href="/chats/{c["id"]}"' in first.text for c in chats), "a first visit shows the last 30 days"
     assert all(f'/chats/{c["id"]}/transcript.pdf' in first.text for c in chats)
+    [newest, *_] = center.get("sandra", f"/api/search/chats?fresh=false&document={MARIA}").json()["chats"]
+    assert newest["url"] == f"/chats/{chats[-1]['id']}"
+    assert center.get("sandra", newest["transcript_url"]).content.startswith(b"%PDF")
     paged = center.get("sandra", f"/api/search/chats?fresh=false&document={MARIA}&page=2")
     assert paged.json()["total"] == 3 and paged.json()["pages"] == 1 and paged.json()["chats"] == []
 
