@@ -35,6 +35,7 @@ from api.routers import (
     portfolios,
     prometheus,
     risk,
+    search,
     simulator,
     staff,
     supervisor,
@@ -68,7 +69,8 @@ def create_app(despacho: Despacho) -> FastAPI:
                    admin_flows.router, admin_canned_replies.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
-                   message_audit.router, attendance.router, metrics.router, risk.router, attachments.router):
+                   message_audit.router, attendance.router, metrics.router, risk.router, attachments.router,
+                   search.router):
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from application.staff import Identity
 from projections import desk_queries
 from projections.runner import ProjectionRunner, wait_for_position
+from projections.search_queries import ChatScope
 
 EVERYWHERE = ("admin", "auditor")
 
@@ -30,6 +31,15 @@ def narrowed_scope(read_db: Engine, identity: Identity, campaign_id: str) -> set
     if not campaign_id:
         return scope
     return {campaign_id} if scope is None else scope & {campaign_id}
+
+
+def search_scope(read_db: Engine, identity: Identity) -> ChatScope:
+    """The chats the search and a chat's history show the caller. Agents find only the chats they hold or last
+    held, in their campaigns: the chat page and its PDF refuse them anyone else's (a customer's conversations are
+    personal data, seen on a need-to-know basis), so listing those would only list refusals."""
+    scope = campaign_scope(read_db, identity)
+    campaigns = None if scope is None else frozenset(scope)
+    return ChatScope(campaigns, identity.id if identity.role == "agent" else None)
 
 
 def alert_scope(read_db: Engine, identity: Identity, unidentified_campaign_id: str | None) -> set[str] | None:

@@ -21,6 +21,7 @@ MESSAGE_AUDIT = NavItem("Auditoría de mensajes", "/audit/messages", "message-sq
 EVENTS = NavItem("Eventos", "/audit/events", "history")
 ATTENDANCE = NavItem("Asistencia", "/attendance", "clock")
 RISK = NavItem("Riesgo de spam", "/risk", "circle-alert")
+SEARCH = NavItem("Buscar chats", "/search", "history")
 
 NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
     "admin": (
@@ -29,6 +30,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         NavItem("Asesores", "/admin/agents", "users"),
         NavItem("Carteras", "/admin/portfolios", "database"),
         NavItem("Flujos", "/admin/flows", "workflow"),
+        SEARCH,
         MESSAGE_AUDIT,
         EVENTS,
         ATTENDANCE,
@@ -39,13 +41,14 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         NavItem("Chats en cola", "/supervisor/queue", "inbox"),
         NavItem("Asesores", "/supervisor/agents", "users"),
         NavItem("Alertas", "/alerts", "bell"),
+        SEARCH,
         MESSAGE_AUDIT,
         ATTENDANCE,
         RISK,
     ),
     "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Mi día", "/mi-dia", "chart-column"),
-              NavItem("Alertas", "/alerts", "bell")),
-    "auditor": (HOME, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK),
+              NavItem("Alertas", "/alerts", "bell"), SEARCH),
+    "auditor": (HOME, SEARCH, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK),
 }
 
 ROLE_LABELS: dict[str, str] = {

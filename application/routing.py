@@ -22,7 +22,15 @@ from domain.agents import Agent
 from domain.business_hours import takes_chats_now
 from domain.chats import Chat, ChatError
 from domain.common import DomainError, NotAllowedError
-from domain.routing import RoutingDecision, RoutingSnapshot, check_reassignment_target, dispatch, nobody_can_serve
+from domain.routing import (
+    ReassignmentFit,
+    RoutingDecision,
+    RoutingSnapshot,
+    check_reassignment_target,
+    dispatch,
+    nobody_can_serve,
+    reassignment_fit,
+)
 
 ROUTER = "system:router"
 
@@ -122,6 +130,12 @@ class AssignmentService:
             previous.release_chat(chat_id, reason="reassigned", actor=actor, at=now)
             self.store.save(chat, target, previous)
         retry_on_conflict(command)
+
+    def reassignment_fits(self, campaign_id: str, names: dict[str, str]) -> dict[str, ReassignmentFit]:
+        """For each member of the campaign, by agent id, what a reassignment to them would do now: routing's own
+        check on routing's own view of their status and load."""
+        return {load.agent_id: reassignment_fit(load, campaign_id, names.get(load.agent_id, ""))
+                for load in self.state.snapshot({campaign_id}).agents if campaign_id in load.campaigns}
 
     def assign_manually(self, chat_id: str, agent_id: str, *, reason: str, actor: str) -> None:
         """The exceptional assignment from the queue: its own permission, a reason, marked as such (R4)."""

@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.closing import ClosingService
 from application.store import EventStore, retry_on_conflict
-from domain.chats import Chat, ChatClosedError
+from domain.chats import Chat, ChatClosedError, ChatError
 from domain.common import NotFoundError
 from domain.sla import AUTO_CLOSE, QUEUE_ALERT, UNANSWERED_ALERT, Sla, due_actions
 
@@ -82,6 +82,18 @@ class TimerService:
             chat.acknowledge_alert(kind, streak_started_at, actor=actor, at=self.closing.clock.now())
             self.store.save(chat)
         retry_on_conflict(command)
+
+    def acknowledge_all(self, alerts: Sequence[tuple[str, str, datetime]], *, actor: str) -> int:
+        """Several alerts (chat, kind, streak) marked as seen in one action, each still its own event with who and
+        when; one seen by someone else, or resolved, meanwhile is left as it is. Returns how many were marked."""
+        marked = 0
+        for chat_id, kind, streak_started_at in alerts:
+            try:
+                self.acknowledge(chat_id, kind, streak_started_at, actor=actor)
+            except ChatError:
+                continue
+            marked += 1
+        return marked
 
     def _apply_batch(self, chat_ids: Sequence[str], now: datetime, slas: dict[str | None, Sla], run: TimerRun) -> None:
         decided = self._decide_all(chat_ids, now, slas, run)

@@ -16,14 +16,12 @@ import click
 from adapters.flow_files import (
     SHIPPED_FLOWS_DIR,
     SHIPPED_SCENARIOS_DIR,
-    FlowFileError,
-    FlowNotFoundError,
     flow_files,
     label,
     scenario_files,
 )
 from adapters.flow_files.checking import check_file, check_files
-from adapters.flow_files.scenario_runs import ScenarioFileRun, run_scenario_file, states_not_visited
+from adapters.flow_files.scenario_runs import ScenarioFileRun, run_scenario_files, states_not_visited
 
 PathsArgument = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 
@@ -61,19 +59,12 @@ def test(paths: tuple[Path, ...]) -> None:
     files = _expand(paths, scenario_files) if paths else scenario_files(SHIPPED_SCENARIOS_DIR)
     if not files:
         _fail("No encontré archivos de prueba (.yaml) para correr.")
-    runs: list[ScenarioFileRun] = []
-    failures = 0
-    for path in files:
-        try:
-            run = run_scenario_file(path)
-        except (FlowFileError, FlowNotFoundError) as exc:
-            click.echo(str(exc))
-            failures += 1
-            continue
-        runs.append(run)
-        failures += _report_run(run)
-    failures += _report_coverage(runs, check_untested=not paths)
-    total = sum(len(run.results) for run in runs)
+    report = run_scenario_files(files)
+    for message in report.unrunnable:
+        click.echo(message)
+    failures = len(report.unrunnable) + sum(_report_run(run) for run in report.runs)
+    failures += _report_coverage(list(report.runs), check_untested=not paths)
+    total = sum(len(run.results) for run in report.runs)
     click.echo(f"{total} escenario(s), {failures} problema(s).")
     if failures:
         sys.exit(1)

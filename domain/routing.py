@@ -175,6 +175,29 @@ def check_reassignment_target(target: AgentLoad | None, campaign_id: str, name: 
                                 "reasignarle el chat de todos modos", name=name)
 
 
+@dataclass(frozen=True)
+class ReassignmentFit:
+    """Whether a reassignment to one member goes through (`takes`), only as the recorded exception for someone on
+    a break or offline (`exception`), or not at all (`refused`, with the refusal)."""
+
+    agent_id: str
+    fit: str
+    refusal: ReassignmentError | None = None
+
+
+def reassignment_fit(target: AgentLoad, campaign_id: str, name: str) -> ReassignmentFit:
+    """`check_reassignment_target` asked both ways, so the page shows what a reassignment would do."""
+    try:
+        check_reassignment_target(target, campaign_id, name, to_unavailable=False)
+        return ReassignmentFit(target.agent_id, "takes")
+    except ReassignmentError as refused:
+        try:
+            check_reassignment_target(target, campaign_id, name, to_unavailable=True)
+            return ReassignmentFit(target.agent_id, "exception")
+        except ReassignmentError:
+            return ReassignmentFit(target.agent_id, "refused", refused)
+
+
 def nobody_can_serve(campaign_id: str, agents: Iterable[AgentLoad]) -> bool:
     """No member of the campaign is available, whatever their load: its waiting chats wait for nobody."""
     return not any(a.available and campaign_id in a.campaigns for a in agents)

@@ -81,6 +81,15 @@ class ChatsProjector(BatchProjector):
             Index(f"ix_chats_agent_status{suffix}", "agent_id", "status", "assigned_at"),
             Index(f"ix_chats_confirmation{suffix}", "confirmation_status", "confirmation_failure_recorded"),
             Index(f"ix_chats_confirmation_alert{suffix}", "confirmation_alert_open"),
+            # The search and the chat page's history: a customer's chats by document or phone, an agent's, a
+            # disposition's, each within the viewer's campaigns (the campaign in the key, so a supervisor's search
+            # is not read through every chat of their campaigns); every campaign's or status's by date.
+            Index(f"ix_chats_document_campaign{suffix}", "document_number", "campaign_id", "opened_at"),
+            Index(f"ix_chats_campaign_address{suffix}", "campaign_id", "customer_address", "opened_at"),
+            Index(f"ix_chats_agent_campaign{suffix}", "agent_id", "campaign_id", "opened_at"),
+            Index(f"ix_chats_disposition_campaign{suffix}", "disposition", "campaign_id", "opened_at"),
+            Index(f"ix_chats_status_opened{suffix}", "status", "opened_at"),
+            Index(f"ix_chats_opened{suffix}", "opened_at"),
         )
         self.timeline = Table(
             f"chat_messages{suffix}", metadata,

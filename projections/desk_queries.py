@@ -254,8 +254,8 @@ def campaign_members(engine: Engine, campaign_id: str) -> list[dict[str, Any]]:
     """Active agents of one campaign, the only possible targets of a reassignment (R1), with their presence
     (`available`, `break` or `offline`, as routing sees it): the available ones first (R17)."""
     agents, members = AGENTS.agents, AGENTS.memberships
-    query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.open_chats, agents.c.capacity,
-                    agents.c.open_sessions)
+    query = (select(agents.c.id, agents.c.name, agents.c.status, agents.c.status_reason, agents.c.open_chats,
+                    agents.c.capacity, agents.c.open_sessions)
              .join(members, members.c.agent_id == agents.c.id)
              .where(members.c.campaign_id == campaign_id, agents.c.role == "agent", agents.c.active.is_(True))
              .order_by(agents.c.name))
@@ -263,6 +263,7 @@ def campaign_members(engine: Engine, campaign_id: str) -> list[dict[str, Any]]:
         rows = [dict(r) for r in connection.execute(query).mappings()]
     for row in rows:
         row["presence"] = presence(row.pop("status"), row.pop("open_sessions") > 0)
+        row["break_reason"] = row.pop("status_reason") if row["presence"] == "break" else ""
     return sorted(rows, key=lambda row: row["presence"] != "available")
 
 

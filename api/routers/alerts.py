@@ -101,6 +101,46 @@ def acknowledge_form(alert_id: str, request: Request, timers: TimersDep, read_db
     return redirect_with_flash(request, "/alerts", "success", message)
 
 
+class Acknowledgements(BaseModel):
+    alert_ids: list[str] = Field(min_length=1, max_length=200)
+
+
+class Acknowledged(BaseModel):
+    acknowledged: int = Field(description="How many of the alerts this call marked as seen (others were already)")
+
+
+def acknowledge_many(timers: TimerService, read_db: Engine, identity: Identity, alert_ids: list[str]) -> int:
+    """Every alert is checked first, so one the caller may not see refuses them all."""
+    rows = [alert_queries.alert(read_db, alert_id) for alert_id in dict.fromkeys(alert_ids)]
+    if any(row is None for row in rows):
+        raise HTTPException(status_code=404, detail="Alerta desconocida")
+    found = [row for row in rows if row is not None]
+    for row in found:
+        visible_chat(read_db, identity, row["chat_id"])
+    return timers.acknowledge_all([(r["chat_id"], r["kind"], r["streak_started_at"]) for r in found],
+                                  actor=actor_for_user(identity.id))
+
+
+@router.post("/api/alerts/acknowledge", response_model=Acknowledged)
+def acknowledge_many_json(body: Acknowledgements, timers: TimersDep, read_db: ReadDb,
+                          identity: Annotated[Identity, Depends(ACKNOWLEDGERS)]) -> Acknowledged:
+    """Mark several open alerts as seen in one action; each is recorded on its chat with who and when."""
+    return Acknowledged(acknowledged=acknowledge_many(timers, read_db, identity, body.alert_ids))
+
+
+@router.post("/alerts/acknowledge", include_in_schema=False)
+def acknowledge_many_form(request: Request, timers: TimersDep, read_db: ReadDb, projections: ProjectionsDep,
+                          pages: PagesDep, identity: Annotated[Identity, Depends(ACKNOWLEDGERS)],
+                          alert_id: Annotated[list[str] | None, Form(max_length=200)] = None) -> Response:
+    if not alert_id:
+        return redirect_with_flash(request, "/alerts", "warning",
+                                   pages.translate(request.state.lang, "Selecciona al menos una alerta."))
+    marked = acknowledge_many(timers, read_db, identity, alert_id)
+    see_own_writes(projections, "chats")
+    message = pages.translate(request.state.lang, "%(count)s alerta(s) marcadas como vistas.", count=marked)
+    return redirect_with_flash(request, "/alerts", "success", message)
+
+
 def confirmation_alert(read_db: Engine, identity: Identity, alert_id: str) -> dict[str, Any]:
     row = alert_queries.alert(read_db, alert_id)
     if row is None or row["kind"] != CONFIRMATION_FAILED:

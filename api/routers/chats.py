@@ -10,9 +10,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.chat_access import visible_chat
-from api.deps import ClosingDep, DeskDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb, SettingsDep
+from api.chat_access import search_scope, visible_chat
+from api.deps import ClosingDep, DeskDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb, RouterDep, SettingsDep
 from api.forms import form_outcome
+from api.reassign_candidates import reassign_candidates
 from api.security import allow
 from application.closing import ClosingService
 from application.desk import DeskService
@@ -20,6 +21,7 @@ from application.outbound import OutboundService
 from application.staff import Identity
 from domain.common import actor_for_user
 from projections import desk_queries, message_queries
+from projections.search_queries import previous_chats
 
 router = APIRouter(tags=["chats"])
 READERS = allow("admin", "supervisor", "agent", "auditor")
@@ -64,12 +66,15 @@ def chat_json(chat_id: UUID, read_db: ReadDb, identity: Annotated[Identity, Depe
 
 @router.get("/chats/{chat_id}", include_in_schema=False)
 def chat_page(chat_id: UUID, request: Request, read_db: ReadDb, settings: SettingsDep, pages: PagesDep,
-              identity: Annotated[Identity, Depends(READERS)]) -> Response:
+              assignments: RouterDep, identity: Annotated[Identity, Depends(READERS)]) -> Response:
     view = chat_view(read_db, visible_chat(read_db, identity, str(chat_id)))
-    members = desk_queries.campaign_members(read_db, view["chat"]["campaign_id"] or "")
+    manages = identity.role in ("admin", "supervisor")  # only they reassign or assign, so only they need candidates
+    members = reassign_candidates(read_db, assignments, pages, request.state.lang,
+                                  view["chat"]["campaign_id"] or "") if manages else []
     return pages.render(request, "chats/chat.html", {
         **view, "members": members, "can_retry": may_retry_in(view["chat"], identity),
-        "people": desk_queries.agent_names(read_db), "manual_allowed": settings.allow_manual_assignment})
+        "people": desk_queries.agent_names(read_db), "manual_allowed": settings.allow_manual_assignment,
+        "history": previous_chats(read_db, search_scope(read_db, identity), view["chat"])})
 
 
 @router.get("/fragments/chats/{chat_id}/timeline", include_in_schema=False)

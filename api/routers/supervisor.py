@@ -3,6 +3,7 @@ manual assignment (R4)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,7 +16,9 @@ from adapters.clock import Clock
 from api.chat_access import narrowed_scope, visible_chat
 from api.deps import ClockDep, PagesDep, ProjectionsDep, ReadDb, RouterDep, SettingsDep
 from api.forms import form_outcome
+from api.reassign_candidates import reassign_candidates
 from api.security import allow
+from api.templating import Pages
 from application.routing import AssignmentService
 from application.staff import Identity
 from domain.common import actor_for_user
@@ -75,7 +78,8 @@ def queue_fragment(request: Request, read_db: ReadDb, clock: ClockDep, settings:
                         _queue_context(read_db, clock, settings.allow_manual_assignment, identity, campaign))
 
 
-def _agents_context(read_db: Engine, clock: Clock, identity: Identity, campaign: str) -> dict[str, Any]:
+def _agents_context(read_db: Engine, clock: Clock, identity: Identity, campaign: str,
+                    candidates: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
     """Each agent with their presence, its break reason and how long they have been in it (since the last status
     event), load and open chats."""
     agents = desk_queries.agents_of_campaigns(read_db, narrowed_scope(read_db, identity, campaign))
@@ -85,19 +89,26 @@ def _agents_context(read_db: Engine, clock: Clock, identity: Identity, campaign:
     campaigns = {c["campaign_id"] for a in agents for c in a["chats"] if c["in_scope"]}
     return {"agents": agents, "may_reassign": identity.role != "auditor", "campaign": campaign,
             "campaign_name": desk_queries.campaign_names(read_db).get(campaign, "") if campaign else "",
-            "members": {c: desk_queries.campaign_members(read_db, c) for c in campaigns}}
+            "members": {c: candidates(c) for c in campaigns}}
 
 
 @router.get("/supervisor/agents", include_in_schema=False)
-def agents_page(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
+def agents_page(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, assignments: RouterDep,
                 identity: Annotated[Identity, Depends(VIEWERS)], campaign: CampaignFilter = "") -> Response:
-    return pages.render(request, "supervisor/agents.html", _agents_context(read_db, clock, identity, campaign))
+    return pages.render(request, "supervisor/agents.html", _agents_context(
+        read_db, clock, identity, campaign, _candidates(read_db, assignments, pages, request)))
 
 
 @router.get("/supervisor/fragments/agents", include_in_schema=False)
-def agents_fragment(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
+def agents_fragment(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep, assignments: RouterDep,
                     identity: Annotated[Identity, Depends(VIEWERS)], campaign: CampaignFilter = "") -> Response:
-    return pages.render(request, "supervisor/_agents.html", _agents_context(read_db, clock, identity, campaign))
+    return pages.render(request, "supervisor/_agents.html", _agents_context(
+        read_db, clock, identity, campaign, _candidates(read_db, assignments, pages, request)))
+
+
+def _candidates(read_db: Engine, assignments: AssignmentService, pages: Pages,
+                request: Request) -> Callable[[str], list[dict[str, Any]]]:
+    return lambda campaign_id: reassign_candidates(read_db, assignments, pages, request.state.lang, campaign_id)
 
 
 def reassign(assignments: AssignmentService, read_db: Engine, identity: Identity, chat_id: str, to_agent_id: str,

@@ -121,3 +121,47 @@ def test_the_flows_page_speaks_english_to_an_admin_who_chose_it(client: TestClie
     text = flows_page(client)
 
     assert "Bot flows" in text and "Version 2" in text and "11 states" in text and "used by new chats" in text
+
+
+def with_the_shipped_tests(despacho: Despacho) -> Path:
+    tests_dir = despacho.settings.flows_dir / "tests"
+    shutil.copytree(SHIPPED_FLOWS_DIR / "tests", tests_dir)
+    return tests_dir
+
+
+def test_each_flow_shows_its_test_conversations_as_flows_test_runs_them(client: TestClient, despacho: Despacho,
+                                                                       staff: SimpleNamespace) -> None:
+    tests_dir = with_the_shipped_tests(despacho)
+    log_in(client, "admin")
+    ran = CliRunner().invoke(flows, ["test", str(tests_dir)])
+    scenarios = {line.split(": ", 1)[1] for line in ran.output.splitlines() if line.startswith("  bien: ")}
+
+    html = client.get("/admin/flows").text
+
+    assert ran.exit_code == 0
+    cells = {name: " ".join(visible_text(cell).split())
+             for name, cell in re.findall(r'<td data-flow-tests="([^"]+)">(.*?)</td>\s*</tr>', html, re.S)}
+    assert set(cells) == {"default", "autoservicio_pagos"}
+    passed = re.findall(r'data-scenario-passed="true">.*?: (.*?)\s*</li>', html, re.S)
+    assert {" ".join(name.split()) for name in passed} == scenarios, "the same scenarios the command runs"
+    assert "Falla" not in " ".join(cells.values())
+    assert all(re.search(r"(\d+) de \1 pasan", cell) for cell in cells.values())
+
+
+def test_a_failing_test_conversation_shows_why_as_the_command_says_it(client: TestClient, despacho: Despacho,
+                                                                      staff: SimpleNamespace) -> None:
+    tests_dir = with_the_shipped_tests(despacho)
+    scenario = tests_dir / "default.yaml"
+    scenario.write_text(scenario.read_text(encoding="utf-8").replace(
+        "bot: [Escribe tu número de documento]", "bot: [Escribe tu número de pasaporte]", 1), encoding="utf-8")
+    log_in(client, "admin")
+    ran = CliRunner().invoke(flows, ["test", str(tests_dir)])
+    [why] = [line.strip() for line in ran.output.splitlines() if line.startswith("      ")]
+
+    cell = re.search(r'<td data-flow-tests="default">(.*?)</td>\s*</tr>', client.get("/admin/flows").text, re.S)
+
+    assert ran.exit_code == 1
+    assert cell is not None
+    text = " ".join(visible_text(cell.group(1)).split())
+    assert "1 de " in text and "fallan" in text and "Falla" in text
+    assert " ".join(why.split()) in text, "the same failure the command prints"

@@ -105,15 +105,16 @@ EXPECTED_NAV = {
         "/admin/agents",
         "/admin/portfolios",
         "/admin/flows",
+        "/search",
         "/audit/messages",
         "/audit/events",
         "/attendance",
         "/risk",
     ],
-    "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages", "/attendance",
-                   "/risk"],
-    "agent": ["/desk", "/mi-dia", "/alerts"],
-    "auditor": ["/", "/audit/events", "/audit/messages", "/attendance", "/risk"],
+    "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/search", "/audit/messages",
+                   "/attendance", "/risk"],
+    "agent": ["/desk", "/mi-dia", "/alerts", "/search"],
+    "auditor": ["/", "/search", "/audit/events", "/audit/messages", "/attendance", "/risk"],
 }
 
 
