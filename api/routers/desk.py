@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from api.chat_access import visible_chat
+from api.chat_access import search_scope, visible_chat
 from api.deps import ClockDep, PagesDep, ProjectionsDep, ReadDb, StaffDep
 from api.flash import redirect_with_flash
 from api.forms import form_outcome
@@ -18,6 +18,7 @@ from application.staff import Identity
 from domain.common import actor_for_user
 from domain.messaging_rules import whatsapp_window_open
 from projections import canned_reply_queries, desk_queries, message_queries
+from projections.search_queries import previous_chats
 
 router = APIRouter(include_in_schema=False)
 AGENT = allow("agent")
@@ -47,6 +48,7 @@ def desk(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                     "window_open": free_text_allowed(row, clock.now()),
                     "templates": message_queries.approved_templates(read_db, row["campaign_id"])}
         selected["canned_replies"] = canned_reply_queries.filled_for(read_db, row["campaign_id"], selected["customer"])
+        selected["history"] = previous_chats(read_db, search_scope(read_db, identity), row)
     return pages.render(request, "desk/desk.html", {
         "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(read_db, identity.id),
         "now": clock.now(),
