@@ -29,6 +29,7 @@ from adapters.portfolio_files import read_table, stream_table
 from adapters.read_store import make_read_engine
 from adapters.token_buckets import InProcessTokenBuckets, RedisTokenBuckets
 from adapters.transcript_source import TranscriptMaker
+from application.broadcasts import BroadcastService
 from application.campaigns import CampaignService
 from application.closing import ClosingService
 from application.conversations import ConversationService
@@ -55,6 +56,8 @@ from projections.agents import AgentsProjector
 from projections.attendance import AttendanceProjector
 from projections.base import Projector
 from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_sender
+from projections.broadcast_queries import PaceRiskLevels, SqlBroadcastAudience
+from projections.broadcasts import BroadcastsProjector
 from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
 from projections.desk_queries import portfolio_name
@@ -67,11 +70,12 @@ from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
 from projections.queries import SqlOfflineDirectory
 from projections.risk import RiskProjector
-from projections.risk_queries import ReadTableRiskLevels, SqlRiskDirectory
+from projections.risk_queries import SqlRiskDirectory
 from projections.routing import RoutingFollower, SqlRoutingState
 from projections.runner import ProjectionRunner
 from projections.timer_directory import SqlTimerDirectory
 from workers.actors import Actors, ActorServices, declare_actors
+from workers.broadcast_jobs import BroadcastActors, declare_broadcast_actors
 from workers.broker import make_broker
 from workers.follow_up_delivery import SettleFollowUps, hand_out
 from workers.portfolio_jobs import declare_portfolio_actors
@@ -85,7 +89,7 @@ def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None,
     `risk`: the live ones)."""
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
             PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix),
-            MetricsProjector(suffix), risk or RiskProjector(suffix)]
+            MetricsProjector(suffix), risk or RiskProjector(suffix), BroadcastsProjector(suffix)]
 
 
 @dataclass
@@ -116,7 +120,9 @@ class Despacho:
     broker: dramatiq.Broker
     risk: RiskMonitor
     throttle: Throttle
+    broadcasts: BroadcastService
     actors: Actors = field(init=False)
+    broadcast_actors: BroadcastActors = field(init=False)
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -127,6 +133,7 @@ class Despacho:
             timers=self.timers, offline_agents=self.offline_agents, router=self.router,
             unidentified_campaign_id=self.unidentified.campaign_id_if_exists))
         self.import_portfolio = declare_portfolio_actors(self.broker, self.portfolios)
+        self.broadcast_actors = declare_broadcast_actors(self.broker, self.broadcasts)
 
     def close(self) -> None:
         self.broker.close()
@@ -164,7 +171,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
                                            per_account=settings.login_failures_per_account,
                                            per_address=settings.login_failures_per_address)
     transport = transport or make_transport(settings)
-    throttle = make_throttle(settings, clock, read_engine, ReadTableRiskLevels(read_engine))
+    # The pace reads the judge's level, held at critical until an admin resumes the sender's proactive sends.
+    throttle = make_throttle(settings, clock, read_engine, PaceRiskLevels(read_engine))
     outbound = OutboundService(store, clock, transport, settings.public_url,
                                lambda sender: campaign_of_sender(read_engine, sender), throttle)
     router = AssignmentService(store, clock, SqlRoutingState(read_engine, routing),
@@ -206,6 +214,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
             stuck_minutes=settings.delivery_stuck_minutes, window_minutes=settings.delivery_rate_window_minutes,
             min_messages=settings.delivery_rate_min_messages, max_failure_rate=settings.delivery_rate_threshold)),
         unidentified=unidentified, broker=broker, risk=risk, throttle=throttle,
+        broadcasts=BroadcastService(store, clock, SqlBroadcastAudience(read_engine), throttle.settings.rate_of),
     )
 
 
