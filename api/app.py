@@ -22,6 +22,7 @@ from api.routers import (
     attendance,
     audit,
     auth,
+    broadcasts,
     campaigns,
     chats,
     dashboard,
@@ -66,7 +67,7 @@ def create_app(despacho: Despacho) -> FastAPI:
                    admin_flows.router):
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
-                   message_audit.router, attendance.router, metrics.router, risk.router):
+                   message_audit.router, attendance.router, metrics.router, risk.router, broadcasts.router):
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)

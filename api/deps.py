@@ -22,6 +22,7 @@ from adapters.clock import Clock
 from adapters.file_storage import FileStorage
 from adapters.live import LiveFeed
 from api.templating import Pages
+from application.broadcasts import BroadcastService
 from application.campaigns import CampaignService
 from application.closing import ClosingService
 from application.desk import DeskService
@@ -127,6 +128,10 @@ async def get_risk(request: Request) -> RiskMonitor:
     return _despacho(request).risk
 
 
+async def get_broadcasts(request: Request) -> BroadcastService:
+    return _despacho(request).broadcasts
+
+
 async def get_posted_form(request: Request) -> FormData:
     """The posted form (and its files), read without blocking; Starlette keeps it for the CSRF check too."""
     return await request.form()
@@ -157,5 +162,6 @@ DeskDep = Annotated[DeskService, Depends(get_desk)]
 TimersDep = Annotated[TimerService, Depends(get_timers)]
 RiskDep = Annotated[RiskMonitor, Depends(get_risk)]
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
+BroadcastsDep = Annotated[BroadcastService, Depends(get_broadcasts)]
 PostedForm = Annotated[FormData, Depends(get_posted_form)]
 UnidentifiedCampaignDep = Annotated[str | None, Depends(get_unidentified_campaign_id)]

@@ -21,6 +21,7 @@ MESSAGE_AUDIT = NavItem("Auditoría de mensajes", "/audit/messages", "message-sq
 EVENTS = NavItem("Eventos", "/audit/events", "history")
 ATTENDANCE = NavItem("Asistencia", "/attendance", "clock")
 RISK = NavItem("Riesgo de spam", "/risk", "circle-alert")
+BROADCASTS = NavItem("Envíos proactivos", "/broadcasts", "send")
 
 NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
     "admin": (
@@ -33,6 +34,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         EVENTS,
         ATTENDANCE,
         RISK,
+        BROADCASTS,
     ),
     "supervisor": (
         HOME,
@@ -42,10 +44,11 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         MESSAGE_AUDIT,
         ATTENDANCE,
         RISK,
+        BROADCASTS,
     ),
     "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Mi día", "/mi-dia", "chart-column"),
               NavItem("Alertas", "/alerts", "bell")),
-    "auditor": (HOME, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK),
+    "auditor": (HOME, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK, BROADCASTS),
 }
 
 ROLE_LABELS: dict[str, str] = {

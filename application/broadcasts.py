@@ -103,15 +103,17 @@ class BroadcastService:
         self.rate_of = rate_of
         self.wave_size = wave_size
 
-    def preview(self, campaign_id: str, segment: Segment, sender: str = "") -> Selection:
+    def preview(self, campaign_id: str, segment: Segment, sender: str = "", *,
+                scope: Collection[str] | None = None) -> Selection:
         """How many customers the segment selects now, and how many it leaves out and why (nothing recorded)."""
         segment.check()
-        campaign = self._campaign(campaign_id)
+        campaign = self._campaign(campaign_id, scope)
         address, channel = self._sender_of(campaign, sender)
         return self.audience.select(campaign_id, address, channel, segment, self.clock.now())
 
-    def schedule(self, new: NewBroadcast, *, actor: str) -> str:
-        campaign = self._campaign(new.campaign_id)
+    def schedule(self, new: NewBroadcast, *, actor: str, scope: Collection[str] | None = None) -> str:
+        """`scope`: the campaigns the author may send for (None: any)."""
+        campaign = self._campaign(new.campaign_id, scope)
         campaign.check_template_approved(new.content_sid)
         sender, channel = self._sender_of(campaign, new.sender)
         broadcast = Broadcast.schedule(
@@ -244,8 +246,8 @@ class BroadcastService:
         consent = self._get(Consent.create_id(to, sender))
         return isinstance(consent, Consent) and consent.opted_out
 
-    def _campaign(self, campaign_id: str) -> Campaign:
-        campaign = self._get_text(campaign_id)
+    def _campaign(self, campaign_id: str, scope: Collection[str] | None = None) -> Campaign:
+        campaign = self._get_text(campaign_id) if scope is None or campaign_id in scope else None
         if not isinstance(campaign, Campaign):
             raise NotFoundError("Campaña desconocida")
         return campaign

@@ -15,7 +15,7 @@ from application.staff import Identity
 from domain.delivery_errors import CATEGORY_LABELS
 from domain.risk import LEVEL_ACTIONS, SIGNAL_ACTIONS
 from domain.risk_thresholds import DEFAULT_THRESHOLDS, SHOWN_SIGNALS, shown
-from projections import risk_queries
+from projections import broadcast_queries, desk_queries, risk_queries
 from projections.queries import list_campaigns
 
 router = APIRouter(include_in_schema=False)
@@ -60,6 +60,8 @@ def sender_page(request: Request, sender: str, read_db: ReadDb, clock: ClockDep,
         "changes": [{**c, "value_shown": shown(c["signal"], c["value"]), "actions": actions(c["level"], c["signal"]),
                      "threshold_shown": shown(c["signal"], c["threshold"])} for c in changes],
         "hours": risk_queries.hourly(read_db, sender, now),
+        "hold": broadcast_queries.sender_hold(read_db, sender), "may_resume": identity.role == "admin",
+        "people": desk_queries.agent_names(read_db),
         "categories": [{"label": CATEGORY_LABELS.get(category, category), "failures": failures,
                         "rate": shown("failure_rate", failures / max(reading.signals["failure_rate"].sample, 1))}
                        for category, failures in reading.failures_by_category.items()]})

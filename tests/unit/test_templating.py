@@ -108,11 +108,12 @@ EXPECTED_NAV = {
         "/audit/events",
         "/attendance",
         "/risk",
+        "/broadcasts",
     ],
     "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/audit/messages", "/attendance",
-                   "/risk"],
+                   "/risk", "/broadcasts"],
     "agent": ["/desk", "/mi-dia", "/alerts"],
-    "auditor": ["/", "/audit/events", "/audit/messages", "/attendance", "/risk"],
+    "auditor": ["/", "/audit/events", "/audit/messages", "/attendance", "/risk", "/broadcasts"],
 }
 
 
