@@ -22,9 +22,10 @@ from adapters.clock import FixedClock
 from adapters.twilio_transport import FakeTransport
 from application.broadcasts import NewBroadcast
 from application.inbound import InboundText
+from application.outbound import StatusReport
 from despacho.bootstrap import Despacho, build, make_throttle
 from despacho.settings import Settings
-from domain.broadcasts import Broadcast, Segment
+from domain.broadcasts import Broadcast, Segment, message_id_for
 from domain.chats import Chat
 from domain.consent import Consent
 from domain.messages import OutboundMessage
@@ -40,13 +41,14 @@ BANCO = "whatsapp:+5716000001"
 REMINDER = "HX" + "d" * 32
 ADMIN = "user:00000000-0000-0000-0000-00000000000a"
 SUPERVISOR = "user:00000000-0000-0000-0000-00000000000b"
-# Ana and Luis are 30+ days past due; Beto is not; Carla opted out; Dora got a template an hour ago.
+# Ana and Luis are 30+ days past due; Beto is not; Carla opted out; Dora got a template an hour ago; Eva has no phone.
 PORTFOLIO = ("tipo_documento,documento,nombres,celular,saldo,dias_mora\n"
              "CC,1001,Ana Ruiz,3001000001,150000,45\n"
              "CC,1002,Beto Gil,3001000002,90000,10\n"
              "CC,1003,Carla Paz,3001000003,300000,60\n"
              "CC,1004,Dora Luna,3001000004,500000,90\n"
-             "CC,1005,Luis Mora,3001000005,250000,31\n")
+             "CC,1005,Luis Mora,3001000005,250000,31\n"
+             "CC,1006,Eva Sol,,80000,50\n")
 OVERDUE = Segment(min_days_past_due=30, recent_hours=24)
 sids = (f"SM{n:032x}" for n in itertools.count(1))
 
@@ -141,7 +143,7 @@ def test_the_preview_counts_the_segment_and_says_why_customers_are_left_out(desp
     preview = despacho.broadcasts.preview(banco, OVERDUE)
 
     assert sorted(c.customer for c in preview.recipients) == ["CC:1001", "CC:1005"]
-    assert preview.excluded == {"opted_out": 1, "recently_contacted": 1, "no_valid_phone": 0}
+    assert preview.excluded == {"opted_out": 1, "recently_contacted": 1, "no_valid_phone": 1}
     assert despacho.broadcasts.preview(banco, Segment(min_days_past_due=30, recent_hours=0)).selected == 3
     assert despacho.broadcasts.preview(banco, Segment(balance_from="100000", balance_to="200000")).selected == 1
 
@@ -158,6 +160,16 @@ def test_a_broadcast_sends_the_template_exactly_once_to_each_selected_customer(d
     figures = progress(despacho, broadcast_id)
     assert {k: figures[k] for k in ("selected", "sent", "failed", "remaining")} == {
         "selected": 2, "sent": 2, "failed": 0, "remaining": 0}
+
+
+def test_the_progress_counts_failures_by_category_of_the_error(despacho: Despacho, banco: str) -> None:
+    broadcast_id = schedule(despacho, banco)
+    work(despacho)
+    ana = message_id_for(broadcast_id, "CC:1001")
+    despacho.outbound.apply_status(StatusReport(str(ana), despacho.outbound.sid_of(str(ana)), "undelivered", "63049"))
+
+    figures = progress(despacho, broadcast_id)
+    assert (figures["sent"], figures["failed"], figures["failed_by_category"]) == (1, 1, {"Spam": 1})
 
 
 def test_a_crash_between_follow_ups_sends_nothing_twice(despacho: Despacho, banco: str,
