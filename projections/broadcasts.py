@@ -112,7 +112,6 @@ class BroadcastsProjector(BatchProjector):
                      template_name=event.template_name, variables=event.variables, segment=event.segment,
                      start_at=event.start_at, state="scheduled", selected=0, excluded={}, messaged=0, skipped=0,
                      scheduled_by=event.actor, scheduled_at=event.at, changed_by=event.actor, changed_at=event.at)
-        self.touch(f"broadcasts:{event.campaign_id}")
 
     @handles(Broadcast.Started)
     def started(self, batch: UnitOfWork, event: Any) -> None:
@@ -129,17 +128,13 @@ class BroadcastsProjector(BatchProjector):
                          status="requested", error_code="", replied=False)
         batch.update(self.broadcasts, row["id"], messaged=row["messaged"] + len(event.messaged),
                      skipped=row["skipped"] + len(event.skipped))
-        self.touch(f"broadcast:{row['id']}")
 
     @handles(*STATE_CHANGES)
     def state_changed(self, batch: UnitOfWork, event: Any) -> None:
         self._change(batch, event, state=STATE_CHANGES[type(event)])
 
     def _change(self, batch: UnitOfWork, event: Any, **values: Any) -> None:
-        row = batch.update(self.broadcasts, uid(event.originator_id), changed_by=event.actor, changed_at=event.at,
-                           **values)
-        if row is not None:
-            self.touch(f"broadcast:{row['id']}", f"broadcasts:{row['campaign_id']}")
+        batch.update(self.broadcasts, uid(event.originator_id), changed_by=event.actor, changed_at=event.at, **values)
 
     # ---- their messages ----
     @handles(OutboundMessage.Requested)
@@ -160,7 +155,6 @@ class BroadcastsProjector(BatchProjector):
             return
         batch.update(self.messages, row["message_id"], status=status,
                      error_code=getattr(event, "error_code", "") or row["error_code"])
-        self.touch(f"broadcast:{row['broadcast_id']}")
 
     # ---- replies ----
     @handles(Chat.Opened)
@@ -177,7 +171,6 @@ class BroadcastsProjector(BatchProjector):
         message = batch.get(self.messages, chat["message_id"])
         if message is not None and not message["replied"]:
             batch.update(self.messages, chat["message_id"], replied=True)
-            self.touch(f"broadcast:{message['broadcast_id']}")
 
     # ---- who may not receive one ----
     @handles(Consent.Recorded)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from api.chat_access import campaign_scope, see_own_writes
@@ -21,6 +22,7 @@ from api.security import allow
 from api.templating import Pages
 from application.broadcasts import BroadcastService
 from application.staff import Identity
+from domain.broadcasts import DEFAULT_RECENT_HOURS, Segment
 from domain.business_hours import describe_next_opening, is_open
 from domain.common import DomainError, actor_for_user
 from projections import broadcast_queries, desk_queries
@@ -127,6 +129,31 @@ def broadcast_json(broadcast_id: str, read_db: ReadDb,
     row = _visible(read_db, identity, broadcast_id)
     return {"id": row["id"], "campaign_id": row["campaign_id"], "name": row["name"], "state": row["state"],
             "start_at": row["start_at"], "excluded": row["excluded"], **broadcast_queries.progress(read_db, row)}
+
+
+class PreviewRequest(BaseModel):
+    campaign_id: str
+    min_days_past_due: int | None = Field(default=None, ge=0)
+    balance_from: str = ""
+    balance_to: str = ""
+    field_equals: list[tuple[str, str]] = Field(default_factory=list)
+    recent_hours: int = Field(default=DEFAULT_RECENT_HOURS, ge=0)
+
+
+class PreviewPublic(BaseModel):
+    selected: int
+    excluded: dict[str, int]
+
+
+@router.post("/api/broadcasts/preview", response_model=PreviewPublic)
+def preview_json(body: PreviewRequest, read_db: ReadDb, broadcasts: BroadcastsDep,
+                 identity: Annotated[Identity, Depends(MANAGERS)]) -> PreviewPublic:
+    """How many customers of a campaign a segment reaches now, and how many it leaves out, by reason."""
+    segment = Segment(min_days_past_due=body.min_days_past_due, balance_from=body.balance_from,
+                      balance_to=body.balance_to, field_equals=tuple(body.field_equals),
+                      recent_hours=body.recent_hours)
+    selection = broadcasts.preview(body.campaign_id, segment, scope=campaign_scope(read_db, identity))
+    return PreviewPublic(selected=selection.selected, excluded=selection.excluded)
 
 
 def _form(request: Request, read_db: Engine, broadcasts: BroadcastService, pages: Pages, identity: Identity,

@@ -71,6 +71,10 @@ def test_a_supervisor_previews_schedules_and_follows_a_broadcast_of_their_campai
         assert raw_codes_in(visible_text(page.text)) == []
     assert "Terminado" in visible_text(detail.text) and "Recordatorio de saldo" in visible_text(listing.text)
     assert center.get("sandra", f"/api/broadcasts/{broadcast_id}").json()["sent"] == 1
+    api_preview = center.post("sandra", "/api/broadcasts/preview", {"campaign_id": center.banco,
+                                                                     "balance_from": "40000", "recent_hours": 0})
+    assert api_preview.json() == {"selected": 2, "excluded": {"opted_out": 0, "recently_contacted": 0,
+                                                              "no_valid_phone": 0}}
 
 
 def test_nobody_sees_or_changes_another_campaigns_broadcasts(center: CallCenter) -> None:
@@ -85,6 +89,8 @@ def test_nobody_sees_or_changes_another_campaigns_broadcasts(center: CallCenter)
                          follow_redirects=True)
     assert "Envío desconocido" in visible_text(refused.text)
     assert center.get("tomas", f"/api/broadcasts/{broadcast_id}").status_code == 404
+    assert center.client.post("/api/broadcasts/preview", json={"campaign_id": center.banco},
+                              headers=center.as_user("tomas")).status_code == 404
     assert "Recordatorio de saldo" in visible_text(auditor.get("/broadcasts").text)
     assert auditor.post(f"/broadcasts/{broadcast_id}/cancel", data={"csrf_token": auditor_csrf}).status_code == 403
     assert center.get("ana", "/broadcasts").status_code == 403
