@@ -148,12 +148,10 @@ class BroadcastService:
             broadcast = self._broadcast(broadcast_id)
             if broadcast.waves != wave or broadcast.state not in (RUNNING, HELD_BY_RISK):
                 return 0
-            now = self.clock.now()
-            risk = self._get(SenderRisk.create_id(broadcast.sender))
-            held = isinstance(risk, SenderRisk) and risk.proactive_held
+            now, risk = self.clock.now(), self._sender_risk(broadcast.sender)
             if broadcast.state == HELD_BY_RISK:
-                return self._after_hold(broadcast, risk if isinstance(risk, SenderRisk) else None, now)
-            if held and isinstance(risk, SenderRisk):
+                return self._after_hold(broadcast, risk, now)
+            if risk is not None and risk.proactive_held:
                 broadcast.hold_by_risk(risk.level, actor=BROADCASTER, at=now)
                 self.store.save(broadcast)
                 return 0
@@ -209,8 +207,8 @@ class BroadcastService:
         """An admin lets a sender's proactive sends go on after critical risk; its held broadcasts continue
         at their next look (within `HELD_RECHECK_SECONDS`)."""
         def command() -> None:
-            risk = self._get(SenderRisk.create_id(sender))
-            if not isinstance(risk, SenderRisk):
+            risk = self._sender_risk(sender)
+            if risk is None:
                 raise SenderRiskError("Los envíos proactivos de este remitente no están detenidos")
             risk.resume_proactive_sends(reason, actor=actor, at=self.clock.now())
             self.store.save(risk)
@@ -241,6 +239,12 @@ class BroadcastService:
         if chosen is None:
             raise BroadcastError("La campaña no tiene un número de WhatsApp para enviar plantillas")
         return chosen.address, chosen.channel
+
+    def _sender_risk(self, sender: str) -> SenderRisk | None:
+        """Read from the log, not a read table: an admin's resume is seen by the next wave, however far behind the
+        projectors are."""
+        risk = self._get(SenderRisk.create_id(sender))
+        return risk if isinstance(risk, SenderRisk) else None
 
     def _opted_out(self, to: str, sender: str) -> bool:
         consent = self._get(Consent.create_id(to, sender))
