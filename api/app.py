@@ -24,6 +24,7 @@ from api.routers import (
     attendance,
     audit,
     auth,
+    broadcasts,
     campaigns,
     chats,
     dashboard,
@@ -70,7 +71,7 @@ def create_app(despacho: Despacho) -> FastAPI:
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
                    message_audit.router, attendance.router, metrics.router, risk.router, attachments.router,
-                   search.router):
+                   search.router, broadcasts.router):
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)

@@ -23,6 +23,7 @@ from adapters.file_links import SignedFileLinks
 from adapters.file_storage import FileStorage
 from adapters.live import LiveFeed
 from api.templating import Pages
+from application.broadcasts import BroadcastService
 from application.campaigns import CampaignService
 from application.canned_replies import CannedReplyService
 from application.closing import ClosingService
@@ -142,6 +143,10 @@ async def get_throttle(request: Request) -> Throttle:
     return _despacho(request).throttle
 
 
+async def get_broadcasts(request: Request) -> BroadcastService:
+    return _despacho(request).broadcasts
+
+
 async def get_posted_form(request: Request) -> FormData:
     """The posted form (and its files), read without blocking; Starlette keeps it for the CSRF check too."""
     return await request.form()
@@ -175,5 +180,6 @@ TimersDep = Annotated[TimerService, Depends(get_timers)]
 RiskDep = Annotated[RiskMonitor, Depends(get_risk)]
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]
+BroadcastsDep = Annotated[BroadcastService, Depends(get_broadcasts)]
 PostedForm = Annotated[FormData, Depends(get_posted_form)]
 UnidentifiedCampaignDep = Annotated[str | None, Depends(get_unidentified_campaign_id)]

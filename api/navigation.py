@@ -22,6 +22,7 @@ EVENTS = NavItem("Eventos", "/audit/events", "history")
 ATTENDANCE = NavItem("Asistencia", "/attendance", "clock")
 RISK = NavItem("Riesgo de spam", "/risk", "circle-alert")
 SEARCH = NavItem("Buscar chats", "/search", "history")
+BROADCASTS = NavItem("Envíos proactivos", "/broadcasts", "send")
 
 NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
     "admin": (
@@ -35,6 +36,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         EVENTS,
         ATTENDANCE,
         RISK,
+        BROADCASTS,
     ),
     "supervisor": (
         HOME,
@@ -45,10 +47,11 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         MESSAGE_AUDIT,
         ATTENDANCE,
         RISK,
+        BROADCASTS,
     ),
     "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Mi día", "/mi-dia", "chart-column"),
               NavItem("Alertas", "/alerts", "bell"), SEARCH),
-    "auditor": (HOME, SEARCH, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK),
+    "auditor": (HOME, SEARCH, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK, BROADCASTS),
 }
 
 ROLE_LABELS: dict[str, str] = {

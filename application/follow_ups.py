@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
+from domain.broadcasts import Broadcast
 from domain.chats import Chat
 from domain.messages import InboundMessage, OutboundMessage, media_in
 from domain.portfolios import PortfolioJob
@@ -28,7 +29,10 @@ FINISH_CLOSE = "finish_close"
 IMPORT_PORTFOLIO = "import_portfolio"
 REPORT_FAKE_DELIVERY = "report_fake_delivery"
 KEEP_ATTACHMENTS = "keep_attachments"
-JOBS = (PROCESS_CHAT, SEND_MESSAGE, FINISH_CLOSE, IMPORT_PORTFOLIO, REPORT_FAKE_DELIVERY, KEEP_ATTACHMENTS)
+START_BROADCAST = "start_broadcast"
+SEND_BROADCAST_WAVE = "send_broadcast_wave"
+JOBS = (PROCESS_CHAT, SEND_MESSAGE, FINISH_CLOSE, IMPORT_PORTFOLIO, REPORT_FAKE_DELIVERY, KEEP_ATTACHMENTS,
+        START_BROADCAST, SEND_BROADCAST_WAVE)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class FollowUpPolicy:
             OutboundMessage.Requested: _send,
             PortfolioJob.Queued: _portfolio_import,
             InboundMessage.Received: _attachments,
+            Broadcast.Scheduled: _broadcast_start,
+            Broadcast.Started: lambda event: [_wave(event, 0)],
+            Broadcast.WaveSent: lambda event: [_wave(event, event.wave + 1, event.next_in_seconds)],
+            Broadcast.Resumed: _next_wave,
+            Broadcast.HeldByRisk: _next_wave,
+            Broadcast.ContinuedAfterRisk: _next_wave,
         }
         if fake_delivery_seconds > 0:
             self._policies[OutboundMessage.Submitted] = lambda event: [
@@ -92,3 +102,19 @@ def _send(event: Any) -> list[FollowUp]:
 
 def _portfolio_import(event: Any) -> list[FollowUp]:
     return [FollowUp(IMPORT_PORTFOLIO, (str(event.originator_id),))]
+
+
+def _broadcast_start(event: Any) -> list[FollowUp]:
+    """A scheduled broadcast starts at its time (the job checks the clock again: a follow-up may come early)."""
+    delay = max(0.0, (event.start_at - event.at).total_seconds())
+    return [FollowUp(START_BROADCAST, (str(event.originator_id),), delay_seconds=delay)]
+
+
+def _next_wave(event: Any) -> list[FollowUp]:
+    """Resumed, held or continued: the wave it stopped at (held, the job waits until the sender is resumed)."""
+    return [_wave(event, event.next_wave)]
+
+
+def _wave(event: Any, wave: int, delay_seconds: float = 0) -> FollowUp:
+    """Waves follow each other at the sender's pace; the number makes a repeated or overtaken job do nothing."""
+    return FollowUp(SEND_BROADCAST_WAVE, (str(event.originator_id), str(wave)), delay_seconds=delay_seconds)

@@ -30,6 +30,7 @@ from adapters.portfolio_files import stream_table
 from adapters.read_store import make_read_engine
 from adapters.token_buckets import InProcessTokenBuckets, RedisTokenBuckets
 from adapters.transcript_source import TranscriptMaker
+from application.broadcasts import BroadcastService
 from application.campaigns import CampaignService
 from application.canned_replies import CannedReplyService
 from application.closing import ClosingService
@@ -58,6 +59,8 @@ from projections.agents import AgentsProjector
 from projections.attendance import AttendanceProjector
 from projections.base import Projector
 from projections.bot_world import SqlBotWorld, campaign_of_sender, flow_for_sender
+from projections.broadcast_queries import PaceRiskLevels, SqlBroadcastAudience
+from projections.broadcasts import BroadcastsProjector
 from projections.campaigns import CampaignsProjector
 from projections.canned_replies import CannedRepliesProjector
 from projections.chats import ChatsProjector
@@ -72,11 +75,12 @@ from projections.portfolio_directory import SqlCustomerDirectory
 from projections.portfolios import PortfoliosProjector
 from projections.queries import SqlOfflineDirectory
 from projections.risk import RiskProjector
-from projections.risk_queries import ReadTableRiskLevels, SqlRiskDirectory
+from projections.risk_queries import SqlRiskDirectory
 from projections.routing import RoutingFollower, SqlRoutingState
 from projections.runner import ProjectionRunner
 from projections.timer_directory import SqlTimerDirectory
 from workers.actors import Actors, ActorServices, declare_actors
+from workers.broadcast_jobs import BroadcastActors, declare_broadcast_actors
 from workers.broker import make_broker
 from workers.follow_up_delivery import SettleFollowUps, hand_out
 from workers.media_jobs import declare_media_actors
@@ -92,7 +96,7 @@ def all_projectors(suffix: str = "", *, routing: RoutingFollower | None = None,
     return [routing or RoutingFollower(suffix), CampaignsProjector(suffix), AgentsProjector(suffix),
             PortfoliosProjector(suffix), ChatsProjector(suffix), MessagesProjector(suffix), AttendanceProjector(suffix),
             MetricsProjector(suffix), risk or RiskProjector(suffix), MediaProjector(suffix),
-            CannedRepliesProjector(suffix)]
+            CannedRepliesProjector(suffix), BroadcastsProjector(suffix)]
 
 
 @dataclass
@@ -124,9 +128,11 @@ class Despacho:
     risk: RiskMonitor
     throttle: Throttle
     canned_replies: CannedReplyService
-    actors: Actors = field(init=False)
     media: InboundMediaService
     file_links: SignedFileLinks
+    broadcasts: BroadcastService
+    actors: Actors = field(init=False)
+    broadcast_actors: BroadcastActors = field(init=False)
     import_portfolio: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     keep_attachments: dramatiq.Actor = field(init=False)  # type: ignore[type-arg]
     extras: dict[str, Any] = field(default_factory=dict)
@@ -139,6 +145,7 @@ class Despacho:
             unidentified_campaign_id=self.unidentified.campaign_id_if_exists))
         self.import_portfolio = declare_portfolio_actors(self.broker, self.portfolios)
         self.keep_attachments = declare_media_actors(self.broker, self.media)
+        self.broadcast_actors = declare_broadcast_actors(self.broker, self.broadcasts)
 
     def close(self) -> None:
         self.broker.close()
@@ -176,7 +183,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
                                            per_account=settings.login_failures_per_account,
                                            per_address=settings.login_failures_per_address)
     transport = transport or make_transport(settings)
-    throttle = make_throttle(settings, clock, read_engine, ReadTableRiskLevels(read_engine))
+    # The pace reads the judge's level, held at critical until an admin resumes the sender's proactive sends.
+    throttle = make_throttle(settings, clock, read_engine, PaceRiskLevels(read_engine))
     file_links = SignedFileLinks(settings.secret_key.get_secret_value(), settings.public_url, clock)
     outbound = OutboundService(store, clock, transport, settings.public_url,
                                lambda sender: campaign_of_sender(read_engine, sender), throttle,
@@ -223,6 +231,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         unidentified=unidentified, broker=broker, risk=risk, throttle=throttle,
         media=InboundMediaService(store, clock, make_media_source(settings), files),
         canned_replies=CannedReplyService(store, clock),
+        broadcasts=BroadcastService(store, clock, SqlBroadcastAudience(read_engine), throttle.settings.rate_of),
     )
 
 

@@ -38,6 +38,7 @@ MESSAGE_KINDS = {
     "closing": "Confirmación de cierre",
     "template": "Plantilla",
     "opt_out_ack": "Confirmación de baja",
+    "broadcast": "Envío proactivo",
 }
 
 MESSAGE_HISTORY = {
@@ -147,6 +148,7 @@ SYSTEM_ACTORS = {
     "system:demo": "Sistema (datos de demostración)",
     "system:sessions": "Sistema (cierre de sesiones inactivas)",
     "system:presence": "Sistema (chats de asesores desconectados)",
+    "system:broadcasts": "Sistema (envíos proactivos)",
     "anonymous": "Alguien sin sesión iniciada",  # not the system: who tried to sign in (FailedLogin.Recorded)
 }
 RISK_LEVELS = {
@@ -173,6 +175,21 @@ RISK_SIGNALS = {
     "carrier_blocked_rate": "Tasa de mensajes bloqueados por el operador (30004)",
     "failure_rate": "Tasa de mensajes fallidos",
     "template_failure_rate": "Tasa de plantillas fallidas",
+}
+
+BROADCAST_STATES = {
+    "scheduled": "Programado",
+    "running": "En curso",
+    "paused": "Pausado",
+    "cancelled": "Cancelado",
+    "completed": "Terminado",
+    "held_by_risk": "Detenido por riesgo del remitente",
+}
+
+BROADCAST_EXCLUSIONS = {
+    "opted_out": "Pidieron la baja",
+    "recently_contacted": "Contactados hace poco por iniciativa de la empresa",
+    "no_valid_phone": "Sin un teléfono válido",
 }
 
 SYSTEM = "Sistema"
@@ -253,6 +270,16 @@ EVENTS = {
     "OutboundMessage.AnsweredByTwilio": "Mensaje respondido por Twilio en lugar de Despacho",
     "SenderRisk.Started": "Vigilancia de riesgo del remitente iniciada",
     "SenderRisk.LevelChanged": "Nivel de riesgo del remitente cambiado",
+    "SenderRisk.ProactiveSendsResumed": "Un administrador reanudó los envíos proactivos del remitente",
+    "Broadcast.Scheduled": "Envío proactivo programado",
+    "Broadcast.Started": "Envío proactivo iniciado con sus destinatarios",
+    "Broadcast.WaveSent": "Tanda de mensajes del envío proactivo solicitada",
+    "Broadcast.Completed": "Envío proactivo terminado",
+    "Broadcast.Paused": "Envío proactivo pausado",
+    "Broadcast.Resumed": "Envío proactivo reanudado",
+    "Broadcast.Cancelled": "Envío proactivo cancelado",
+    "Broadcast.HeldByRisk": "Envío proactivo detenido por el riesgo del remitente",
+    "Broadcast.ContinuedAfterRisk": "Envío proactivo reanudado tras la decisión de un administrador",
     "PortfolioImport.Started": "Importación de cartera iniciada",
     "PortfolioImport.RowsAccepted": "Clientes de la cartera registrados",
     "PortfolioImport.Completed": "Importación de cartera terminada",
@@ -283,6 +310,8 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "bot_route": BOT_ROUTES,
     "risk_level": RISK_LEVELS,
     "risk_signal": RISK_SIGNALS,
+    "broadcast_state": BROADCAST_STATES,
+    "broadcast_exclusion": BROADCAST_EXCLUSIONS,
     "event": EVENTS,
 }
 

@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
 
-OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack")
+OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack", "broadcast")
 # `answered_by_twilio`: never sent by Despacho because Twilio answered the customer itself (STOP on an SMS long code).
 FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "canceled", "answered_by_twilio")
 FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
@@ -48,19 +48,22 @@ class OutboundMessage(Aggregate):
     @classmethod
     def request(cls, *, chat_id: str, campaign_id: str, kind: str, channel: str, to: str, sender: str,
                 body: str = "", content_sid: str = "", content_variables: dict[str, str] | None = None,
-                agent_id: str = "", session_id: str = "", with_file: bool = False, actor: str,
-                at: datetime) -> OutboundMessage:
-        """`with_file`: the caller attaches a file before saving (`attach_file`), so the text may be empty."""
+                agent_id: str = "", session_id: str = "", with_file: bool = False, actor: str, at: datetime,
+                message_id: UUID | None = None) -> OutboundMessage:
+        """`with_file`: the caller attaches a file before saving (`attach_file`), so the text may be empty.
+        `message_id`: a natural id, for messages that must never be requested twice (a broadcast's)."""
         if kind not in OUTBOUND_KINDS:
             raise OutboundMessageError("Tipo de mensaje desconocido: %(kind)s", kind=kind)
         if not body.strip() and not content_sid and not with_file:
             raise OutboundMessageError("El mensaje está vacío")
         if len(body) > 1600:
             raise OutboundMessageError("El mensaje supera 1600 caracteres")
-        return cls(chat_id=chat_id, campaign_id=campaign_id, kind=kind, channel=channel, to=to,
-                   sender=sender, body=body, content_sid=content_sid,
-                   content_variables=dict(content_variables or {}), agent_id=agent_id,
-                   session_id=session_id, actor=actor, at=require_aware(at))
+        # `_create` takes the id (None: a new one); `Requested` is the class `@event("Requested")` made.
+        return cls._create(cls.Requested, id=message_id,  # type: ignore[attr-defined]
+                           chat_id=chat_id, campaign_id=campaign_id, kind=kind, channel=channel, to=to,
+                           sender=sender, body=body, content_sid=content_sid,
+                           content_variables=dict(content_variables or {}), agent_id=agent_id,
+                           session_id=session_id, actor=actor, at=require_aware(at))
 
     def attach_file(self, location: str, content_type: str, file_name: str, *, actor: str, at: datetime) -> None:
         """The file travels with the message (Twilio's MediaUrl); only before its first attempt, and only one."""

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.common import natural_id, require_aware
+from domain.common import DomainError, natural_id, require_aware
 from domain.risk_thresholds import LEVEL_RANK, Signal, Threshold
 
 LEVEL_ACTIONS = {
@@ -74,6 +74,10 @@ def assess(found: Mapping[str, Signal], thresholds: Mapping[str, Threshold], pre
     return worst
 
 
+class SenderRiskError(DomainError):
+    pass
+
+
 class SenderRisk(Aggregate):
     """One sender's risk level; its id is the sender's, so two evaluators of one sender collide on its version."""
 
@@ -87,6 +91,9 @@ class SenderRisk(Aggregate):
         self.level = "ok"
         self.previous = "ok"
         self.signal = ""
+        self.proactive_held = False
+        self.resumed_by = ""
+        self.resume_reason = ""
 
     @classmethod
     def start(cls, sender: str, *, actor: str, at: datetime) -> SenderRisk:
@@ -113,3 +120,21 @@ class SenderRisk(Aggregate):
         self.level = level
         self.previous = previous
         self.signal = signal
+        if level == "critical":
+            self.proactive_held = True
+
+    def resume_proactive_sends(self, reason: str, *, actor: str, at: datetime) -> None:
+        """An admin lets the sender's proactive sends go on although it reached critical risk (who, when, why);
+        they stop again at its next change to critical."""
+        if not self.proactive_held:
+            raise SenderRiskError("Los envíos proactivos de este remitente no están detenidos")
+        if not reason.strip():
+            raise SenderRiskError("Escriba por qué se reanudan los envíos proactivos")
+        self._proactive_sends_resumed(sender=self.sender, level=self.level, reason=reason.strip(), actor=actor,
+                                      at=require_aware(at))
+
+    @event("ProactiveSendsResumed")
+    def _proactive_sends_resumed(self, sender: str, level: str, reason: str, actor: str, at: datetime) -> None:
+        self.proactive_held = False
+        self.resumed_by = actor
+        self.resume_reason = reason

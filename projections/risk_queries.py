@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Integer, and_, case, func, literal, select, union_all
 
-from adapters.caching import ttl_cache
 from application.risk import SenderFacts, TrafficScope
 from domain.risk_thresholds import Traffic
 from projections import risk_windows
@@ -150,21 +149,6 @@ def current_level(engine: Engine, sender: str) -> str:
     with engine.connect() as connection:
         level = connection.execute(select(t.c.level).where(t.c.sender == sender)).scalar()
     return str(level or "ok")
-
-
-class ReadTableRiskLevels:
-    """The throttle's `RiskLevels` port over the risk judge's table. Asked on every send, so each sender's answer
-    is kept a few seconds: a level change reaches the pace within that time."""
-
-    def __init__(self, engine: Engine, seconds: float = 5.0) -> None:
-        def level_now(sender: str) -> str:
-            return current_level(engine, sender)
-
-        self._level_of = ttl_cache(seconds)(level_now)
-
-    def level_of(self, sender: str) -> str:
-        level: str = self._level_of(sender)
-        return level
 
 
 def levels(engine: Engine) -> dict[str, dict[str, Any]]:

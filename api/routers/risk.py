@@ -17,7 +17,7 @@ from application.staff import Identity
 from domain.delivery_errors import CATEGORY_LABELS
 from domain.risk import LEVEL_ACTIONS, SIGNAL_ACTIONS
 from domain.risk_thresholds import DEFAULT_THRESHOLDS, SHOWN_SIGNALS, shown
-from projections import risk_queries
+from projections import broadcast_queries, risk_queries
 from projections.desk_queries import agent_names
 from projections.queries import list_campaigns
 
@@ -72,6 +72,7 @@ def sender_page(request: Request, sender: str, read_db: ReadDb, clock: ClockDep,
         "span": span, "spans": list(risk_queries.HISTORY_SPANS), "charts": charts(history, reading),
         "shown_rate": f"{reading.rate:g}".replace(".", ","),
         "waiting": throttle.waiting_line(sender), "people": agent_names(read_db),
+        "hold": broadcast_queries.sender_hold(read_db, sender), "may_resume": identity.role == "admin",
         "categories": [{"label": CATEGORY_LABELS.get(category, category), "failures": failures,
                         "rate": shown("failure_rate", failures / max(reading.signals["failure_rate"].sample, 1))}
                        for category, failures in reading.failures_by_category.items()]})

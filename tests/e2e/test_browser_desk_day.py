@@ -105,7 +105,8 @@ def close_every_chat_of_ana(live_server: LiveServer) -> None:
     despacho.runner.catch_up()
     ana = next(i for i, name in desk_queries.agent_names(despacho.read_engine).items() if name == "Ana Asesora")
     for chat in desk_queries.open_chats_of(despacho.read_engine, ana):
-        despacho.closing.close(chat["id"], "supervisor", disposition="informacion_entregada", note="Fin de la prueba", actor="test")
+        despacho.closing.close(chat["id"], "supervisor", disposition="informacion_entregada",
+                               note="Fin de la prueba", actor="test")
     despacho.runner.catch_up()
 
 

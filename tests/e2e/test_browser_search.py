@@ -32,7 +32,8 @@ def marias_chats(live_server: LiveServer) -> list[str]:
         identified_customer(live_server, phone)
     despacho = live_server.despacho
     [first] = desk_queries.chats_of_customer(despacho.read_engine, f"whatsapp:{phones[0]}")
-    despacho.closing.close(first["id"], "supervisor", disposition="informacion_entregada", note="Atendida por teléfono", actor="test")
+    despacho.closing.close(first["id"], "supervisor", disposition="informacion_entregada",
+                           note="Atendida por teléfono", actor="test")
     for _ in range(300):
         despacho.runner.catch_up()
         if desk_queries.transcript_location(despacho.read_engine, first["id"]):

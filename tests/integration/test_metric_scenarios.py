@@ -295,7 +295,8 @@ def test_the_service_level_judges_each_chat_by_the_threshold_in_force_when_it_wa
     center.identified(leaving)
     d = center.identified(closed)
     center.advance(30)
-    center.despacho.closing.close(d, "supervisor", disposition="informacion_entregada", note="Chat duplicado", actor="user:supervisor")
+    center.despacho.closing.close(d, "supervisor", disposition="informacion_entregada",
+                                    note="Chat duplicado", actor="user:supervisor")
     center.advance(30)
     center.customer_writes(leaving, "BAJA")
 

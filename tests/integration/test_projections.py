@@ -250,7 +250,7 @@ def test_projectors_catch_up_from_empty_tables(despacho: Despacho) -> None:
     head = despacho.runner.head()
     assert applied == {"routing": head, "campaigns": head, "agents": head, "portfolios": head, "chats": head,
                        "messages": head, "attendance": head, "metrics": head, "risk": head,
-                       "media": head, "canned_replies": head}
+                       "media": head, "canned_replies": head, "broadcasts": head}
     assert read_tables(despacho) == projected_live
 
 
@@ -458,7 +458,7 @@ def test_cli_status_reports_every_projector_caught_up_as_json(cli: Callable[...,
     statuses = json.loads(result.output)
     assert {s["name"] for s in statuses} == {"follow_ups", "inbound_attachments", "routing", "campaigns", "agents",
                                              "portfolios", "chats", "messages", "attendance", "metrics", "risk",
-                                             "media", "canned_replies"}
+                                             "media", "canned_replies", "broadcasts"}
     # The demo is a one-off command: it leaves handing out follow-ups and attaching inbound messages to the
     # long-running processes.
     assert all(s["lag"] == 0 and s["position"] == s["head"] > 0 for s in statuses

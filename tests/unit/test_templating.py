@@ -110,11 +110,12 @@ EXPECTED_NAV = {
         "/audit/events",
         "/attendance",
         "/risk",
+        "/broadcasts",
     ],
     "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/search", "/audit/messages",
-                   "/attendance", "/risk"],
+                   "/attendance", "/risk", "/broadcasts"],
     "agent": ["/desk", "/mi-dia", "/alerts", "/search"],
-    "auditor": ["/", "/search", "/audit/events", "/audit/messages", "/attendance", "/risk"],
+    "auditor": ["/", "/search", "/audit/events", "/audit/messages", "/attendance", "/risk", "/broadcasts"],
 }
 
 
