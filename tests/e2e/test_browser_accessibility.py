@@ -107,6 +107,7 @@ def signed_in_page(browser: Any, live_server: LiveServer, role: str) -> Any:
 @pytest.fixture(scope="module")
 def world(browser: Any, live_server: LiveServer) -> Iterator[World]:
     """Ana available at her desk with a customer's chat; banco_a with a canned reply and a portfolio job."""
+    assert AXE.is_file(), f"{AXE} is missing: `make install` runs `npm ci`, which installs the devDependencies"
     despacho = live_server.despacho
     pages = {role: signed_in_page(browser, live_server, role) for role in ("anonymous", *LOGINS)}
     pages["agent"].click(".status-toggle button[value=available]")
