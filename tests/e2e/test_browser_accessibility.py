@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.routing import APIRoute
@@ -62,7 +62,7 @@ FOCUS_VISIBLE_RULES = """() => [...document.styleSheets].flatMap((sheet) => {
   try { return [...sheet.cssRules]; } catch (error) { return []; }
 }).filter((rule) => (rule.selectorText || "").includes(":focus-visible")).length"""
 TAB_STOPS = """() => [...document.querySelectorAll(
-  "main a[href], main button, main input:not([type=hidden]), main select, main textarea, main summary"
+  "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]"
 )].filter((element) => !element.disabled && element.checkVisibility() && element.tabIndex >= 0)
   .map((element) => element.id || element.outerHTML.slice(0, 120))"""
 
@@ -160,6 +160,19 @@ def test_no_page_a_role_opens_has_a_serious_or_critical_accessibility_violation(
     assert readable(found) == "", f"serious or critical accessibility violations:\n{readable(found)}"
 
 
+def test_the_error_pages_have_no_serious_or_critical_violation(world: World, live_server: LiveServer) -> None:
+    found: dict[str, list[str]] = {}
+    for role, path, status in (("supervisor", f"/chats/{uuid4()}", 404), ("agent", "/admin/flows", 403),
+                               ("anonymous", "/no-existe", 404)):
+        page = world.pages[role]
+        response = page.goto(live_server.url(path))
+        assert response is not None and response.status == status, path
+        assert "text/html" in response.headers["content-type"], f"{path} answers a page, not data"
+        found[f"{role} {path}"] = serious_violations(page)
+
+    assert readable(found) == "", f"serious or critical accessibility violations:\n{readable(found)}"
+
+
 def test_the_desk_with_its_canned_reply_list_open_has_no_serious_or_critical_violation(
         world: World, live_server: LiveServer) -> None:
     page = world.pages["agent"]
@@ -196,18 +209,20 @@ def test_the_skip_link_and_every_control_of_the_desk_are_reached_with_tab_and_vi
     assert page.evaluate("document.activeElement.className") == "skip-link"
     assert page.locator(".skip-link").bounding_box()["y"] >= 0, "the skip link shows when focused"
     page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null"), "the skip link jumps over the top bar"
     reached: set[str] = set()
     unringed: list[str] = []
-    for _ in range(len(expected) + 40):
-        page.keyboard.press("Tab")
+    for _ in range(2 * len(expected)):  # past the page's end, round to the top bar, and on to where it started
         ring = page.evaluate(FOCUS_RING)
         stop = page.evaluate("() => document.activeElement.id || document.activeElement.outerHTML.slice(0, 120)")
         if stop in expected:
             reached.add(stop)
             if not ring["visible"]:
                 unringed.append(ring["name"])
+        page.keyboard.press("Tab")
 
-    assert expected - reached == set(), "every control on the desk is reached with Tab"
+    assert len(expected) > 15 and expected - reached == set(), "every control on the desk is reached with Tab"
     assert unringed == [], "each focused control shows an outline or a ring"
 
 
