@@ -160,6 +160,10 @@ def test_no_page_a_role_opens_has_a_serious_or_critical_accessibility_violation(
     assert readable(found) == "", f"serious or critical accessibility violations:\n{readable(found)}"
 
 
+def test_the_routes_told_apart_as_not_pages_are_still_routes(live_server: LiveServer) -> None:
+    assert set(NOT_PAGES) <= {route.path for route in api_routes(create_app(live_server.despacho))}
+
+
 def test_the_error_pages_have_no_serious_or_critical_violation(world: World, live_server: LiveServer) -> None:
     found: dict[str, list[str]] = {}
     for role, path, status in (("supervisor", f"/chats/{uuid4()}", 404), ("agent", "/admin/flows", 403),
