@@ -261,6 +261,18 @@
     });
   }
 
+  // A region that scrolls (a long conversation, a wide table) takes the keyboard focus, so the arrow keys scroll it
+  // without a mouse; one that fits stays out of the Tab order.
+  const SCROLL_REGIONS = ".timeline-scroll, .table-wrap";
+  function focusableScrollRegions(root) {
+    const regions = Array.from(root.querySelectorAll(SCROLL_REGIONS));
+    if (root.matches && root.matches(SCROLL_REGIONS)) regions.push(root);
+    regions.forEach((el) => {
+      const scrolls = el.scrollHeight > el.clientHeight || el.scrollWidth > el.clientWidth;
+      if (scrolls && !el.hasAttribute("tabindex")) el.tabIndex = 0;
+    });
+  }
+
   // While a signed-in tab is open it tells the server once a minute (<body data-heartbeat-seconds>), so the
   // session expires only when every tab was closed for the idle limit; once the session is closed
   // (expired, terminated, replaced on another device) the tab goes back to the login page.
@@ -300,7 +312,8 @@
     let missing = [];
     textarea.setAttribute("aria-controls", list.id);
     textarea.setAttribute("aria-autocomplete", "list");
-    textarea.setAttribute("aria-expanded", "false");
+    // A textarea keeps its textbox role, which has no aria-expanded: it says it has a list, the list says the rest.
+    textarea.setAttribute("aria-haspopup", "listbox");
 
     const shown = () => options.filter((option) => !option.hidden);
     const query = () => SLASH_QUERY.exec(textarea.value.slice(0, textarea.selectionStart));
@@ -320,7 +333,6 @@
 
     function close() {
       panel.hidden = true;
-      textarea.setAttribute("aria-expanded", "false");
       textarea.removeAttribute("aria-activedescendant");
       active = -1;
     }
@@ -330,7 +342,6 @@
       options.forEach((option) => { option.hidden = !folded(option.dataset.title).includes(wanted); });
       none.hidden = shown().length > 0;
       panel.hidden = false;
-      textarea.setAttribute("aria-expanded", "true");
       highlight(0);
     }
 
@@ -396,7 +407,9 @@
     startHeartbeat();
     wireCannedReplies();
     scrollConversations(document);
+    focusableScrollRegions(document);
     document.addEventListener("despacho:updated", (event) => {
+      focusableScrollRegions(event.target);
       if (event.target.classList && event.target.classList.contains("timeline-scroll")) {
         event.target.scrollTop = event.target.scrollHeight;
       }
