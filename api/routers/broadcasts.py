@@ -181,7 +181,9 @@ def _variables_of(campaign: dict[str, Any], values: dict[str, str]) -> tuple[str
 
 
 def _campaign(read_db: Engine, identity: Identity, campaign_id: str) -> dict[str, Any]:
-    found = next((c for c in _campaigns(read_db, campaign_scope(read_db, identity)) if c["id"] == campaign_id), None)
+    """The campaign the form is for; without one, the first the viewer may send for (the menu's link has none)."""
+    mine = _campaigns(read_db, campaign_scope(read_db, identity))
+    found = next((c for c in mine if c["id"] == campaign_id or not campaign_id), None)
     if found is None:
         raise HTTPException(status_code=404, detail="Campaña desconocida")
     return {**found, "templates": approved_templates(read_db, campaign_id)}

@@ -21,7 +21,10 @@ import pytest
 from fastapi.routing import APIRoute
 
 from api.app import create_app
+from application.broadcasts import NewBroadcast
+from domain.broadcasts import Segment
 from projections import desk_queries
+from projections.message_queries import approved_templates
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_browser_admin import campaign_ids
 from tests.e2e.test_browser_conversation import sign_in
@@ -123,10 +126,21 @@ def world(browser: Any, live_server: LiveServer) -> Iterator[World]:
         "reply_id": despacho.canned_replies.write(banco, "Saludo", "Hola {nombre}", actor="test"),
         "job_id": str(despacho.portfolios.queue_import(UUID(banco), upload_id, "cartera.csv", actor="test")),
         "sender": quote(BANCO_A_NUMBER, safe=""),
+        "broadcast_id": a_broadcast(live_server, banco),
     }
     yield World(params, pages)
     for page in pages.values():
         page.context.close()
+
+
+def a_broadcast(live_server: LiveServer, campaign_id: str) -> str:
+    """A proactive send of the campaign's first approved template to customers 100 days or more past due."""
+    despacho = live_server.despacho
+    [template, *_] = approved_templates(despacho.read_engine, campaign_id)
+    return despacho.broadcasts.schedule(NewBroadcast(
+        campaign_id=campaign_id, name="Mora de más de 100 días", content_sid=template["content_sid"],
+        variables={name: "full_name" for name in template["variables"]}, segment=Segment(min_days_past_due=100),
+        start_at=despacho.clock.now()), actor="test")
 
 
 def serious_violations(page: Any) -> list[str]:
