@@ -127,7 +127,7 @@ def test_reassignment_to_an_agent_on_a_break_or_offline_is_only_an_explicit_reco
     chat = center.identified_chat()
     url = f"/api/chats/{chat['id']}/reassign"
     form = signed_in(center, "sandra").get("/supervisor/agents").text
-    assert "Carla — Desconectado (0/2)" in form and "Excepción: reasignar aunque" in form
+    assert "Carla — Desconectado · 0/2" in form and "Excepción: reasignar aunque" in form
 
     refused = center.post("sandra", url, {"to_agent_id": center.ids["carla"], "reason": "Ana sale a almorzar"})
     assert refused.status_code == 422 and "no está disponible" in refused.json()["detail"]
