@@ -172,7 +172,11 @@ class RiskProjector(BatchProjector):
         of the log's time) and no longer counted. The cut follows the events' own `at`, never the wall clock, and
         only moves forward, so a rebuild of the same log keeps exactly the rows the live tables kept."""
         known = batch.get(self.retention, RETENTION_KEY)
-        latest = max([e.at.astimezone(UTC) for e in events] + ([known["latest_at"]] if known else []))
+        instants = [e.at.astimezone(UTC) for e in events] + ([known["latest_at"]] if known else [])
+        if not instants:  # an empty batch before any event: nothing to keep or cut yet
+            self._kept_from = self._pruned_before = None
+            return
+        latest = max(instants)
         kept_from = latest.replace(minute=0, second=0, microsecond=0) - RETENTION
         self._kept_from = kept_from
         self._pruned_before = kept_from if known is None or kept_from > known["kept_from"] else None
