@@ -47,6 +47,7 @@ def desk(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                     "window_open": free_text_allowed(row, clock.now()),
                     "templates": message_queries.approved_templates(read_db, row["campaign_id"])}
         selected["canned_replies"] = canned_reply_queries.filled_for(read_db, row["campaign_id"], selected["customer"])
+        selected["transfer_campaigns"] = desk_queries.transfer_destinations(read_db, row)
     return pages.render(request, "desk/desk.html", {
         "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(read_db, identity.id),
         "now": clock.now(),
