@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from adapters.clock import FixedClock
 from despacho.settings import Settings
 from projections import desk_queries
 from tests.e2e.desk_world import CallCenter, call_center
+from tests.e2e.test_api_auth import log_in, page_csrf_token
 
 REASON = "El cliente quiere negociar su deuda con Telco"
 
@@ -101,3 +103,21 @@ def test_a_transfer_without_a_reason_is_refused(center: CallCenter) -> None:
     chat = center.identified_chat()
 
     assert transfer(center, "ana", chat["id"], center.telco, reason="  ").status_code == 422
+
+
+def test_a_supervisor_who_no_longer_sees_the_chat_lands_on_their_queue(center: CallCenter) -> None:
+    """Sandra supervises banco_a only: once the chat is Telco's, its page is not hers, so the form takes her to the
+    queue; a refused form goes back to the chat with the reason."""
+    chat = center.identified_chat()
+    sandra = TestClient(center.client.app, follow_redirects=False)
+    assert log_in(sandra, "sandra").status_code == 303
+    token = page_csrf_token(sandra.get(f"/chats/{chat['id']}").text)
+    url = f"/chats/{chat['id']}/transfer"
+
+    refused = sandra.post(url, data={"campaign_id": center.telco, "reason": "", "csrf_token": token})
+    done = sandra.post(url, data={"campaign_id": center.telco, "reason": REASON, "csrf_token": token})
+    center.settle()
+
+    assert (refused.status_code, refused.headers["location"]) == (303, f"/chats/{chat['id']}")
+    assert (done.status_code, done.headers["location"]) == (303, "/supervisor/queue")
+    assert sandra.get(f"/chats/{chat['id']}").status_code == 403
