@@ -1,10 +1,12 @@
 """Transfer to another campaign in Chromium (issue 15, item 12), on the demo call center: Juan Gómez (52123456) is in
 banco_a's and telco_b's portfolios; he writes to banco_a's number and reaches Ana, who moves the chat to Telco B with
 the keyboard alone, giving a reason. The chat leaves her desk and waits in telco_b's queue, and the supervisor sees
-the transfer, where from and to and why, on the chat's assignment history."""
+the transfer, where from and to and why, on the chat's assignment history. With DESPACHO_SCREENSHOTS=docs/screenshots
+the filled form and the chat's history are saved there (the README links them)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,10 @@ from projections import desk_queries
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_browser_admin import campaign_ids
 from tests.e2e.test_browser_conversation import sign_in
+from tests.e2e.test_browser_dashboards import screenshot, screenshots
 from tests.e2e.test_browser_desk_tools import a_customer_reaches_ana
+
+__all__ = ["screenshots"]  # the fixture, shared with the dashboards' browser tests
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +27,7 @@ REASON = "Quiere negociar su deuda con Telco B"
 
 
 def test_an_agent_transfers_a_chat_to_another_campaign_with_the_keyboard(
-        browser: Any, browser_page: Any, live_server: LiveServer) -> None:
+        browser: Any, browser_page: Any, live_server: LiveServer, screenshots: Path) -> None:
     agent = browser_page
     agent.on("dialog", lambda dialog: dialog.accept())
     chat = a_customer_reaches_ana(browser, live_server, agent, "+573001230201", IN_BOTH_CAMPAIGNS, "Juan")
@@ -36,6 +41,8 @@ def test_an_agent_transfers_a_chat_to_another_campaign_with_the_keyboard(
     agent.keyboard.type(REASON)
     agent.keyboard.press("Tab")
     assert agent.evaluate("document.activeElement.textContent.trim()") == "Transferir"
+    agent.evaluate("window.scrollTo(0, 0)")  # a full-page picture, the sticky header at the top
+    screenshot(agent, screenshots, "desk-transfer.png")
     agent.keyboard.press("Enter")
 
     agent.wait_for_selector(".flashes >> text=Chat transferido a la otra campaña.")
@@ -54,5 +61,6 @@ def test_an_agent_transfers_a_chat_to_another_campaign_with_the_keyboard(
         row.wait_for()
         assert REASON in row.inner_text()
         assert "Telco B" in row.inner_text() and "Ana Asesora" in row.inner_text()
+        screenshot(supervisor, screenshots, "chat-transfer-history.png")
     finally:
         context.close()
