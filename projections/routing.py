@@ -167,12 +167,18 @@ class RoutingFollower(BatchProjector):
         left = agent["open_sessions"] - 1
         self._agent(batch, uid(event.originator_id), open_sessions=left, **({"status": "offline"} if left <= 0 else {}))
 
-    @handles(Chat.Queued, Chat.Requeued, Chat.TransferredToCampaign)
+    @handles(Chat.Queued, Chat.Requeued)
     def queued(self, batch: UnitOfWork, event: Any) -> None:
-        """A requeued chat (its agent went offline) waits again, behind the chats already waiting; a chat transferred
-        while waiting leaves its old campaign's queue for the back of the new one's."""
-        batch.replace(self.queue, chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
+        """A requeued chat (its agent went offline) waits again, behind the chats already waiting."""
+        batch.insert(self.queue, chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
                      queued_at=event.at, queued_position=self.log_position)
+        self.changed = True
+
+    @handles(Chat.TransferredToCampaign)
+    def transferred(self, batch: UnitOfWork, event: Any) -> None:
+        """Behind the chats waiting in the new campaign; one transferred while waiting leaves its old queue."""
+        batch.replace(self.queue, chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
+                      queued_at=event.at, queued_position=self.log_position)
         self.changed = True
 
     @handles(Chat.AgentAssigned)
