@@ -101,7 +101,7 @@ class TranscriptMaker:
         for event in events:
             target = getattr(event, "agent_id", None) if isinstance(event, Chat.AgentAssigned) else (
                 event.to_agent_id if isinstance(event, Chat.Reassigned) else None)
-            if target is None and not isinstance(event, Chat.Closed):
+            if target is None and not isinstance(event, Chat.Closed | Chat.TransferredToCampaign):
                 continue
             if stints and stints[-1].released_at is None:
                 last = stints[-1]

@@ -39,6 +39,7 @@ from application.staff import StaffService
 from application.store import EventStore
 from application.throttle import Throttle
 from application.timers import TimerService
+from application.transfers import CampaignTransfers
 from despacho.bootstrap import Despacho
 from despacho.settings import Settings
 from projections.runner import ProjectionRunner
@@ -115,6 +116,10 @@ async def get_router(request: Request) -> AssignmentService:
     return _despacho(request).router
 
 
+async def get_transfers(request: Request) -> CampaignTransfers:
+    return _despacho(request).transfers
+
+
 async def get_closing(request: Request) -> ClosingService:
     return _despacho(request).closing
 
@@ -173,6 +178,7 @@ LoginsDep = Annotated[LoginService, Depends(get_logins)]
 InboundDep = Annotated[InboundService, Depends(get_inbound)]
 OutboundDep = Annotated[OutboundService, Depends(get_outbound)]
 RouterDep = Annotated[AssignmentService, Depends(get_router)]
+TransfersDep = Annotated[CampaignTransfers, Depends(get_transfers)]
 ClosingDep = Annotated[ClosingService, Depends(get_closing)]
 DeskDep = Annotated[DeskService, Depends(get_desk)]
 CannedRepliesDep = Annotated[CannedReplyService, Depends(get_canned_replies)]

@@ -34,6 +34,7 @@ from domain.metrics.registry import (
     CONTAINMENT_WINDOW_HOURS,
     COUNTER_KEYS,
     MAXIMA,
+    MOVED,
     metrics_of,
     values,
 )
@@ -190,10 +191,14 @@ class _Walk:
             chat.inactive = True
         elif isinstance(event, Chat.CustomerIdentified):
             chat.identified, chat.campaign = True, event.campaign_id
-        elif isinstance(event, Chat.Queued | Chat.Requeued):
+        elif isinstance(event, Chat.Queued | Chat.Requeued | Chat.TransferredToCampaign):
             if chat.assignment is not None:
                 _finish_assignment(chat.assignment, event.at, counting)
                 chat.assignment = None
+            if isinstance(event, Chat.TransferredToCampaign):
+                chat.campaign = event.campaign_id
+                if chat.queue is not None:  # moved while waiting: neither assigned nor abandoned
+                    _finish_queue(chat.queue, MOVED, event.at, "", counting)
             if isinstance(event, Chat.Queued):
                 chat.transferred, chat.campaign, chat.waiting = True, event.campaign_id, True
             chat.queue = {"campaign": event.campaign_id, "at": event.at,
@@ -260,10 +265,11 @@ def _finish_queue(queue: dict[str, Any], outcome: str, at: datetime | None, reas
     """`reason`: the close reason of an abandoned entry."""
     wait = _seconds(queue["at"], at) if at is not None else 0.0
     assigned, abandoned = outcome == "assigned", outcome == "abandoned"
+    ended = assigned or abandoned
     counting.add(CAMPAIGN, (queue["campaign"],), queue["campaign"], queue["at"], queue_entries=1,
                  queue_assigned=assigned, queue_abandoned=abandoned,
-                 wait_assigned_sum=wait if assigned else 0, wait_ended_sum=wait if outcome else 0,
-                 wait_max=wait if outcome else 0, within_target=assigned and wait <= queue["threshold"],
+                 wait_assigned_sum=wait if assigned else 0, wait_ended_sum=wait if ended else 0,
+                 wait_max=wait if ended else 0, within_target=assigned and wait <= queue["threshold"],
                  **{f"abandoned_{r}": abandoned and reason == r for r in ABANDON_REASONS})
 
 

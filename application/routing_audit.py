@@ -191,7 +191,7 @@ def _apply(world: _World, position: int, event: Any) -> None:
         for agent in world.agents.values():
             if agent.session == key:
                 agent.session = ""
-    elif isinstance(event, Chat.Queued):
+    elif isinstance(event, Chat.Queued | Chat.Requeued | Chat.TransferredToCampaign):
         world.queue[key] = (event.campaign_id, position)
     elif isinstance(event, Chat.AgentAssigned):
         world.queue.pop(key, None)

@@ -51,6 +51,7 @@ from application.staff import StaffService
 from application.store import AUTHORITATIVE_CACHE, EventStore
 from application.throttle import Throttle, ThrottleSettings
 from application.timers import TimerService
+from application.transfers import CampaignTransfers
 from despacho.settings import Settings
 from domain.campaigns import CampaignError
 from domain.chats import Chat
@@ -115,6 +116,7 @@ class Despacho:
     inbound: InboundService
     outbound: OutboundService
     router: AssignmentService
+    transfers: CampaignTransfers
     conversations: ConversationService
     closing: ClosingService
     desk: DeskService
@@ -215,6 +217,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         campaigns=campaigns, staff=staff, logins=LoginService(store, clock, staff, login_limits), transport=transport,
         inbound=inbound,
         outbound=outbound, router=router,
+        transfers=CampaignTransfers(store, clock, staff, campaigns, SqlCustomerDirectory(read_engine)),
         conversations=ConversationService(store, clock, flows, world_for, outbound, closing, unidentified.campaign_id,
                                           lambda campaign, kind, number: portfolio_name(read_engine, campaign, kind,
                                                                                         number)),

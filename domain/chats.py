@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.common import DomainError, require_aware
+from domain.common import DomainError, NotAllowedError, require_aware
 
 CHANNELS = ("whatsapp", "sms")
 CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
@@ -23,6 +23,8 @@ CONFIRMATION_FAILED = "confirmation_failed"
 NO_AGENT = "no_agent"
 AGENT_OFFLINE = "agent_offline"
 REQUEUE_REASONS = (AGENT_OFFLINE,)
+TRANSFERABLE_STATUSES = ("waiting_queue", "assigned")
+MAX_TRANSFER_REASON_LENGTH = 500
 MAX_NOTE_LENGTH = 2000
 
 
@@ -280,6 +282,38 @@ class Chat(Aggregate):
     @event("Requeued")
     def _requeued(self, from_agent_id: str, campaign_id: str, reason: str, offline_since: datetime, actor: str,
                   at: datetime) -> None:
+        self.agent_id = ""
+        self.status = "waiting_queue"
+        self.queued_at = at
+        self.queue_alerted = False
+        self.no_agent_alerted = False
+
+    def transfer_to_campaign(self, campaign_id: str, *, reason: str, holds_customer: bool, archived: bool,
+                             actor: str, at: datetime) -> None:
+        """Move a waiting or assigned chat to another campaign that also holds the identified customer: it leaves its
+        agent and waits in the new campaign's queue, where routing assigns it like any queued chat (R1).
+        `holds_customer`: the target's active portfolio has the customer's document; `archived`: the target is."""
+        self._check_open()
+        if self.status not in TRANSFERABLE_STATUSES:
+            raise ChatError("Solo se transfiere un chat en cola o asignado a un asesor")
+        if not self.document_number:
+            raise ChatError("Solo se transfiere un chat con el cliente identificado")
+        if campaign_id == self.campaign_id:
+            raise ChatError("El chat ya está en esa campaña")
+        if archived:
+            raise ChatError("La campaña de destino está archivada")
+        if not holds_customer:
+            raise ChatError("El cliente no está en la cartera de esa campaña")
+        if not reason.strip():
+            raise ChatError("La transferencia necesita un motivo")
+        self._transferred(from_campaign_id=self.campaign_id, campaign_id=campaign_id, from_agent_id=self.agent_id,
+                          reason=reason.strip()[:MAX_TRANSFER_REASON_LENGTH], actor=actor, at=require_aware(at))
+
+    @event("TransferredToCampaign")
+    def _transferred(self, from_campaign_id: str, campaign_id: str, from_agent_id: str, reason: str, actor: str,
+                     at: datetime) -> None:
+        """The queue wait and the alerts start again in the new campaign: `queued_at` is the transfer."""
+        self.campaign_id = campaign_id
         self.agent_id = ""
         self.status = "waiting_queue"
         self.queued_at = at
@@ -556,6 +590,18 @@ class Chat(Aggregate):
         if expected == "waiting_queue":
             raise ChatError("El chat ya no está esperando asignación")
         raise ChatError("El chat no está asignado a un asesor")
+
+
+def check_may_transfer(chat: Chat, *, role: str, user_id: str, user_campaigns: AbstractSet[str]) -> None:
+    """Who moves a chat to another campaign: its assigned agent, a supervisor of its current campaign, an admin."""
+    if role == "admin":
+        return
+    if role == "agent" and chat.status == "assigned" and chat.agent_id == user_id:
+        return
+    if role == "supervisor" and chat.campaign_id in user_campaigns:
+        return
+    raise NotAllowedError("Solo el asesor asignado, un supervisor de la campaña del chat o un administrador "
+                          "transfieren el chat")
 
 
 def _alert_key(kind: str, streak_started_at: datetime) -> str:

@@ -232,6 +232,7 @@ EVENTS = {
     "Chat.AgentAssigned": "Chat asignado",
     "Chat.Reassigned": "Chat reasignado",
     "Chat.Requeued": "Chat devuelto a la cola",
+    "Chat.TransferredToCampaign": "Chat transferido a otra campaña",
     "Chat.AgentReplied": "El asesor respondió",
     "Chat.NoteAdded": "Nota interna agregada",
     "Chat.BotReplied": "El bot respondió",

@@ -192,7 +192,7 @@ class AttendanceProjector(BatchProjector):
                     open_chats=max((current["open_chats"] if current is not None else 0) + change, 0),
                     started_at=start)
 
-    @handles(Chat.Queued)
+    @handles(Chat.Queued, Chat.TransferredToCampaign)
     def chat_queued(self, batch: UnitOfWork, event: Any) -> None:
         batch.replace(self.chat_campaigns, chat_id=uid(event.originator_id), campaign_id=event.campaign_id)
 

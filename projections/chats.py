@@ -237,6 +237,18 @@ class ChatsProjector(BatchProjector):
         self._assignment(batch, event, event.campaign_id, event.from_agent_id, event.from_agent_id, "requeued", {})
         self.touch(f"desk:{event.from_agent_id}")
 
+    @handles(Chat.TransferredToCampaign)
+    def transferred(self, batch: UnitOfWork, event: Any) -> None:
+        """Waiting in another campaign's queue, without an agent: on the assignment history with who, why and where
+        from (R5); the old campaign's queue and the old agent's desk see it go."""
+        self._update(batch, event, campaign_id=event.campaign_id, status="waiting_queue", agent_id=None,
+                     queued_at=event.at, queue_alerted=False)
+        self._resolve_alerts(batch, event, "queue_wait", NO_AGENT, AGENT_OFFLINE)
+        self._assignment(batch, event, event.campaign_id, event.from_agent_id, event.from_agent_id or None,
+                         "transferred", {"from_campaign_id": event.from_campaign_id,
+                                         "to_campaign_id": event.campaign_id})
+        self.touch(f"queue:{event.from_campaign_id}", f"desk:{event.from_agent_id}" if event.from_agent_id else "")
+
     @handles(Chat.AgentReplied)
     def agent_replied(self, batch: UnitOfWork, event: Any) -> None:
         first = self._chat(batch, event)["first_agent_reply_at"]

@@ -14,8 +14,10 @@ from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, true
 
 from domain.agents import presence
 from domain.campaigns import DEFAULT_BREAK_REASONS
+from domain.chats import TRANSFERABLE_STATUSES
 from domain.dispositions import disposition_label, stored_disposition
 from domain.documents import CustomerIdentity, InvalidDocumentError
+from projections.bot_world import CAMPAIGNS_HOLDING_DOCUMENT
 from projections.media import MediaProjector
 from projections.messages import MessagesProjector
 from projections.queries import AGENTS, CAMPAIGNS, CHATS, PORTFOLIOS
@@ -185,7 +187,32 @@ def assignments(engine: Engine, chat_id: str) -> list[dict[str, Any]]:
         row["candidates"] = [{**c, "name": names.get(c.get("agent_id", ""), c.get("agent_id", "")),
                               "chosen": c.get("agent_id") == decision.get("chosen_agent_id")}
                              for c in decision.get("candidates", [])]
+    _name_transfer_campaigns(engine, rows)
     return rows
+
+
+def _name_transfer_campaigns(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """A transfer to another campaign says where from and where to, by the campaigns' names."""
+    transfers = [row for row in rows if row["kind"] == "transferred"]
+    if not transfers:
+        return
+    campaigns = campaign_names(engine)
+    for row in transfers:
+        for end in ("from", "to"):
+            campaign_id = row["decision"].get(f"{end}_campaign_id", "")
+            row[f"{end}_campaign_name"] = campaigns.get(campaign_id, campaign_id)
+
+
+def transfer_destinations(engine: Engine, chat: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The other active campaigns whose active portfolio holds the chat's identified customer (where it may be
+    transferred), by display name; none for a closed chat, one still in the bot or not identified."""
+    identity = _identity_of(chat)
+    if identity is None or chat["status"] not in TRANSFERABLE_STATUSES:
+        return []
+    with engine.connect() as connection:
+        rows = connection.execute(CAMPAIGNS_HOLDING_DOCUMENT, {"document_number": identity.document_number,
+                                                               "document_type": identity.document_type})
+        return [{"id": r.id, "name": r.display_name} for r in rows if r.id != chat["campaign_id"]]
 
 
 def customer(engine: Engine, chat: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from domain.campaigns import Campaign
 from domain.chats import Chat
 from domain.dispositions import stored_disposition
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
-from domain.metrics.registry import ABANDON_REASONS, AGENT, BOT, CAMPAIGN, CONTAINMENT_WINDOW_HOURS, MAXIMA
+from domain.metrics.registry import ABANDON_REASONS, AGENT, BOT, CAMPAIGN, CONTAINMENT_WINDOW_HOURS, MAXIMA, MOVED
 from domain.metrics.targets import service_level_seconds
 from projections.base import BatchProjector, handles
 from projections.metric_tables import DIMENSIONS, counter_tables, fact_tables
@@ -53,8 +53,9 @@ def chat_counters(chat: Row) -> list[Contribution]:
 
 def queue_entry_counters(entry: Row) -> list[Contribution]:
     """The service level judges the entry by the threshold recorded when it was queued."""
-    assigned, ended, wait = entry["outcome"] == "assigned", entry["outcome"] != "", entry["wait_seconds"] or 0.0
-    abandoned = entry["outcome"] == "abandoned"
+    assigned, abandoned = entry["outcome"] == "assigned", entry["outcome"] == "abandoned"
+    wait = entry["wait_seconds"] or 0.0
+    ended = assigned or abandoned  # an entry moved to another campaign is neither: it waits on in the next entry
     return [(CAMPAIGN, (entry["campaign_id"],), entry["queued_at"], {
         "queue_entries": 1, "queue_assigned": assigned, "queue_abandoned": abandoned,
         "wait_assigned_sum": wait if assigned else 0, "wait_ended_sum": wait if ended else 0,
@@ -298,6 +299,16 @@ class MetricsProjector(BatchProjector):
     @handles(Chat.Requeued)
     def requeued(self, batch: UnitOfWork, event: Any) -> None:
         self._end_assignment(batch, self._chat(batch, event), "requeued", event.at)
+        self._enter_queue(batch, event, event.campaign_id)
+
+    @handles(Chat.TransferredToCampaign)
+    def transferred(self, batch: UnitOfWork, event: Any) -> None:
+        """Neither a new chat nor an abandonment: the chat (counted once, in the campaign it is in) moves, its
+        assignment or queue entry ends as `moved`, and a new queue entry starts in the new campaign."""
+        chat = self._chat(batch, event)
+        self._end_assignment(batch, chat, MOVED, event.at)
+        self._leave_queue(batch, chat, MOVED, event.at)
+        self._change_chat(batch, event, campaign_id=event.campaign_id)
         self._enter_queue(batch, event, event.campaign_id)
 
     def _start_assignment(self, batch: UnitOfWork, event: Any, chat: Row, agent_id: str, kind: str) -> None:

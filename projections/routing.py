@@ -174,6 +174,13 @@ class RoutingFollower(BatchProjector):
                      queued_at=event.at, queued_position=self.log_position)
         self.changed = True
 
+    @handles(Chat.TransferredToCampaign)
+    def transferred(self, batch: UnitOfWork, event: Any) -> None:
+        """Behind the chats waiting in the new campaign; one transferred while waiting leaves its old queue."""
+        batch.replace(self.queue, chat_id=uid(event.originator_id), campaign_id=event.campaign_id,
+                      queued_at=event.at, queued_position=self.log_position)
+        self.changed = True
+
     @handles(Chat.AgentAssigned)
     def assigned(self, batch: UnitOfWork, event: Any) -> None:
         batch.delete(self.queue, uid(event.originator_id))

@@ -10,8 +10,18 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.chat_access import search_scope, visible_chat
-from api.deps import ClosingDep, DeskDep, OutboundDep, PagesDep, ProjectionsDep, ReadDb, RouterDep, SettingsDep
+from api.chat_access import campaign_scope, search_scope, visible_chat
+from api.deps import (
+    ClosingDep,
+    DeskDep,
+    OutboundDep,
+    PagesDep,
+    ProjectionsDep,
+    ReadDb,
+    RouterDep,
+    SettingsDep,
+    TransfersDep,
+)
 from api.forms import form_outcome
 from api.reassign_candidates import reassign_candidates
 from api.security import allow
@@ -19,6 +29,7 @@ from application.closing import ClosingService
 from application.desk import DeskService
 from application.outbound import OutboundService
 from application.staff import Identity
+from application.transfers import CampaignTransfers
 from domain.common import actor_for_user
 from projections import desk_queries, message_queries
 from projections.search_queries import previous_chats
@@ -27,6 +38,7 @@ router = APIRouter(tags=["chats"])
 READERS = allow("admin", "supervisor", "agent", "auditor")
 CLOSERS = allow("admin", "supervisor", "agent")
 NOTE_WRITERS = allow("supervisor", "agent")
+TRANSFERRERS = allow("admin", "supervisor", "agent")
 
 
 class ReplyCreate(BaseModel):
@@ -55,7 +67,8 @@ class ChatClose(BaseModel):
 def chat_view(read_db: Engine, row: dict[str, Any]) -> dict[str, Any]:
     return {"chat": row, "timeline": message_queries.with_delivery(read_db, desk_queries.timeline(read_db, row["id"])),
             "assignments": desk_queries.assignments(read_db, row["id"]),
-            "customer": desk_queries.customer(read_db, row)}
+            "customer": desk_queries.customer(read_db, row),
+            "transfer_campaigns": desk_queries.transfer_destinations(read_db, row)}
 
 
 @router.get("/api/chats/{chat_id}")
@@ -221,3 +234,43 @@ def close_form(chat_id: UUID, request: Request, closing: ClosingDep, read_db: Re
                         lambda: close_chat(closing, read_db, request, identity, str(chat_id), disposition, note),
                         back=f"/desk?chat={chat_id}" if agent else f"/chats/{chat_id}", success="Chat cerrado.",
                         then="/desk" if agent else f"/chats/{chat_id}")
+
+
+class ChatTransfer(BaseModel):
+    """The campaign that also holds the chat's customer, and why the chat goes there."""
+
+    campaign_id: str = Field(max_length=36)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def transfer_chat(transfers: CampaignTransfers, read_db: Engine, identity: Identity, chat_id: str, campaign_id: str,
+                  reason: str) -> None:
+    visible_chat(read_db, identity, chat_id)
+    transfers.transfer(chat_id, campaign_id, reason=reason, user_id=identity.id)
+
+
+@router.post("/api/chats/{chat_id}/transfer", status_code=204)
+def transfer_json(chat_id: UUID, body: ChatTransfer, transfers: TransfersDep, read_db: ReadDb,
+                  identity: Annotated[Identity, Depends(TRANSFERRERS)]) -> None:
+    """Move the chat to another campaign holding its customer, with a reason; it waits in that campaign's queue."""
+    transfer_chat(transfers, read_db, identity, str(chat_id), body.campaign_id, body.reason)
+
+
+@router.post("/chats/{chat_id}/transfer", include_in_schema=False)
+def transfer_form(chat_id: UUID, request: Request, transfers: TransfersDep, read_db: ReadDb,
+                  projections: ProjectionsDep, pages: PagesDep, identity: Annotated[Identity, Depends(TRANSFERRERS)],
+                  campaign_id: Annotated[str, Form(max_length=36)] = "",
+                  reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    agent = identity.role == "agent"
+    return form_outcome(request, projections, pages,
+                        lambda: transfer_chat(transfers, read_db, identity, str(chat_id), campaign_id, reason),
+                        back=f"/desk?chat={chat_id}" if agent else f"/chats/{chat_id}",
+                        success="Chat transferido a la otra campaña.",
+                        then="/desk" if agent else after_transfer(read_db, identity, campaign_id, str(chat_id)),
+                        projectors=("chats", "agents", "routing"))
+
+
+def after_transfer(read_db: Engine, identity: Identity, campaign_id: str, chat_id: str) -> str:
+    """Staff who can still see the chat go back to it; a supervisor who cannot, to their queue."""
+    scope = campaign_scope(read_db, identity)
+    return f"/chats/{chat_id}" if scope is None or campaign_id in scope else "/supervisor/queue"

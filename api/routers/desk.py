@@ -49,6 +49,7 @@ def desk(request: Request, read_db: ReadDb, clock: ClockDep, pages: PagesDep,
                     "templates": message_queries.approved_templates(read_db, row["campaign_id"])}
         selected["canned_replies"] = canned_reply_queries.filled_for(read_db, row["campaign_id"], selected["customer"])
         selected["history"] = previous_chats(read_db, search_scope(read_db, identity), row)
+        selected["transfer_campaigns"] = desk_queries.transfer_destinations(read_db, row)
     return pages.render(request, "desk/desk.html", {
         "open_chats": open_chats, "selected": selected, "me": desk_queries.agent_status(read_db, identity.id),
         "now": clock.now(),

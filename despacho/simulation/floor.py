@@ -145,7 +145,8 @@ class Floor:
         return timedelta(seconds=self.rng.randrange(low, high))
 
     def notice_assignments(self) -> None:
-        """What the desk shows an agent: a chat newly theirs (assigned, reassigned), or taken away (requeued)."""
+        """What the desk shows an agent: a chat newly theirs (assigned, reassigned), or taken away (requeued, or
+        transferred to another campaign)."""
         rows = assignment_moves_since(self.app.despacho.read_engine, self._noticed_until)
         self._noticed_until = self.app.clock.now()
         for row in rows:
@@ -155,7 +156,7 @@ class Floor:
             conversation = self.conversations.get(row.chat_id)
             if conversation is None:
                 continue
-            conversation.owner = "" if row.kind == "requeued" else row.agent_id
+            conversation.owner = "" if row.kind in ("requeued", "transferred") else row.agent_id
             if conversation.owner:
                 self._plan_agent_turn(row.chat_id, conversation)
 

@@ -46,6 +46,10 @@ Reglas comunes:
   {ABANDON_LIST}; las tres tasas suman la tasa de abandono.
 - Contención: el cliente no vuelve a escribir en {CONTAINMENT_WINDOW_HOURS} horas (hasta que pasen, la contención
   de un chat es provisional).
+- Transferencia a otra campaña: no es un chat nuevo ni un abandono. El chat cuenta una sola vez, en la campaña que
+  lo tiene. Su asignación termina ahí (cuenta en el TMO de quien lo tenía); si esperaba en la cola, esa entrada
+  cuenta como entrada pero ni asignada ni abandonada, así que no toca las esperas, el nivel de servicio ni el
+  abandono de la campaña de origen. En la campaña nueva empieza otra entrada a la cola, con su umbral y su reloj.
 """
 
 

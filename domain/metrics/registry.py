@@ -49,6 +49,10 @@ ABANDON_REASONS = ("auto_24h", "opt_out", "supervisor")
 supervisor (agents close only chats assigned to them; the bot, only chats still in it)."""
 CONTAINMENT_WINDOW_HOURS = 24
 """A chat the bot ended counts as contained unless the same customer writes again within this many hours."""
+MOVED = "moved"
+"""How a queue entry or an assignment ends when its chat is transferred to another campaign: the assignment's handle
+time ends there; the queue entry counts as an entry, neither assigned nor abandoned, so it leaves the waits, the
+service level and the abandonment alone, and the chat waits on in a new entry of the new campaign."""
 MAXIMA = frozenset({"wait_max"})
 """Counters combined by their maximum, not their sum."""
 

@@ -27,7 +27,8 @@ GREETING = "Hola {primer_nombre}, su saldo es {saldo}."
 DEADLINE = "Tiene plazo hasta el {fecha_limite}."
 
 
-def a_customer_reaches_ana(browser: Any, live_server: LiveServer, agent: Any, phone: str) -> dict[str, Any]:
+def a_customer_reaches_ana(browser: Any, live_server: LiveServer, agent: Any, phone: str,
+                           document: str = BANCO_A_DOCUMENT, name: str = "María") -> dict[str, Any]:
     """Ana signs in available; a simulated customer of banco_a identifies; Ana opens the chat on her desk."""
     sign_in(agent, live_server, "ana")
     agent.wait_for_url("**/desk")
@@ -39,7 +40,7 @@ def a_customer_reaches_ana(browser: Any, live_server: LiveServer, agent: Any, ph
     try:
         sign_in(customer, live_server, "supervisora")
         customer.goto(live_server.url("/simulator"))
-        for body in ("Hola", "1", BANCO_A_DOCUMENT):
+        for body in ("Hola", "1", document):
             customer.fill("#sim-phone", phone)
             customer.select_option("#sim-to", BANCO_A_NUMBER)
             customer.fill("#sim-body", body)
@@ -49,7 +50,7 @@ def a_customer_reaches_ana(browser: Any, live_server: LiveServer, agent: Any, ph
         context.close()
     [chat] = desk_queries.chats_of_customer(live_server.despacho.read_engine, "whatsapp:" + phone)
     agent.locator(f".chat-list a[data-chat-id='{chat['id']}']").click()
-    agent.wait_for_selector("[data-field=full_name] >> text=María")
+    agent.wait_for_selector(f"[data-field=full_name] >> text={name}")
     return chat
 
 

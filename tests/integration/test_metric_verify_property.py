@@ -1,6 +1,6 @@
 """Random days through the real services: whatever customers, agents, supervisors, admins (changing the service
-level's threshold) and the timers do, the verify's own count of the raw log agrees with what the metric queries
-answer, and the metric tables rebuild unchanged."""
+level's threshold, moving chats to the other campaign holding the customer) and the timers do, the verify's own
+count of the raw log agrees with what the metric queries answer, and the metric tables rebuild unchanged."""
 
 from __future__ import annotations
 
@@ -19,16 +19,18 @@ from despacho.bootstrap import build
 from despacho.cli_metrics import query_counters
 from despacho.settings import Settings
 from domain.common import DomainError
+from projections import desk_queries
 from projections.metric_facts import MetricsProjector
 from projections.rebuild import rebuild
 from tests.conftest import START
-from tests.metric_world import PAGOS, MetricCenter
+from tests.metric_world import PAGOS, PORTFOLIO, MetricCenter
 
 CUSTOMERS = [f"whatsapp:+5730055500{n}" for n in range(4)]
 BANCO_AGENTS = ("ana", "carla")
 pick = st.integers(0, 3)
 steps = st.lists(st.one_of(
-    st.tuples(st.sampled_from(["chat", "write", "reply", "close", "transfer", "status", "bot"]), pick),
+    st.tuples(st.sampled_from(["chat", "write", "reply", "close", "transfer", "status", "bot", "move", "bruno"]),
+              pick),
     st.tuples(st.just("wait"), st.integers(1, 4000)),
     st.tuples(st.just("timers"), st.just(0)),
     st.tuples(st.just("threshold"), st.integers(1, 120)),
@@ -39,6 +41,10 @@ class RandomDay:
     def __init__(self, center: MetricCenter) -> None:
         self.center = center
         self.chats: dict[str, str] = {}
+        center.despacho.portfolios.import_file(UUID(center.pagos), PORTFOLIO.encode(), "cartera.csv", actor="test")
+        self.admin = str(center.despacho.staff.register("admin", "Admin", "admin", password="clave-de-prueba-1",
+                                                        actor="test"))
+        center.catch_up()
 
     def step(self, kind: str, n: int) -> None:
         center, customer = self.center, CUSTOMERS[n % len(CUSTOMERS)]
@@ -58,6 +64,10 @@ class RandomDay:
             center.customer_writes(f"{customer}9", ("Hola", "1", "2", "3")[n], to=PAGOS)
         elif kind == "status":
             self.presence(BANCO_AGENTS[n % 2], n)
+        elif kind == "bruno":  # pagos' only agent
+            self.presence("bruno", n)
+        elif kind == "move" and customer in self.chats:
+            self.move(self.chats[customer])
         else:
             self.agent_step(kind, customer, n)
 
@@ -66,6 +76,17 @@ class RandomDay:
             self.center.available(login)
         elif login in self.center.sessions:
             (self.center.on_break if n == 2 else self.center.logout)(login)
+
+    def move(self, chat_id: str) -> None:
+        """An admin moves the chat to the other campaign holding the customer, waiting or assigned."""
+        center = self.center
+        row = desk_queries.chat(center.despacho.read_engine, chat_id)
+        if row is None:
+            return
+        target = center.pagos if row["campaign_id"] == center.banco else center.banco
+        center.despacho.transfers.transfer(chat_id, target, reason="El cliente pide la otra campaña",
+                                           user_id=self.admin)
+        center.catch_up()
 
     def agent_step(self, kind: str, customer: str, n: int) -> None:
         center = self.center

@@ -1,6 +1,7 @@
 """The routing rules (R1–R4) as a hypothesis state machine over the real application, on SQLite and
 PostgreSQL: chats reach queues, agents change status and campaigns, close chats, supervisors
-reassign, and the router dispatches on read tables that may lag. The aggregates must hold."""
+reassign, an admin moves chats to the other campaign (both hold the customer), and the router dispatches on read
+tables that may lag. The aggregates must hold."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from tests.services import fresh_postgres_database
 
 CAMPAIGNS = ("ca", "cb")
 AGENTS = {"ana": ("ca",), "bruno": ("ca", "cb"), "carla": ("cb",)}
+DOCUMENT = "1020304050"
+PORTFOLIO = f"documento;tipo_documento;nombres;celular\n{DOCUMENT};CC;María Pérez;3001112233\n".encode()
 
 
 def machine_for(backend: str) -> type[RuleBasedStateMachine]:
@@ -48,6 +51,11 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
                 self.agents[login] = agent_id
             self.chats: list[str] = []
             self.status = dict.fromkeys(AGENTS, "offline")
+            for campaign_id in self.campaigns.values():
+                self.despacho.portfolios.import_file(UUID(campaign_id), PORTFOLIO, "cartera.csv", actor="t")
+            self.admin = str(self.despacho.staff.register("admin", "admin", "admin", password="clave-de-prueba-1",
+                                                          actor="t"))
+            self.despacho.runner.catch_up()
 
         def teardown(self) -> None:
             self.despacho.close()
@@ -58,6 +66,7 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
             now = self.clock.now()
             chat = Chat.open("whatsapp", f"whatsapp:+5730000{len(self.chats):05d}", "whatsapp:+5716000001",
                              profile_name="", flow_name="default", actor="t", at=now)
+            chat.identify(self.campaigns[campaign], "CC", DOCUMENT, actor="t", at=now)
             chat.enqueue(self.campaigns[campaign], outside_hours=False, actor="t", at=now)
             self.despacho.store.save(chat)
             self.chats.append(str(chat.id))
@@ -103,6 +112,20 @@ def machine_for(backend: str) -> type[RuleBasedStateMachine]:
                 "R17: a chat reassigned to an agent on a break or offline without the explicit exception"
             chat = self.despacho.store.repository.get(UUID(chat_id))
             assert chat.agent_id == str(self.agents[login])
+
+        @precondition(lambda self: bool(self.chats))
+        @rule(data=st.data())
+        def an_admin_moves_a_chat_to_the_other_campaign(self, data: st.DataObject) -> None:
+            chat_id = data.draw(st.sampled_from(self.chats))
+            before = self.despacho.store.repository.get(UUID(chat_id))
+            target = next(c for c in self.campaigns.values() if c != before.campaign_id)
+            try:
+                self.despacho.transfers.transfer(chat_id, target, reason="el cliente lo pide", user_id=self.admin)
+            except DomainError:
+                assert before.status not in ("waiting_queue", "assigned"), "a live chat held by both is movable"
+                return
+            chat = self.despacho.store.repository.get(UUID(chat_id))
+            assert (chat.status, chat.campaign_id, chat.agent_id) == ("waiting_queue", target, "")
 
         @invariant()
         def rules_hold(self) -> None:
