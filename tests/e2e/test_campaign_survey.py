@@ -12,7 +12,14 @@ from adapters.clock import FixedClock
 from despacho.bootstrap import Despacho
 from domain.surveys import DEFAULT_QUESTION
 from projections.admin_queries import campaign_row
-from tests.e2e.admin_support import PASSWORD, client_fixture, despacho_fixture, log_in, staff_fixture  # noqa: F401
+from tests.e2e.admin_support import (  # noqa: F401
+    PASSWORD,
+    bearer,
+    client_fixture,
+    despacho_fixture,
+    log_in,
+    staff_fixture,
+)
 from tests.e2e.test_risk_campaign_form import base_form
 from tests.metric_world import MetricCenter
 
@@ -47,6 +54,18 @@ def test_the_campaign_form_turns_the_survey_on_with_its_question_and_answer_wind
     assert kept is not None and (kept["survey_enabled"], kept["survey_answer_hours"]) == (True, 12)
     assert switched_off.status_code == 303
     assert campaign_row(despacho.read_engine, staff.banco_a)["survey_enabled"] is False  # type: ignore[index]
+
+
+def test_the_api_sets_the_survey_and_reads_it_back(client: TestClient, despacho: Despacho,
+                                                    staff: SimpleNamespace) -> None:
+    headers = bearer(despacho, staff.admin)
+    response = client.put(f"/api/campaigns/{staff.banco_a}", headers=headers, json={
+        "name": "Banco A", "display_name": "Banco A", "settings": {"survey_enabled": True, "survey_answer_hours": 6}})
+    despacho.runner.catch_up()
+
+    row = client.get(f"/api/campaigns/{staff.banco_a}", headers=headers).json()
+    assert response.status_code == 204
+    assert (row["survey_enabled"], row["survey_question"], row["survey_answer_hours"]) == (True, DEFAULT_QUESTION, 6)
 
 
 def test_the_closed_chats_page_shows_the_customers_answer(client: TestClient, despacho: Despacho,
