@@ -1,7 +1,7 @@
 """The satisfaction survey after a close, through the real services on SQLite and PostgreSQL: the question goes out
 once per close an agent attended, after the confirmation; a 1–5 reply within the window is put on the closed chat
 and opens no chat; a late reply or any other message opens a chat as before; CSAT per agent and campaign is
-computed by hand, and the verify and a rebuild of the tables agree with the live rows."""
+computed by hand (the dashboard's card too), and the verify and a rebuild of the tables agree with the live rows."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from projections.campaigns import CampaignsProjector
 from projections.chats import ChatsProjector
 from projections.desk_queries import chat as chat_row
 from projections.metric_facts import MetricsProjector
+from projections.metric_queries import metric_kpis
 from projections.rebuild import rebuild
 from tests.metric_world import BANCO, MetricCenter
 
@@ -176,3 +177,5 @@ def test_csat_and_the_average_score_per_agent_and_campaign(center: MetricCenter)
     assert (campaign["campaign_csat"], campaign["campaign_survey_score"], campaign["campaign_survey_answers"]) == (
         0.6667, 4.0, 3)
     assert campaign["chats_total"] == 4
+    cards = {(k.title, k.campaign): k.value for k in metric_kpis(center.despacho.read_engine, None, center.clock.now())}
+    assert cards["Satisfacción del cliente", "Banco Andino"] == 0.6667, "the supervisor's card is the same figure"
