@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from adapters.clock import FixedClock
+from adapters.transcript_source import TranscriptMaker
 from application.metrics_verify import compare, counters_from_log, read_log
 from despacho.bootstrap import Despacho
 from despacho.cli_metrics import query_counters
@@ -84,6 +85,10 @@ def test_the_question_goes_once_after_the_confirmation_of_a_close_an_agent_atten
     assert messages_of(center, chat) == ["closing", "survey"]
     survey = center.despacho.store.repository.get(UUID(aggregate(center, chat).survey_message_id))
     assert survey.body == QUESTION
+    transcript = TranscriptMaker(center.despacho.store, center.despacho.files).data(chat)
+    assert [(e.author_name, e.text) for e in transcript.entries][-2:] == [
+        ("Confirmación de cierre", "Gracias por comunicarte con nosotros. Tu conversación ha finalizado."),
+        ("Encuesta de satisfacción", QUESTION)], "the PDF, stored after both were requested, shows the question"
     assert chat_row(center.despacho.read_engine, chat)["survey_status"] == "requested"  # type: ignore[index]
 
 
