@@ -75,7 +75,8 @@ class TranscriptMaker:
             if isinstance(event, Chat.CustomerWrote):
                 entries.append(TranscriptEntry(event.at, "customer", "", event.body, [
                     Attachment(m.get("content_type", "")) for m in event.media]))
-            elif isinstance(event, (Chat.BotReplied, Chat.AgentReplied, Chat.ClosingConfirmationRequested)):
+            elif isinstance(event, (Chat.BotReplied, Chat.AgentReplied, Chat.ClosingConfirmationRequested,
+                                    Chat.SurveyRequested)):
                 entries.append(self._outbound_entry(event))
             elif isinstance(event, Chat.NoteAdded):
                 entries.append(TranscriptEntry(event.at, "note", self._name(event.author_id), event.text))
@@ -88,6 +89,8 @@ class TranscriptMaker:
             kind, name = "agent", self._name(event.agent_id)
         elif isinstance(event, Chat.BotReplied):
             kind, name = "bot", ""
+        elif isinstance(event, Chat.SurveyRequested):  # its answer comes after the PDF was stored, so it is not here
+            kind, name = "system", "Encuesta de satisfacción"
         else:
             kind, name = "system", "Confirmación de cierre"
         text = message.body or (f"[Plantilla {message.content_sid}]" if message.content_sid else "")

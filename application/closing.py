@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -171,8 +171,26 @@ class ClosingService:
         chat.request_confirmation(str(message.id), actor=CLOSER, at=now)
         if message.lost:
             chat.record_confirmation_failed(str(message.id), message.error_code, actor=CLOSER, at=now)
-        self.store.save(chat, message)
-        return [] if message.lost else [str(message.id)]
+        survey = self._survey(chat, now)
+        self.store.save(chat, message, *([survey] if survey is not None else []))
+        return ([] if message.lost else [str(message.id)]) + ([str(survey.id)] if survey is not None else [])
+
+    def _survey(self, chat: Chat, now: datetime) -> OutboundMessage | None:
+        """The satisfaction question, requested after the confirmation in the same save, so a close gets it once;
+        withheld on record when the rules forbid it (outside the WhatsApp window: it is free text; an opt-out)."""
+        campaign = self._get(Campaign, UUID(chat.campaign_id)) if chat.campaign_id else None
+        if campaign is None or not campaign.settings.survey_enabled or not chat.takes_survey \
+                or chat.closed_at is None:
+            return None
+        try:
+            survey = self.outbound.compose(chat, "survey", body=campaign.settings.survey_question, actor=CLOSER)
+        except (WindowClosedError, OptedOutError) as refusal:
+            reason = "outside_window" if isinstance(refusal, WindowClosedError) else "opted_out"
+            chat.withhold_survey(reason, actor=CLOSER, at=now)
+            return None
+        answer_until = chat.closed_at + timedelta(hours=campaign.settings.survey_answer_hours)
+        chat.request_survey(str(survey.id), answer_until=answer_until, actor=CLOSER, at=now)
+        return survey
 
     def _confirmation(self, chat: Chat) -> OutboundMessage:
         """The confirmation, or when the rules forbid sending it (no approved template outside the window,

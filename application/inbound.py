@@ -24,6 +24,7 @@ from domain.common import actor_for_customer
 from domain.consent import KEYWORD, TWILIO_KEYWORD, Consent
 from domain.messages import InboundMessage, InboundMessageError, media_in
 from domain.messaging_rules import OPT_IN_WORDS, OPT_OUT_WORDS, consent_keyword, twilio_keyword
+from domain.surveys import score_of
 from domain.threads import CustomerThread
 
 DEFAULT_FLOW = "default"
@@ -135,6 +136,8 @@ class InboundService:
         thread = self._get(CustomerThread.create_id(message.customer_address, message.sender_address))
         if not isinstance(thread, CustomerThread):
             thread = CustomerThread.start(message.customer_address, message.sender_address, actor=actor, at=now)
+        if not thread.open_chat_id and (to_survey := self._survey_answer(inbound, thread, message, actor, now)):
+            return to_survey
         chat = self._get(thread.open_chat_id) if thread.open_chat_id else None
         new_chat = not isinstance(chat, Chat)
         if not isinstance(chat, Chat):
@@ -155,6 +158,19 @@ class InboundService:
             if keyword == "opt_out" else []
         self.store.save(inbound, thread, chat, *([consent] if consent else []), *released)
         return Received(str(chat.id), new_chat=new_chat, consent=keyword)
+
+    def _survey_answer(self, inbound: InboundMessage, thread: CustomerThread, message: InboundText, actor: str,
+                       now: datetime) -> Received | None:
+        """A score for the survey of the chat closed last, within its answer window, is put on that closed chat
+        instead of opening a new one; anything else (or later) returns None and opens a chat as usual."""
+        score = score_of(message.body) if thread.last_chat_id and not message.media else None
+        chat = self._get(thread.last_chat_id) if score is not None else None
+        if score is None or not isinstance(chat, Chat) or not chat.accepts_survey_answer(now):
+            return None
+        chat.answer_survey(score, message.message_sid, actor=actor, at=now)
+        inbound.attach(str(chat.id), actor=actor, at=now)
+        self.store.save(inbound, chat)
+        return Received(str(chat.id), new_chat=False)
 
     def _consent_change(self, message: InboundText, keyword: str, actor: str, now: datetime, *,
                         by_twilio: bool) -> Consent:

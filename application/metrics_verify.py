@@ -39,6 +39,7 @@ from domain.metrics.registry import (
     values,
 )
 from domain.metrics.targets import service_level_seconds
+from domain.surveys import is_satisfied
 
 PAGE = 1000
 UNDETERMINED_ZONE = "America/Bogota"
@@ -135,6 +136,8 @@ class _Walk:
             self.thresholds[campaign] = service_level_seconds(event.settings.get("metric_targets", {}))
         elif isinstance(event, Chat.Opened):
             self._opened(event)
+        elif isinstance(event, Chat.SurveyAnswered):  # on a chat already closed, so walked no more
+            self._survey_answered(event)
         elif isinstance(event, Chat.Event) and (chat := self.chats.get(str(event.originator_id))) is not None:
             self._step(chat, event)
             if isinstance(event, Chat.Closed):
@@ -162,6 +165,13 @@ class _Walk:
             pending.remove(close)
         self.chats[str(event.originator_id)] = _Chat(campaign=event.campaign_id, flow=event.flow_name,
                                                      customer=event.customer_address, opened_at=event.at)
+
+    def _survey_answered(self, event: Any) -> None:
+        campaign, score = event.campaign_id, event.score
+        levels = [(AGENT, (event.agent_id, campaign))] if event.agent_id else []
+        for level, dimensions in [*levels, (CAMPAIGN, (campaign,))]:
+            self.counting.add(level, dimensions, campaign, event.at, survey_answers=1,
+                              survey_satisfied=is_satisfied(score), survey_score_sum=score)
 
     def _closed(self, chat: _Chat, event: Any) -> None:
         bot_closed = event.reason == "bot"

@@ -16,6 +16,7 @@ from domain.common import DomainError, natural_id, require_aware
 from domain.dispositions import DEFAULT_DISPOSITIONS, Disposition, check_dispositions, stored_disposition
 from domain.metrics.targets import check_targets
 from domain.risk_thresholds import check_overrides
+from domain.surveys import DEFAULT_ANSWER_HOURS, DEFAULT_QUESTION, MAX_ANSWER_HOURS, MAX_QUESTION_LENGTH
 
 ROUTING_POLICIES = ("least_load", "round_robin")
 SENDER_CHANNELS = ("whatsapp", "sms", "messaging_service")
@@ -76,6 +77,11 @@ class CampaignSettings:
     # Service targets this campaign sets (domain/metrics/targets.py): the service level's threshold and share, the
     # ASA, abandonment and FRT it aims at; what it leaves out reads the default or no target.
     metric_targets: dict[str, float] = field(default_factory=dict)
+    # The satisfaction survey after a close an agent attended (domain/surveys.py): sent after the confirmation, an
+    # answer accepted for `survey_answer_hours` after the close.
+    survey_enabled: bool = False
+    survey_question: str = DEFAULT_QUESTION
+    survey_answer_hours: int = DEFAULT_ANSWER_HOURS
 
     def check(self) -> None:
         try:
@@ -100,6 +106,14 @@ class CampaignSettings:
         self._check_presence()
         check_overrides(self.risk_thresholds)
         check_targets(self.metric_targets)
+        self._check_survey()
+
+    def _check_survey(self) -> None:
+        if not self.survey_question.strip() or len(self.survey_question) > MAX_QUESTION_LENGTH:
+            raise CampaignError("La pregunta de la encuesta tiene de 1 a %(most)s caracteres", most=MAX_QUESTION_LENGTH)
+        if not 1 <= self.survey_answer_hours <= MAX_ANSWER_HOURS:
+            raise CampaignError("La respuesta a la encuesta se acepta de 1 a %(most)s horas después del cierre",
+                                most=MAX_ANSWER_HOURS)
 
     def _check_presence(self) -> None:
         reasons = [r.strip() for r in self.break_reasons]

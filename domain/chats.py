@@ -14,6 +14,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, NotAllowedError, require_aware
+from domain.surveys import HIGHEST, LOWEST, WITHHELD_REASONS
 
 CHANNELS = ("whatsapp", "sms")
 CLOSE_REASONS = ("agent", "supervisor", "auto_24h", "opt_out", "bot", "bot_inactivity")
@@ -576,6 +577,61 @@ class Chat(Aggregate):
     @event("TranscriptStored")
     def _transcript_stored(self, location: str, sha256: str, actor: str, at: datetime) -> None:
         self.transcript_location = location
+
+    survey_message_id = ""
+    survey_answer_until: datetime | None = None
+    survey_score = 0
+    """The satisfaction survey after the close: the question's message, until when an answer counts, the score
+    (0 until answered). Class defaults, so chats snapshotted before surveys restore with none."""
+
+    @property
+    def takes_survey(self) -> bool:
+        """A close an agent attended (they wrote to the customer), of a customer who did not opt out with it."""
+        return self.is_closed and bool(self.agent_id) and self.last_agent_message_at is not None \
+            and self.close_reason != "opt_out"
+
+    def request_survey(self, message_id: str, *, answer_until: datetime, actor: str, at: datetime) -> None:
+        """The survey's question goes to the customer once per close; an answer counts until `answer_until`."""
+        if not self.takes_survey:
+            raise ChatError("La encuesta solo se envía tras el cierre de un chat que atendió un asesor")
+        if not self.survey_message_id:
+            self._survey_requested(message_id=message_id, agent_id=self.agent_id,
+                                   answer_until=require_aware(answer_until), actor=actor, at=require_aware(at))
+
+    @event("SurveyRequested")
+    def _survey_requested(self, message_id: str, agent_id: str, answer_until: datetime, actor: str,
+                          at: datetime) -> None:
+        self.survey_message_id = message_id
+        self.survey_answer_until = answer_until
+
+    def withhold_survey(self, reason: str, *, actor: str, at: datetime) -> None:
+        """The rules forbid the question (`reason`, a code of WITHHELD_REASONS): on record, nothing is sent."""
+        if reason not in WITHHELD_REASONS:
+            raise ChatError("Motivo desconocido para no enviar la encuesta: %(reason)s", reason=reason)
+        self._survey_withheld(reason=reason, actor=actor, at=require_aware(at))
+
+    @event("SurveyWithheld")
+    def _survey_withheld(self, reason: str, actor: str, at: datetime) -> None:
+        pass
+
+    def accepts_survey_answer(self, at: datetime) -> bool:
+        """Asked, not answered yet, and still within the answer window."""
+        return bool(self.survey_message_id) and not self.survey_score and self.survey_answer_until is not None \
+            and at <= self.survey_answer_until
+
+    def answer_survey(self, score: int, message_sid: str, *, actor: str, at: datetime) -> None:
+        """The customer's one answer, credited to the agent who last held the chat and to its campaign."""
+        if not LOWEST <= score <= HIGHEST:
+            raise ChatError("La calificación de la encuesta va de 1 a 5")
+        if not self.accepts_survey_answer(require_aware(at)):
+            raise ChatError("Este chat no espera una respuesta a la encuesta")
+        self._survey_answered(score=score, message_sid=message_sid, agent_id=self.agent_id,
+                              campaign_id=self.campaign_id, actor=actor, at=at)
+
+    @event("SurveyAnswered")
+    def _survey_answered(self, score: int, message_sid: str, agent_id: str, campaign_id: str, actor: str,
+                         at: datetime) -> None:
+        self.survey_score = score
 
     def _check_open(self) -> None:
         if self.is_closed:

@@ -39,6 +39,7 @@ MESSAGE_KINDS = {
     "template": "Plantilla",
     "opt_out_ack": "Confirmación de baja",
     "broadcast": "Envío proactivo",
+    "survey": "Encuesta de satisfacción",
 }
 
 MESSAGE_HISTORY = {
@@ -69,6 +70,13 @@ CHAT_ALERTS = {
 
 REQUEUE_REASONS = {
     "agent_offline": "El asesor se desconectó y no volvió a tiempo: el chat volvió a la cola",
+}
+
+SURVEY_STATUSES = {
+    "requested": "Enviada, sin respuesta",
+    "answered": "Respondida",
+    "outside_window": "No enviada: pasaron 24 horas desde el último mensaje del cliente",
+    "opted_out": "No enviada: el cliente pidió no recibir más mensajes",
 }
 
 SESSION_CLOSE_REASONS = {
@@ -248,6 +256,9 @@ EVENTS = {
     "Chat.ConfirmationAlertResolved": "Alerta de confirmación de cierre resuelta con una nota",
     "Chat.TranscriptStored": "PDF de cierre guardado",
     "Chat.Seen": "El asesor leyó los mensajes del cliente",
+    "Chat.SurveyRequested": "Encuesta de satisfacción enviada",
+    "Chat.SurveyWithheld": "Encuesta de satisfacción no enviada",
+    "Chat.SurveyAnswered": "El cliente respondió la encuesta de satisfacción",
     "Consent.Recorded": "Consentimiento registrado",
     "Consent.OptedOut": "El cliente pidió la baja",
     "Consent.OptedIn": "El cliente volvió a aceptar mensajes",
@@ -306,6 +317,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "break_reason": BREAK_REASONS,
     "chat_alert": CHAT_ALERTS,
     "requeue_reason": REQUEUE_REASONS,
+    "survey_status": SURVEY_STATUSES,
     "routing_policy": ROUTING_POLICIES,
     "bot_step": BOT_STEPS,
     "bot_route": BOT_ROUTES,

@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.common import DomainError, natural_id, require_aware
 
-OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack", "broadcast")
+OUTBOUND_KINDS = ("bot", "agent", "closing", "template", "opt_out_ack", "broadcast", "survey")
 # `answered_by_twilio`: never sent by Despacho because Twilio answered the customer itself (STOP on an SMS long code).
 FINAL_STATUSES = ("delivered", "read", "failed", "undelivered", "canceled", "answered_by_twilio")
 FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})

@@ -54,3 +54,8 @@ class CustomerThread(Aggregate):
     @event("ChatDetached")
     def _chat_detached(self, chat_id: str, actor: str, at: datetime) -> None:
         self.open_chat_id = ""
+        self.last_chat_id = chat_id
+
+    last_chat_id = ""
+    """The chat closed last, which a survey answer belongs to. A class default, so threads snapshotted before it was
+    kept restore with none."""

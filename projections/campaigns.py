@@ -43,6 +43,9 @@ class CampaignsProjector(BatchProjector):
             Column("offline_requeue_minutes", Integer, nullable=False),
             Column("session_idle_minutes", Integer, nullable=False),
             Column("allow_parallel_sessions", Boolean, nullable=False),
+            Column("survey_enabled", Boolean, nullable=False),
+            Column("survey_question", Text, nullable=False),
+            Column("survey_answer_hours", Integer, nullable=False),
             Column("created_at", UtcDateTime, nullable=False),
             Column("updated_at", UtcDateTime, nullable=False),
         )
@@ -104,7 +107,8 @@ def _settings_columns(settings: dict[str, Any]) -> dict[str, Any]:
         "agents_outside_hours_take_chats": bool(settings.get("agents_outside_hours_take_chats", False))} | {
         # campaigns saved before presence settings read with their defaults
         key: getattr(CampaignSettings.from_dict(settings), key) for key in (
-            "offline_requeue_minutes", "session_idle_minutes", "allow_parallel_sessions")} | {
+            "offline_requeue_minutes", "session_idle_minutes", "allow_parallel_sessions",
+            "survey_enabled", "survey_question", "survey_answer_hours")} | {
         "break_reasons": list(CampaignSettings.from_dict(settings).break_reasons),
         "risk_thresholds": dict(settings.get("risk_thresholds", {})),
         "metric_targets": dict(settings.get("metric_targets", {}))}

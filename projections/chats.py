@@ -64,6 +64,9 @@ class ChatsProjector(BatchProjector):
             Column("confirmation_alert_open", Boolean, nullable=False),
             Column("transcript_location", String(400)),
             Column("transcript_sha256", String(64)),
+            Column("survey_status", String(20)),
+            Column("survey_score", Integer),
+            Column("survey_answered_at", UtcDateTime),
             Column("customer_messages", Integer, nullable=False),
             Column("last_message_body", String(LAST_MESSAGE_LENGTH)),
             Column("last_message_author", String(10)),
@@ -351,6 +354,18 @@ class ChatsProjector(BatchProjector):
             # As SQL's `confirmation_status != 'failed'`, which a NULL status does not satisfy.
             if chat["confirmation_status"] is not None and chat["confirmation_status"] != "failed":
                 batch.update(self.chats, chat["id"], confirmation_status=status)
+
+    @handles(Chat.SurveyRequested)
+    def survey_requested(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, survey_status="requested")
+
+    @handles(Chat.SurveyWithheld)
+    def survey_withheld(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, survey_status=event.reason)
+
+    @handles(Chat.SurveyAnswered)
+    def survey_answered(self, batch: UnitOfWork, event: Any) -> None:
+        self._update(batch, event, survey_status="answered", survey_score=event.score, survey_answered_at=event.at)
 
     @handles(Chat.TranscriptStored)
     def transcript_stored(self, batch: UnitOfWork, event: Any) -> None:

@@ -22,7 +22,16 @@ from domain.campaigns import Campaign
 from domain.chats import Chat
 from domain.dispositions import stored_disposition
 from domain.messages import FAILED_STATUSES, OutboundMessage, accepted_by_twilio
-from domain.metrics.registry import ABANDON_REASONS, AGENT, BOT, CAMPAIGN, CONTAINMENT_WINDOW_HOURS, MAXIMA, MOVED
+from domain.metrics.registry import (
+    ABANDON_REASONS,
+    AGENT,
+    BOT,
+    CAMPAIGN,
+    CONTAINMENT_WINDOW_HOURS,
+    MAXIMA,
+    MOVED,
+    survey_counters,
+)
 from domain.metrics.targets import service_level_seconds
 from projections.base import BatchProjector, handles
 from projections.metric_tables import DIMENSIONS, counter_tables, fact_tables
@@ -380,6 +389,14 @@ class MetricsProjector(BatchProjector):
                           disposition=event.disposition or None,
                           closed_by_agent=closer if event.reason == "agent" and closer else None,
                           queue_entry_id=None, assignment_id=None)
+
+    @handles(Chat.SurveyAnswered)
+    def survey_answered(self, batch: UnitOfWork, event: Any) -> None:
+        """Dated by the answer; the event names the agent and campaign it is credited to."""
+        counters = survey_counters(event.score)
+        if event.agent_id:
+            self._event_fact(batch, AGENT, (event.agent_id, event.campaign_id), event.at, **counters)
+        self._event_fact(batch, CAMPAIGN, (event.campaign_id,), event.at, **counters)
 
     # ---- outbound messages ----
 

@@ -401,7 +401,7 @@ def chats_closed_ever(engine: Engine, campaign_ids: set[str] | None) -> int:
 
 
 KPI_METRICS = (("first_response_time", "seconds"), ("average_speed_of_answer", "seconds"),
-               ("service_level", "share"), ("abandonment_rate", "share"))
+               ("service_level", "share"), ("abandonment_rate", "share"), ("campaign_csat", "share"))
 """Today's registry figures on the dashboards' cards, per campaign and against its targets: each the same number as
 the campaign's row in the table."""
 

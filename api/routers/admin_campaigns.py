@@ -25,6 +25,7 @@ from projections.queries import list_campaigns
 router = APIRouter(prefix="/admin/campaigns", include_in_schema=False, dependencies=[Depends(allow("admin"))])
 INT_SETTINGS = ("alert_after_minutes", "auto_close_after_hours", "default_capacity")
 PRESENCE_INT_SETTINGS = ("offline_requeue_minutes", "session_idle_minutes")
+SURVEY_SETTINGS = ("survey_question", "survey_answer_hours")
 TEXT_SETTINGS = ("time_zone", "routing_policy", "closing_message", "closing_template_sid", "flow_name")
 TEMPLATE_FIELDS = ("name", "content_sid", "variables")
 
@@ -54,7 +55,15 @@ def settings_from_form(form: FormData) -> dict[str, Any]:
         settings["risk_thresholds"] = risk_form.risk_thresholds_from_form(form)
     if metric_targets_form.posted(form):
         settings["metric_targets"] = metric_targets_form.metric_targets_from_form(form)
+    if "survey_question" in form:  # the survey fieldset was posted (forms of API clients may leave it out)
+        settings.update(survey_settings_from_form(form))
     return settings
+
+
+def survey_settings_from_form(form: FormData) -> dict[str, Any]:
+    return {"survey_enabled": form.get("survey_enabled") == "1",
+            "survey_question": str(form.get("survey_question", "")).strip(),
+            "survey_answer_hours": _integer(form, "survey_answer_hours")}
 
 
 def presence_settings_from_form(form: FormData) -> dict[str, Any]:
@@ -117,8 +126,9 @@ def _values_of(form: FormData) -> dict[str, Any]:
 
 
 def _values_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, *PRESENCE_INT_SETTINGS, "code", "name",
-                                        "display_name")}
+    values = {key: row[key] for key in (*TEXT_SETTINGS, *INT_SETTINGS, *PRESENCE_INT_SETTINGS, *SURVEY_SETTINGS,
+                                        "code", "name", "display_name")}
+    values["survey_enabled"] = "1" if row["survey_enabled"] else ""
     values["dispositions"] = "\n".join(stored_disposition(d).as_typed() for d in row["dispositions"])
     values["agents_outside_hours_take_chats"] = "1" if row["agents_outside_hours_take_chats"] else ""
     values["break_reasons"] = "\n".join(row["break_reasons"])

@@ -58,6 +58,12 @@ class CampaignSettingsIn(BaseModel):
     flow_name: str | None = None
     templates: list[TemplateIn] | None = Field(
         default=None, description="Approved WhatsApp templates agents may send outside the 24-hour window")
+    survey_enabled: bool | None = Field(
+        default=None, description="Send the 1–5 satisfaction survey after the confirmation of closes an agent attended")
+    survey_question: str | None = Field(default=None, max_length=500)
+    survey_answer_hours: int | None = Field(
+        default=None, description="How long after the close a 1–5 reply counts as the answer (default 24); later, or "
+                                  "any other message, opens a new chat")
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from domain.chats import CLOSE_REASONS
 from domain.labels import CLOSE_REASONS as CLOSE_REASON_NAMES
+from domain.surveys import SATISFIED, is_satisfied
 
 Counters = Mapping[str, float]
 AGENT, CAMPAIGN, BOT = "agent", "campaign", "bot"
@@ -57,6 +59,20 @@ MAXIMA = frozenset({"wait_max"})
 """Counters combined by their maximum, not their sum."""
 
 
+SATISFIED_TEXT = " o ".join(str(score) for score in sorted(SATISFIED))
+SURVEY_COUNTERS = (
+    ("survey_answers", "respuestas a la encuesta de satisfacción (del 1 al 5) de un chat cerrado; el asesor es quien "
+                       "tenía el chat al cierre"),
+    ("survey_satisfied", f"respuestas a la encuesta con {SATISFIED_TEXT}"),
+    ("survey_score_sum", "suma de las calificaciones de la encuesta"),
+)
+
+
+def survey_counters(score: int) -> dict[str, float]:
+    """What one answer adds to its agent's and campaign's counters."""
+    return {"survey_answers": 1, "survey_satisfied": float(is_satisfied(score)), "survey_score_sum": score}
+
+
 @dataclass(frozen=True)
 class Counter:
     key: str
@@ -78,6 +94,7 @@ COUNTERS = (
     Counter("messages", AGENT, EVENT, "mensajes enviados por el asesor (texto o plantilla)"),
     Counter("closes", AGENT, EVENT, "chats cerrados por el asesor con tipificación"),
     Counter("effective_closes", AGENT, EVENT, "cierres con una tipificación marcada como efectiva en la campaña"),
+    *(Counter(key, level, EVENT, meaning) for level in (AGENT, CAMPAIGN) for key, meaning in SURVEY_COUNTERS),
     Counter("chats", CAMPAIGN, CHAT_START, "chats iniciados"),
     Counter("attended", CAMPAIGN, CHAT_START, "chats con al menos un mensaje de un asesor"),
     Counter("unattended", CAMPAIGN, CHAT_START, "chats cerrados sin ningún mensaje de un asesor"),
@@ -168,6 +185,24 @@ def counters_in(formula_code: str) -> list[str]:
     return [name for name in re.findall(r"\w+", formula_code) if name in known]
 
 
+def _survey_metrics(level: str) -> list[tuple[Any, ...]]:
+    """CSAT, the average score and the answers, per agent (who held the chat at the close) and per campaign; the
+    campaign's keys say so, since a key names one metric."""
+    prefix, whose = ("", "del asesor") if level == AGENT else ("campaign_", "de la campaña")
+    return [(key, level, *rest) for key, *rest in [
+        (f"{prefix}csat", ("Satisfacción del cliente", "Customer satisfaction"), ("CSAT", "CSAT"), RATIO,
+         f"Respuestas a la encuesta de satisfacción con {SATISFIED_TEXT} ÷ respuestas, en los chats cerrados "
+         f"{whose}; la fecha es la de la respuesta. Una respuesta nunca cuenta como chat nuevo.",
+         "survey_satisfied / survey_answers", share("survey_satisfied", "survey_answers")),
+        (f"{prefix}survey_score", ("Calificación promedio", "Average survey score"), ("", ""), COUNT,
+         f"Promedio de las calificaciones (1 a 5) de la encuesta de satisfacción en los chats cerrados {whose}.",
+         "survey_score_sum / survey_answers", mean("survey_score_sum", "survey_answers")),
+        (f"{prefix}survey_answers", ("Respuestas a la encuesta", "Survey answers"), ("", ""), COUNT,
+         f"Respuestas a la encuesta de satisfacción recibidas dentro de su plazo, en los chats cerrados {whose}.",
+         "survey_answers", count("survey_answers")),
+    ]]
+
+
 METRICS = (
     _metric("chats_assigned", AGENT, ("Chats asignados", "Assigned chats"), ("", ""), COUNT,
             "Cada asignación o transferencia recibida por el asesor cuenta una vez; un chat asignado y nunca "
@@ -197,6 +232,7 @@ METRICS = (
     _metric("alerts_received", AGENT, ("Alertas recibidas", "Alerts received"), ("", ""), COUNT,
             "Alertas por falta de respuesta levantadas mientras el chat estaba asignado al asesor.", "alerts",
             count("alerts")),
+    *(_metric(*survey) for level in (AGENT, CAMPAIGN) for survey in _survey_metrics(level)),
     _metric("chats_total", CAMPAIGN, ("Chats totales", "Total chats"), ("", ""), COUNT,
             "Chats iniciados en la campaña; los que aún no tienen campaña determinada cuentan como «sin campaña».",
             "chats", count("chats")),

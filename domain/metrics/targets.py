@@ -1,6 +1,6 @@
-"""A campaign's targets for its service figures: the service level's threshold and share, and the ASA, abandonment
-and FRT it aims at. `CampaignSettings.metric_targets` holds only what the campaign sets; the rest reads the default
-(the service level's 20 s and 80 %) or no target at all.
+"""A campaign's targets for its service figures: the service level's threshold and share, and the ASA, abandonment,
+FRT and survey CSAT it aims at. `CampaignSettings.metric_targets` holds only what the campaign sets; the rest reads the
+default (the service level's 20 s and 80 %) or no target at all.
 
 The threshold is part of the service level's definition, so a change of it dates: each queue entry is judged by the
 threshold in force when the chat was queued (the metric projector records it on the entry), never by today's.
@@ -41,6 +41,7 @@ TARGETS = (
     Target("average_speed_of_answer", "Meta de velocidad promedio de asignación (ASA)", SECONDS, None, 86400),
     Target("abandonment_rate", "Techo de la tasa de abandono", SHARE, None, 1),
     Target("first_response_time", "Meta de tiempo de primera respuesta (FRT)", SECONDS, None, 86400),
+    Target("campaign_csat", "Meta de satisfacción del cliente (CSAT)", SHARE, None, 1, at_least=True),
 )
 BY_KEY = {t.key: t for t in TARGETS}
 

@@ -1,6 +1,7 @@
-"""Random days through the real services: whatever customers, agents, supervisors, admins (changing the service
-level's threshold, moving chats to the other campaign holding the customer) and the timers do, the verify's own
-count of the raw log agrees with what the metric queries answer, and the metric tables rebuild unchanged."""
+"""Random days through the real services: whatever customers (answering the survey after a close or not), agents,
+supervisors, admins (changing the service level's threshold, moving chats to the other campaign holding the
+customer) and the timers do, the verify's own count of the raw log agrees with what the metric queries answer, and
+the metric tables rebuild unchanged."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ CUSTOMERS = [f"whatsapp:+5730055500{n}" for n in range(4)]
 BANCO_AGENTS = ("ana", "carla")
 pick = st.integers(0, 3)
 steps = st.lists(st.one_of(
-    st.tuples(st.sampled_from(["chat", "write", "reply", "close", "transfer", "status", "bot", "move", "bruno"]),
-              pick),
+    st.tuples(st.sampled_from(["chat", "write", "reply", "close", "transfer", "status", "bot", "move", "bruno",
+                               "answer"]), pick),
     st.tuples(st.just("wait"), st.integers(1, 4000)),
     st.tuples(st.just("timers"), st.just(0)),
     st.tuples(st.just("threshold"), st.integers(1, 120)),
@@ -60,6 +61,8 @@ class RandomDay:
             self.chats[customer] = center.identified(customer)
         elif kind == "write":
             self.chats[customer] = center.customer_writes(customer, "¿Me ayudan?")
+        elif kind == "answer":  # a survey answer when one is awaited, else a message that opens a chat
+            self.chats[customer] = center.customer_writes(customer, str(n + 2))
         elif kind == "bot":
             center.customer_writes(f"{customer}9", ("Hola", "1", "2", "3")[n], to=PAGOS)
         elif kind == "status":
@@ -101,6 +104,8 @@ class RandomDay:
             center.reply(login, chat_id)
         elif kind == "close":
             center.close(login, chat_id, ("acuerdo_de_pago", "no_interesado")[n % 2])
+            center.despacho.closing.finish(chat_id)  # the close's follow-up: the confirmation and the survey
+            center.catch_up()
         else:
             other = next(name for name in BANCO_AGENTS if name != login)
             center.reassign(chat_id, other)
@@ -113,7 +118,7 @@ def test_verify_agrees_with_the_metric_queries_on_any_day(day_steps: list[tuple[
         clock = FixedClock(START)
         despacho = build(Settings(var_dir=Path(folder) / "var"), clock=clock)
         try:
-            world = RandomDay(MetricCenter(despacho, clock))
+            world = RandomDay(MetricCenter(despacho, clock, banco_settings={"survey_enabled": True}))
             for kind, n in day_steps:
                 # a step the rules refuse (no one to transfer to, a closed chat) changes nothing
                 with contextlib.suppress(DomainError):
