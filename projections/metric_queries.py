@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from domain.attendance import Span, check_range, local_days
 from domain.common import DomainError
@@ -99,7 +99,7 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
     busy = _occupancy(engine, wanted, campaign_ids, only_agent, now) if now is not None else {}
     totals: dict[tuple[str, str], float] = defaultdict(float)
     everyone = rows if not (wanted.agent_id or only_agent) else _rows(
-        engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None)
+        engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None, breakdown=False)
     for row in everyone:  # a share of the whole campaign's load, whoever looks
         totals[row.campaign_id, row.bucket] += row.counters["assignments"]
     with engine.connect() as connection:
@@ -115,7 +115,8 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
 def campaign_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None) -> list[MetricRow]:
     rows = _rows(engine, CAMPAIGN, wanted, campaign_ids, None)
     loads: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for agent_row in _rows(engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None):
+    for agent_row in _rows(engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None,
+                           breakdown=False):
         if agent_row.counters["assignments"]:
             loads[agent_row.campaign_id, agent_row.bucket].append(agent_row.counters["assignments"])
     for row in rows:
@@ -153,7 +154,8 @@ def bot_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] 
 
 
 def _rows(engine: Engine, level: str, wanted: MetricFilter, scope: set[str] | None,
-          only_agent: str | None) -> list[MetricRow]:
+          only_agent: str | None, *, breakdown: bool = True) -> list[MetricRow]:
+    """`breakdown`: agent rows with their closes per disposition (rows read only for their counters skip it)."""
     wanted.check()
     with engine.connect() as connection:
         campaigns = _campaigns(connection, wanted, scope)
@@ -161,7 +163,7 @@ def _rows(engine: Engine, level: str, wanted: MetricFilter, scope: set[str] | No
         for zone, members in _by_zone(campaigns, wanted).items():
             for dimensions, bucket, counters in _counters(connection, level, wanted, zone, members, only_agent):
                 found[dimensions, bucket, zone].append(counters)
-        breakdowns = _dispositions(connection, wanted, campaigns) if level == AGENT else {}
+        breakdowns = _dispositions(connection, wanted, campaigns) if level == AGENT and breakdown else {}
     rows = []
     for (dimensions, bucket, zone), parts in found.items():
         keys = dict(zip(DIMENSIONS[level], dimensions, strict=True))
@@ -244,19 +246,21 @@ def _counters(connection: Connection, level: str, wanted: MetricFilter, zone: st
 
 def _dispositions(connection: Connection, wanted: MetricFilter, campaigns: dict[str, _Campaign]
                   ) -> dict[tuple[str, str, str], dict[str, int]]:
-    """Each agent's closes per disposition label and bucket, dated by the close."""
+    """Each agent's closes per disposition label and bucket, dated by the close: counted by the database, each
+    close put in its bucket by the buckets' bounds (a month's closes are hundreds of thousands of rows)."""
     table = METRICS.chats
     found: dict[tuple[str, str, str], dict[str, int]] = {}
     for zone, members in _by_zone(campaigns, wanted).items():
-        start, end = _window(wanted, zone)
-        query = select(table.c.closed_by_agent, table.c.campaign_id, table.c.disposition, table.c.closed_at).where(
+        windows = bucket_windows(wanted, zone)
+        bucket = case(*((table.c.closed_at < span.end, label) for label, span in windows), else_=None)
+        query = select(table.c.closed_by_agent, table.c.campaign_id, table.c.disposition, bucket, func.count()).where(
+            table.c.closed_at >= windows[0][1].start, table.c.closed_at < windows[-1][1].end,
             table.c.campaign_id.in_([c.id for c in members]), table.c.closed_by_agent.is_not(None),
-            table.c.closed_at >= start, table.c.closed_at < end)
-        for agent_id, campaign_id, code, closed_at in connection.execute(query):
-            key = (agent_id, campaign_id, bucket_of(closed_at, wanted.granularity, zone))
+        ).group_by(table.c.closed_by_agent, table.c.campaign_id, table.c.disposition, bucket)
+        for agent_id, campaign_id, code, label_of_bucket, closes in connection.execute(query):
             label = campaigns[campaign_id].dispositions.get(code) or stored_disposition(code).label
-            counts = found.setdefault(key, {})
-            counts[label] = counts.get(label, 0) + 1
+            counts = found.setdefault((agent_id, campaign_id, label_of_bucket), {})
+            counts[label] = counts.get(label, 0) + closes
     return found
 
 

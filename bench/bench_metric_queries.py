@@ -1,0 +1,269 @@
+"""The dashboards' and reports' metric queries at scale, each beside the same question answered from the raw events.
+
+Issue 13 item 6: 1,000,000 chats and 10,000,000 messages, p95 ≤ 100 ms. The history (bench/metric_data.py: 90
+days, 5 campaigns, 200 agents) is written once per scale and seed under var/bench/ (SQLite) or into a kept
+PostgreSQL database of the same name, with the events in the log and the metric tables written in bulk. Each
+question the supervisor and admin dashboards and /api/metrics/* ask (today's KPI cards, the campaigns' table for a
+week and a month, the agents' table for a day and a month, the bot's table, the hourly volume, the bot funnel,
+delivery by sender) is timed in interleaved rounds: per round the raw answer once (the log read and decoded, then
+counted by `metrics verify`'s own walk or a plain loop: bench/metric_raw.py) and the query `--samples` times. The
+two answers must be equal (asserted every round). Printed: p50/p95 of each, pass/fail against 100 ms, and the
+median and spread over the rounds of the ratio raw p50 / query p50.
+
+    .venv/bin/python bench/bench_metric_queries.py                      # quick: 20,000 chats, 200,000 messages
+    .venv/bin/python bench/bench_metric_queries.py --chats 1000000 --messages 10000000 --backend postgres
+
+Agents' rows are asked without `now` (the occupancy column comes from the attendance timeline, which this history
+has no sessions for; bench_attendance.py measures it). Figures: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import common  # noqa: F401  (puts the repository on sys.path)
+import metric_raw
+from metric_data import Scale, database_size, read_marker, write_history
+from rounds import load_average
+
+from domain.metrics.registry import AGENT, BOT, CAMPAIGN
+from projections.metric_queries import (
+    MetricFilter,
+    MetricRow,
+    agent_metrics,
+    bot_funnel,
+    bot_metrics,
+    campaign_metrics,
+    campaign_volume,
+    delivery_by_sender,
+    metric_kpis,
+)
+
+VAR = Path(__file__).resolve().parents[1] / "var" / "bench"
+TARGET_SECONDS = 0.100
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    first: date
+    last: date
+    query: Callable[[Any], Any]
+    """The read tables' answer (the engine in), as the comparison reads it."""
+    raw: Callable[[metric_raw.RawLog], Any]
+
+
+def by_key(level: str, rows: list[MetricRow]) -> dict[tuple[Any, ...], dict[str, float]]:
+    dimensions = {AGENT: lambda r: (r.agent_id, r.campaign_id), CAMPAIGN: lambda r: (r.campaign_id,),
+                  BOT: lambda r: (r.campaign_id, r.flow_name)}[level]
+    return {(dimensions(r), r.bucket): metric_raw.rounded(r.counters) for r in rows}
+
+
+def questions(last: date, now: datetime) -> list[Question]:
+    week, month = last - timedelta(days=6), last - timedelta(days=29)
+
+    def metrics(level: str, query: Callable[..., list[MetricRow]], wanted: MetricFilter) -> Question:
+        def read(engine: Any) -> Any:
+            rows = query(engine, wanted, campaign_ids=None)
+            answer = by_key(level, rows)
+            if level == AGENT:
+                return answer, {(r.agent_id, r.campaign_id, r.bucket): r.breakdown for r in rows if r.breakdown}
+            return answer
+
+        def raw(log: metric_raw.RawLog) -> Any:
+            answer = metric_raw.counters(log, level, wanted)
+            return (answer, metric_raw.agent_dispositions(log, wanted)) if level == AGENT else answer
+
+        span = (wanted.date_to - wanted.date_from).days + 1
+        return Question(f"{level} table, {span} day(s) by {wanted.granularity}", wanted.date_from, wanted.date_to,
+                        read, raw)
+
+    def plain(name: str, query: Callable[..., list[dict[str, Any]]], key: Callable[[dict[str, Any]], Any],
+              value: Callable[[dict[str, Any]], Any], raw: Callable[..., Any], wanted: MetricFilter) -> Question:
+        return Question(name, wanted.date_from, wanted.date_to,
+                        lambda engine: {key(r): value(r) for r in query(engine, wanted, campaign_ids=None)},
+                        lambda log: raw(log, wanted))
+
+    kpi_read = lambda engine: [(k.campaign, k.title, round(k.value, 6)) for k in metric_kpis(engine, None, now)]  # noqa: E731
+    return [
+        Question("KPI cards, today", last, last, kpi_read, lambda log: metric_raw.kpis(log, now)),
+        metrics(CAMPAIGN, campaign_metrics, MetricFilter(last, last)),
+        metrics(CAMPAIGN, campaign_metrics, MetricFilter(week, last)),
+        metrics(CAMPAIGN, campaign_metrics, MetricFilter(month, last)),
+        metrics(CAMPAIGN, campaign_metrics, MetricFilter(month, last, granularity="month")),
+        metrics(AGENT, agent_metrics, MetricFilter(last, last)),
+        metrics(AGENT, agent_metrics, MetricFilter(month, last, granularity="month")),
+        metrics(BOT, bot_metrics, MetricFilter(week, last)),
+        plain("hourly volume, 7 days", campaign_volume, lambda r: (r["campaign_id"], r["weekday"], r["hour"]),
+              lambda r: r["chats"], metric_raw.volume, MetricFilter(week, last)),
+        plain("bot funnel, 7 days", bot_funnel, lambda r: (r["campaign_id"], r["flow_name"], r["state"]),
+              lambda r: r["chats"], metric_raw.funnel, MetricFilter(week, last)),
+        plain("delivery by sender, 7 days", delivery_by_sender, lambda r: (r["campaign_id"], r["sender"]),
+              lambda r: (r["outbound"], r["failed"]), metric_raw.delivery, MetricFilter(week, last)),
+    ]
+
+
+def open_history(scale: Scale, backend: str) -> tuple[Any, dict[str, Any]]:
+    """The cached history of this scale and seed, written first if it is not there (or was left half-written)."""
+    from despacho.bootstrap import build
+    from despacho.settings import Settings
+
+    folder = VAR / f"{scale.key}-{backend}"
+    marker = folder / "ready.json"
+    found = read_marker(marker)
+    url = _postgres_database(scale, fresh=found is None) if backend == "postgres" else None
+    if found is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    despacho = build(Settings(var_dir=folder, database_url=url))
+    if found is None:
+        despacho.runner.create_tables()
+        found = write_history(despacho, scale)
+        _position_metrics_at_head(despacho)
+        found["database_bytes"] = database_size(despacho)
+        marker.write_text(__import__("json").dumps(found))
+    return despacho, found
+
+
+def _postgres_database(scale: Scale, *, fresh: bool) -> str:
+    import psycopg
+
+    name = "bench_" + scale.key.replace("-", "_")
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as admin:
+        if fresh:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def _position_metrics_at_head(despacho: Any) -> None:
+    """The metric tables hold the whole log now, as the projector would have left them."""
+    from sqlalchemy import update
+
+    from projections.positions import projector_positions
+
+    with despacho.read_engine.begin() as connection:
+        connection.execute(update(projector_positions).where(projector_positions.c.name == "metrics")
+                           .values(position=despacho.runner.head()))
+
+
+def check_tables(despacho: Any) -> None:
+    """The written metric tables against a rebuild of the metrics projector from the log."""
+    from projections.metric_facts import MetricsProjector
+    from projections.rebuild import rebuild
+
+    began = time.perf_counter()
+    found = rebuild(despacho.store, despacho.read_engine, MetricsProjector, replace_live=False)
+    differences = [d for d in found if not _float_noise(d.live, d.rebuilt)]
+    print(f"metric tables written in bulk vs rebuilt from the log: {len(differences)} differences "
+          f"({len(found) - len(differences)} rows differ only in the order floats were summed; "
+          f"{time.perf_counter() - began:.0f} s)")
+    for difference in differences[:10]:
+        print(f"    {difference}")
+    if differences:
+        raise SystemExit(1)
+
+
+def _float_noise(live: dict[str, Any] | None, rebuilt: dict[str, Any] | None) -> bool:
+    if live is None or rebuilt is None or live.keys() != rebuilt.keys():
+        return False
+    return all(live[k] == rebuilt[k] or (isinstance(live[k], float) and abs(live[k] - rebuilt[k]) < 1e-6)
+               for k in live)
+
+
+def measure(despacho: Any, scale: Scale, rounds: int, samples: int) -> None:
+    last = scale.last_day
+    now = datetime.combine(last, clock_time(15), ZoneInfo("America/Bogota"))
+    engine, store = despacho.read_engine, despacho.store
+    asked = questions(last, now)
+    timings: dict[str, tuple[list[float], list[float], list[float]]] = {q.name: ([], [], []) for q in asked}
+    for _ in range(rounds):
+        for question in asked:
+            began = time.perf_counter()
+            expected = question.raw(metric_raw.read_raw(store, question.first, question.last))
+            raw_seconds = time.perf_counter() - began
+            query_seconds = []
+            for _ in range(samples):
+                began = time.perf_counter()
+                answer = question.query(engine)
+                query_seconds.append(time.perf_counter() - began)
+            if answer != expected:
+                raise AssertionError(f"{question.name}: the read tables and the raw events disagree\n"
+                                     f"{_disagreement(answer, expected)}")
+            queried, raw, ratios = timings[question.name]
+            queried.extend(query_seconds)
+            raw.append(raw_seconds)
+            ratios.append(raw_seconds / sorted(query_seconds)[len(query_seconds) // 2])
+        print(f"  round done, load average {os.getloadavg()[0]:.1f}", flush=True)
+    report(timings, _size(answer))
+
+
+def _size(answer: Any) -> int:
+    return len(answer[0]) if isinstance(answer, tuple) else len(answer)
+
+
+def _disagreement(answer: Any, expected: Any) -> str:
+    if isinstance(answer, tuple):
+        return "\n".join(_disagreement(a, e) for a, e in zip(answer, expected, strict=True) if a != e)
+    if isinstance(answer, list):
+        return f"read tables {answer[:5]} …\nraw events  {expected[:5]} …"
+    keys = sorted(set(answer) ^ set(expected) | {k for k in answer if k in expected and answer[k] != expected[k]},
+                  key=str)[:5]
+    return "\n".join(f"{k}: read tables {answer.get(k)} raw events {expected.get(k)}" for k in keys)
+
+
+def report(timings: dict[str, tuple[list[float], list[float], list[float]]], _: int) -> None:
+    from common import median, percentile
+
+    print(f"{'question':<38} {'query p50':>10} {'p95':>9}  {'≤100 ms':<7} {'raw p50':>10} {'raw p95':>10}"
+          f"  ratio raw/query (median, spread)")
+    for name, (queried, raw, ratios) in timings.items():
+        p95 = percentile(queried, 95)
+        verdict = "pass" if p95 <= TARGET_SECONDS else "FAIL"
+        print(f"{name:<38} {median(queried) * 1000:>8.1f}ms {p95 * 1000:>7.1f}ms  {verdict:<7} "
+              f"{median(raw) * 1000:>8.0f}ms {percentile(raw, 95) * 1000:>8.0f}ms  "
+              f"{median(ratios):>8.0f}×  {min(ratios):.0f}–{max(ratios):.0f}×", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chats", type=int, default=20_000, help="chats in the history (the issue's: 1000000)")
+    parser.add_argument("--messages", type=int, default=0, help="messages (default 10 per chat; the issue's: 10000000)")
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--campaigns", type=int, default=5)
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    parser.add_argument("--samples", type=int, default=10, help="query timings per question and round")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--check-tables", action="store_true",
+                        help="also compare the bulk-written metric tables with a rebuild from the log")
+    arguments = parser.parse_args()
+    scale = Scale(arguments.chats, arguments.messages or 10 * arguments.chats, arguments.days, arguments.campaigns,
+                  arguments.agents, arguments.seed)
+    print(f"== metric queries vs the same answers from the raw events, [{arguments.backend}] {scale.key}; "
+          f"{load_average()} ==", flush=True)
+    despacho, history = open_history(scale, arguments.backend)
+    try:
+        print(f"history: {history['chats']:,} chats, {history['messages']:,} messages, {history['events']:,} events,"
+              f" written in {history['generation_seconds']:,.0f} s, database {history['database_bytes'] / 2**30:.2f}"
+              f" GiB", flush=True)
+        if arguments.check_tables:
+            check_tables(despacho)
+        measure(despacho, scale, arguments.rounds, arguments.samples)
+    finally:
+        despacho.close()
+
+
+if __name__ == "__main__":
+    main()
