@@ -88,16 +88,19 @@ def _window(wanted: MetricFilter, zone: str) -> tuple[datetime, datetime]:
             datetime.combine(wanted.date_to + timedelta(days=1), time(0), tz).astimezone(UTC))
 
 
-def counters(raw: RawLog, level: str, wanted: MetricFilter) -> Answer:
-    """The registry's counters per level's dimensions and bucket, rows with nothing counted left out."""
+def counters(raw: RawLog, level: str, wanted: MetricFilter,
+             counted: dict[tuple[str, tuple[str, ...], date], dict[str, float]] | None = None) -> Answer:
+    """The registry's counters per level's dimensions and bucket, rows with nothing counted left out (`counted`:
+    the walk's per-day counters when already made)."""
     parts: dict[tuple[Any, ...], list[dict[str, float]]] = defaultdict(list)
-    for (found_level, dimensions, day), counted in counters_from_log(raw.events).items():
+    for (found_level, dimensions, day), found in (counters_from_log(raw.events) if counted is None
+                                                  else counted).items():
         if found_level != level or not wanted.date_from <= day <= wanted.date_to:
             continue
         zone = raw.zones.get(dimensions[-1] if level == AGENT else dimensions[0], "America/Bogota")
-        parts[dimensions, bucket_of(day, wanted.granularity, zone)].append(counted)
+        parts[dimensions, bucket_of(day, wanted.granularity, zone)].append(found)
     combined = {key: combine(found, level) for key, found in parts.items()}
-    return {key: rounded(counted) for key, counted in combined.items() if any(counted.values())}
+    return {key: rounded(counters) for key, counters in combined.items() if any(counters.values())}
 
 
 def rounded(counted: dict[str, float]) -> dict[str, float]:
@@ -114,6 +117,8 @@ def agent_dispositions(raw: RawLog, wanted: MetricFilter) -> Answer:
             campaign_of[chat] = event.campaign_id
         elif isinstance(event, Chat.Closed) and event.reason == "agent" and event.actor.startswith("user:"):
             campaign = campaign_of.get(chat, "")
+            if campaign not in raw.zones:  # opened before the slice, so closed days before the range
+                continue
             start, end = _window(wanted, raw.zones[campaign])
             if start <= event.at < end:
                 label = raw.labels[campaign].get(event.disposition) or stored_disposition(event.disposition).label
@@ -126,10 +131,11 @@ def agent_dispositions(raw: RawLog, wanted: MetricFilter) -> Answer:
 def kpis(raw: RawLog, now: datetime) -> list[tuple[str, str, float]]:
     """Each campaign's registry figures of its own local today, as the dashboards' cards show them."""
     found = []
+    counted = counters_from_log(raw.events)
     for campaign in sorted(raw.zones, key=lambda c: (raw.names[c], c)):
         today = now.astimezone(ZoneInfo(raw.zones[campaign])).date()
         wanted = MetricFilter(today, today)
-        rows = {CAMPAIGN: counters(raw, CAMPAIGN, wanted), AGENT: counters(raw, AGENT, wanted)}
+        rows = {CAMPAIGN: counters(raw, CAMPAIGN, wanted, counted), AGENT: counters(raw, AGENT, wanted, counted)}
         for key, _ in KPI_METRICS:
             metric = BY_KEY[key]
             parts = [c for (dimensions, _), c in rows[metric.level].items() if dimensions[-1 if metric.level == AGENT
