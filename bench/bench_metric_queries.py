@@ -126,8 +126,8 @@ def open_history(scale: Scale, backend: str) -> tuple[Any, dict[str, Any]]:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     despacho = build(Settings(var_dir=folder, database_url=url))
+    despacho.runner.create_tables()  # on a cached history too: builds the indexes a newer release defines
     if found is None:
-        despacho.runner.create_tables()
         found = write_history(despacho, scale)
         _position_metrics_at_head(despacho)
         found["database_bytes"] = database_size(despacho)
