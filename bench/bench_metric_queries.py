@@ -181,11 +181,11 @@ def _float_noise(live: dict[str, Any] | None, rebuilt: dict[str, Any] | None) ->
                for k in live)
 
 
-def measure(despacho: Any, scale: Scale, rounds: int, samples: int) -> None:
+def measure(despacho: Any, scale: Scale, rounds: int, samples: int, only: list[str]) -> None:
     last = scale.last_day
     now = datetime.combine(last, clock_time(15), ZoneInfo("America/Bogota"))
     engine, store = despacho.read_engine, despacho.store
-    asked = questions(last, now)
+    asked = [q for q in questions(last, now) if not only or any(word in q.name for word in only)]
     timings: dict[str, Timings] = {q.name: Timings() for q in asked}
     for _ in range(rounds):
         for question in asked:
@@ -255,6 +255,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--samples", type=int, default=10, help="query timings per question and round")
+    parser.add_argument("--only", action="append", help="only the questions whose name contains this")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--check-tables", action="store_true",
                         help="also compare the bulk-written metric tables with a rebuild from the log")
@@ -270,7 +271,7 @@ def main() -> None:
               f" GiB", flush=True)
         if arguments.check_tables:
             check_tables(despacho)
-        measure(despacho, scale, arguments.rounds, arguments.samples)
+        measure(despacho, scale, arguments.rounds, arguments.samples, arguments.only or [])
     finally:
         despacho.close()
 

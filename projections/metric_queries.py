@@ -280,13 +280,14 @@ def bot_funnel(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] |
         campaigns = _campaigns(connection, wanted, campaign_ids)
         for zone, members in _by_zone(campaigns, wanted).items():
             start, end = _window(wanted, zone)
-            query = select(chats.c.campaign_id, states.c.flow_name, states.c.state).join(
+            query = select(chats.c.campaign_id, states.c.flow_name, states.c.state, func.count()).join(
                 states, states.c.chat_id == chats.c.chat_id).where(
-                chats.c.campaign_id.in_([c.id for c in members]), chats.c.opened_at >= start, chats.c.opened_at < end)
+                chats.c.campaign_id.in_([c.id for c in members]), chats.c.opened_at >= start, chats.c.opened_at < end
+            ).group_by(chats.c.campaign_id, states.c.flow_name, states.c.state)
             if wanted.flow_name:
                 query = query.where(states.c.flow_name == wanted.flow_name)
-            for campaign_id, flow, state in connection.execute(query):
-                counts[campaign_id, flow, state] += 1
+            for campaign_id, flow, state, reached in connection.execute(query):
+                counts[campaign_id, flow, state] += reached
     return [{"campaign_id": c, "campaign_name": campaigns[c].name, "flow_name": f, "state": s, "chats": n}
             for (c, f, s), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0][1],
                                                                          -item[1], item[0][2]))]
@@ -321,13 +322,14 @@ def delivery_by_sender(engine: Engine, wanted: MetricFilter, *, campaign_ids: se
         campaigns = _campaigns(connection, wanted, campaign_ids)
         for zone, members in _by_zone(campaigns, wanted).items():
             start, end = _window(wanted, zone)
-            query = select(table.c.campaign_id, table.c.sender, table.c.failed).where(
+            failed = func.sum(case((table.c.failed, 1), else_=0))
+            query = select(table.c.campaign_id, table.c.sender, func.count(), failed).where(
                 table.c.campaign_id.in_([c.id for c in members]), table.c.requested_at >= start,
-                table.c.requested_at < end)
-            for campaign_id, sender, failed in connection.execute(query):
+                table.c.requested_at < end).group_by(table.c.campaign_id, table.c.sender)
+            for campaign_id, sender, requested, went_wrong in connection.execute(query):
                 found = counts[campaign_id, sender]
-                found["outbound"] += 1
-                found["outbound_failed"] += bool(failed)
+                found["outbound"] += requested
+                found["outbound_failed"] += int(went_wrong or 0)
     rate = BY_KEY["delivery_failure_rate"].value
     return [{"campaign_id": c, "campaign_name": campaigns[c].name, "sender": s, "outbound": int(n["outbound"]),
              "failed": int(n["outbound_failed"]), "failure_rate": rate(n)}
