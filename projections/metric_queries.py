@@ -97,11 +97,12 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
     """`now` (the end of intervals still open) adds each row's occupancy, read from the attendance timeline."""
     rows = _rows(engine, AGENT, wanted, campaign_ids, only_agent)
     busy = _occupancy(engine, wanted, campaign_ids, only_agent, now) if now is not None else {}
-    totals: dict[tuple[str, str], float] = defaultdict(float)
-    everyone = rows if not (wanted.agent_id or only_agent) else _rows(
-        engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None, breakdown=False)
-    for row in everyone:  # a share of the whole campaign's load, whoever looks
-        totals[row.campaign_id, row.bucket] += row.counters["assignments"]
+    if wanted.agent_id or only_agent:  # a share of the whole campaign's load, whoever looks
+        totals = {key: sum(loads.values()) for key, loads in _assignments(engine, wanted, campaign_ids).items()}
+    else:
+        totals = defaultdict(float)
+        for row in rows:
+            totals[row.campaign_id, row.bucket] += row.counters["assignments"]
     with engine.connect() as connection:
         names = _agent_names(connection, {r.agent_id for r in rows})
     for row in rows:
@@ -114,14 +115,27 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
 
 def campaign_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None) -> list[MetricRow]:
     rows = _rows(engine, CAMPAIGN, wanted, campaign_ids, None)
-    loads: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for agent_row in _rows(engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None,
-                           breakdown=False):
-        if agent_row.counters["assignments"]:
-            loads[agent_row.campaign_id, agent_row.bucket].append(agent_row.counters["assignments"])
+    loads = _assignments(engine, wanted, campaign_ids)
     for row in rows:
-        row.values["load_fairness"] = jain_index(loads.get((row.campaign_id, row.bucket), []))
+        shares = [n for n in loads.get((row.campaign_id, row.bucket), {}).values() if n]
+        row.values["load_fairness"] = jain_index(shares)
     return rows
+
+
+def _assignments(engine: Engine, wanted: MetricFilter, scope: set[str] | None
+                 ) -> dict[tuple[str, str], dict[str, float]]:
+    """Every agent's assignments per (campaign, bucket), whatever agent the filter names: the loads that shares and
+    fairness are of, summed straight from the counters (a month is thousands of agent-day rows)."""
+    everyone = MetricFilter(**{**wanted.__dict__, "agent_id": ""})
+    everyone.check()
+    loads: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    with engine.connect() as connection:
+        campaigns = _campaigns(connection, everyone, scope)
+        for zone, members in _by_zone(campaigns, everyone).items():
+            for (agent_id, campaign_id), bucket, counters in _counters(connection, AGENT, everyone, zone, members,
+                                                                       None):
+                loads[campaign_id, bucket][agent_id] += counters["assignments"]
+    return loads
 
 
 def _occupancy(engine: Engine, wanted: MetricFilter, scope: set[str] | None, only_agent: str | None,
@@ -154,8 +168,7 @@ def bot_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] 
 
 
 def _rows(engine: Engine, level: str, wanted: MetricFilter, scope: set[str] | None,
-          only_agent: str | None, *, breakdown: bool = True) -> list[MetricRow]:
-    """`breakdown`: agent rows with their closes per disposition (rows read only for their counters skip it)."""
+          only_agent: str | None) -> list[MetricRow]:
     wanted.check()
     with engine.connect() as connection:
         campaigns = _campaigns(connection, wanted, scope)
@@ -163,7 +176,7 @@ def _rows(engine: Engine, level: str, wanted: MetricFilter, scope: set[str] | No
         for zone, members in _by_zone(campaigns, wanted).items():
             for dimensions, bucket, counters in _counters(connection, level, wanted, zone, members, only_agent):
                 found[dimensions, bucket, zone].append(counters)
-        breakdowns = _dispositions(connection, wanted, campaigns) if level == AGENT and breakdown else {}
+        breakdowns = _dispositions(connection, wanted, campaigns) if level == AGENT else {}
     rows = []
     for (dimensions, bucket, zone), parts in found.items():
         keys = dict(zip(DIMENSIONS[level], dimensions, strict=True))
