@@ -14,7 +14,28 @@ median and spread over the rounds of the ratio raw p50 / query p50.
     .venv/bin/python bench/bench_metric_queries.py --chats 1000000 --messages 10000000 --backend postgres
 
 Agents' rows are asked without `now` (the occupancy column comes from the attendance timeline, which this history
-has no sessions for; bench_attendance.py measures it). Figures: docs/benchmarks.md.
+has no sessions for; bench_attendance.py measures it).
+
+Measured 2026-12-01 on the shared 2-core machine under a load average of 12–32 (five other engineers' test runs),
+SQLite, 100,000 chats, 1,002,136 messages, 2,567,288 events (the issue's scale was not run: this generator writes
+~1,650 events/s on that machine, 26 minutes for this history, 1.55 GiB; a million chats would take hours there).
+With the agents' dispositions already counted by the database, before the funnel and delivery were (GROUP BY) and
+before load shares were summed from the counters (p50 / p95 / own CPU p95, raw p50, ratio median and spread, 2
+rounds of 10 query samples and 1 raw answer):
+
+    KPI cards, today                     54 / 181 / 27 ms  FAIL   raw 18.5 s    202× (200–204)
+    campaign table, 1 day by day         24 / 128 / 11 ms  FAIL   raw 20.4 s    520× (382–657)
+    campaign table, 7 days by day        91 / 355 / 37 ms  FAIL   raw 43.5 s    281× (279–283)
+    campaign table, 30 days by day      451 / 603 / 142 ms FAIL   raw 114.6 s   236× (232–239)
+    campaign table, 30 days by month     95 / 238 / 67 ms  FAIL   raw 93.7 s    965× (610–1320)
+    agent table, 1 day by day            23 / 51 / 14 ms   pass   raw 5.9 s     238× (191–286)
+    agent table, 30 days by month       235 / 534 / 154 ms FAIL   raw 58.4 s    230× (207–252)
+    bot table, 7 days by day              2 / 15 / 4 ms    pass   raw 28.1 s   5229× (3459–6999)
+    hourly volume, 7 days                 7 / 37 / 7 ms    pass   raw 24.6 s   1741× (1571–1911)
+    bot funnel, 7 days                  116 / 336 / 57 ms  FAIL   raw 19.8 s    168× (153–183)
+    delivery by sender, 7 days          126 / 416 / 89 ms  FAIL   raw 18.1 s    112× (101–123)
+
+After those fixes: being measured when this was committed (see the commit that follows).
 """
 
 from __future__ import annotations
