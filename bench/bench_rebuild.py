@@ -192,12 +192,14 @@ def rebuild_into_fresh_tables(despacho: Any, make_projector: Callable[[str], Any
         connection.execute(delete(projector_positions).where(projector_positions.c.name == fresh.position_key))
 
 
-def measure(despacho: Any, name: str, rounds: int) -> None:
-    """Per projector (the busiest first, so a long run shows them first), its rounds interleaved with the raw read."""
+def measure(despacho: Any, name: str, rounds: int, only: list[str] | None = None) -> None:
+    """Per projector (the busiest first, so a long run shows them first), its rounds interleaved with the raw read;
+    `only`: just the projectors so named."""
     from despacho.bootstrap import all_projectors
 
     head = despacho.runner.head()
-    busiest_first = sorted((type(p) for p in all_projectors()), key=lambda c: BUSIEST.index(c.name))
+    busiest_first = sorted((type(p) for p in all_projectors() if not only or p.name in only),
+                           key=lambda c: BUSIEST.index(c.name))
     for make_projector in busiest_first:
         topics = make_projector().topics
         ratios, rebuilt, raw = [], [], []
@@ -227,6 +229,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per projector")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], action="append",
                         help="only these backends (default: every one reachable)")
+    parser.add_argument("--projector", choices=BUSIEST, action="append", help="only these projectors (default: all)")
     arguments = parser.parse_args()
     print(f"== rebuild of every projector vs raw log read (target ratio ≥ 0.3); load average {os.getloadavg()} ==")
     for name in arguments.backend or available_backends():
@@ -234,7 +237,7 @@ def main() -> None:
             began = time.perf_counter()
             head = write_log(despacho, arguments.events)
             print(f"[{name}] log of {head:,} events written in {time.perf_counter() - began:.0f} s", flush=True)
-            measure(despacho, name, arguments.rounds)
+            measure(despacho, name, arguments.rounds, arguments.projector)
         print(f"load average {os.getloadavg()}")
 
 

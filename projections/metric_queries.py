@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from domain.attendance import Span, check_range, local_days
 from domain.common import DomainError
@@ -110,11 +110,12 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
     """`now` (the end of intervals still open) adds each row's occupancy, read from the attendance timeline."""
     rows = _rows(engine, AGENT, wanted, campaign_ids, only_agent)
     busy = _occupancy(engine, wanted, campaign_ids, only_agent, now) if now is not None else {}
-    totals: dict[tuple[str, str], float] = defaultdict(float)
-    everyone = rows if not (wanted.agent_id or only_agent) else _rows(
-        engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None)
-    for row in everyone:  # a share of the whole campaign's load, whoever looks
-        totals[row.campaign_id, row.bucket] += row.counters["assignments"]
+    if wanted.agent_id or only_agent:  # a share of the whole campaign's load, whoever looks
+        totals = {key: sum(loads.values()) for key, loads in _assignments(engine, wanted, campaign_ids).items()}
+    else:
+        totals = defaultdict(float)
+        for row in rows:
+            totals[row.campaign_id, row.bucket] += row.counters["assignments"]
     with engine.connect() as connection:
         names = _agent_names(connection, {r.agent_id for r in rows})
     for row in rows:
@@ -127,13 +128,27 @@ def agent_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str
 
 def campaign_metrics(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] | None) -> list[MetricRow]:
     rows = _rows(engine, CAMPAIGN, wanted, campaign_ids, None)
-    loads: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for agent_row in _rows(engine, AGENT, MetricFilter(**{**wanted.__dict__, "agent_id": ""}), campaign_ids, None):
-        if agent_row.counters["assignments"]:
-            loads[agent_row.campaign_id, agent_row.bucket].append(agent_row.counters["assignments"])
+    loads = _assignments(engine, wanted, campaign_ids)
     for row in rows:
-        row.values["load_fairness"] = jain_index(loads.get((row.campaign_id, row.bucket), []))
+        shares = [n for n in loads.get((row.campaign_id, row.bucket), {}).values() if n]
+        row.values["load_fairness"] = jain_index(shares)
     return rows
+
+
+def _assignments(engine: Engine, wanted: MetricFilter, scope: set[str] | None
+                 ) -> dict[tuple[str, str], dict[str, float]]:
+    """Every agent's assignments per (campaign, bucket), whatever agent the filter names: the loads that shares and
+    fairness are of, summed straight from the counters (a month is thousands of agent-day rows)."""
+    everyone = MetricFilter(**{**wanted.__dict__, "agent_id": ""})
+    everyone.check()
+    loads: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    with engine.connect() as connection:
+        campaigns = _campaigns(connection, everyone, scope)
+        for zone, members in _by_zone(campaigns, everyone).items():
+            for (agent_id, campaign_id), bucket, counters in _counters(connection, AGENT, everyone, zone, members,
+                                                                       None):
+                loads[campaign_id, bucket][agent_id] += counters["assignments"]
+    return loads
 
 
 def _occupancy(engine: Engine, wanted: MetricFilter, scope: set[str] | None, only_agent: str | None,
@@ -257,19 +272,21 @@ def _counters(connection: Connection, level: str, wanted: MetricFilter, zone: st
 
 def _dispositions(connection: Connection, wanted: MetricFilter, campaigns: dict[str, _Campaign]
                   ) -> dict[tuple[str, str, str], dict[str, int]]:
-    """Each agent's closes per disposition label and bucket, dated by the close."""
+    """Each agent's closes per disposition label and bucket, dated by the close: counted by the database, each
+    close put in its bucket by the buckets' bounds (a month's closes are hundreds of thousands of rows)."""
     table = METRICS.chats
     found: dict[tuple[str, str, str], dict[str, int]] = {}
     for zone, members in _by_zone(campaigns, wanted).items():
-        start, end = _window(wanted, zone)
-        query = select(table.c.closed_by_agent, table.c.campaign_id, table.c.disposition, table.c.closed_at).where(
+        windows = bucket_windows(wanted, zone)
+        bucket = case(*((table.c.closed_at < span.end, label) for label, span in windows), else_=None)
+        query = select(table.c.closed_by_agent, table.c.campaign_id, table.c.disposition, bucket, func.count()).where(
+            table.c.closed_at >= windows[0][1].start, table.c.closed_at < windows[-1][1].end,
             table.c.campaign_id.in_([c.id for c in members]), table.c.closed_by_agent.is_not(None),
-            table.c.closed_at >= start, table.c.closed_at < end)
-        for agent_id, campaign_id, code, closed_at in connection.execute(query):
-            key = (agent_id, campaign_id, bucket_of(closed_at, wanted.granularity, zone))
+        ).group_by(table.c.closed_by_agent, table.c.campaign_id, table.c.disposition, bucket)
+        for agent_id, campaign_id, code, label_of_bucket, closes in connection.execute(query):
             label = campaigns[campaign_id].dispositions.get(code) or stored_disposition(code).label
-            counts = found.setdefault(key, {})
-            counts[label] = counts.get(label, 0) + 1
+            counts = found.setdefault((agent_id, campaign_id, label_of_bucket), {})
+            counts[label] = counts.get(label, 0) + closes
     return found
 
 
@@ -289,13 +306,14 @@ def bot_funnel(engine: Engine, wanted: MetricFilter, *, campaign_ids: set[str] |
         campaigns = _campaigns(connection, wanted, campaign_ids)
         for zone, members in _by_zone(campaigns, wanted).items():
             start, end = _window(wanted, zone)
-            query = select(chats.c.campaign_id, states.c.flow_name, states.c.state).join(
+            query = select(chats.c.campaign_id, states.c.flow_name, states.c.state, func.count()).join(
                 states, states.c.chat_id == chats.c.chat_id).where(
-                chats.c.campaign_id.in_([c.id for c in members]), chats.c.opened_at >= start, chats.c.opened_at < end)
+                chats.c.campaign_id.in_([c.id for c in members]), chats.c.opened_at >= start, chats.c.opened_at < end
+            ).group_by(chats.c.campaign_id, states.c.flow_name, states.c.state)
             if wanted.flow_name:
                 query = query.where(states.c.flow_name == wanted.flow_name)
-            for campaign_id, flow, state in connection.execute(query):
-                counts[campaign_id, flow, state] += 1
+            for campaign_id, flow, state, reached in connection.execute(query):
+                counts[campaign_id, flow, state] += reached
     return [{"campaign_id": c, "campaign_name": campaigns[c].name, "flow_name": f, "state": s, "chats": n}
             for (c, f, s), n in sorted(counts.items(), key=lambda item: (campaigns[item[0][0]].name, item[0][1],
                                                                          -item[1], item[0][2]))]
@@ -330,13 +348,14 @@ def delivery_by_sender(engine: Engine, wanted: MetricFilter, *, campaign_ids: se
         campaigns = _campaigns(connection, wanted, campaign_ids)
         for zone, members in _by_zone(campaigns, wanted).items():
             start, end = _window(wanted, zone)
-            query = select(table.c.campaign_id, table.c.sender, table.c.failed).where(
+            failed = func.sum(case((table.c.failed, 1), else_=0))
+            query = select(table.c.campaign_id, table.c.sender, func.count(), failed).where(
                 table.c.campaign_id.in_([c.id for c in members]), table.c.requested_at >= start,
-                table.c.requested_at < end)
-            for campaign_id, sender, failed in connection.execute(query):
+                table.c.requested_at < end).group_by(table.c.campaign_id, table.c.sender)
+            for campaign_id, sender, requested, went_wrong in connection.execute(query):
                 found = counts[campaign_id, sender]
-                found["outbound"] += 1
-                found["outbound_failed"] += bool(failed)
+                found["outbound"] += requested
+                found["outbound_failed"] += int(went_wrong or 0)
     rate = BY_KEY["delivery_failure_rate"].value
     return [{"campaign_id": c, "campaign_name": campaigns[c].name, "sender": s, "outbound": int(n["outbound"]),
              "failed": int(n["outbound_failed"]), "failure_rate": rate(n)}

@@ -38,6 +38,8 @@ def fact_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
         Column("assignment_id", String(ID)),
         Index(f"ix_metric_chats_campaign{suffix}", "campaign_id", "opened_at"),
         Index(f"ix_metric_chats_closer{suffix}", "closed_by_agent", "closed_at"),
+        # the agents' closes per disposition over a range of days, counted from the index alone
+        Index(f"ix_metric_chats_closed{suffix}", "closed_at", "campaign_id", "closed_by_agent", "disposition"),
     )
     queue_entries = Table(
         f"metric_queue_entries{suffix}", metadata,
