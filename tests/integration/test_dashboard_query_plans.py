@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from adapters.clock import FixedClock
 from despacho.bootstrap import Despacho
 from projections import dashboard_queries
-from tests.integration.test_query_plans import a_call_center, captured, full_scans
+from tests.integration.test_query_plans import a_call_center, full_scans, plan_findings
 
 
 def whole_campaign_reads(engine: Engine, statement: str, parameters: Any) -> list[str]:
@@ -33,15 +33,4 @@ def test_dashboard_queries_never_scan_a_table_that_grows_with_history(despacho: 
         "volume by hour": lambda: dashboard_queries.volume_by_hour(engine, {campaign_id}, now),
         "delivery today": lambda: dashboard_queries.delivery_today(engine, {campaign_id}, now),
     }
-    scans: dict[str, list[str]] = {}
-    for name, run in queries.items():
-        with captured(engine) as statements:
-            run()
-        assert statements, f"{name} ran no query"
-        found = [line for statement, parameters in statements
-                 for line in [*full_scans(engine, statement, parameters),
-                              *whole_campaign_reads(engine, statement, parameters)]]
-        if found:
-            scans[name] = found
-
-    assert scans == {}
+    assert plan_findings(engine, queries, full_scans, whole_campaign_reads) == {}

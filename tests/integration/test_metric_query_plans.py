@@ -14,7 +14,7 @@ from adapters.clock import FixedClock
 from despacho.bootstrap import Despacho
 from projections import metric_queries
 from projections.metric_queries import MetricFilter
-from tests.integration.test_query_plans import a_call_center, captured
+from tests.integration.test_query_plans import a_call_center, plan_findings
 
 GROWING_METRIC_TABLES = re.compile(r"^metric_(chats|queue_entries|assignments|outbound|bot_states|"
                                    r"(agent|campaign|bot)_(hours|days))$")
@@ -51,14 +51,4 @@ def test_metric_reports_read_only_their_range_of_the_history(despacho: Despacho,
         "bot funnel": lambda: metric_queries.bot_funnel(engine, week, campaign_ids=None),
         "delivery by sender": lambda: metric_queries.delivery_by_sender(engine, week, campaign_ids=None),
     }
-    scans: dict[str, list[str]] = {}
-    for name, run in queries.items():
-        with captured(engine) as statements:
-            run()
-        assert statements, f"{name} ran no query"
-        found = [line for statement, parameters in statements
-                 for line in growing_table_scans(engine, statement, parameters)]
-        if found:
-            scans[name] = found
-
-    assert scans == {}
+    assert plan_findings(engine, queries, growing_table_scans) == {}

@@ -10,7 +10,7 @@ the columns they constrain, shows the index each query is meant to use.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -43,6 +43,25 @@ def captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", keep)
+
+
+PlanCheck = Callable[[Engine, str, Any], list[str]]
+"""What is wrong in one statement's plan (lines of it), for the statement and its parameters."""
+
+
+def plan_findings(engine: Engine, queries: Mapping[str, Callable[[], object]],
+                  *checks: PlanCheck) -> dict[str, list[str]]:
+    """Runs each query and returns, per query whose plans any check faults, what the checks found (none: `{}`)."""
+    findings: dict[str, list[str]] = {}
+    for name, run in queries.items():
+        with captured(engine) as statements:
+            run()
+        assert statements, f"{name} ran no query"
+        found = [line for statement, parameters in statements for check in checks
+                 for line in check(engine, statement, parameters)]
+        if found:
+            findings[name] = found
+    return findings
 
 
 def full_scans(engine: Engine, statement: str, parameters: Any) -> list[str]:
@@ -100,13 +119,4 @@ def hot_queries(despacho: Despacho, clock: FixedClock) -> dict[str, Callable[[],
 
 
 def test_hot_read_queries_never_scan_a_table_that_grows_with_history(despacho: Despacho, clock: FixedClock) -> None:
-    scans: dict[str, list[str]] = {}
-    for name, run in hot_queries(despacho, clock).items():
-        with captured(despacho.read_engine) as statements:
-            run()
-        assert statements, f"{name} ran no query"
-        found = [line for statement, parameters in statements
-                 for line in full_scans(despacho.read_engine, statement, parameters)]
-        if found:
-            scans[name] = found
-    assert scans == {}
+    assert plan_findings(despacho.read_engine, hot_queries(despacho, clock), full_scans) == {}

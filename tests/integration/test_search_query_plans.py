@@ -11,7 +11,7 @@ from despacho.bootstrap import Despacho
 from projections import desk_queries
 from projections.search_queries import ChatScope, ChatSearch, previous_chats, search_chats
 from tests.integration.test_dashboard_query_plans import whole_campaign_reads
-from tests.integration.test_query_plans import a_call_center, captured, full_scans
+from tests.integration.test_query_plans import a_call_center, full_scans, plan_findings
 
 
 def test_search_and_history_queries_never_scan_a_table_that_grows_with_history(despacho: Despacho,
@@ -40,15 +40,6 @@ def test_search_and_history_queries_never_scan_a_table_that_grows_with_history(d
     queries["history by phone"] = lambda: previous_chats(engine, supervisor, chat)
     queries["history by document"] = lambda: previous_chats(
         engine, everywhere, {**chat, "document_type": "CC", "document_number": "1020304050"})
-    scans: dict[str, list[str]] = {}
-    for name, run in queries.items():
-        with captured(engine) as statements:
-            run()
-        assert statements, f"{name} ran no query"
-        found = [line for statement, parameters in statements
-                 for line in [*full_scans(engine, statement, parameters),
-                              *whole_campaign_reads(engine, statement, parameters)]]
-        if found:
-            scans[name] = found
+    scans = plan_findings(engine, queries, full_scans, whole_campaign_reads)
 
     assert scans == {}, "\n".join(f"{k}: {v}" for k, v in scans.items())
