@@ -71,8 +71,9 @@ def test_a_supervisor_reassigns_to_an_agent_on_a_break_as_the_recorded_exception
     select = page.locator(f"#reassign-agent-{chat_id}")
     bruno = select.locator("option", has_text="Bruno")
     assert bruno.get_attribute("data-fit") == "exception"
-    assert "En pausa (Almuerzo)" in bruno.inner_text() and "solo como excepción" in bruno.inner_text()
-    select.select_option(label=bruno.inner_text())
+    label = (bruno.text_content() or "").strip()  # an option's innerText is empty until its <select> is drawn
+    assert "En pausa (Almuerzo)" in label and "solo como excepción" in label
+    select.select_option(value=bruno.get_attribute("value"))
     screenshot(page, screenshots, "supervisor-agents.png")
     form = page.locator(f'details[data-chat-id="{chat_id}"] form')
     form.locator('input[name="to_unavailable"]').focus()

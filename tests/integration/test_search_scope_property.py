@@ -46,7 +46,7 @@ def chat_row(n: int, chat: dict[str, Any]) -> dict[str, Any]:
             "sender_address": "whatsapp:+5716000001", "profile_name": "", "customer_name": "",
             "document_type": "CC" if chat["document_number"] else None, "opened_at": START + timedelta(minutes=n),
             "outside_hours": False, "bot_pending": 0, "queue_alerted": False, "confirmation_failure_recorded": False,
-            "confirmation_alert_open": False}
+            "confirmation_alert_open": False, "customer_messages": 0}
 
 
 def matches(row: dict[str, Any], search: ChatSearch) -> bool:

@@ -49,7 +49,8 @@ def a_row_without_aggregate(despacho: Despacho, campaign_id: str) -> str:
             id=ghost, campaign_id=campaign_id, status="waiting_queue", channel="whatsapp",
             customer_address="whatsapp:+573009999999", sender_address=SENDER, profile_name="", customer_name="",
             opened_at=now, queued_at=now, last_customer_message_at=now, outside_hours=False, bot_pending=0,
-            queue_alerted=False, confirmation_failure_recorded=False, confirmation_alert_open=False))
+            queue_alerted=False, confirmation_failure_recorded=False, confirmation_alert_open=False,
+            customer_messages=0))
     return ghost
 
 
