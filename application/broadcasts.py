@@ -21,7 +21,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from application.ports import Clock
-from application.store import EventStore, retry_on_conflict
+from application.store import EventStore, aggregate_or, retry_on_conflict
 from domain.broadcasts import (
     HELD_BY_RISK,
     RUNNING,
@@ -251,33 +251,19 @@ class BroadcastService:
         return isinstance(consent, Consent) and consent.opted_out
 
     def _campaign(self, campaign_id: str, scope: Collection[str] | None = None) -> Campaign:
-        campaign = self._get_text(campaign_id) if scope is None or campaign_id in scope else None
-        if not isinstance(campaign, Campaign):
-            raise NotFoundError("Campaña desconocida")
-        return campaign
+        unknown = NotFoundError("Campaña desconocida")
+        if scope is not None and campaign_id not in scope:
+            raise unknown
+        return aggregate_or(self.store, campaign_id, Campaign, unknown)
 
     def _broadcast(self, broadcast_id: str) -> Broadcast:
-        broadcast = self._get_text(broadcast_id)
-        if not isinstance(broadcast, Broadcast):
-            raise NotFoundError("Envío desconocido")
-        return broadcast
-
-    def _get_text(self, aggregate_id: str) -> object | None:
-        found = _uuid(aggregate_id)
-        return None if found is None else self._get(found)
+        return aggregate_or(self.store, broadcast_id, Broadcast, NotFoundError("Envío desconocido"))
 
     def _get(self, aggregate_id: UUID) -> object | None:
         try:
             return self.store.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-
-
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(str(text))
-    except ValueError:
-        return None
 
 
 def _template_of(campaign: Campaign, content_sid: str) -> Template:

@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from application.campaigns import CampaignService
 from application.ports import Clock
 from application.staff import StaffService
-from application.store import EventStore, retry_on_conflict
+from application.store import EventStore, aggregate_or, retry_on_conflict
 from domain.agents import Agent
 from domain.chats import Chat, ChatError, check_may_transfer
 from domain.common import actor_for_user
@@ -60,11 +58,7 @@ class CampaignTransfers:
         retry_on_conflict(command)
 
     def _chat(self, chat_id: str) -> Chat:
-        try:
-            chat: Chat = self.store.repository.get(UUID(chat_id))
-        except (AggregateNotFoundError, ValueError) as exc:
-            raise ChatError("Chat desconocido") from exc
-        return chat
+        return aggregate_or(self.store, chat_id, Chat, ChatError("Chat desconocido"))
 
     def _agent(self, agent_id: str) -> Agent:
         agent: Agent = self.store.repository.get(UUID(agent_id))
