@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -36,16 +37,28 @@ async def _stream(feed: LiveFeed, subscription: LiveSubscription) -> AsyncIterat
     yield b"retry: 3000\n\n"
     updates = feed.subscribe()
     version = 0
-    while True:
-        try:
-            topic = await asyncio.wait_for(anext(updates), timeout=KEEPALIVE_SECONDS)
-        except TimeoutError:
-            yield b": keepalive\n\n"
-            continue
-        if not subscription.wants(topic):
-            continue
-        if subscription.needs_recheck(topic) and not await run_in_threadpool(subscription.still_allowed, topic):
-            continue
-        version += 1
-        # Unnamed events: the page's client matches topics (and `queue:*` wildcards) itself.
-        yield f"data: {json.dumps({'topic': topic, 'version': version})}\n\n".encode()
+    # One pending read of the feed, kept across keepalives: a timeout cancelling the read itself would close the
+    # feed's generator, and the stream would end after its first quiet interval.
+    pending = asyncio.ensure_future(anext(updates))
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
+            if not done:
+                yield b": keepalive\n\n"
+                continue
+            try:
+                topic = pending.result()
+            except StopAsyncIteration:  # the feed closed: the server is stopping, the page reconnects to the next
+                return
+            pending = asyncio.ensure_future(anext(updates))
+            if not subscription.wants(topic):
+                continue
+            if subscription.needs_recheck(topic) and not await run_in_threadpool(subscription.still_allowed, topic):
+                continue
+            version += 1
+            # Unnamed events: the page's client matches topics (and `queue:*` wildcards) itself.
+            yield f"data: {json.dumps({'topic': topic, 'version': version})}\n\n".encode()
+    finally:
+        pending.cancel()  # which closes the feed's generator, unsubscribing
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await pending

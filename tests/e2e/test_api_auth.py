@@ -453,3 +453,18 @@ def test_a_supervisor_receives_only_their_campaigns_queues_and_agents(client: Te
                                   f"desk:{staff.agent}", "queue:", "portfolios"])
 
     assert delivered == [f"queue:{staff.banco_a}", f"desk:{staff.agent}"]
+
+
+def test_the_live_stream_still_delivers_after_quiet_intervals(client: TestClient, despacho: Despacho,
+                                                              staff: SimpleNamespace,
+                                                              quick_keepalive: None) -> None:
+    assert log_in(client, "ana").status_code == 303
+    with client.stream("GET", "/live", params={"topics": "alerts"}) as response:
+        lines = response.iter_lines()
+        keepalives = 0
+        while keepalives < 3:  # the page stays open with nothing to tell it for a while
+            keepalives += next(lines).startswith(": keepalive")
+        despacho.live.publish(["alerts"])
+        delivered = next(line for line in lines if line.startswith("data: "))
+
+    assert json.loads(delivered.removeprefix("data: "))["topic"] == "alerts"
