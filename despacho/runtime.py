@@ -20,6 +20,7 @@ from workers.broker import start_worker
 from workers.scheduler import InMemorySlotClaims, RedisSlotClaims, Scheduler
 
 log = logging.getLogger(__name__)
+JOIN_SECONDS = 30
 
 
 @contextmanager
@@ -27,21 +28,29 @@ def background(despacho: Despacho, *, projector: bool, worker: bool, scheduler: 
     """Start the requested background parts; stop them cleanly on exit."""
     stop = threading.Event()
     dramatiq_worker = None
+    threads = []
     if projector:
         despacho.runner.catch_up()
-        despacho.runner.start_thread(stop)
+        threads.append(despacho.runner.start_thread(stop))
         _listen_for_new_events(despacho, stop)
     if worker:
         dramatiq_worker = start_worker(despacho.broker)
     if scheduler:
         claims = RedisSlotClaims(despacho.settings.redis_url) if despacho.settings.redis_url else InMemorySlotClaims()
-        Scheduler(despacho.actors.periodic_jobs(despacho.settings.timer_interval_seconds), claims).start_thread(stop)
+        schedule = Scheduler(despacho.actors.periodic_jobs(despacho.settings.timer_interval_seconds), claims)
+        threads.append(schedule.start_thread(stop))
     try:
         yield stop
     finally:
         stop.set()
+        despacho.runner.wake.set()  # the lanes sleep until woken or their poll ends: they see `stop` now
         if dramatiq_worker is not None:
             dramatiq_worker.stop()
+        # Closing the stores under a lane still reading them crashes SQLite's driver: wait for them first.
+        for thread in threads:
+            thread.join(timeout=JOIN_SECONDS)
+            if thread.is_alive():
+                log.warning("background thread %s did not stop within %s s", thread.name, JOIN_SECONDS)
 
 
 def _listen_for_new_events(despacho: Despacho, stop: threading.Event) -> None:
