@@ -85,11 +85,18 @@ def _cookie_changes(request: Request, session: BrowserSession | None) -> tuple[l
                           secure=request.app.state.secure_cookies)
     if session is not None and state.user is None:
         always.delete_cookie(SESSION_COOKIE, path="/")  # its session ended: every copy of it is refused
-    if state.flashes and FLASH_COOKIE in request.cookies:
+    if state.flashes and FLASH_COOKIE in request.cookies and _is_a_page(request):
         # Shown on this page, so forget them; but a redirect that sets cookies (a new flash, a login) carries
         # them on to the page it leads to.
         unless_set.delete_cookie(FLASH_COOKIE)
     return always.headers.getlist("set-cookie"), unless_set.headers.getlist("set-cookie")
+
+
+def _is_a_page(request: Request) -> bool:
+    """Whether the browser asked for a page: a live refresh, a heartbeat or the event stream that happen to run
+    between a form's redirect and the page it leads to must not take the page's message (browsers say which with
+    Sec-Fetch-Dest; a client that does not say is taken at its word as asking for a page)."""
+    return request.headers.get("sec-fetch-dest", "document") in ("document", "iframe")
 
 
 def _adding_cookies(send: Send, always: list[str], unless_set: list[str]) -> Send:

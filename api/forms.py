@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from api.chat_access import see_own_writes
 from api.flash import redirect_with_flash
@@ -22,5 +22,12 @@ def form_outcome(request: Request, projections: ProjectionRunner, pages: Pages, 
         command()
     except DomainError as exc:
         return redirect_with_flash(request, back, "error", pages.explain(request.state.lang, exc))
+    return redirect_once_seen(request, projections, then or back, pages.translate(request.state.lang, success),
+                              projectors)
+
+
+def redirect_once_seen(request: Request, projections: ProjectionRunner, url: str, message: str,
+                       projectors: tuple[str, ...]) -> RedirectResponse:
+    """A success's redirect, once the read tables of `projectors` show it (or the page after would not)."""
     see_own_writes(projections, *projectors)
-    return redirect_with_flash(request, then or back, "success", pages.translate(request.state.lang, success))
+    return redirect_with_flash(request, url, "success", message)

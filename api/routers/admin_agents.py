@@ -14,8 +14,7 @@ from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
 from api.deps import PagesDep, PostedForm, ProjectionsDep, ReadDb, StaffDep, UnidentifiedCampaignDep
-from api.flash import redirect_with_flash
-from api.forms import form_outcome
+from api.forms import form_outcome, redirect_once_seen
 from api.navigation import ROLE_LABELS
 from api.routers.staff import check_scope
 from api.security import allow, current_identity
@@ -26,6 +25,7 @@ from domain.common import DomainError, actor_for_user
 from projections.admin_queries import agent_row, membership_history
 from projections.desk_queries import agent_names
 from projections.queries import list_agents, list_campaigns
+from projections.runner import ProjectionRunner
 
 router = APIRouter(prefix="/admin/agents", include_in_schema=False,
                    dependencies=[Depends(allow("admin", "supervisor"))])
@@ -95,7 +95,8 @@ def new_agent_page(request: Request, read_db: ReadDb, pages: PagesDep) -> Respon
 
 
 @router.post("")
-def create_agent(request: Request, form: PostedForm, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
+def create_agent(request: Request, form: PostedForm, staff: StaffDep, read_db: ReadDb, projections: ProjectionsDep,
+                 pages: PagesDep) -> Response:
     identity = current_identity(request)
     values = _posted(form)
     check_scope(identity, {values["role"]}, set(), set(values["campaigns"]))
@@ -106,7 +107,7 @@ def create_agent(request: Request, form: PostedForm, staff: StaffDep, read_db: R
     except DomainError as error:
         return _form_page(request, read_db, pages, None, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Usuario creado.")
-    return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
+    return redirect_once_seen(request, projections, f"/admin/agents/{agent_id}", message, ("agents",))
 
 
 @router.get("/{agent_id}")
@@ -117,7 +118,7 @@ def edit_agent_page(agent_id: UUID, request: Request, read_db: ReadDb, pages: Pa
 
 @router.post("/{agent_id}")
 def edit_agent(agent_id: UUID, request: Request, form: PostedForm, staff: StaffDep, read_db: ReadDb,
-               pages: PagesDep) -> Response:
+               projections: ProjectionsDep, pages: PagesDep) -> Response:
     identity = current_identity(request)
     agent = _agent_or_404(read_db, agent_id, identity)
     values = {**_posted(form), "login": agent["login"]}
@@ -131,21 +132,23 @@ def edit_agent(agent_id: UUID, request: Request, form: PostedForm, staff: StaffD
     except DomainError as error:
         return _form_page(request, read_db, pages, agent, values, pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
-    return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
+    return redirect_once_seen(request, projections, f"/admin/agents/{agent_id}", message, ("agents",))
 
 
 @router.post("/{agent_id}/deactivate")
-def deactivate_agent(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
-    return _set_active(agent_id, request, staff, read_db, pages, active=False)
+def deactivate_agent(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb, projections: ProjectionsDep,
+                     pages: PagesDep) -> Response:
+    return _set_active(agent_id, request, staff, read_db, projections, pages, active=False)
 
 
 @router.post("/{agent_id}/reactivate")
-def reactivate_agent(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb, pages: PagesDep) -> Response:
-    return _set_active(agent_id, request, staff, read_db, pages, active=True)
+def reactivate_agent(agent_id: UUID, request: Request, staff: StaffDep, read_db: ReadDb, projections: ProjectionsDep,
+                     pages: PagesDep) -> Response:
+    return _set_active(agent_id, request, staff, read_db, projections, pages, active=True)
 
 
-def _set_active(agent_id: UUID, request: Request, staff: StaffService, read_db: Engine, pages: Pages, *,
-                active: bool) -> Response:
+def _set_active(agent_id: UUID, request: Request, staff: StaffService, read_db: Engine, projections: ProjectionRunner,
+                pages: Pages, *, active: bool) -> Response:
     identity = current_identity(request)
     agent = _agent_or_404(read_db, agent_id, identity)
     check_scope(identity, {agent["role"]}, set(), set(agent["campaigns"]))
@@ -153,7 +156,7 @@ def _set_active(agent_id: UUID, request: Request, staff: StaffService, read_db: 
     lang = request.state.lang
     message = pages.translate(lang, "Cuenta reactivada.") if active else \
         pages.translate(lang, "Cuenta desactivada: no puede entrar ni recibir chats nuevos.")
-    return redirect_with_flash(request, f"/admin/agents/{agent_id}", "success", message)
+    return redirect_once_seen(request, projections, f"/admin/agents/{agent_id}", message, ("agents",))
 
 
 @router.post("/{agent_id}/sessions/terminate")

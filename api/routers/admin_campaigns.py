@@ -10,8 +10,9 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
-from api.deps import CampaignsDep, PagesDep, PostedForm, ReadDb, UnidentifiedCampaignDep
+from api.deps import CampaignsDep, PagesDep, PostedForm, ProjectionsDep, ReadDb, UnidentifiedCampaignDep
 from api.flash import redirect_with_flash
+from api.forms import redirect_once_seen
 from api.routers import metric_targets_form, risk_form
 from api.security import allow, current_identity
 from api.templating import Pages
@@ -28,6 +29,7 @@ PRESENCE_INT_SETTINGS = ("offline_requeue_minutes", "session_idle_minutes")
 SURVEY_SETTINGS = ("survey_question", "survey_answer_hours")
 TEXT_SETTINGS = ("time_zone", "routing_policy", "closing_message", "closing_template_sid", "flow_name")
 TEMPLATE_FIELDS = ("name", "content_sid", "variables")
+SEEN_ON_THE_PAGE = ("campaigns",)  # the campaign pages read the campaigns projector's tables only
 
 
 class FormError(DomainError):
@@ -163,7 +165,8 @@ def new_campaign_page(request: Request, campaigns: CampaignsDep, pages: PagesDep
 
 
 @router.post("")
-def create_campaign(request: Request, form: PostedForm, campaigns: CampaignsDep, pages: PagesDep) -> Response:
+def create_campaign(request: Request, form: PostedForm, campaigns: CampaignsDep, projections: ProjectionsDep,
+                    pages: PagesDep) -> Response:
     sender = str(form.get("sender_address", "")).strip()
     senders = [(sender, str(form.get("sender_channel", "whatsapp")), True)] if sender else []
     try:
@@ -174,7 +177,7 @@ def create_campaign(request: Request, form: PostedForm, campaigns: CampaignsDep,
         return _form_page(request, campaigns.flow_names, pages, None, _values_of(form),
                           pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Campaña creada.")
-    return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
+    return redirect_once_seen(request, projections, f"/admin/campaigns/{campaign_id}", message, SEEN_ON_THE_PAGE)
 
 
 @router.get("/{campaign_id}")
@@ -186,7 +189,7 @@ def edit_campaign_page(campaign_id: UUID, request: Request, campaigns: Campaigns
 
 @router.post("/{campaign_id}")
 def edit_campaign(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep, read_db: ReadDb,
-                  pages: PagesDep) -> Response:
+                  projections: ProjectionsDep, pages: PagesDep) -> Response:
     campaign = _campaign_or_404(read_db, campaign_id)
     try:
         campaigns.edit(campaign_id, str(form.get("name", "")), str(form.get("display_name", "")),
@@ -196,34 +199,37 @@ def edit_campaign(campaign_id: UUID, request: Request, form: PostedForm, campaig
         return _form_page(request, campaigns.flow_names, pages, campaign, values,
                           pages.explain(request.state.lang, error))
     message = pages.translate(request.state.lang, "Cambios guardados.")
-    return redirect_with_flash(request, f"/admin/campaigns/{campaign_id}", "success", message)
+    return redirect_once_seen(request, projections, f"/admin/campaigns/{campaign_id}", message, SEEN_ON_THE_PAGE)
 
 
 @router.post("/{campaign_id}/archive")
-def archive_campaign(campaign_id: UUID, request: Request, campaigns: CampaignsDep, pages: PagesDep) -> Response:
+def archive_campaign(campaign_id: UUID, request: Request, campaigns: CampaignsDep, projections: ProjectionsDep,
+                     pages: PagesDep) -> Response:
     campaigns.archive(campaign_id, actor=f"user:{current_identity(request).id}")
     message = pages.translate(request.state.lang, "Campaña archivada: ya no recibe chats nuevos ni cargas.")
-    return redirect_with_flash(request, "/admin/campaigns", "success", message)
+    return redirect_once_seen(request, projections, "/admin/campaigns", message, SEEN_ON_THE_PAGE)
 
 
 @router.post("/{campaign_id}/senders")
 def link_sender(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep,
-                pages: PagesDep) -> Response:
+                projections: ProjectionsDep, pages: PagesDep) -> Response:
     url = f"/admin/campaigns/{campaign_id}#senders"
     try:
         campaigns.link_sender(campaign_id, str(form.get("address", "")), str(form.get("channel", "")),
                               is_default=form.get("is_default") == "1", actor=f"user:{current_identity(request).id}")
     except DomainError as error:
         return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
-    return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente guardado."))
+    return redirect_once_seen(request, projections, url, pages.translate(request.state.lang, "Remitente guardado."),
+                              SEEN_ON_THE_PAGE)
 
 
 @router.post("/{campaign_id}/senders/remove")
 def unlink_sender(campaign_id: UUID, request: Request, form: PostedForm, campaigns: CampaignsDep,
-                  pages: PagesDep) -> Response:
+                  projections: ProjectionsDep, pages: PagesDep) -> Response:
     url = f"/admin/campaigns/{campaign_id}#senders"
     try:
         campaigns.unlink_sender(campaign_id, str(form.get("address", "")), actor=f"user:{current_identity(request).id}")
     except DomainError as error:
         return redirect_with_flash(request, url, "error", pages.explain(request.state.lang, error))
-    return redirect_with_flash(request, url, "success", pages.translate(request.state.lang, "Remitente retirado."))
+    return redirect_once_seen(request, projections, url, pages.translate(request.state.lang, "Remitente retirado."),
+                              SEEN_ON_THE_PAGE)

@@ -1,5 +1,6 @@
 """Fixtures of the admin tests (campaigns, agents, portfolios): a Despacho on SQLite with two
-campaigns and one user per role, an HTTP client, bearer tokens, and a worker for import jobs.
+campaigns and one user per role, an HTTP client (with the projector following the log, as when served, so a
+form's redirect finds its change on the next page), bearer tokens, and a worker for import jobs.
 
 Test modules import the fixture functions (`from tests.e2e.admin_support import …  # noqa: F401`);
 pytest finds them by their `name`.
@@ -21,6 +22,7 @@ from adapters.clock import FixedClock
 from adapters.passwords import Argon2Passwords
 from api.app import create_app
 from despacho.bootstrap import Despacho, build
+from despacho.runtime import background
 from despacho.settings import Settings
 from tests.conftest import WITH_CLOSING_TEMPLATE
 
@@ -37,7 +39,8 @@ def despacho_fixture(sqlite_settings: Settings, clock: FixedClock) -> Iterator[D
 
 @pytest.fixture(name="client")
 def client_fixture(despacho: Despacho) -> Iterator[TestClient]:
-    with TestClient(create_app(despacho), follow_redirects=False) as test_client:
+    with background(despacho, projector=True, worker=False, scheduler=False), \
+            TestClient(create_app(despacho), follow_redirects=False) as test_client:
         yield test_client
 
 

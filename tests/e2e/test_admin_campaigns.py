@@ -275,3 +275,23 @@ def test_admin_pages_warn_while_the_unidentified_campaign_has_no_agent(client: T
                         campaign_ids=frozenset({staff.banco_a, despacho.unidentified.campaign_id()}))
     despacho.runner.catch_up()
     assert warning not in client.get("/admin/campaigns").text
+
+
+def test_the_page_after_saving_shows_the_change_and_its_message_even_if_a_live_refresh_comes_first(
+        client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+    csrf = log_in(client, "admin")
+    url = f"/admin/campaigns/{staff.banco_a}"
+    form = {"csrf_token": csrf, "name": "Banco A — Mora", "display_name": "Banco A", "time_zone": "America/Bogota",
+            "alert_after_minutes": "30", "auto_close_after_hours": "24", "routing_policy": "least_load",
+            "default_capacity": "5", "flow_name": "default", "closing_message": "Chao", "closing_template_sid": "",
+            "dispositions": "pago"}
+
+    saved = client.post(url, data=form)  # no catch_up by hand: the redirect waits for the projector
+    # What the previous page's scripts may send while the browser follows the redirect: none takes the message.
+    client.get("/api/me", headers={"Sec-Fetch-Dest": "empty"})
+    page = client.get(saved.headers["location"], headers={"Sec-Fetch-Dest": "document"})
+    again = client.get(url, headers={"Sec-Fetch-Dest": "document"})
+
+    assert saved.status_code == 303
+    assert "Cambios guardados." in page.text and 'value="Banco A — Mora"' in page.text
+    assert "Cambios guardados." not in again.text, "shown once, on the page"
