@@ -11,41 +11,16 @@ position cannot be checked and are counted apart.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from application.log_replay import World, apply, read_log
 from application.store import EventStore
-from domain.agents import Agent
 from domain.business_hours import is_open
-from domain.campaigns import Campaign, CampaignSettings
 from domain.chats import Chat
-from domain.sessions import AgentSession
 
-PAGE = 2000
 NOTHING_TO_ASSIGN = "en ese punto la política no asigna ningún chat más"
-
-
-@dataclass
-class _Agent:
-    role: str
-    capacity: int
-    active: bool = True
-    status: str = "offline"
-    session: str = ""
-    campaigns: set[str] = field(default_factory=set)
-    open_chats: set[str] = field(default_factory=set)
-    last_taken: int | None = None
-    last_taken_at: datetime | None = None
-
-
-@dataclass
-class _World:
-    agents: dict[str, _Agent] = field(default_factory=dict)
-    queue: dict[str, tuple[str, int]] = field(default_factory=dict)  # chat → (campaign, queued position)
-    settings: dict[str, CampaignSettings] = field(default_factory=dict)
-    last_chosen: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,26 +44,18 @@ class RoutingAudit:
 
 def audit_routing(store: EventStore, *, since: datetime | None = None, until: datetime | None = None,
                   campaign_id: str | None = None) -> RoutingAudit:
-    bases = {event.decision["basis_position"] for _, event in _log(store) if _is_checkable(event)}
-    world, states = _World(), {}
+    bases = {event.decision["basis_position"] for _, event in read_log(store) if _is_checkable(event)}
+    world, states = World(), {}
     expected: dict[int, list[dict[str, Any]]] = {}
     report = RoutingAudit()
-    for position, event in _log(store):
+    for position, event in read_log(store):
         for basis in [b for b in bases if b < position and b not in states]:
             states[basis] = copy.deepcopy(world)
         if isinstance(event, Chat.AgentAssigned) and not event.exceptional and _in_range(event, since, until,
                                                                                          campaign_id):
             _check(report, position, event, states, expected)
-        _apply(world, position, event)
+        apply(world, position, event)
     return report
-
-
-def _log(store: EventStore) -> Iterator[tuple[int, Any]]:
-    start = 0
-    while notifications := store.recorder.select_notifications(start=start, limit=PAGE, inclusive_of_start=False):
-        for notification in notifications:
-            yield notification.id, store.mapper.to_domain_event(notification)
-        start = notifications[-1].id
 
 
 def _is_checkable(event: Any) -> bool:
@@ -100,7 +67,7 @@ def _in_range(event: Any, since: datetime | None, until: datetime | None, campai
             and (campaign_id is None or event.decision.get("campaign_id") == campaign_id))
 
 
-def _check(report: RoutingAudit, position: int, event: Any, states: dict[int, _World],
+def _check(report: RoutingAudit, position: int, event: Any, states: dict[int, World],
            expected: dict[int, list[dict[str, Any]]]) -> None:
     decision, chat_id = event.decision, str(event.originator_id)
     if "basis_position" not in decision:
@@ -132,14 +99,15 @@ def _loads(candidates: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
                   for c in candidates)
 
 
-def _overtakes(world: _World, position: int, chat_id: str, campaign: str, agent_id: str,
+def _overtakes(world: World, position: int, chat_id: str, campaign: str, agent_id: str,
                earlier_in_pass: list[dict[str, Any]]) -> list[Finding]:
     """Older waiting chats of the campaign the chosen agent could have taken instead (R16)."""
     if chat_id not in world.queue:
         return [Finding(position, chat_id, campaign, "el chat no esperaba en la cola en ese punto")]
     taken = {d["chat_id"] for d in earlier_in_pass}
-    queued_at = world.queue[chat_id][1]
-    older = [c for c, (k, p) in world.queue.items() if k == campaign and p < queued_at and c not in taken]
+    queued_at = world.queue[chat_id].position
+    older = [c for c, w in world.queue.items() if w.campaign_id == campaign and w.position < queued_at
+             and c not in taken]
     agent = world.agents.get(agent_id)
     if older and agent is not None and campaign in agent.campaigns:
         return [Finding(position, chat_id, campaign,
@@ -147,17 +115,17 @@ def _overtakes(world: _World, position: int, chat_id: str, campaign: str, agent_
     return []
 
 
-def _policy_pass(world: _World, basis: int, now: datetime) -> list[dict[str, Any]]:
+def _policy_pass(world: World, basis: int, now: datetime) -> list[dict[str, Any]]:
     """The decisions the policy makes on `world`, in queue order, each counting the ones before it."""
     world = copy.deepcopy(world)
     decisions: list[dict[str, Any]] = []
-    for chat_id, (campaign, _) in sorted(world.queue.items(), key=lambda item: item[1][1]):
-        settings = world.settings.get(campaign)
-        if settings is None or not is_open(settings, now):
+    for chat_id, waiting in sorted(world.queue.items(), key=lambda item: item[1].position):
+        campaign = waiting.campaign_id
+        known = world.campaigns.get(campaign)
+        if known is None or not is_open(known.settings, now):
             continue
-        candidates = sorted((agent_id, a) for agent_id, a in world.agents.items()
-                            if a.role == "agent" and a.active and a.status == "available" and a.session
-                            and campaign in a.campaigns and len(a.open_chats) < a.capacity)
+        settings = known.settings
+        candidates = sorted((agent_id, a) for agent_id, a in world.agents.items() if a.can_take(campaign))
         if not candidates:
             continue
         if settings.routing_policy == "round_robin":
@@ -177,67 +145,3 @@ def _policy_pass(world: _World, basis: int, now: datetime) -> list[dict[str, Any
         agent.last_taken, agent.last_taken_at = basis + len(decisions), now
         world.last_chosen[campaign] = chosen
     return decisions
-
-
-def _apply(world: _World, position: int, event: Any) -> None:
-    key = str(event.originator_id)
-    if isinstance(event, Agent.Registered):
-        world.agents[key] = _Agent(role=event.role, capacity=event.capacity)
-    elif type(event) in AGENT_CHANGES and key in world.agents:
-        AGENT_CHANGES[type(event)](world.agents[key], position, event)
-    elif isinstance(event, AgentSession.Opened) and event.agent_id in world.agents:
-        world.agents[event.agent_id].session = key
-    elif isinstance(event, AgentSession.Closed):
-        for agent in world.agents.values():
-            if agent.session == key:
-                agent.session = ""
-    elif isinstance(event, Chat.Queued | Chat.Requeued | Chat.TransferredToCampaign):
-        world.queue[key] = (event.campaign_id, position)
-    elif isinstance(event, Chat.AgentAssigned):
-        world.queue.pop(key, None)
-        if not event.exceptional:
-            world.last_chosen[event.decision.get("campaign_id", "")] = event.agent_id
-    elif isinstance(event, Chat.Closed):
-        world.queue.pop(key, None)
-    elif isinstance(event, (Campaign.Created, Campaign.Edited)):
-        world.settings[key] = CampaignSettings.from_dict(event.settings)
-
-
-def _edited(agent: _Agent, position: int, event: Any) -> None:
-    agent.role, agent.capacity = event.role, event.capacity
-
-
-def _deactivated(agent: _Agent, position: int, event: Any) -> None:
-    agent.active, agent.status = False, "offline"
-
-
-def _reactivated(agent: _Agent, position: int, event: Any) -> None:
-    agent.active = True
-
-
-def _status(agent: _Agent, position: int, event: Any) -> None:
-    agent.status = event.status
-
-
-def _joined(agent: _Agent, position: int, event: Any) -> None:
-    agent.campaigns.add(event.campaign_id)
-
-
-def _left(agent: _Agent, position: int, event: Any) -> None:
-    agent.campaigns.discard(event.campaign_id)
-
-
-def _taken(agent: _Agent, position: int, event: Any) -> None:
-    agent.open_chats.add(event.chat_id)
-    agent.last_taken, agent.last_taken_at = position, event.at
-
-
-def _released(agent: _Agent, position: int, event: Any) -> None:
-    agent.open_chats.discard(event.chat_id)
-
-
-AGENT_CHANGES: dict[type, Callable[[_Agent, int, Any], None]] = {
-    Agent.ProfileEdited: _edited, Agent.Deactivated: _deactivated, Agent.Reactivated: _reactivated,
-    Agent.StatusChanged: _status, Agent.CampaignJoined: _joined, Agent.CampaignLeft: _left,
-    Agent.ChatTaken: _taken, Agent.ChatReleased: _released,
-}
