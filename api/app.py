@@ -40,6 +40,7 @@ from api.routers import (
     simulator,
     staff,
     supervisor,
+    time_machine,
     webhooks,
 )
 from api.security import NotAuthenticatedError, SessionCodec
@@ -71,7 +72,7 @@ def create_app(despacho: Despacho) -> FastAPI:
         app.include_router(router)
     for router in (desk.router, chats.router, supervisor.router, simulator.router, alerts.router,
                    message_audit.router, attendance.router, metrics.router, risk.router, attachments.router,
-                   search.router, broadcasts.router):
+                   search.router, broadcasts.router, time_machine.router):
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)

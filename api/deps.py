@@ -23,6 +23,7 @@ from adapters.file_links import SignedFileLinks
 from adapters.file_storage import FileStorage
 from adapters.live import LiveFeed
 from api.templating import Pages
+from application.as_of import TimeMachine
 from application.broadcasts import BroadcastService
 from application.campaigns import CampaignService
 from application.canned_replies import CannedReplyService
@@ -152,6 +153,11 @@ async def get_broadcasts(request: Request) -> BroadcastService:
     return _despacho(request).broadcasts
 
 
+async def get_time_machine(request: Request) -> TimeMachine:
+    despacho = _despacho(request)
+    return TimeMachine(despacho.store, despacho.clock)
+
+
 async def get_posted_form(request: Request) -> FormData:
     """The posted form (and its files), read without blocking; Starlette keeps it for the CSRF check too."""
     return await request.form()
@@ -183,6 +189,7 @@ ClosingDep = Annotated[ClosingService, Depends(get_closing)]
 DeskDep = Annotated[DeskService, Depends(get_desk)]
 CannedRepliesDep = Annotated[CannedReplyService, Depends(get_canned_replies)]
 TimersDep = Annotated[TimerService, Depends(get_timers)]
+TimeMachineDep = Annotated[TimeMachine, Depends(get_time_machine)]
 RiskDep = Annotated[RiskMonitor, Depends(get_risk)]
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 PortfoliosDep = Annotated[PortfolioService, Depends(get_portfolios)]

@@ -19,6 +19,7 @@ class NavItem:
 HOME = NavItem("Inicio", "/", "house")
 MESSAGE_AUDIT = NavItem("Auditoría de mensajes", "/audit/messages", "message-square-text")
 EVENTS = NavItem("Eventos", "/audit/events", "history")
+AS_OF = NavItem("Estado en un instante", "/audit/as-of", "clock")
 ATTENDANCE = NavItem("Asistencia", "/attendance", "clock")
 RISK = NavItem("Riesgo de spam", "/risk", "circle-alert")
 SEARCH = NavItem("Buscar chats", "/search", "history")
@@ -34,6 +35,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
         SEARCH,
         MESSAGE_AUDIT,
         EVENTS,
+        AS_OF,
         ATTENDANCE,
         RISK,
         BROADCASTS,
@@ -51,7 +53,7 @@ NAV_BY_ROLE: dict[str, tuple[NavItem, ...]] = {
     ),
     "agent": (NavItem("Mi escritorio", "/desk", "headset"), NavItem("Mi día", "/mi-dia", "chart-column"),
               NavItem("Alertas", "/alerts", "bell"), SEARCH),
-    "auditor": (HOME, SEARCH, EVENTS, MESSAGE_AUDIT, ATTENDANCE, RISK, BROADCASTS),
+    "auditor": (HOME, SEARCH, EVENTS, AS_OF, MESSAGE_AUDIT, ATTENDANCE, RISK, BROADCASTS),
 }
 
 ROLE_LABELS: dict[str, str] = {

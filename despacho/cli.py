@@ -10,6 +10,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from despacho.cli_as_of import as_of
 from despacho.cli_flows import flows
 from despacho.cli_metrics import metrics
 from despacho.cli_portfolios import portfolios
@@ -183,6 +184,7 @@ def demo() -> None:
 main.add_command(portfolios)
 main.add_command(flows)
 main.add_command(timers)
+audit.add_command(as_of)
 main.add_command(audit)
 main.add_command(simulate)
 main.add_command(metrics)

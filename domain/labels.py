@@ -132,6 +132,15 @@ AGENT_STATUSES = {
     "offline": "Desconectado",
 }
 
+CANDIDACY = {
+    "can_take": "Podía recibir chats",
+    "inactive": "No recibía chats: usuario desactivado",
+    "signed_out": "No recibía chats: sin sesión abierta",
+    "unavailable": "No recibía chats: no estaba disponible",
+    "full": "No recibía chats: estaba en su capacidad",
+}
+"""Whether an agent was a candidate for a campaign's next chat at an instant, and why not (the time machine)."""
+
 BREAK_REASONS = {
     "almuerzo": "Almuerzo",
     "baño": "Baño",
@@ -221,6 +230,7 @@ EVENTS = {
     "Agent.ApiTokenIssued": "Token de API emitido",
     "Agent.ApiTokenRevoked": "Token de API revocado",
     "AgentSession.Opened": "Sesión iniciada",
+    "AuditLookup.Looked": "Un auditor consultó el estado de un instante pasado",
     "AgentSession.Active": "Sesión en uso",
     "AgentSession.Closed": "Sesión cerrada",
     "Campaign.Created": "Campaña creada",
@@ -315,6 +325,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "session_close_reason": SESSION_CLOSE_REASONS,
     "agent_status": AGENT_STATUSES,
     "break_reason": BREAK_REASONS,
+    "candidacy": CANDIDACY,
     "chat_alert": CHAT_ALERTS,
     "requeue_reason": REQUEUE_REASONS,
     "survey_status": SURVEY_STATUSES,

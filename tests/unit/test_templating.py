@@ -108,6 +108,7 @@ EXPECTED_NAV = {
         "/search",
         "/audit/messages",
         "/audit/events",
+        "/audit/as-of",
         "/attendance",
         "/risk",
         "/broadcasts",
@@ -115,7 +116,8 @@ EXPECTED_NAV = {
     "supervisor": ["/", "/supervisor/queue", "/supervisor/agents", "/alerts", "/search", "/audit/messages",
                    "/attendance", "/risk", "/broadcasts"],
     "agent": ["/desk", "/mi-dia", "/alerts", "/search"],
-    "auditor": ["/", "/search", "/audit/events", "/audit/messages", "/attendance", "/risk", "/broadcasts"],
+    "auditor": ["/", "/search", "/audit/events", "/audit/as-of", "/audit/messages", "/attendance", "/risk",
+                "/broadcasts"],
 }
 
 
