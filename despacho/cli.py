@@ -11,6 +11,7 @@ import click
 from pydantic import ValidationError
 
 from despacho.cli_flows import flows
+from despacho.cli_loadtest import loadtest
 from despacho.cli_metrics import metrics
 from despacho.cli_portfolios import portfolios
 from despacho.cli_risk import risk
@@ -187,6 +188,7 @@ main.add_command(audit)
 main.add_command(simulate)
 main.add_command(metrics)
 main.add_command(risk)
+main.add_command(loadtest)
 
 
 if __name__ == "__main__":
