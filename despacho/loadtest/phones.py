@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from adapters.fake_twilio_api import BackgroundServer, FakeTwilio, StoredMessage, create_app
 from adapters.twilio_callbacks import CallbackDispatcher
@@ -25,7 +26,7 @@ class Arrival:
 
 def message_id(status_callback: str | None) -> str:
     """Despacho's outbound message id, which it puts on every status callback URL (`?mid=`)."""
-    return (status_callback or "").rpartition("mid=")[2] if "mid=" in (status_callback or "") else ""
+    return parse_qs(urlsplit(status_callback or "").query).get("mid", [""])[0]
 
 
 class Phones(FakeTwilio):
