@@ -18,6 +18,7 @@ from tests.services import free_port, fresh_postgres_database, fresh_redis_datab
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 ADMIN_PASSWORD = "clave-de-carga-123"
+START_SECONDS = 120  # importing the app takes a while on CI's two busy cores
 INVARIANTS = {"entrantes perdidos", "entrantes aplicados dos veces", "salientes enviados dos veces",
               "salientes pedidos y nunca enviados", "chats sin asignación", "cierres sin confirmación o PDF",
               "hallazgos de audit routing", "diferencias de projections rebuild"}
@@ -34,7 +35,7 @@ def test_a_small_load_keeps_every_invariant_and_reports_its_figures(tmp_path: Pa
         with processes(env, tmp_path) as start, httpx.Client(base_url=f"http://127.0.0.1:{api_port}") as client:
             running = [start("api", "api", "--host", "127.0.0.1", "--port", str(api_port)),
                        start("worker", "worker", "--threads", "2"), start("projector", "projector")]
-            wait_for(lambda: healthy(client), "the API to answer /healthz", running)
+            wait_for(lambda: healthy(client), "the API to answer /healthz", running, seconds=START_SECONDS)
             run = subprocess.run(despacho_command(
                 "loadtest", "--customers", "6", "--minutes", "0.25", "--agents", "2", "--think-seconds", "0.5",
                 "--reply-seconds", "1", "--settle-seconds", "90", "--admin-password", ADMIN_PASSWORD, "--json"),
