@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from despacho.cli_as_of import as_of
 from despacho.cli_flows import flows
+from despacho.cli_loadtest import loadtest
 from despacho.cli_metrics import metrics
 from despacho.cli_portfolios import portfolios
 from despacho.cli_risk import risk
@@ -189,6 +190,7 @@ main.add_command(audit)
 main.add_command(simulate)
 main.add_command(metrics)
 main.add_command(risk)
+main.add_command(loadtest)
 
 
 if __name__ == "__main__":

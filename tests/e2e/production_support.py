@@ -47,6 +47,14 @@ def production_env(database_url: str, redis: str, var_dir: Path, **overrides: st
     } | overrides
 
 
+def create_admin(env: dict[str, str], cwd: Path, login: str, password: str) -> None:
+    """`despacho users create` for the first admin, as an install does."""
+    created = subprocess.run(despacho_command("users", "create", "--role", "admin", "--login", login,
+                                              "--name", "Administración", "--password", password),
+                             env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    assert created.returncode == 0, created.stderr
+
+
 @contextmanager
 def processes(env: dict[str, str], logs: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start processes on demand; SIGTERM them all at the end and show their logs if anything failed."""
@@ -78,10 +86,11 @@ def processes(env: dict[str, str], logs: Path) -> Iterator[Callable[..., subproc
                 process.wait()
 
 
-def wait_for(condition: Callable[[], Any], what: str, alive: list[subprocess.Popen[bytes]]) -> Any:
+def wait_for(condition: Callable[[], Any], what: str, alive: list[subprocess.Popen[bytes]],
+             seconds: int = WAIT_SECONDS) -> Any:
     """Poll until `condition()` is truthy; a bounded wait, not a measure of speed."""
     pause = threading.Event()
-    for _ in range(WAIT_SECONDS * 10):
+    for _ in range(seconds * 10):
         result = condition()
         if result:
             return result

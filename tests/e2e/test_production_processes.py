@@ -20,7 +20,14 @@ from sqlalchemy import create_engine, text
 
 from adapters.event_store import sqlalchemy_url
 from tests.conftest import WITH_CLOSING_TEMPLATE
-from tests.e2e.production_support import despacho_command, healthy, processes, production_env, wait_for
+from tests.e2e.production_support import (
+    create_admin,
+    despacho_command,
+    healthy,
+    processes,
+    production_env,
+    wait_for,
+)
 from tests.services import free_port, fresh_postgres_database, fresh_redis_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -71,10 +78,7 @@ def redis_database() -> Iterator[str]:
 def test_production_processes_serve_project_and_stop_cleanly(database_url: str, redis_database: str,
                                                               tmp_path: Path) -> None:
     env = production_env(database_url, redis_database, tmp_path / "var")
-    created = subprocess.run(despacho_command("users", "create", "--role", "admin", "--login", "admin",
-                                              "--name", "Administración", "--password", ADMIN_PASSWORD),
-                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
-    assert created.returncode == 0, created.stderr
+    create_admin(env, tmp_path, "admin", ADMIN_PASSWORD)
     port = free_port()
 
     with processes(env, tmp_path) as start, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
