@@ -69,22 +69,24 @@ def with_error_responses(document: dict[str, Any], access: dict[tuple[str, str],
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            for status, (description, model) in _errors_of(path, operation, access.get((method.upper(), path))):
-                # A route's own description stays; the body is always the one the handlers answer.
-                declared = responses.setdefault(status, {"description": description})
-                declared["content"] = {"application/json": {"schema": {"$ref": SCHEMAS_PATH.format(model=model)}}}
+            for status, description in _errors_of(path, operation, access.get((method.upper(), path))):
+                responses.setdefault(status, {"description": description})
+            # A route's own description stays; the body is always the one the handlers answer.
+            for status, declared in responses.items():
+                if status.startswith("4"):
+                    model = "InvalidInput" if status == "422" else "Problem"
+                    declared["content"] = {"application/json": {"schema": {"$ref": SCHEMAS_PATH.format(model=model)}}}
     return document
 
 
-def _errors_of(path: str, operation: dict[str, Any], kind: str | None) -> list[tuple[str, tuple[str, str]]]:
+def _errors_of(path: str, operation: dict[str, Any], kind: str | None) -> list[tuple[str, str]]:
     declared = {**(SIGNED_IN if kind == "roles" else TWILIO if kind == "twilio" else {})}
     if "{" in path:
         declared["404"] = NOT_FOUND
-    errors = {status: (description, "Problem") for status, description in declared.items()}
     # FastAPI declares a 422 (its list of fields only) wherever there is input; the domain's sentence is one too.
     if "422" in operation["responses"] or operation.get("parameters") or operation.get("requestBody"):
-        errors["422"] = (INVALID, "InvalidInput")
-    return sorted(errors.items())
+        declared["422"] = INVALID
+    return sorted(declared.items())
 
 
 def _error_schemas() -> dict[str, Any]:
