@@ -1,10 +1,11 @@
 """The error responses each operation of /openapi.json declares, read from the same facts that produce them.
 
 An `allow(...)` route answers 401 without a valid token or session and 403 to another role (or without its CSRF
-token); a Twilio webhook answers 403 to a bad signature and 400 to a form without its identifiers; a path with an
-id answers 404 when nothing visible has that id; and any input, or any rule the use case checks, can answer 422,
-as FastAPI's list of refused fields or as the domain's one sentence (api/app.py's handlers). Declaring them here,
-from the route table, keeps every new route's description honest without each router repeating it.
+token); a Twilio webhook answers 403 to a bad signature and 400 to a form without its identifiers; a body FastAPI
+cannot parse answers 400; a path with an id answers 404 when nothing visible has that id; and any input, or any
+rule the use case checks, can answer 422, as FastAPI's list of refused fields or as the domain's one sentence
+(api/app.py's handlers). Declaring them here, from the route table, keeps every new route's description honest
+without each router repeating it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ SCHEMAS_PATH = "#/components/schemas/{model}"
 SIGNED_IN = {"401": "Sin token ni sesión válidos",
              "403": "El rol del usuario no puede hacer esto, o falta el token CSRF"}
 TWILIO = {"400": "Faltan los identificadores del mensaje", "403": "Firma de Twilio inválida"}
+UNREADABLE = "El cuerpo no se pudo leer (JSON o formulario mal formado)"
 NOT_FOUND = "No existe, o el usuario no puede verlo"
 INVALID = "Datos inválidos, o una regla del negocio no permite la acción"
 
@@ -81,6 +83,8 @@ def with_error_responses(document: dict[str, Any], access: dict[tuple[str, str],
 
 def _errors_of(path: str, operation: dict[str, Any], kind: str | None) -> list[tuple[str, str]]:
     declared = {**(SIGNED_IN if kind == "roles" else TWILIO if kind == "twilio" else {})}
+    if operation.get("requestBody"):
+        declared["400"] = UNREADABLE
     if "{" in path:
         declared["404"] = NOT_FOUND
     # FastAPI declares a 422 (its list of fields only) wherever there is input; the domain's sentence is one too.
