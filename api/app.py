@@ -13,6 +13,7 @@ from itsdangerous import URLSafeSerializer
 from starlette.exceptions import HTTPException
 
 from api.authentication import Authentication
+from api.error_responses import describe_errors
 from api.routers import (
     admin_agents,
     admin_campaigns,
@@ -76,6 +77,7 @@ def create_app(despacho: Despacho) -> FastAPI:
         app.include_router(router)
     app.add_middleware(Authentication, staff=despacho.staff)
     _install_error_handlers(app)
+    describe_errors(app)
     return app
 
 

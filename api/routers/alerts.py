@@ -121,7 +121,8 @@ def acknowledge_many(timers: TimerService, read_db: Engine, identity: Identity, 
                                   actor=actor_for_user(identity.id))
 
 
-@router.post("/api/alerts/acknowledge", response_model=Acknowledged)
+@router.post("/api/alerts/acknowledge", response_model=Acknowledged,
+             responses={404: {"description": "Una de las alertas no existe o el usuario no puede verla"}})
 def acknowledge_many_json(body: Acknowledgements, timers: TimersDep, read_db: ReadDb,
                           identity: Annotated[Identity, Depends(ACKNOWLEDGERS)]) -> Acknowledged:
     """Mark several open alerts as seen in one action; each is recorded on its chat with who and when."""

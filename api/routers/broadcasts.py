@@ -145,7 +145,8 @@ class PreviewPublic(BaseModel):
     excluded: dict[str, int]
 
 
-@router.post("/api/broadcasts/preview", response_model=PreviewPublic)
+@router.post("/api/broadcasts/preview", response_model=PreviewPublic,
+             responses={404: {"description": "La campaña no existe o el usuario no puede verla"}})
 def preview_json(body: PreviewRequest, read_db: ReadDb, broadcasts: BroadcastsDep,
                  identity: Annotated[Identity, Depends(MANAGERS)]) -> PreviewPublic:
     """How many customers of a campaign a segment reaches now, and how many it leaves out, by reason."""

@@ -108,7 +108,7 @@ def audit_json(read_db: ReadDb, identity: Annotated[Identity, Depends(AUDIT_VIEW
                                           limit=limit, offset=offset)
 
 
-@router.get("/api/audit/messages.csv")
+@router.get("/api/audit/messages.csv", responses={200: {"content": {"text/csv": {}}}})
 def audit_csv(read_db: ReadDb, clock: ClockDep, identity: Annotated[Identity, Depends(AUDIT_VIEWERS)],
               query: AuditQueryDep) -> Response:
     """The same messages as CSV (UTF-8, one row per message, its history in one column)."""

@@ -84,7 +84,7 @@ def preview_portfolio(campaign_id: UUID, request: Request, campaigns: CampaignsD
 
 
 @router.get("/api/campaigns/{campaign_id}/portfolios/uploads/{upload_id}/errors.csv",
-            dependencies=[Depends(ADMINS)])
+            dependencies=[Depends(ADMINS)], responses={200: {"content": {"text/csv": {}}}})
 def portfolio_error_report(campaign_id: UUID, upload_id: str, campaigns: CampaignsDep, portfolios: PortfoliosDep,
                            file_name: str = "cartera.csv", sheet: str | None = None) -> Response:
     """Every problem of an uploaded file: row, column, severity and reason (CSV for Excel)."""

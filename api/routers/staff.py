@@ -73,7 +73,8 @@ def agent(agent_id: UUID, read_db: ReadDb,
     return row
 
 
-@router.post("", status_code=201, response_model=AgentRef)
+@router.post("", status_code=201, response_model=AgentRef,
+             responses={404: {"description": "Una de las campañas no existe"}})
 def create_agent(body: AgentCreate, staff: StaffDep, campaigns: CampaignsDep,
                  identity: Annotated[Identity, Depends(MANAGERS)]) -> AgentRef:
     """Create a staff account with its campaigns."""
