@@ -62,6 +62,7 @@ class World:
 
 CUSTOMERS = {"banco_a": Customer("5566778899", "Lucía Restrepo Arango", "3104445566"),
              "telco_b": Customer("7788990011", "Wilson Quintero Bedoya", "3157778899")}
+CAMPAIGN_NAMES = {"banco_a": "Banco Andino cobranza", "telco_b": "Telco Sur"}  # as desk_world registers them
 DISPOSITION = "informacion_entregada"
 
 
@@ -111,7 +112,8 @@ def _populate(center: CallCenter, code: str, campaign: str, number: str, agent: 
            "broadcast_id": broadcast, "job_id": imported.import_id, "upload_id": upload_id,
            "address": number, "sender": number}
     chats = (closed, assigned, queued)
-    secrets = [customer.name, customer.document, customer.cellphone, f"Respuesta privada abierta {code}",
+    secrets = [CAMPAIGN_NAMES[code], agent.title(), supervisor.title(), customer.name, customer.document,
+               customer.cellphone, f"Respuesta privada abierta {code}",
                f"Nota interna abierta {code}", f"Guion exclusivo de {code}", f"Difusión exclusiva {code}",
                *(chat["customer_address"].removeprefix("whatsapp:") for chat in chats)]
     return Campaign(campaign, number, agent, supervisor, customer, ids, secrets)
