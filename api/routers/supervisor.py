@@ -60,8 +60,16 @@ def _queue_context(read_db: Engine, clock: Clock, manual_allowed: bool, identity
     scope = narrowed_scope(read_db, identity, campaign)
     topics = "queue:*" if scope is None else " ".join(f"queue:{c}" for c in sorted(scope)) or "queue:none"
     return {"queue": queue_for(read_db, clock, identity, campaign), "topics": topics, "campaign": campaign,
-            "campaign_name": desk_queries.campaign_names(read_db).get(campaign, "") if campaign else "",
+            "campaign_name": _filter_name(read_db, scope, campaign),
             "manual_allowed": manual_allowed and identity.role != "auditor"}
+
+
+def _filter_name(read_db: Engine, scope: set[str] | None, campaign: str) -> str:
+    """The name of the campaign a page is filtered by, only when the caller may see it: another campaign's id in the
+    address must not tell its name."""
+    if not campaign or (scope is not None and campaign not in scope):
+        return ""
+    return desk_queries.campaign_names(read_db).get(campaign, "")
 
 
 @router.get("/supervisor/queue", include_in_schema=False)
@@ -82,14 +90,14 @@ def _agents_context(read_db: Engine, clock: Clock, identity: Identity, campaign:
                     candidates: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
     """Each agent with their presence, its break reason and how long they have been in it (since the last status
     event), load and open chats."""
-    agents = desk_queries.agents_of_campaigns(read_db, narrowed_scope(read_db, identity, campaign))
+    scope = narrowed_scope(read_db, identity, campaign)
+    agents = desk_queries.agents_of_campaigns(read_db, scope)
     now = clock.now()
     for agent in agents:
         agent["seconds_in_status"] = max((now - agent["status_since"]).total_seconds(), 0)
     campaigns = {c["campaign_id"] for a in agents for c in a["chats"] if c["in_scope"]}
     return {"agents": agents, "may_reassign": identity.role != "auditor", "campaign": campaign,
-            "campaign_name": desk_queries.campaign_names(read_db).get(campaign, "") if campaign else "",
-            "members": {c: candidates(c) for c in campaigns}}
+            "campaign_name": _filter_name(read_db, scope, campaign), "members": {c: candidates(c) for c in campaigns}}
 
 
 @router.get("/supervisor/agents", include_in_schema=False)
