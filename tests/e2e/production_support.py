@@ -78,10 +78,11 @@ def processes(env: dict[str, str], logs: Path) -> Iterator[Callable[..., subproc
                 process.wait()
 
 
-def wait_for(condition: Callable[[], Any], what: str, alive: list[subprocess.Popen[bytes]]) -> Any:
+def wait_for(condition: Callable[[], Any], what: str, alive: list[subprocess.Popen[bytes]], *,
+             seconds: int = WAIT_SECONDS) -> Any:
     """Poll until `condition()` is truthy; a bounded wait, not a measure of speed."""
     pause = threading.Event()
-    for _ in range(WAIT_SECONDS * 10):
+    for _ in range(seconds * 10):
         result = condition()
         if result:
             return result
