@@ -200,6 +200,11 @@ class FakeTwilio:
         with self._lock:
             self._answers.extend(answers)
 
+    def answers_left(self) -> int:
+        """How many programmed answers no create has met yet."""
+        with self._lock:
+            return len(self._answers)
+
     def next_answer(self) -> ProgrammedAnswer | None:
         with self._lock:
             return self._answers.popleft() if self._answers else None

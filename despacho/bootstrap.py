@@ -144,7 +144,8 @@ class Despacho:
             clock=self.clock, read_engine=self.read_engine, follow_up_ledger=self.follow_up_ledger, staff=self.staff,
             conversations=self.conversations, outbound=self.outbound, delivery=self.delivery, closing=self.closing,
             timers=self.timers, offline_agents=self.offline_agents, router=self.router,
-            unidentified_campaign_id=self.unidentified.campaign_id_if_exists))
+            unidentified_campaign_id=self.unidentified.campaign_id_if_exists,
+            redeliver_after=timedelta(seconds=self.settings.follow_up_redelivery_seconds)))
         self.import_portfolio = declare_portfolio_actors(self.broker, self.portfolios)
         self.keep_attachments = declare_media_actors(self.broker, self.media)
         self.broadcast_actors = declare_broadcast_actors(self.broker, self.broadcasts)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     twilio_api_base_url: str | None = None
     session_idle_minutes: int = Field(default=8 * 60, ge=1)
     timer_interval_seconds: int = 60
+    # Follow-ups still pending this long after they were handed out were lost by the broker (a Redis that
+    # restarted empty) and are handed out again; shorter than a send's retries risks doing a job twice at once.
+    follow_up_redelivery_seconds: int = Field(default=600, ge=1)
     projection_batch_size: int = 500
     max_upload_megabytes: int = 50
     flows_dir: Path = Path(__file__).resolve().parent.parent / "flows"

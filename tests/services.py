@@ -8,14 +8,17 @@ one, and emptied before and after use.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -100,29 +103,120 @@ def fresh_redis_database() -> Iterator[str]:
 
 @contextmanager
 def private_redis_server() -> Iterator[str]:
-    import redis
+    with restartable_redis_server() as server:
+        yield server.url
 
+
+class PrivateRedis:
+    """A redis-server of this test's own on a fixed port, which the test may stop and start again."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary, self.port = binary, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--save", "", "--appendonly", "no"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.RedisError:
+                time.sleep(0.1)
+        _missing("Redis", "could not start redis-server")
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """SHUTDOWN NOSAVE: the server comes back empty, as a Redis without persistence does."""
+        import redis
+
+        with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it goes
+            redis.Redis.from_url(self.url).shutdown(nosave=True)
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@contextmanager
+def restartable_redis_server() -> Iterator[PrivateRedis]:
     binary = shutil.which("redis-server")
     if binary is None:
         _missing("Redis", f"nothing answers at {REDIS_URL} (or all its test databases are taken) "
                           "and redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen([str(binary), "--port", str(port), "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
+    server = PrivateRedis(str(binary))
+    server.start()
     try:
-        for _ in range(50):
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.RedisError:
-                time.sleep(0.1)
-        else:
-            _missing("Redis", "could not start redis-server")
-        yield url
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of this test's own (initdb in a temporary folder, its own port), which the test may
+    restart; never the machine's shared server, which other tests use at the same time."""
+
+    def __init__(self, bin_dir: Path, data_dir: Path) -> None:
+        self.bin_dir, self.data_dir, self.port = bin_dir, data_dir, free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, tool: str, *arguments: str) -> None:
+        command = [str(self.bin_dir / tool), *arguments]
+        if os.geteuid() == 0:  # postgres refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120, cwd=self.data_dir.parent)
+
+    def initdb(self) -> None:
+        self.data_dir.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.data_dir, "postgres", "postgres")
+        self.run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--no-sync")
+
+    def pg_ctl(self, action: str, *arguments: str) -> None:
+        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.run("pg_ctl", action, "-D", str(self.data_dir), "-o", options, "-l", str(self.data_dir / "server.log"),
+                 "-w", "-t", "60", *arguments)
+
+    def restart(self, mode: str = "fast") -> None:
+        """`fast` disconnects every session and shuts down cleanly; `immediate` is a crash, recovered at start."""
+        self.pg_ctl("restart", "-m", mode)
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = f"despacho_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def private_postgres_server() -> Iterator[PrivatePostgres]:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not found:
+        _missing("PostgreSQL", "no server binaries in /usr/lib/postgresql/*/bin (install Debian's postgresql)")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        _missing("PostgreSQL", "running as root and runuser is missing to start the server as postgres")
+    base_dir = Path(tempfile.mkdtemp(prefix="despacho-pg-"))  # not under pytest's tmp, which only root may enter
+    if os.geteuid() == 0:
+        shutil.chown(base_dir, "postgres", "postgres")
+    server = PrivatePostgres(found[-1].parent, base_dir / "cluster")
+    try:
+        server.initdb()
+        server.pg_ctl("start")
+        try:
+            yield server
+        finally:
+            server.pg_ctl("stop", "-m", "immediate")
+    finally:
+        shutil.rmtree(base_dir, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -41,7 +41,8 @@ MIN_BOT_INACTIVITY = timedelta(minutes=1)  # the shortest a flow may set; each f
 SEND_RETRIES = 8
 PACE_WAIT_IN_THREAD = 2.0  # seconds a send may wait for its token in the worker's thread (an SMS long code: 1/s)
 # A follow-up still pending this long after it was handed out was lost by the broker. Longer than a send's
-# own retries with backoff take, so a job dramatiq is still retrying is not handed out twice for nothing.
+# own retries with backoff take, so a job dramatiq is still retrying is not handed out twice for nothing
+# (the default of `DESPACHO_FOLLOW_UP_REDELIVERY_SECONDS`).
 REDELIVER_AFTER = timedelta(minutes=10)
 UNRECONCILED = timedelta(minutes=10)
 RECONCILE_HORIZON = timedelta(hours=24)  # older ones stay as they are, alerted, for a person to look at
@@ -64,6 +65,7 @@ class ActorServices:
     offline_agents: OfflineAgentChats
     router: AssignmentService
     unidentified_campaign_id: Callable[[], str | None]
+    redeliver_after: timedelta = REDELIVER_AFTER
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def declare_actors(broker: dramatiq.Broker, services: ActorServices) -> Actors:
 
     def redeliver_follow_ups() -> None:
         """Follow-ups the broker lost (Redis restarted empty) are handed out again; the jobs are idempotent."""
-        hand_out_again(broker, services.follow_up_ledger, services.clock.now(), after=REDELIVER_AFTER)
+        hand_out_again(broker, services.follow_up_ledger, services.clock.now(), after=services.redeliver_after)
 
     def report_fake_delivery(message_id: str) -> None:
         """Embedded demo only: report `sent` then `delivered`, as Twilio's callbacks would."""

@@ -86,7 +86,7 @@ def processes(env: dict[str, str], logs: Path) -> Iterator[Callable[..., subproc
                 process.wait()
 
 
-def wait_for(condition: Callable[[], Any], what: str, alive: list[subprocess.Popen[bytes]],
+def wait_for(condition: Callable[[], Any], what: str, alive: list[subprocess.Popen[bytes]], *,
              seconds: int = WAIT_SECONDS) -> Any:
     """Poll until `condition()` is truthy; a bounded wait, not a measure of speed."""
     pause = threading.Event()
