@@ -2,10 +2,10 @@
 
 With `--record-routes=PATH` every request any FastAPI app of the test process serves (through
 TestClient or the live server's thread) is matched against that app's route table, and the pair
-(method, path template) is noted under the running test's node id. At the end the map and each
-test's outcome are written to PATH as JSON. Under pytest-xdist each worker hands its map to the
-controller (`workeroutput`), which alone sees every outcome and writes the one file.
-Without the option nothing is patched: the plugin costs nothing.
+(method, path template) is noted for the running test. The routes a test called travel with its
+teardown report (`user_properties`), so under pytest-xdist the controller, which alone sees every
+report, gathers them as they arrive and writes PATH (JSON: the map and each test's outcome) at the
+end, even when the run is interrupted. Without the option nothing is patched: the plugin costs nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount, compile_path
 
 OPTION = "--record-routes"
-WORKER_KEY = "despacho_route_hits"
+PROPERTY = "despacho_routes"
 RECORD_VERSION = 1
 
 Template = tuple[frozenset[str] | None, re.Pattern[str], str]  # methods (None: any), regex, path template
@@ -34,6 +34,7 @@ class RouteRecorder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.current_test: str | None = None
+        self.current_routes: set[str] = set()
         self.hits: dict[str, set[str]] = defaultdict(set)  # "METHOD /template" → node ids
         self.outcomes: dict[str, str] = {}
         self._templates: WeakKeyDictionary[FastAPI, list[Template]] = WeakKeyDictionary()
@@ -55,9 +56,10 @@ class RouteRecorder:
             FastAPI.__call__ = self._original_call  # type: ignore[method-assign]
 
     def note(self, app: FastAPI, method: str, path: str) -> None:
+        method = "GET" if method == "HEAD" else method  # Starlette answers HEAD with the GET route
         template = matching_template(self._route_templates(app), method, path)
-        if template is not None and self.current_test is not None:
-            self.hits[f"{method} {template}"].add(self.current_test)
+        if template is not None:
+            self.current_routes.add(f"{method} {template}")
 
     def _route_templates(self, app: FastAPI) -> list[Template]:
         if app not in self._templates:  # built once per app: the route table does not change while it serves
@@ -68,11 +70,21 @@ class RouteRecorder:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Any:
-        self.current_test = item.nodeid
+        self.current_test, self.current_routes = item.nodeid, set()
         yield
         self.current_test = None
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        if call.when == "teardown" and self.current_routes:
+            outcome.get_result().user_properties.append((PROPERTY, sorted(self.current_routes)))
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, routes in report.user_properties:
+            if name == PROPERTY:
+                for route in routes:
+                    self.hits[route].add(report.nodeid)
         previous = self.outcomes.get(report.nodeid)
         if report.failed or previous == "failed":
             self.outcomes[report.nodeid] = "failed"
@@ -81,16 +93,9 @@ class RouteRecorder:
         elif report.when == "call" and report.passed:
             self.outcomes[report.nodeid] = "passed"
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        for route, tests in node.workeroutput.get(WORKER_KEY, {}).items():
-            self.hits[route].update(tests)
-
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.uninstall()
-        worker_output = getattr(session.config, "workeroutput", None)
-        if worker_output is not None:  # an xdist worker: the controller writes the file
-            worker_output[WORKER_KEY] = {route: sorted(tests) for route, tests in self.hits.items()}
+        if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes the file
             return
         write_record(self.path, self.hits, self.outcomes)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.testclient import TestClient
 
-from tests.route_record import WORKER_KEY, RouteRecorder, matching_template, route_templates
+from tests.route_record import PROPERTY, RouteRecorder, matching_template, route_templates
 
 
 def small_app(tmp_path: Path) -> FastAPI:
@@ -45,23 +45,28 @@ def test_a_request_is_matched_to_its_route_template_as_the_router_would(tmp_path
     assert matching_template(templates, "GET", "/nowhere") is None
 
 
-def test_requests_are_recorded_under_the_running_test_and_nothing_between_tests(tmp_path: Path) -> None:
+def test_the_routes_a_test_called_travel_with_its_report_and_nothing_is_noted_between_tests(tmp_path: Path) -> None:
     recorder = RouteRecorder(tmp_path / "record.json")
     recorder.install()
     try:
         client = TestClient(small_app(tmp_path))
-        recorder.current_test = "tests/x.py::test_reads"
+        recorder.current_test, recorder.current_routes = "tests/x.py::test_reads", set()
         client.get("/chats/1")
-        client.get("/chats/2")
-        recorder.current_test = "tests/x.py::test_closes"
+        client.head("/chats/2")
         client.post("/chats/1/close")
-        recorder.current_test = None
+        routes = set(recorder.current_routes)
+        recorder.current_test, recorder.current_routes = None, set()
         client.get("/chats/3")
     finally:
         recorder.uninstall()
 
-    assert dict(recorder.hits) == {"GET /chats/{chat_id}": {"tests/x.py::test_reads"},
-                                   "POST /chats/{chat_id}/close": {"tests/x.py::test_closes"}}
+    assert routes == {"GET /chats/{chat_id}", "POST /chats/{chat_id}/close"}
+    assert recorder.current_routes == set()
+
+
+def report(node_id: str, when: str, outcome: str, routes: list[str] | None = None) -> SimpleNamespace:
+    return SimpleNamespace(nodeid=node_id, when=when, failed=outcome == "failed", skipped=outcome == "skipped",
+                           passed=outcome == "passed", user_properties=[(PROPERTY, routes)] if routes else [])
 
 
 def test_outcomes_keep_a_failure_of_any_phase() -> None:
@@ -70,19 +75,17 @@ def test_outcomes_keep_a_failure_of_any_phase() -> None:
                ("b", "setup", "passed"), ("b", "call", "passed"), ("b", "teardown", "passed"),
                ("c", "setup", "skipped")]
     for node_id, when, outcome in reports:
-        recorder.pytest_runtest_logreport(SimpleNamespace(  # type: ignore[arg-type]
-            nodeid=node_id, when=when, failed=outcome == "failed", skipped=outcome == "skipped",
-            passed=outcome == "passed"))
+        recorder.pytest_runtest_logreport(report(node_id, when, outcome))  # type: ignore[arg-type]
 
     assert recorder.outcomes == {"a": "failed", "b": "passed", "c": "skipped"}
 
 
-def test_the_controller_merges_what_each_worker_recorded_into_one_file(tmp_path: Path) -> None:
+def test_the_controller_gathers_the_reports_of_every_worker_into_one_file(tmp_path: Path) -> None:
     path = tmp_path / "var" / "record.json"
     controller = RouteRecorder(path)
-    controller.outcomes = {"t1": "passed", "t2": "failed"}
-    for worker_hits in ({"GET /a": ["t1"]}, {"GET /a": ["t2"], "POST /b": ["t2"]}):
-        controller.pytest_testnodedown(SimpleNamespace(workeroutput={WORKER_KEY: worker_hits}), None)
+    for node_id, outcome, routes in (("t1", "passed", ["GET /a"]), ("t2", "failed", ["GET /a", "POST /b"])):
+        controller.pytest_runtest_logreport(report(node_id, "call", outcome))  # type: ignore[arg-type]
+        controller.pytest_runtest_logreport(report(node_id, "teardown", "passed", routes))  # type: ignore[arg-type]
 
     controller.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace()))  # type: ignore[arg-type]
 
@@ -91,12 +94,10 @@ def test_the_controller_merges_what_each_worker_recorded_into_one_file(tmp_path:
     assert record["outcomes"] == {"t1": "passed", "t2": "failed"}
 
 
-def test_a_worker_hands_its_map_to_the_controller_and_writes_no_file(tmp_path: Path) -> None:
+def test_a_worker_writes_no_file(tmp_path: Path) -> None:
     worker = RouteRecorder(tmp_path / "record.json")
-    worker.hits["GET /a"] = {"t2", "t1"}
-    config = SimpleNamespace(workeroutput={})
+    worker.hits["GET /a"] = {"t1"}
 
-    worker.pytest_sessionfinish(SimpleNamespace(config=config))  # type: ignore[arg-type]
+    worker.pytest_sessionfinish(SimpleNamespace(config=SimpleNamespace(workerinput={})))  # type: ignore[arg-type]
 
-    assert config.workeroutput == {WORKER_KEY: {"GET /a": ["t1", "t2"]}}
     assert not (tmp_path / "record.json").exists()
