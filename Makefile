@@ -38,7 +38,7 @@ lint: install
 
 test: lint
 	$(VENV)/bin/despacho flows check
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --record-routes=var/test-routes.json
 
 unit: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit

@@ -15,6 +15,7 @@ from despacho.cli_flows import flows
 from despacho.cli_loadtest import loadtest
 from despacho.cli_metrics import metrics
 from despacho.cli_portfolios import portfolios
+from despacho.cli_report import report
 from despacho.cli_risk import risk
 from despacho.cli_simulate import simulate
 from despacho.cli_timers import audit, timers
@@ -191,6 +192,7 @@ main.add_command(simulate)
 main.add_command(metrics)
 main.add_command(risk)
 main.add_command(loadtest)
+main.add_command(report)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from tests.services import fresh_postgres_database
 settings.register_profile("despacho", deadline=None)
 settings.load_profile("despacho")
 
+pytest_plugins = ["tests.route_record"]  # `--record-routes=PATH`: which test calls which route
+
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in Bogotá
 CLOSING_TEMPLATE_SID = "HX" + "c" * 32  # a WhatsApp campaign must hold its approved closing template
 WITH_CLOSING_TEMPLATE = {"closing_template_sid": CLOSING_TEMPLATE_SID}

@@ -1,0 +1,1 @@
+"""Reports written from the code and the last test run (docs/endpoints.md)."""
