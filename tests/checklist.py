@@ -22,6 +22,7 @@ REQUIRED_MODULES = {
     "BOT": "bot", "ASG": "asignación", "ESC": "escritorio del asesor", "ENV": "envío de mensajes",
     "AUD": "auditoría de entregas", "ALE": "alertas", "CIE": "cierre", "MET": "métricas",
     "RIE": "riesgo de bloqueo", "DIF": "difusiones", "SUP": "supervisión", "BUS": "búsqueda",
+    "TIE": "auditoría en el tiempo",
 }
 HEADING = re.compile(r"^##\s+(?P<name>.+?)\s+\((?P<prefix>[A-Z]+)\)\s*$")
 CASE_ROW = re.compile(r"^\|\s*(?P<id>[A-Z]+-\d+)\s*\|(?P<what>[^|]*)\|(?P<tests>.*)\|\s*$")
