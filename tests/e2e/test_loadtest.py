@@ -15,7 +15,9 @@ import pytest
 from tests.e2e.production_support import create_admin, despacho_command, healthy, processes, production_env, wait_for
 from tests.services import free_port, fresh_postgres_database, fresh_redis_database
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+# One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
+              pytest.mark.xdist_group("production_processes")]
 
 ADMIN_PASSWORD = "clave-de-carga-123"
 START_SECONDS = 120  # importing the app takes a while on CI's two busy cores

@@ -25,7 +25,9 @@ from domain.messages import OutboundMessage
 from tests.e2e.traffic_support import Deployment, check_invariants, deployment, outbound_messages, traffic_under
 from tests.services import fresh_postgres_database, fresh_redis_database
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+# One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
+              pytest.mark.xdist_group("production_processes")]
 
 CUSTOMERS = 60
 REPLY_AFTER_RESTART_SECONDS = 10

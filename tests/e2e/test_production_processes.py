@@ -30,7 +30,9 @@ from tests.e2e.production_support import (
 )
 from tests.services import free_port, fresh_postgres_database, fresh_redis_database
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+# One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
+              pytest.mark.xdist_group("production_processes")]
 
 ADMIN_PASSWORD = "clave-de-produccion-123"
 AGENT_PASSWORD = "clave-de-asesor-456"

@@ -27,9 +27,11 @@ from tests.services import (
     restartable_redis_server,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+# One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
+              pytest.mark.xdist_group("production_processes")]
 
-CUSTOMERS = 40
+CUSTOMERS = 24
 # Follow-ups a Redis restart threw away are handed out again this long after they were handed out (the
 # default, ten minutes, is for production, where a send's own retries can take that long).
 QUICK_REDELIVERY = {"DESPACHO_FOLLOW_UP_REDELIVERY_SECONDS": "15", "DESPACHO_TIMER_INTERVAL_SECONDS": "2"}

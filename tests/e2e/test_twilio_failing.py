@@ -25,9 +25,11 @@ from tests.e2e.production_support import wait_for
 from tests.e2e.traffic_support import Deployment, check_invariants, deployment, outbound_messages, traffic_under
 from tests.services import fresh_postgres_database, fresh_redis_database
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+# One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
+              pytest.mark.xdist_group("production_processes")]
 
-CUSTOMERS = 30
+CUSTOMERS = 20
 PAST_THE_TIMEOUT = 16.0  # the SDK gives up after 15 s (adapters/twilio_transport.py)
 ANSWERS = (
     ProgrammedAnswer.error(500),
