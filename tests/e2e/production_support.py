@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from despacho.bootstrap import build
 from despacho.settings import Settings
 from domain.campaigns import MIDNIGHT, WEEKDAYS
 from tests.conftest import WITH_CLOSING_TEMPLATE
+from tests.services import fresh_postgres_database, fresh_redis_database
 
 NUMBER = "whatsapp:+5716000001"
 
@@ -135,3 +137,16 @@ def seed(database_url: str, redis: str, var_dir: Path, customers: int, *, capaci
         return tokens
     finally:
         despacho.close()
+
+
+@pytest.fixture(name="database_url")
+def postgres_database_fixture() -> Iterator[str]:
+    """A fresh PostgreSQL database of the test's own (the processes run on PostgreSQL only)."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(name="redis_database")
+def redis_database_fixture() -> Iterator[str]:
+    with fresh_redis_database() as url:
+        yield url

@@ -14,7 +14,6 @@ from __future__ import annotations
 import random
 import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from typing import Any
 import pytest
 
 from domain.messages import OutboundMessage
+from tests.e2e.production_support import postgres_database_fixture, redis_database_fixture  # noqa: F401
 from tests.e2e.traffic_support import Deployment, check_invariants, deployment, outbound_messages, traffic_under
-from tests.services import fresh_postgres_database, fresh_redis_database
 
 # One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
@@ -42,17 +41,6 @@ class Chaos:
     def record(self, name: str, killed: float, restarted: float) -> None:
         self.outages.setdefault(name, []).append((killed, restarted))
 
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    with fresh_postgres_database() as url:
-        yield url
-
-
-@pytest.fixture
-def redis_database() -> Iterator[str]:
-    with fresh_redis_database() as url:
-        yield url
 
 
 def kill_and_restart(deployed: Deployment, name: str, chaos: Chaos, down_seconds: float) -> None:

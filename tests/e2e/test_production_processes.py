@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,17 @@ from sqlalchemy import create_engine, text
 
 from adapters.event_store import sqlalchemy_url
 from tests.conftest import WITH_CLOSING_TEMPLATE
-from tests.e2e.production_support import (
+from tests.e2e.production_support import (  # noqa: F401
     create_admin,
     despacho_command,
     healthy,
+    postgres_database_fixture,
     processes,
     production_env,
+    redis_database_fixture,
     wait_for,
 )
-from tests.services import free_port, fresh_postgres_database, fresh_redis_database
+from tests.services import free_port
 
 # One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
@@ -64,17 +65,6 @@ def row_counts(database_url: str) -> dict[str, int]:
     finally:
         engine.dispose()
 
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    with fresh_postgres_database() as url:
-        yield url
-
-
-@pytest.fixture
-def redis_database() -> Iterator[str]:
-    with fresh_redis_database() as url:
-        yield url
 
 
 def test_production_processes_serve_project_and_stop_cleanly(database_url: str, redis_database: str,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,8 @@ import pytest
 
 from adapters.fake_twilio_api import ProgrammedAnswer
 from domain.messages import OutboundMessage
-from tests.e2e.production_support import wait_for
+from tests.e2e.production_support import postgres_database_fixture, redis_database_fixture, wait_for  # noqa: F401
 from tests.e2e.traffic_support import Deployment, check_invariants, deployment, outbound_messages, traffic_under
-from tests.services import fresh_postgres_database, fresh_redis_database
 
 # One at a time on one worker: each starts its own processes, and two side by side starve both on two cores.
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow,
@@ -42,17 +40,6 @@ ANSWERS = (
     ProgrammedAnswer.error(500),
 )
 
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    with fresh_postgres_database() as url:
-        yield url
-
-
-@pytest.fixture
-def redis_database() -> Iterator[str]:
-    with fresh_redis_database() as url:
-        yield url
 
 
 def test_every_message_goes_out_once_when_twilio_fails_and_times_out(database_url: str, redis_database: str,
