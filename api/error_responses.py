@@ -10,17 +10,15 @@ without each router repeating it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api.security import declared_access
+from api.security import declarations
 
 
 class Problem(BaseModel):
@@ -106,16 +104,9 @@ def _access_by_operation(app: FastAPI) -> dict[tuple[str, str], str]:
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
-        kinds = [kind for kind, _ in _declarations(route.dependant)]
+        kinds = [kind for kind, _ in declarations(route.dependant)]
         for method in route.methods or ():
             access[(method, str(route.path_format))] = kinds[0] if kinds else ""
     return access
 
-
-def _declarations(dependant: Dependant) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for dependency in dependant.dependencies:
-        found: tuple[str, tuple[str, ...]] | None = declared_access(dependency.call)
-        if found is not None:
-            yield found
-        yield from _declarations(dependency)
 

@@ -12,11 +12,12 @@ one does not.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException, Request
+from fastapi.dependencies.models import Dependant
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from application.staff import Identity
@@ -131,3 +132,12 @@ async def check_csrf(request: Request) -> None:
 def declared_access(dependency: Any) -> tuple[str, tuple[str, ...]] | None:
     access: tuple[str, tuple[str, ...]] | None = getattr(dependency, ACCESS_MARK, None)
     return access
+
+
+def declarations(dependant: Dependant) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Every access declaration among a route's dependencies, however deep (routers add theirs)."""
+    for dependency in dependant.dependencies:
+        access = declared_access(dependency.call)
+        if access is not None:
+            yield access
+        yield from declarations(dependency)

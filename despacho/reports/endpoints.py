@@ -10,7 +10,6 @@ tests/route_record.py writes during a run (`pytest --record-routes=PATH`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -21,7 +20,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount
 
-from api.security import declared_access
+from api.security import declarations
 
 ACCESS_NAMES = {"public": "público", "twilio": "Twilio (firma)", "signed_link": "enlace firmado"}
 ROLE_NAMES = {"admin": "administrador", "supervisor": "supervisor", "agent": "asesor", "auditor": "auditor"}
@@ -128,7 +127,7 @@ def _first_line(endpoint: Any) -> str:
 
 
 def _access(dependant: Dependant) -> str:
-    found = list(_declarations(dependant))
+    found = list(declarations(dependant))
     if not found:
         return "sin declarar"
     kind, roles = found[0]
@@ -136,10 +135,3 @@ def _access(dependant: Dependant) -> str:
         return ", ".join(ROLE_NAMES.get(role, role) for role in roles)
     return ACCESS_NAMES.get(kind, kind)
 
-
-def _declarations(dependant: Dependant) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for dependency in dependant.dependencies:
-        access = declared_access(dependency.call)
-        if access is not None:
-            yield access
-        yield from _declarations(dependency)

@@ -30,12 +30,13 @@ from sqlalchemy import MetaData, select
 from adapters.clock import FixedClock
 from api.app import create_app
 from api.flash import FLASH_COOKIE
+from api.security import declarations
 from despacho.bootstrap import build
 from despacho.settings import Settings
 from tests.conftest import START
 from tests.e2e.authz_world import DISPOSITION, Campaign, World, authorization_world
 from tests.e2e.test_api_auth import topics_delivered
-from tests.e2e.test_route_permissions import api_routes, declarations
+from tests.e2e.test_route_permissions import api_routes
 
 CALLERS = {"admin": "admin", "auditor": "auditor", "supervisor": "sandra", "agent": "ana"}
 MEMBERS = ("supervisor", "agent")

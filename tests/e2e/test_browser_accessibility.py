@@ -21,6 +21,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from api.app import create_app
+from api.security import declarations
 from application.broadcasts import NewBroadcast
 from domain.broadcasts import Segment
 from projections import desk_queries
@@ -29,7 +30,7 @@ from tests.e2e.conftest import LiveServer
 from tests.e2e.test_browser_admin import campaign_ids
 from tests.e2e.test_browser_conversation import sign_in
 from tests.e2e.test_browser_desk_day import BANCO_A_NUMBER, chat_of, customer_reaches_an_agent
-from tests.e2e.test_route_permissions import api_routes, declarations
+from tests.e2e.test_route_permissions import api_routes
 
 pytestmark = pytest.mark.browser
 

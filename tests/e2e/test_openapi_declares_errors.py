@@ -11,8 +11,9 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.security import declarations
 from despacho.bootstrap import Despacho
-from tests.e2e.test_route_permissions import api_routes, declarations
+from tests.e2e.test_route_permissions import api_routes
 
 ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 INVALID_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/InvalidInput"}}}

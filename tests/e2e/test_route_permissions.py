@@ -7,15 +7,12 @@ the few routes anybody may call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from api.app import create_app
-from api.security import declared_access
+from api.security import declarations
 from despacho.bootstrap import Despacho
 
 NOT_API_ROUTES = {"/static", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
@@ -26,13 +23,6 @@ PUBLIC_ROUTES = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"), ("P
 def app(sqlite_despacho: Despacho) -> FastAPI:
     return create_app(sqlite_despacho)
 
-
-def declarations(dependant: Dependant) -> Iterator[tuple[str, tuple[str, ...]]]:
-    for dependency in dependant.dependencies:
-        access = declared_access(dependency.call)
-        if access is not None:
-            yield access
-        yield from declarations(dependency)
 
 
 def api_routes(app: FastAPI) -> list[RouteContext]:
