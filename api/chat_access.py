@@ -68,4 +68,4 @@ def visible_chat(read_db: Engine, identity: Identity, chat_id: str) -> dict[str,
 
 def see_own_writes(projections: ProjectionRunner, *projectors: str) -> None:
     """Before a form redirects, let the read tables catch up so the next page shows the change."""
-    wait_for_position(projections, projections.head(), projectors or ("chats", "agents"), timeout=5.0)
+    wait_for_position(projections, projections.head(), projectors or ("chats", "agents"), timeout=3.0)

@@ -1,6 +1,5 @@
 """Fixtures of the admin tests (campaigns, agents, portfolios): a Despacho on SQLite with two
-campaigns and one user per role, an HTTP client (with the projector following the log, as when served, so a
-form's redirect finds its change on the next page), bearer tokens, and a worker for import jobs.
+campaigns and one user per role, an HTTP client, bearer tokens, and a worker for import jobs.
 
 Test modules import the fixture functions (`from tests.e2e.admin_support import …  # noqa: F401`);
 pytest finds them by their `name`.
@@ -39,6 +38,14 @@ def despacho_fixture(sqlite_settings: Settings, clock: FixedClock) -> Iterator[D
 
 @pytest.fixture(name="client")
 def client_fixture(despacho: Despacho) -> Iterator[TestClient]:
+    with TestClient(create_app(despacho), follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(name="served_client")
+def served_client_fixture(despacho: Despacho) -> Iterator[TestClient]:
+    """The client with the projector following the log, as when served, so a form's redirect finds its change on
+    the next page. Apart from `client`: tests that drive the projections by hand must not race a second runner."""
     with background(despacho, projector=True, worker=False, scheduler=False), \
             TestClient(create_app(despacho), follow_redirects=False) as test_client:
         yield test_client

@@ -10,7 +10,14 @@ from fastapi.testclient import TestClient
 from application.audit import aggregate_history
 from despacho.bootstrap import Despacho
 from projections.admin_queries import campaign_row
-from tests.e2e.admin_support import bearer, client_fixture, despacho_fixture, log_in, staff_fixture  # noqa: F401
+from tests.e2e.admin_support import (  # noqa: F401
+    bearer,
+    client_fixture,
+    despacho_fixture,
+    log_in,
+    served_client_fixture,
+    staff_fixture,
+)
 
 SID = "HX" + "a1" * 16
 SERVICE = "MG" + "b2" * 16
@@ -278,7 +285,8 @@ def test_admin_pages_warn_while_the_unidentified_campaign_has_no_agent(client: T
 
 
 def test_the_page_after_saving_shows_the_change_and_its_message_even_if_a_live_refresh_comes_first(
-        client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+        served_client: TestClient, despacho: Despacho, staff: SimpleNamespace) -> None:
+    client = served_client
     csrf = log_in(client, "admin")
     url = f"/admin/campaigns/{staff.banco_a}"
     form = {"csrf_token": csrf, "name": "Banco A — Mora", "display_name": "Banco A", "time_zone": "America/Bogota",
