@@ -84,6 +84,22 @@
     return Boolean(active && el.contains(active) && active.matches("input, textarea, select, [contenteditable]"));
   }
 
+  // A panel the user opened (a chat's reassign form in a list) stays open when the list is drawn again.
+  function panelKey(details) {
+    return details.id || (details.dataset.chatId ? "chat:" + details.dataset.chatId : "");
+  }
+
+  function openPanels(el) {
+    return Array.from(el.querySelectorAll("details[open]")).map(panelKey).filter(Boolean);
+  }
+
+  function reopenPanels(el, keys) {
+    if (!keys.length) return;
+    el.querySelectorAll("details").forEach((details) => {
+      if (keys.includes(panelKey(details))) details.open = true;
+    });
+  }
+
   function refresh(el) {
     const state = stateOf(el);
     if (state.loading) {
@@ -115,7 +131,9 @@
       })
       .then((html) => {
         if (html === null) return;
+        const open = openPanels(el);
         el.innerHTML = html;
+        reopenPanels(el, open);
         el.dispatchEvent(new CustomEvent("despacho:updated", { bubbles: true }));
       })
       .catch(() => {

@@ -120,3 +120,24 @@ def test_an_admin_reads_each_flows_test_results(browser_page: Any, live_server: 
     page.locator('td[data-flow-tests="default"] summary').first.focus()
     page.keyboard.press("Enter")
     assert page.locator('td[data-flow-tests="default"] [data-scenario-passed="true"]').first.is_visible()
+
+
+def test_a_reassign_panel_the_supervisor_opened_stays_open_when_the_agents_list_is_drawn_again(
+        browser_page: Any, live_server: LiveServer, floor: list[str]) -> None:
+    page, chat_id = browser_page, floor[0]
+    sign_in(page, live_server, "supervisora")
+    page.goto(live_server.url("/supervisor/agents"))
+    panel = f'details[data-chat-id="{chat_id}"]'
+    page.click(f"{panel} summary")
+    page.evaluate("""() => { window.redrawn = false; document.getElementById("agents")
+        .addEventListener("despacho:updated", () => { window.redrawn = true; }, { once: true }); }""")
+
+    for _ in range(60):  # what any agent's change sends, until the page's stream is up and the list is redrawn
+        live_server.despacho.live.publish(["agents"])
+        if page.evaluate("window.redrawn"):
+            break
+        page.wait_for_timeout(250)
+
+    assert page.evaluate("window.redrawn"), "the agents list was fetched and drawn again"
+    assert page.locator(panel).evaluate("details => details.open"), "the open panel survived the redraw"
+    assert page.locator(f"#reassign-agent-{chat_id}").is_visible()
